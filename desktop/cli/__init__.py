@@ -1,0 +1,1 @@
+"""The ``cove`` command line: Docker's commands, flags, output and exit codes."""

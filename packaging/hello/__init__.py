@@ -1,0 +1,1 @@
+"""Builds the hello-world image without a network."""

@@ -1,0 +1,1 @@
+"""The Linux engine: images, containers, the daemon ``coved`` and its Docker Engine API."""

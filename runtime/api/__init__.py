@@ -1,0 +1,1 @@
+"""The HTTP side of ``coved``: the server on the Unix socket, route tables, thin handlers, stream framing."""

@@ -1,0 +1,1 @@
+"""Containers: their records and state on disk, the supervisor (shim) that outlives the daemon, logs."""

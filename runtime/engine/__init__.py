@@ -1,0 +1,1 @@
+"""The services API handlers call: containers, images, exec, events, system."""

@@ -1,0 +1,1 @@
+"""cgroup managers, v1 and v2 behind one interface, chosen by detection."""

@@ -1,0 +1,1 @@
+"""On-disk layout and atomic writes: every file name the engine uses is defined here once."""

@@ -1,0 +1,1 @@
+"""Boots and drives the Linux VM that runs ``coved`` on macOS and Windows (QEMU, QMP, SSH)."""
