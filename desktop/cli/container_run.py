@@ -1,0 +1,284 @@
+"""``run``, ``create``, ``start`` and ``attach``: docker's create → attach → wait → start flow."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+from . import run_options
+from .command import Cli, Command
+from .errors import StatusError
+
+RUN_HELP = "\n\nRun 'cove run --help' for more information"
+
+
+def start_exit_code(message: str) -> int:
+    """docker's mapping of a failed start: 127 not found, 126 cannot execute, else 125."""
+    text = message.removeprefix("Error response from daemon: ")
+    if any(s in text for s in ("executable file not found", "no such file or directory",
+                               "system cannot find the file specified")):
+        return 127
+    if "permission denied" in text or "is a directory" in text:
+        return 126
+    return 125
+
+
+def normalize_image(ref: str) -> str:
+    """``busybox`` -> ``busybox:latest``; references with a tag or digest are kept."""
+    if "@" in ref:
+        return ref
+    last = ref.rsplit("/", 1)[-1]
+    return ref if ":" in last else ref + ":latest"
+
+
+def _run_error(verb: str, message: str) -> str:
+    """docker 28's wording: ``docker: <error>`` then a blank line and the help hint."""
+    return f"cove: {message}\n\nRun 'cove {verb} --help' for more information"
+
+
+def _build_body(args: argparse.Namespace, verb: str) -> dict[str, Any]:
+    try:
+        return run_options.build_create_body(args, args.args[0], args.args[1:], run=verb == "run")
+    except StatusError as exc:
+        if exc.message.startswith("cove: ") and "\n" not in exc.message:
+            raise StatusError(exc.exit_code, _run_error(verb, exc.message[6:])) from exc
+        raise
+
+
+def _pull(cli: Cli, image: str, quiet: bool) -> None:
+    from ..client.errors import APIError
+
+    ref = normalize_image(image)
+    name, _, tag = ref.rpartition(":") if "@" not in ref else (ref, "", None)
+    for message in cli.client.pull(name, tag or None):
+        if isinstance(message, dict) and message.get("error"):
+            raise APIError(500, str(message.get("errorDetail", {}).get("message") or message["error"]))
+        if not quiet and isinstance(message, dict) and message.get("status") and not message.get("id"):
+            cli.stderr.write(str(message["status"]) + "\n")
+
+
+def create_container(cli: Cli, body: dict[str, Any], name: str | None, platform: str | None,
+                     verb: str, pull: str, quiet: bool) -> str:
+    """Create, pulling once on "No such image" as docker does; errors end with exit 125."""
+    from ..client.errors import APIError, NotFound
+
+    image = body["Image"]
+    try:
+        if pull == "always":
+            _pull(cli, image, quiet)
+        created = cli.client.create_container(body, name=name, platform=platform)
+    except NotFound as exc:
+        if pull == "never" or "image" not in exc.message.lower():
+            raise StatusError(125, _run_error(verb, str(exc))) from exc
+        cli.stderr.write(f"Unable to find image '{normalize_image(image)}' locally\n")
+        try:
+            _pull(cli, image, quiet)
+            created = cli.client.create_container(body, name=name, platform=platform)
+        except APIError as again:
+            raise StatusError(125, _run_error(verb, str(again))) from again
+    except APIError as exc:
+        raise StatusError(125, _run_error(verb, str(exc))) from exc
+    for warning in created.get("Warnings") or []:
+        cli.stderr.write(f"WARNING: {warning}\n")
+    return str(created["Id"])
+
+
+def _write_cidfile(path: str | None, cid: str) -> None:
+    if not path:
+        return
+    if os.path.exists(path):
+        raise StatusError(125, f"cove: container ID file found, make sure the other container isn't running or delete {path}")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(cid)
+
+
+def _read_wait(waiter: Any) -> int:
+    try:
+        raw = waiter.read()
+    finally:
+        waiter.close()
+    try:
+        result = json.loads(raw or b"{}")
+    except ValueError:
+        return 125
+    error = (result.get("Error") or {}).get("Message") if isinstance(result, dict) else None
+    if error:
+        sys.stderr.write(f"cove: {error}\n")
+    return int(result.get("StatusCode", 125))
+
+
+class _SignalProxy:
+    """Forward SIGINT/SIGTERM to the container while attached without a TTY (``--sig-proxy``)."""
+
+    def __init__(self, cli: Cli, cid: str, enabled: bool) -> None:
+        self.cli, self.cid, self.enabled = cli, cid, enabled
+        self.saved: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalProxy:
+        if self.enabled:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.saved[signum] = signal.signal(signum, self._forward)
+        return self
+
+    def _forward(self, signum: int, _frame: object) -> None:
+        try:
+            self.cli.client.kill(self.cid, signal.Signals(signum).name)
+        except Exception:  # noqa: BLE001 - the container may already be gone
+            pass
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.saved.items():
+            signal.signal(signum, handler)
+
+
+def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: bool,
+                     start: bool, sig_proxy: bool, wait_condition: str | None,
+                     verb: str, detach_keys: str | None = None) -> int:
+    """Attach, register the wait, (start,) pump the streams, and return the exit status."""
+    from ..client.errors import APIError
+    from ..client.streams import pump, raw_terminal, resize_on_winch
+
+    stdin, stdout, stderr = streams
+    conn = cli.client.attach(cid, stdin=stdin, stdout=stdout, stderr=stderr,
+                             detach_keys=detach_keys) if any(streams) else None
+    try:
+        waiter = cli.client.wait_begin(cid, wait_condition)
+    except APIError:
+        if conn:
+            conn.close()
+        raise
+    if start:
+        try:
+            cli.client.start(cid)
+        except APIError as exc:
+            if conn:
+                conn.close()
+            waiter.close()
+            code = start_exit_code(exc.message)
+            raise StatusError(code, _run_error(verb, str(exc))) from exc
+    stdin_fd = sys.stdin.fileno() if stdin else None
+    out = sys.stdout.buffer
+    err = sys.stderr.buffer
+    if conn is not None:
+        with conn:
+            use_raw = tty and stdin and os.isatty(sys.stdin.fileno())
+            if tty and os.isatty(sys.stdout.fileno()):
+                with resize_on_winch(lambda h, w: cli.client.resize(cid, h, w), sys.stdout.fileno()):
+                    if use_raw:
+                        with raw_terminal(sys.stdin.fileno()):
+                            pump(conn, stdin_fd, out, err, tty)
+                    else:
+                        pump(conn, stdin_fd, out, err, tty)
+            else:
+                with _SignalProxy(cli, cid, sig_proxy and not tty):
+                    pump(conn, stdin_fd, out, err, tty)
+    return _read_wait(waiter)
+
+
+def run(args: argparse.Namespace, cli: Cli) -> int:
+    body = _build_body(args, "run")
+    cid = create_container(cli, body, args.name, args.platform, "run", args.pull, args.quiet)
+    _write_cidfile(args.cidfile, cid)
+    if args.detach:
+        from ..client.errors import APIError
+
+        try:
+            cli.client.start(cid)
+        except APIError as exc:
+            raise StatusError(start_exit_code(exc.message), _run_error("run", str(exc))) from exc
+        cli.out(cid)
+        return 0
+    streams = (body["AttachStdin"], body["AttachStdout"], body["AttachStderr"])
+    condition = "removed" if args.rm else "next-exit"
+    return attached_session(cli, cid, streams, args.tty, True, args.sig_proxy != "false",
+                            condition, "run", args.detach_keys)
+
+
+def create(args: argparse.Namespace, cli: Cli) -> int:
+    body = _build_body(args, "create")
+    cid = create_container(cli, body, args.name, args.platform, "create", args.pull, args.quiet)
+    _write_cidfile(args.cidfile, cid)
+    cli.out(cid)
+    return 0
+
+
+def start(args: argparse.Namespace, cli: Cli) -> int:
+    from ..client.errors import APIError
+
+    if args.attach or args.interactive:
+        if len(args.args) > 1:
+            raise StatusError(1, "you cannot start and attach multiple containers at once")
+        ref = args.args[0]
+        info = cli.client.inspect_container(ref)
+        config = info.get("Config") or {}
+        tty = bool(config.get("Tty"))
+        stdin = bool(args.interactive and config.get("OpenStdin"))
+        try:
+            return attached_session(cli, info["Id"], (stdin, True, True), tty, True, True,
+                                    "next-exit", "start", args.detach_keys)
+        except StatusError as exc:
+            raise StatusError(exc.exit_code, exc.message.removeprefix("cove: ").split("\n\n")[0]) from exc
+    failed = []
+    for ref in args.args:
+        try:
+            cli.client.start(ref)
+            cli.out(ref)
+        except APIError as exc:
+            cli.err(str(exc))
+            failed.append(ref)
+    if failed:
+        raise StatusError(1, "Error: failed to start containers: " + ", ".join(failed))
+    return 0
+
+
+def attach(args: argparse.Namespace, cli: Cli) -> int:
+    ref = args.args[0]
+    info = cli.client.inspect_container(ref)
+    state = info.get("State") or {}
+    if not state.get("Running"):
+        raise StatusError(1, "You cannot attach to a stopped container, start it first")
+    if state.get("Paused"):
+        raise StatusError(1, "You cannot attach to a paused container, unpause it first")
+    config = info.get("Config") or {}
+    stdin = bool(config.get("OpenStdin")) and not args.no_stdin
+    return attached_session(cli, info["Id"], (stdin, True, True), bool(config.get("Tty")),
+                            False, args.sig_proxy != "false", None, "attach", args.detach_keys)
+
+
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    run_options.configure(parser, run=True)
+
+
+def _configure_create(parser: argparse.ArgumentParser) -> None:
+    run_options.configure(parser, run=False)
+
+
+def _configure_start(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals")
+    parser.add_argument("-i", "--interactive", action="store_true", help="Attach container's STDIN")
+    parser.add_argument("--detach-keys", default=None, help="Override the key sequence for detaching a container")
+
+
+def _configure_attach(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
+    parser.add_argument("--sig-proxy", default="true", help="Proxy all received signals to the process")
+    parser.add_argument("--detach-keys", default=None, help="Override the key sequence for detaching a container")
+
+
+COMMANDS = {
+    "run": Command("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+                   "Create and run a new container from an image", run, _configure_run,
+                   min_args=1, interspersed=False, hostname_flag=True),
+    "create": Command("create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container",
+                      create, _configure_create, min_args=1, interspersed=False,
+                      hostname_flag=True),
+    "start": Command("start", "[OPTIONS] CONTAINER [CONTAINER...]",
+                     "Start one or more stopped containers", start, _configure_start, min_args=1),
+    "attach": Command("attach", "[OPTIONS] CONTAINER",
+                      "Attach local standard input, output, and error streams to a running container",
+                      attach, _configure_attach, min_args=1, max_args=1),
+}

@@ -1,0 +1,248 @@
+"""``cove``: docker's command line against a Cove (or Docker) daemon.
+
+Startup stays fast: ``--version`` imports nothing, and a command's module is imported
+only when that command runs. Every error becomes docker's message and exit code here,
+in ``main``, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+VERSION = "0.1.0"
+BUILD = "dev"
+
+# command -> module under cove.desktop.cli; groups map sub-commands the same way.
+TOP_LEVEL = {
+    "run": "container_run", "create": "container_run", "start": "container_run",
+    "attach": "container_run", "ps": "container_list", "logs": "container_ops",
+    "stop": "container_ops", "kill": "container_ops", "restart": "container_ops",
+    "rm": "container_ops", "wait": "container_ops", "pause": "container_ops",
+    "unpause": "container_ops", "rename": "container_ops", "top": "container_ops",
+    "exec": "container_exec", "inspect": "inspect", "images": "images", "rmi": "images",
+    "tag": "images", "history": "images", "load": "images", "save": "images",
+    "version": "system", "info": "system", "events": "system",
+}
+GROUPS = {
+    "container": {
+        "ls": ("container_list", "ps"), "list": ("container_list", "ps"),
+        "ps": ("container_list", "ps"), "prune": ("container_ops", "container prune"),
+        "inspect": ("inspect", "container inspect"),
+        **{name: (TOP_LEVEL[name], name) for name in (
+            "run", "create", "start", "attach", "logs", "stop", "kill", "restart", "rm",
+            "wait", "pause", "unpause", "rename", "top", "exec")},
+        "remove": ("container_ops", "rm"),
+    },
+    "image": {
+        "ls": ("images", "images"), "list": ("images", "images"),
+        "rm": ("images", "rmi"), "remove": ("images", "rmi"), "prune": ("images", "image prune"),
+        "inspect": ("inspect", "image inspect"), "history": ("images", "history"),
+        "tag": ("images", "tag"), "load": ("images", "load"), "save": ("images", "save"),
+    },
+    "system": {"info": ("system", "info"), "events": ("system", "events")},
+}
+
+USAGE = """
+Usage:  cove [OPTIONS] COMMAND
+
+A self-sufficient runtime for containers
+
+Common Commands:
+  run         Create and run a new container from an image
+  exec        Execute a command in a running container
+  ps          List containers
+  images      List images
+  version     Show the Cove version information
+  info        Display system-wide information
+
+Management Commands:
+  container   Manage containers
+  image       Manage images
+  system      Manage Cove
+
+Commands:
+  attach      Attach local standard input, output, and error streams to a running container
+  create      Create a new container
+  events      Get real time events from the server
+  history     Show the history of an image
+  inspect     Return low-level information on Cove objects
+  kill        Kill one or more running containers
+  load        Load an image from a tar archive or STDIN
+  logs        Fetch the logs of a container
+  pause       Pause all processes within one or more containers
+  rename      Rename a container
+  restart     Restart one or more containers
+  rm          Remove one or more containers
+  rmi         Remove one or more images
+  save        Save one or more images to a tar archive (streamed to STDOUT by default)
+  start       Start one or more stopped containers
+  stop        Stop one or more running containers
+  tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+  top         Display the running processes of a container
+  unpause     Unpause all processes within one or more containers
+  wait        Block until one or more containers stop, then print their exit codes
+
+Global Options:
+  -H, --host string     Daemon socket to connect to
+  -D, --debug           Enable debug mode
+  -v, --version         Print version information and quit
+
+Run 'cove COMMAND --help' for more information on a command.
+"""
+
+_GLOBAL_WITH_VALUE = {"-H", "--host", "-l", "--log-level", "--config", "-c", "--context",
+                      "--tlscacert", "--tlscert", "--tlskey"}
+_GLOBAL_FLAGS = {"-D", "--debug", "--tls", "--tlsverify"}
+
+
+def version_text() -> str:
+    return f"Cove version {VERSION}, build {BUILD}"
+
+
+def _split_globals(argv: list[str]) -> tuple[str | None, list[str], str | None]:
+    """(host flag, remaining argv starting at the command, early action)."""
+    host: str | None = None
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        name, eq, value = token.partition("=")
+        if token in ("-v", "--version"):
+            return host, [], "version"
+        if token in ("-h", "--help"):
+            return host, [], "help"
+        if name in _GLOBAL_WITH_VALUE:
+            if not eq:
+                i += 1
+                if i >= len(argv):
+                    sys.stderr.write(f"flag needs an argument: {name}\n")
+                    raise SystemExit(125)
+                value = argv[i]
+            if name in ("-H", "--host"):
+                host = value
+        elif token.startswith("-H") and len(token) > 2:
+            host = token[2:]
+        elif token in _GLOBAL_FLAGS:
+            pass
+        elif token.startswith("-"):
+            sys.stderr.write(f"unknown flag: {token}\nSee 'cove --help'.\n")
+            raise SystemExit(125)
+        else:
+            return host, argv[i:], None
+        i += 1
+    return host, [], "help"
+
+
+def _resolve(words: list[str]) -> tuple[str, str, list[str]] | None:
+    """(module, command key, rest) for ``run ...`` or ``container run ...``."""
+    head, rest = words[0], words[1:]
+    if head in TOP_LEVEL:
+        return TOP_LEVEL[head], head, rest
+    group = GROUPS.get(head)
+    if group is not None and rest and rest[0] in group:
+        module, key = group[rest[0]]
+        return module, key, rest[1:]
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    host_flag, words, action = _split_globals(argv)
+    if action == "version":
+        sys.stdout.write(version_text() + "\n")
+        return 0
+    if action == "help":
+        sys.stdout.write(USAGE)
+        return 0
+    resolved = _resolve(words)
+    if resolved is None:
+        return _unknown_command(words)
+    module_name, key, rest = resolved
+    return run_command(module_name, key, rest, host_flag)
+
+
+def _unknown_command(words: list[str]) -> int:
+    head = words[0]
+    if head in GROUPS:
+        if len(words) == 1:
+            sys.stdout.write(f"\nUsage:  cove {head} COMMAND\n\nCommands:\n")
+            for name in sorted(GROUPS[head]):
+                sys.stdout.write(f"  {name}\n")
+            return 0
+        sys.stderr.write(f"cove: unknown command: cove {head} {words[1]}\n\n"
+                         f"Run 'cove {head} --help' for more information\n")
+        return 1
+    sys.stderr.write(f"cove: unknown command: cove {head}\n\nRun 'cove --help' for more information\n")
+    return 1
+
+
+def run_command(module_name: str, key: str, argv: list[str], host_flag: str | None) -> int:
+    import importlib
+
+    from .command import Cli, parse
+    from .errors import ArgCountError, CLIError, StatusError, UsageError
+
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    command = module.COMMANDS[key]
+    full_name = key
+    usage_line = f"Usage:  cove {full_name} {command.usage}"
+    try:
+        args, parser = parse(command, full_name, argv)
+        if args.help:
+            sys.stdout.write(parser.format_help())
+            return 0
+        count = len(args.args)
+        if count < command.min_args or (command.max_args is not None and count > command.max_args):
+            raise ArgCountError(_arity_message(command, full_name))
+        from ..client.transport import resolve_host
+
+        cli = Cli(resolve_host(host_flag))
+        return int(command.handler(args, cli) or 0)
+    except UsageError as exc:
+        sys.stderr.write(f"{exc}\n\n{usage_line}\n\nRun 'cove {full_name} --help' for more information\n")
+        return exc.exit_code
+    except ArgCountError as exc:
+        sys.stderr.write(f"cove: {exc}\n\n{usage_line}\n\nSee 'cove {full_name} --help' for more information\n")
+        return exc.exit_code
+    except StatusError as exc:
+        if exc.message:
+            sys.stderr.write(exc.message + "\n")
+        return exc.exit_code
+    except CLIError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - every other failure: docker prints it, exits 1
+        from ..client.errors import ClientError
+        from .template import TemplateError
+
+        if isinstance(exc, ClientError | TemplateError | OSError | ValueError):
+            sys.stderr.write(f"{exc}\n")
+            return 1
+        raise
+    finally:
+        try:
+            sys.stdout.flush()
+        except (BrokenPipeError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _arity_message(command: object, full_name: str) -> str:
+    min_args = getattr(command, "min_args", 0)
+    max_args = getattr(command, "max_args", None)
+    if max_args == 0:
+        return f"'cove {full_name}' accepts no arguments"
+    if min_args == max_args:
+        noun = "argument" if min_args == 1 else "arguments"
+        return f"'cove {full_name}' requires exactly {min_args} {noun}"
+    if max_args is not None and min_args == 0:
+        return f"'cove {full_name}' requires at most {max_args} argument{'s' if max_args != 1 else ''}"
+    noun = "argument" if min_args == 1 else "arguments"
+    return f"'cove {full_name}' requires at least {min_args} {noun}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

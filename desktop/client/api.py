@@ -1,0 +1,326 @@
+"""The Docker Engine API, one method per endpoint (docker-py's shape), JSON in and out.
+
+Every response passes through ``_raise_for_status``, the one place a daemon error
+becomes a typed exception. Streaming endpoints return iterators; attach and
+exec-start return a ``HijackedSocket``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+from urllib.parse import quote, urlencode
+
+from .errors import error_for_status
+from .hijack import HijackedSocket, hijack
+from .transport import Host, open_connection, open_socket, parse_host, unreachable
+
+API_VERSION = "1.41"
+JSON = Any
+
+
+def _params(values: dict[str, Any]) -> str:
+    """Query string, dropping unset values; booleans as 1/0 like the docker CLI."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in values.items():
+        if value is None or value is False and key not in ("stdin", "stdout", "stderr"):
+            continue
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        elif isinstance(value, dict):
+            value = json.dumps(value, separators=(",", ":"))
+        elif isinstance(value, list):
+            pairs.extend((key, str(item)) for item in value)
+            continue
+        pairs.append((key, str(value)))
+    return ("?" + urlencode(pairs)) if pairs else ""
+
+
+def _ref(value: str) -> str:
+    return quote(value, safe="")
+
+
+def iter_json_lines(chunks: Iterator[bytes]) -> Iterator[JSON]:
+    """Decode a stream of concatenated JSON values (events, load/pull progress)."""
+    decoder = json.JSONDecoder()
+    buffer = ""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        try:
+            buffer += pending.decode("utf-8")
+            pending = b""
+        except UnicodeDecodeError:
+            continue
+        while True:
+            buffer = buffer.lstrip()
+            if not buffer:
+                break
+            try:
+                value, end = decoder.raw_decode(buffer)
+            except ValueError:
+                break
+            buffer = buffer[end:]
+            yield value
+
+
+class StreamingResponse:
+    """An open response body; iterate for raw chunks, ``close`` to drop the connection."""
+
+    def __init__(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse):
+        self.conn = conn
+        self.response = response
+        self.headers = response.headers
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            while True:
+                chunk = self.response.read1(65536)
+                if not chunk:
+                    return
+                yield chunk
+        except (http.client.IncompleteRead, ConnectionError):
+            return
+
+    def read(self) -> bytes:
+        return self.response.read()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class APIClient:
+    """A client for one daemon; cheap to build, connects per request."""
+
+    def __init__(self, host: str, version: str = API_VERSION, timeout: float | None = None):
+        self.host: Host = parse_host(host)
+        self.version = version
+        self.timeout = timeout
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _url(self, path: str, params: dict[str, Any] | None = None) -> str:
+        return f"/v{self.version}{path}" + _params(params or {})
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: JSON | bytes | IO[bytes] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        conn = open_connection(self.host, self.timeout)
+        hdrs = {"User-Agent": "Cove-Client/0.1.0"}
+        hdrs.update(headers or {})
+        payload: Any = None
+        if body is not None and not isinstance(body, bytes | bytearray) and not hasattr(body, "read"):
+            payload = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        else:
+            payload = body
+            if hasattr(body, "read"):
+                hdrs.setdefault("Transfer-Encoding", "chunked")
+        try:
+            conn.request(method, self._url(path, params), body=payload, headers=hdrs,
+                         encode_chunked=hasattr(body, "read"))
+            response = conn.getresponse()
+        except OSError as exc:
+            conn.close()
+            raise unreachable(self.host, exc) from exc
+        self._raise_for_status(response)
+        return conn, response
+
+    @staticmethod
+    def _raise_for_status(response: http.client.HTTPResponse) -> None:
+        """The one chokepoint turning a daemon error into a typed exception."""
+        if response.status < 300:
+            return
+        raw = response.read()
+        message = raw.decode("utf-8", "replace").strip()
+        try:
+            decoded = json.loads(message)
+            if isinstance(decoded, dict) and "message" in decoded:
+                message = str(decoded["message"])
+        except ValueError:
+            pass
+        if response.status == 304 and not message:
+            message = "not modified"
+        raise error_for_status(response.status, message)
+
+    def _call(self, method: str, path: str, params: dict[str, Any] | None = None,
+              body: JSON | None = None) -> JSON:
+        conn, response = self._send(method, path, params, body)
+        try:
+            raw = response.read()
+        finally:
+            conn.close()
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw.decode("utf-8", "replace")
+
+    def _stream(self, method: str, path: str, params: dict[str, Any] | None = None,
+                body: JSON | bytes | IO[bytes] | None = None,
+                headers: dict[str, str] | None = None) -> StreamingResponse:
+        conn, response = self._send(method, path, params, body, headers)
+        return StreamingResponse(conn, response)
+
+    def _hijack(self, path: str, params: dict[str, Any], body: JSON | None = None) -> HijackedSocket:
+        sock = open_socket(self.host)
+        payload = None if body is None else json.dumps(body).encode()
+        try:
+            return hijack(sock, "POST", self._url(path, params), payload)
+        except OSError as exc:
+            sock.close()
+            raise unreachable(self.host, exc) from exc
+
+    # --- system ---------------------------------------------------------------------
+
+    def ping(self) -> str:
+        return str(self._call("GET", "/_ping"))
+
+    def version(self) -> JSON:
+        return self._call("GET", "/version")
+
+    def info(self) -> JSON:
+        return self._call("GET", "/info")
+
+    def events(self, since: str | None = None, until: str | None = None,
+               filters: dict[str, list[str]] | None = None) -> Iterator[JSON]:
+        stream = self._stream("GET", "/events", {"since": since, "until": until,
+                                                 "filters": filters or None})
+        try:
+            yield from iter_json_lines(iter(stream))
+        finally:
+            stream.close()
+
+    # --- containers -----------------------------------------------------------------
+
+    def containers(self, all: bool = False, limit: int | None = None, size: bool = False,
+                   filters: dict[str, list[str]] | None = None) -> list[JSON]:
+        params = {"all": all, "limit": limit if limit and limit > 0 else None, "size": size,
+                  "filters": filters or None}
+        return self._call("GET", "/containers/json", params) or []
+
+    def create_container(self, body: JSON, name: str | None = None,
+                         platform: str | None = None) -> JSON:
+        return self._call("POST", "/containers/create", {"name": name, "platform": platform}, body)
+
+    def inspect_container(self, ref: str, size: bool = False) -> JSON:
+        return self._call("GET", f"/containers/{_ref(ref)}/json", {"size": size})
+
+    def start(self, ref: str) -> None:
+        self._call("POST", f"/containers/{_ref(ref)}/start")
+
+    def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        self._call("POST", f"/containers/{_ref(ref)}/stop", {"t": timeout, "signal": signal})
+
+    def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        self._call("POST", f"/containers/{_ref(ref)}/restart", {"t": timeout, "signal": signal})
+
+    def kill(self, ref: str, signal: str | None = None) -> None:
+        self._call("POST", f"/containers/{_ref(ref)}/kill", {"signal": signal})
+
+    def remove_container(self, ref: str, force: bool = False, v: bool = False) -> None:
+        self._call("DELETE", f"/containers/{_ref(ref)}", {"force": force, "v": v})
+
+    def prune_containers(self, filters: dict[str, list[str]] | None = None) -> JSON:
+        return self._call("POST", "/containers/prune", {"filters": filters or None})
+
+    def wait(self, ref: str, condition: str | None = None) -> JSON:
+        return self._call("POST", f"/containers/{_ref(ref)}/wait", {"condition": condition})
+
+    def wait_begin(self, ref: str, condition: str | None = None) -> StreamingResponse:
+        """Register a wait now (the daemon answers headers at once); read the result later."""
+        return self._stream("POST", f"/containers/{_ref(ref)}/wait", {"condition": condition})
+
+    def pause(self, ref: str) -> None:
+        self._call("POST", f"/containers/{_ref(ref)}/pause")
+
+    def unpause(self, ref: str) -> None:
+        self._call("POST", f"/containers/{_ref(ref)}/unpause")
+
+    def rename(self, ref: str, name: str) -> None:
+        self._call("POST", f"/containers/{_ref(ref)}/rename", {"name": name})
+
+    def top(self, ref: str, ps_args: str | None = None) -> JSON:
+        return self._call("GET", f"/containers/{_ref(ref)}/top", {"ps_args": ps_args})
+
+    def resize(self, ref: str, height: int, width: int) -> None:
+        self._call("POST", f"/containers/{_ref(ref)}/resize", {"h": height, "w": width})
+
+    def logs(self, ref: str, follow: bool = False, stdout: bool = True, stderr: bool = True,
+             timestamps: bool = False, tail: str | None = None, since: str | None = None,
+             until: str | None = None) -> StreamingResponse:
+        params = {"follow": follow, "stdout": stdout, "stderr": stderr,
+                  "timestamps": timestamps, "tail": tail, "since": since, "until": until}
+        return self._stream("GET", f"/containers/{_ref(ref)}/logs", params)
+
+    def attach(self, ref: str, stdin: bool = False, stdout: bool = True, stderr: bool = True,
+               logs: bool = False, detach_keys: str | None = None) -> HijackedSocket:
+        params = {"stream": True, "stdin": stdin, "stdout": stdout, "stderr": stderr,
+                  "logs": logs or None, "detachKeys": detach_keys}
+        return self._hijack(f"/containers/{_ref(ref)}/attach", params)
+
+    # --- exec -----------------------------------------------------------------------
+
+    def exec_create(self, ref: str, body: JSON) -> JSON:
+        return self._call("POST", f"/containers/{_ref(ref)}/exec", None, body)
+
+    def exec_start(self, exec_id: str, tty: bool = False) -> HijackedSocket:
+        return self._hijack(f"/exec/{_ref(exec_id)}/start", {}, {"Detach": False, "Tty": tty})
+
+    def exec_start_detached(self, exec_id: str, tty: bool = False) -> None:
+        self._call("POST", f"/exec/{_ref(exec_id)}/start", None, {"Detach": True, "Tty": tty})
+
+    def exec_inspect(self, exec_id: str) -> JSON:
+        return self._call("GET", f"/exec/{_ref(exec_id)}/json")
+
+    def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        self._call("POST", f"/exec/{_ref(exec_id)}/resize", {"h": height, "w": width})
+
+    # --- images ---------------------------------------------------------------------
+
+    def images(self, all: bool = False, filters: dict[str, list[str]] | None = None,
+               digests: bool = False) -> list[JSON]:
+        return self._call("GET", "/images/json",
+                          {"all": all, "filters": filters or None, "digests": digests}) or []
+
+    def inspect_image(self, ref: str) -> JSON:
+        return self._call("GET", f"/images/{ref}/json")
+
+    def history(self, ref: str) -> list[JSON]:
+        return self._call("GET", f"/images/{ref}/history") or []
+
+    def remove_image(self, ref: str, force: bool = False, noprune: bool = False) -> list[JSON]:
+        return self._call("DELETE", f"/images/{ref}", {"force": force, "noprune": noprune}) or []
+
+    def tag(self, ref: str, repo: str, tag: str | None = None) -> None:
+        self._call("POST", f"/images/{ref}/tag", {"repo": repo, "tag": tag})
+
+    def prune_images(self, filters: dict[str, list[str]] | None = None) -> JSON:
+        return self._call("POST", "/images/prune", {"filters": filters or None})
+
+    def load(self, data: IO[bytes] | bytes, quiet: bool = False) -> Iterator[JSON]:
+        stream = self._stream("POST", "/images/load", {"quiet": quiet}, data,
+                              {"Content-Type": "application/x-tar"})
+        try:
+            yield from iter_json_lines(iter(stream))
+        finally:
+            stream.close()
+
+    def save(self, refs: list[str]) -> StreamingResponse:
+        return self._stream("GET", "/images/get", {"names": refs})
+
+    def pull(self, image: str, tag: str | None = None, platform: str | None = None) -> Iterator[JSON]:
+        stream = self._stream("POST", "/images/create",
+                              {"fromImage": image, "tag": tag, "platform": platform})
+        try:
+            yield from iter_json_lines(iter(stream))
+        finally:
+            stream.close()

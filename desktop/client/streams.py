@@ -1,0 +1,160 @@
+"""Stream plumbing for attach, exec, and logs: stdcopy demux, the stdin/stdout pump, raw TTY.
+
+Docker's multiplexed framing (``stdcopy``): an 8-byte header — stream type
+(0 stdin, 1 stdout, 2 stderr), three zero bytes, big-endian uint32 payload length —
+then the payload. TTY streams are raw bytes with no framing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import struct
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO, Protocol
+
+STDIN, STDOUT, STDERR = 0, 1, 2
+HEADER = struct.Struct(">BxxxL")
+
+
+class FrameDemuxer:
+    """Incremental stdcopy parser: ``feed`` bytes in any chunking, get whole frames out."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        self._buffer += data
+        frames: list[tuple[int, bytes]] = []
+        while len(self._buffer) >= HEADER.size:
+            stream, length = HEADER.unpack_from(self._buffer)
+            if stream not in (STDIN, STDOUT, STDERR):
+                raise ValueError(f"Unrecognized input header: {stream}")
+            end = HEADER.size + length
+            if len(self._buffer) < end:
+                break
+            frames.append((stream, bytes(self._buffer[HEADER.size:end])))
+            del self._buffer[:end]
+        return frames
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+
+def encode_frame(stream: int, payload: bytes) -> bytes:
+    """One stdcopy frame (used by tests and fakes)."""
+    return HEADER.pack(stream, len(payload)) + payload
+
+
+def demux(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Frames of a multiplexed stream given as arbitrary chunks."""
+    parser = FrameDemuxer()
+    for chunk in chunks:
+        yield from parser.feed(chunk)
+
+
+def write_frames(chunks: Iterable[bytes], stdout: BinaryIO, stderr: BinaryIO,
+                 tty: bool) -> None:
+    """Copy a (multiplexed unless ``tty``) stream to stdout/stderr, flushing as it goes."""
+    if tty:
+        for chunk in chunks:
+            stdout.write(chunk)
+            stdout.flush()
+        return
+    for stream, payload in demux(chunks):
+        target = stderr if stream == STDERR else stdout
+        target.write(payload)
+        target.flush()
+
+
+class RawStream(Protocol):
+    def recv(self, size: int = ...) -> bytes: ...
+    def sendall(self, data: bytes) -> None: ...
+    def close_write(self) -> None: ...
+
+
+def _recv_chunks(conn: RawStream) -> Iterator[bytes]:
+    while True:
+        try:
+            data = conn.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            return
+        if not data:
+            return
+        yield data
+
+
+def _copy_stdin(conn: RawStream, stdin_fd: int) -> None:
+    """stdin -> socket; half-close at EOF so the container sees end of input."""
+    try:
+        while True:
+            data = os.read(stdin_fd, 32768)
+            if not data:
+                break
+            conn.sendall(data)
+    except OSError:
+        pass
+    finally:
+        conn.close_write()
+
+
+def pump(conn: RawStream, stdin_fd: int | None, stdout: BinaryIO, stderr: BinaryIO,
+         tty: bool) -> None:
+    """Copy stdin to the container and its output back until the daemon closes the stream."""
+    if stdin_fd is not None:
+        threading.Thread(target=_copy_stdin, args=(conn, stdin_fd), daemon=True).start()
+    write_frames(_recv_chunks(conn), stdout, stderr, tty)
+
+
+def terminal_size(fd: int) -> tuple[int, int] | None:
+    """(height, width) of the terminal on ``fd``, or None if it is not one."""
+    try:
+        size = os.get_terminal_size(fd)
+    except OSError:
+        return None
+    return size.lines, size.columns
+
+
+@contextlib.contextmanager
+def raw_terminal(fd: int) -> Iterator[None]:
+    """Put the terminal in raw mode for a TTY session and always restore it."""
+    if not os.isatty(fd) or sys.platform == "win32":
+        yield
+        return
+    import termios
+    import tty as ttymod
+
+    saved = termios.tcgetattr(fd)
+    try:
+        ttymod.setraw(fd, termios.TCSANOW)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+@contextlib.contextmanager
+def resize_on_winch(resize: Callable[[int, int], None], fd: int) -> Iterator[None]:
+    """Send the terminal size now and on every SIGWINCH while the session lasts."""
+
+    def send(*_args: object) -> None:
+        size = terminal_size(fd)
+        if size is not None and size[0] > 0 and size[1] > 0:
+            try:
+                resize(*size)
+            except Exception:  # noqa: BLE001 - a failed resize must not end the session
+                pass
+
+    send()
+    winch = getattr(signal, "SIGWINCH", None)
+    if winch is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(winch, send)
+    try:
+        yield
+    finally:
+        signal.signal(winch, previous)

@@ -1,0 +1,1 @@
+"""Route tables, one module per API resource (as moby's routers)."""

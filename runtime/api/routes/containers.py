@@ -1,0 +1,147 @@
+"""/containers/... and /exec/...: parse the request, make one engine call, answer."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from cove.runtime.api.server import HANDLED, Json, Request, Route
+from cove.runtime.api.streams import frame, peer_closed, stream_sender
+from cove.runtime.engine import attach as attach_streams
+from cove.runtime.engine.attach import AttachSession
+
+
+def routes(engine: Any) -> list[Route]:
+    containers = engine.containers
+    execs = engine.execs
+
+    def create(req: Request) -> Any:
+        return Json(containers.create(req.json(required=True), req.param("name")), 201)
+
+    def list_(req: Request) -> Any:
+        return containers.list(req.flag("all"), req.int_param("limit"), req.flag("size"),
+                               req.filters())
+
+    def inspect(req: Request) -> Any:
+        return containers.inspect(req.args["id"])
+
+    def start(req: Request) -> Any:
+        containers.start(req.args["id"])
+
+    def stop(req: Request) -> Any:
+        containers.stop(req.args["id"], req.int_param("t"), req.param("signal"))
+
+    def restart(req: Request) -> Any:
+        containers.restart(req.args["id"], req.int_param("t"))
+
+    def kill(req: Request) -> Any:
+        containers.kill(req.args["id"], req.param("signal"))
+
+    def wait(req: Request) -> Any:
+        block = containers.prepare_wait(req.args["id"], req.param("condition"))
+        out = req.start_stream("application/json")
+        out.write_json(block())
+        out.close()
+        return HANDLED
+
+    def attach(req: Request) -> Any:
+        container = attach_streams.attach(containers, req.args["id"])
+        reader, sock = req.hijack()
+        session = AttachSession(containers, container, reader,
+                                stream_sender(sock, container.tty), lambda: peer_closed(sock),
+                                req.flag("stdin"), req.flag("stdout"), req.flag("stderr"))
+        try:
+            session.run()
+        finally:
+            _close(sock)
+        return HANDLED
+
+    def logs(req: Request) -> Any:
+        conn = req.handler.connection
+        tty, chunks = attach_streams.logs(
+            containers, req.args["id"], follow=req.flag("follow"), stdout=req.flag("stdout"),
+            stderr=req.flag("stderr"), since=req.param("since"), until=req.param("until"),
+            timestamps=req.flag("timestamps"), tail=req.param("tail"),
+            client_gone=lambda: peer_closed(conn))
+        out = req.start_stream("application/vnd.docker.raw-stream")
+        for stream, data in chunks:
+            out.write(data if tty else frame(stream, data))
+        out.close()
+        return HANDLED
+
+    def top(req: Request) -> Any:
+        return containers.top(req.args["id"], req.param("ps_args"))
+
+    def rename(req: Request) -> Any:
+        containers.rename(req.args["id"], req.param("name"))
+
+    def pause(req: Request) -> Any:
+        containers.pause(req.args["id"])
+
+    def unpause(req: Request) -> Any:
+        containers.unpause(req.args["id"])
+
+    def resize(req: Request) -> Any:
+        containers.resize(req.args["id"], req.int_param("h", 0), req.int_param("w", 0))
+        return Json("", 200)
+
+    def remove(req: Request) -> Any:
+        containers.remove(req.args["id"], req.flag("force"))
+
+    def prune(req: Request) -> Any:
+        return containers.prune(req.filters())
+
+    def exec_create(req: Request) -> Any:
+        return Json(execs.create(req.args["id"], req.json(required=True)), 201)
+
+    def exec_start(req: Request) -> Any:
+        body = req.json()
+        if body.get("Detach"):
+            execs.start_detached(req.args["id"])
+            return Json(None, 200)
+        instance = execs.prepare_start(req.args["id"])
+        reader, sock = req.hijack()
+        try:
+            execs.run_attached(instance, reader,
+                               stream_sender(sock, bool(instance.config.get("Tty"))))
+        finally:
+            _close(sock)
+        return HANDLED
+
+    def exec_resize(req: Request) -> Any:
+        execs.resize(req.args["id"], req.int_param("h", 0), req.int_param("w", 0))
+        return Json("", 200)
+
+    def exec_inspect(req: Request) -> Any:
+        return execs.get(req.args["id"]).inspect()
+
+    return [
+        ("POST", "/containers/create", create),
+        ("GET", "/containers/json", list_),
+        ("POST", "/containers/prune", prune),
+        ("GET", "/containers/{id}/json", inspect),
+        ("POST", "/containers/{id}/start", start),
+        ("POST", "/containers/{id}/stop", stop),
+        ("POST", "/containers/{id}/restart", restart),
+        ("POST", "/containers/{id}/kill", kill),
+        ("POST", "/containers/{id}/wait", wait),
+        ("POST", "/containers/{id}/attach", attach),
+        ("GET", "/containers/{id}/logs", logs),
+        ("GET", "/containers/{id}/top", top),
+        ("POST", "/containers/{id}/rename", rename),
+        ("POST", "/containers/{id}/pause", pause),
+        ("POST", "/containers/{id}/unpause", unpause),
+        ("POST", "/containers/{id}/resize", resize),
+        ("DELETE", "/containers/{id}", remove),
+        ("POST", "/containers/{id}/exec", exec_create),
+        ("POST", "/exec/{id}/start", exec_start),
+        ("POST", "/exec/{id}/resize", exec_resize),
+        ("GET", "/exec/{id}/json", exec_inspect),
+    ]
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

@@ -1,0 +1,67 @@
+"""Wire formats of the Engine API's streams, kept in one place.
+
+- stdcopy framing: without a TTY, attach/logs/exec multiplex stdout and stderr
+  as frames of an 8-byte header (stream id, three zero bytes, big-endian
+  length) followed by the payload — what docker's ``stdcopy`` reads.
+- chunked transfer encoding for responses whose length is unknown (logs -f,
+  events, load progress, wait).
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import struct
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+STDIN, STDOUT, STDERR = 0, 1, 2
+_HEADER = struct.Struct(">BxxxI")
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    """One stdcopy frame; the CLI demultiplexes these when the container has no TTY."""
+    return _HEADER.pack(stream, len(data)) + data
+
+
+class ChunkedWriter:
+    """Writes an HTTP/1.1 chunked body; each ``write`` is flushed at once so
+    followers (``logs -f``, ``events``) see data as it happens."""
+
+    def __init__(self, wfile: BinaryIO) -> None:
+        self._wfile = wfile
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self._wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self._wfile.flush()
+
+    def write_json(self, obj: Any) -> None:
+        self.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._wfile.write(b"0\r\n\r\n")
+            self._wfile.flush()
+
+
+def stream_sender(sock: socket.socket, tty: bool) -> Callable[[int, bytes], None]:
+    """Sends (stream, data) to a hijacked client: raw with a TTY, framed without."""
+    if tty:
+        return lambda _stream, data: sock.sendall(data)
+    return lambda stream, data: sock.sendall(frame(stream, data))
+
+
+def peer_closed(sock: socket.socket) -> bool:
+    """True once the client has gone (readable with nothing to read)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if readable:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+    return False

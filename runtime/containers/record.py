@@ -1,0 +1,162 @@
+"""A container's record: its configuration and state, persisted atomically.
+
+The record is kept in the shape ``GET /containers/{id}/json`` returns (so inspect is
+a copy), plus a few private fields under ``_cove``. Every change goes through
+``save`` (write, fsync, rename), so a crash leaves the previous or the new record.
+Waiters (``wait``, attach, restart monitors) block on ``changed``.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from cove.runtime.store.layout import Layout, atomic_write_json, read_json
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+class Status(enum.StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    RESTARTING = "restarting"
+    REMOVING = "removing"
+    EXITED = "exited"
+    DEAD = "dead"
+
+
+def now_rfc3339() -> str:
+    """RFC 3339 with nanoseconds, UTC, as Go's time.RFC3339Nano prints it."""
+    ns = time.time_ns()
+    return format_ns(ns)
+
+
+def format_ns(ns: int) -> str:
+    secs, frac = divmod(ns, 1_000_000_000)
+    base = datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{frac:09d}Z"
+
+
+def parse_rfc3339(text: str) -> float:
+    """Seconds since the epoch for an RFC 3339 time (nanoseconds allowed)."""
+    if not text or text.startswith("0001-"):
+        return 0.0
+    main, _, rest = text.partition(".")
+    frac = ""
+    if rest:
+        digits = ""
+        for ch in rest:
+            if ch.isdigit():
+                digits += ch
+            else:
+                break
+        frac = digits
+    base = datetime.strptime(main.rstrip("Z"), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return base.timestamp() + (float("0." + frac) if frac else 0.0)
+
+
+class Container:
+    def __init__(self, layout: Layout, data: dict[str, Any]) -> None:
+        self.layout = layout
+        self.data = data
+        self.lock = threading.RLock()
+        self.op_lock = threading.Lock()  # serialises start/stop/restart
+        self.changed = threading.Condition(self.lock)
+        self.exit_seq = 0  # bumped at every exit, for wait condition=next-exit
+        self.removed = False
+        self.pending_attaches: list[Any] = []
+
+    @property
+    def id(self) -> str:
+        return self.data["Id"]
+
+    @property
+    def name(self) -> str:
+        return self.data["Name"].lstrip("/")
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.data["State"]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.data["Config"]
+
+    @property
+    def host_config(self) -> dict[str, Any]:
+        return self.data["HostConfig"]
+
+    @property
+    def private(self) -> dict[str, Any]:
+        return self.data.setdefault("_cove", {})
+
+    @property
+    def status(self) -> Status:
+        return Status(self.state["Status"])
+
+    @property
+    def running(self) -> bool:
+        return bool(self.state["Running"])
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config.get("Tty"))
+
+    def inspect(self) -> dict[str, Any]:
+        with self.lock:
+            data = copy.deepcopy(self.data)
+        data.pop("_cove", None)
+        return data
+
+    def save(self) -> None:
+        with self.lock:
+            atomic_write_json(self.layout.container_config(self.id), self.data, 0o600)
+
+    @classmethod
+    def load(cls, layout: Layout, cid: str) -> Container:
+        return cls(layout, read_json(layout.container_config(cid)))
+
+    # state transitions (caller holds the lock and saves)
+    def set_running(self, pid: int) -> None:
+        self.state.update(Status="running", Running=True, Paused=False, Restarting=False,
+                          OOMKilled=False, Dead=False, Pid=pid, ExitCode=0, Error="",
+                          StartedAt=now_rfc3339())
+        self.changed.notify_all()
+
+    def set_exited(self, exit_code: int, oom_killed: bool, finished_at: str | None = None) -> None:
+        self.state.update(Status="exited", Running=False, Paused=False, Restarting=False,
+                          OOMKilled=oom_killed, Pid=0, ExitCode=exit_code,
+                          FinishedAt=finished_at or now_rfc3339())
+        self.exit_seq += 1
+        self.changed.notify_all()
+
+    def set_start_failed(self, exit_code: int, message: str) -> None:
+        self.state.update(ExitCode=exit_code, Error=message, Running=False, Pid=0)
+        self.changed.notify_all()
+
+    def uptime_text(self) -> str:
+        """The STATUS column of ``docker ps``, as dockerd's State.String() says it."""
+        from cove.runtime.containers.humanize import human_duration
+
+        st = self.state
+        status = st["Status"]
+        now = time.time()
+        if st["Running"]:
+            text = "Up " + human_duration(now - parse_rfc3339(st["StartedAt"]))
+            if st["Paused"]:
+                text += " (Paused)"
+            return text
+        if status == "restarting":
+            return f"Restarting ({st['ExitCode']}) {human_duration(now - parse_rfc3339(st['FinishedAt']))} ago"
+        if status == "removing":
+            return "Removal In Progress"
+        if status == "dead":
+            return "Dead"
+        if status == "created" or st["FinishedAt"] == ZERO_TIME:
+            return "Created"
+        return f"Exited ({st['ExitCode']}) {human_duration(now - parse_rfc3339(st['FinishedAt']))} ago"

@@ -1,0 +1,182 @@
+"""The per-container supervisor ("shim", like conmon) that outlives the daemon.
+
+Started by the daemon as ``python -I -S`` with the bundle dir (see shim_launch),
+it forks the container init in a new PID namespace, reports ``{"pid": N}`` on
+stdout, execs the init on ``go``, then owns the container's stdio for its whole
+life: it writes the json-file log, serves attach/resize/wait/state on
+``<bundle>/shim.sock`` and records the exit in ``exit.json``. The protocol is
+written down in the runtime's README and in ``ShimServer``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+from cove.runtime.containers.shim_init import run_init
+from cove.runtime.containers.shim_io import STDERR, STDOUT, JsonFileLog, rfc3339_nano
+from cove.runtime.containers.shim_server import ShimServer
+from cove.runtime.linux.syscalls import CLONE_NEWPID, kernel
+
+SPEC_FILE = "spec.json"
+SOCKET_FILE = "shim.sock"
+PID_FILE = "shim.pid"
+DRAIN_SECONDS = 2.0
+GRACE_SECONDS = 2.0
+CONTROL_IN, CONTROL_OUT = 0, 1
+
+
+def _say(message: dict) -> None:
+    """One JSON line to the daemon; it may be gone already, which is fine."""
+    try:
+        os.write(CONTROL_OUT, (json.dumps(message) + "\n").encode())
+    except OSError:
+        pass
+
+
+def read_oom_kills(oom_check: dict | None) -> bool:
+    """Whether the cgroup's oom_kill counter moved off zero (v1 oom_control, v2 events)."""
+    if not oom_check or not oom_check.get("path"):
+        return False
+    name = "memory.oom_control" if oom_check.get("kind") == "v1" else "memory.events"
+    try:
+        with open(os.path.join(oom_check["path"], name), "rb") as f:
+            for line in f.read().decode().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value or 0) > 0
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def write_exit_file(path: str, record: dict) -> None:
+    from cove.runtime.store.layout import atomic_write_json
+
+    atomic_write_json(path, record)
+
+
+class Shim:
+    """Start the init, then hand the loop to ``ShimServer`` until the container is gone."""
+
+    def __init__(self, spec: dict, bundle: str) -> None:
+        self.spec = spec
+        self.bundle = bundle
+        self.proc = spec["process"]
+        self.tty = bool(self.proc.get("tty"))
+
+    def start_init(self) -> tuple[int, socket.socket, dict[int, int], int | None]:
+        """Fork PID 1; returns (pid, channel, output fds by stream, container stdin fd)."""
+        outputs: dict[int, int] = {}
+        stdin_fd: int | None = None
+        child_stdio: list[int] | None = None
+        child_only: list[int] = []
+        if not self.tty:
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            if self.proc.get("open_stdin"):
+                in_r, stdin_fd = os.pipe()
+            else:
+                in_r = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+            child_stdio = [in_r, out_w, err_w]
+            child_only = [in_r, out_w, err_w]
+            outputs = {out_r: STDOUT, err_r: STDERR}
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        kernel().unshare(CLONE_NEWPID)
+        pid = os.fork()
+        if pid == 0:
+            parent.close()
+            run_init(self.spec, self.bundle, child, child_stdio)
+            os._exit(125)
+        child.close()
+        for fd in child_only:
+            os.close(fd)
+        return pid, parent, outputs, stdin_fd
+
+    def wait_ready(self, pid: int, channel: socket.socket) -> tuple[dict, int | None]:
+        """The init's first message (ready or error) and the pty master it sent, if any."""
+        buffered = b""
+        master: int | None = None
+        while b"\n" not in buffered:
+            data, fds, _flags, _addr = socket.recv_fds(channel, 65536, 1)
+            if fds:
+                master = fds[0]
+            if not data:
+                _pid, status = os.waitpid(pid, 0)
+                return {"error": "container init exited during setup (status "
+                                 f"{os.waitstatus_to_exitcode(status)})",
+                        "exit_code": 125}, master
+            buffered += data
+        return json.loads(buffered.split(b"\n", 1)[0]), master
+
+    def run(self) -> int:
+        pid, channel, outputs, stdin_fd = self.start_init()
+        message, master = self.wait_ready(pid, channel)
+        if "error" in message:
+            _say({"error": message["error"], "exit_code": message.get("exit_code", 125)})
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            return 1
+        if master is not None:
+            os.set_blocking(master, False)
+            outputs = {master: STDOUT}
+            stdin_fd = master if self.proc.get("open_stdin") else None
+        sock_path = os.path.join(self.bundle, SOCKET_FILE)
+        try:
+            os.unlink(sock_path)
+        except FileNotFoundError:
+            pass
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(sock_path)
+        listener.listen(64)
+        server = ShimServer(
+            pid=pid, channel=channel, listener=listener, outputs=outputs, stdin_fd=stdin_fd,
+            tty=self.tty, stdin_once=bool(self.proc.get("stdin_once")),
+            log=JsonFileLog(self.spec.get("log_path") or None,
+                            int(self.spec.get("log_max_size") or 0)),
+            say=_say, on_exit=self.finish)
+        _say({"pid": pid})
+        try:
+            server.serve(DRAIN_SECONDS, GRACE_SECONDS)
+        finally:
+            try:
+                os.unlink(sock_path)
+            except FileNotFoundError:
+                pass
+        return 0
+
+    def finish(self, status: int) -> dict:
+        """Turn the wait status into the exit record, persist it, return it for waiters."""
+        code = os.waitstatus_to_exitcode(status)
+        record = {"exit_code": code if code >= 0 else 128 - code,
+                  "oom_killed": read_oom_kills(self.spec.get("oom_check")),
+                  "finished_at": rfc3339_nano()}
+        exit_file = self.spec.get("exit_file") or os.path.join(self.bundle, "exit.json")
+        try:
+            write_exit_file(exit_file, record)
+        except OSError as exc:
+            print(f"shim: writing {exit_file}: {exc}", file=sys.stderr)
+        return record
+
+
+def main(bundle: str) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    with open(os.path.join(bundle, SPEC_FILE), "rb") as f:
+        spec = json.load(f)
+    with open(os.path.join(bundle, PID_FILE), "w") as f:
+        f.write(str(os.getpid()))
+    try:
+        return Shim(spec, bundle).run()
+    except Exception as exc:
+        _say({"error": f"shim: {exc}", "exit_code": 125})
+        raise
+
+
+__all__ = ["main", "Shim", "read_oom_kills", "time", "select"]

@@ -1,0 +1,136 @@
+"""The daemon's side of the shim protocol (see ``shim.py`` for the shim's side).
+
+Starting is two-phase so attach clients connect before the process runs: the shim
+prepares the container and says ``{"pid": N}``; the daemon connects any waiting
+attach streams, then writes ``go``; the shim answers ``{"started": true}`` once
+the exec succeeded, or the exec error with Docker's exit code (126/127).
+Afterwards everything goes over ``shim.sock``, which a restarted daemon can use
+too: the shim does not depend on the daemon that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from typing import Any
+
+from cove.runtime import errors
+from cove.runtime.store.layout import Layout, atomic_write_json
+
+START_TIMEOUT = 30.0
+
+
+class ShimProcess:
+    def __init__(self, popen: subprocess.Popen[bytes], pid: int) -> None:
+        self.popen = popen
+        self.pid = pid
+
+    def go(self) -> None:
+        """Release the container's process; raises StartFailed if its exec failed."""
+        assert self.popen.stdin and self.popen.stdout
+        try:
+            self.popen.stdin.write(b"go\n")
+            self.popen.stdin.close()
+        except BrokenPipeError:
+            pass
+        reply = _read_reply(self.popen)
+        self.popen.stdout.close()
+        if "error" in reply:
+            raise errors.StartFailed(reply["error"], int(reply.get("exit_code", 128)))
+
+    def abort(self) -> None:
+        for stream in (self.popen.stdin, self.popen.stdout):
+            if stream:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+def _read_reply(popen: subprocess.Popen[bytes]) -> dict[str, Any]:
+    assert popen.stdout
+    line = popen.stdout.readline()
+    if not line:
+        popen.wait()
+        raise errors.SystemError_(f"container shim exited unexpectedly (status {popen.returncode})")
+    try:
+        return json.loads(line)
+    except ValueError as exc:
+        raise errors.SystemError_(f"container shim said {line[:200]!r}") from exc
+
+
+def start(layout: Layout, cid: str, spec: dict[str, Any]) -> ShimProcess:
+    """Write the bundle, start the shim and wait until the container is prepared."""
+    from cove.runtime.containers.shim_launch import shim_command
+
+    bundle = layout.bundle_dir(cid)
+    bundle.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(layout.bundle_spec(cid), spec, 0o600)
+    log = open(bundle / "shim.log", "ab")
+    try:
+        popen = subprocess.Popen(shim_command(str(bundle)), stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=log, close_fds=True,
+                                 start_new_session=True, cwd="/")
+    finally:
+        log.close()
+    reply = _read_reply(popen)
+    if "error" in reply:
+        shim = ShimProcess(popen, 0)
+        shim.abort()
+        raise errors.StartFailed(reply["error"], int(reply.get("exit_code", 128)))
+    return ShimProcess(popen, int(reply["pid"]))
+
+
+def connect(layout: Layout, cid: str, request: dict[str, Any],
+            timeout: float | None = None) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(layout.shim_socket(cid)))
+        sock.sendall(json.dumps(request).encode() + b"\n")
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _request(layout: Layout, cid: str, request: dict[str, Any],
+             timeout: float | None) -> dict[str, Any]:
+    with connect(layout, cid, request, timeout) as sock:
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("shim closed the connection")
+            buf += chunk
+    return json.loads(buf)
+
+
+def wait(layout: Layout, cid: str) -> dict[str, Any]:
+    """Block until the container exits: {"exit_code", "oom_killed", "finished_at"}."""
+    return _request(layout, cid, {"op": "wait"}, None)
+
+
+def state(layout: Layout, cid: str) -> dict[str, Any]:
+    return _request(layout, cid, {"op": "state"}, 2.0)
+
+
+def resize(layout: Layout, cid: str, height: int, width: int) -> None:
+    _request(layout, cid, {"op": "resize", "height": height, "width": width}, 2.0)
+
+
+def alive(layout: Layout, cid: str) -> bool:
+    if not os.path.exists(layout.shim_socket(cid)):
+        return False
+    try:
+        state(layout, cid)
+        return True
+    except (OSError, ValueError):
+        return False

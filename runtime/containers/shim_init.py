@@ -1,0 +1,135 @@
+"""The container's PID 1 before it execs: the child half of the shim.
+
+Forked by the shim inside a fresh PID namespace, it joins the cgroup, unshares
+the other namespaces, builds and enters the rootfs, drops privileges, reports
+``{"ready": true}`` over the channel (with the pty master attached in tty mode),
+waits for the go byte and execs. The channel is close-on-exec, so the shim
+learns of a successful exec from EOF and of a failure from an error line.
+
+Nothing here may import lazily: after pivot_root the host's stdlib is gone.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import struct
+import termios
+
+from cove.runtime.linux import namespaces, netdev, process, rootfs
+from cove.runtime.linux.syscalls import CLONE_NEWCGROUP, Kernel, KernelError, kernel
+from cove.runtime.linux.users import UserError, resolve_user
+
+TIOCSPTLCK = 0x40045431
+TIOCGPTN = 0x80045430
+SETUP_FAILED = 125
+
+
+def _send(channel: socket.socket, message: dict, fds: list[int] | None = None) -> None:
+    data = (json.dumps(message) + "\n").encode()
+    if fds:
+        socket.send_fds(channel, [data], fds)
+    else:
+        channel.sendall(data)
+
+
+def set_window_size(fd: int, console: dict | None) -> None:
+    console = console or {}
+    height, width = int(console.get("height") or 0), int(console.get("width") or 0)
+    if height and width:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+def open_container_pty(console: dict | None, uid: int) -> tuple[int, int]:
+    """(master, slave) from the container's own devpts, so ``tty`` says /dev/pts/0."""
+    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
+    slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    os.fchown(slave, uid, -1)
+    set_window_size(master, console)
+    return master, slave
+
+
+def _become_pid1_stdio(stdio: list[int] | None, devnull: int) -> None:
+    """Point 0/1/2 at the container's pipes now; in tty mode at /dev/null until the pty."""
+    targets = stdio if stdio is not None else [devnull, devnull, 2]
+    for number, fd in enumerate(targets):
+        if fd != number:
+            os.dup2(fd, number)
+
+
+def setup_container(k: Kernel, spec: dict, bundle: str) -> tuple[process.ExecUser, dict, int]:
+    """Everything but exec; returns (user, environment, pty master or -1)."""
+    proc = spec["process"]
+    namespaces.join_cgroups(list((spec.get("cgroup") or {}).get("join") or []))
+    flags = namespaces.CONTAINER_NAMESPACES
+    if not os.path.exists("/proc/self/ns/cgroup"):
+        flags &= ~CLONE_NEWCGROUP
+    k.unshare(flags)
+    target = os.path.join(bundle, "rootfs")
+    rootfs.prepare_rootfs(k, spec["rootfs"], list(spec.get("mounts") or []), target,
+                          os.path.join(bundle, "lower-empty"))
+    rootfs.pivot_into(k, target)
+    rootfs.mask_paths(k)
+    if spec["rootfs"].get("readonly"):
+        rootfs.remount_root_readonly(k)
+    if spec.get("hostname"):
+        k.sethostname(spec["hostname"])
+    if spec.get("domainname"):
+        k.setdomainname(spec["domainname"])
+    netdev.set_link_up("lo")
+
+    user = resolve_user(proc.get("user") or "")
+    env = process.env_dict(list(proc.get("env") or []))
+    env.setdefault("HOME", user.home)
+    master = -1
+    os.setsid()
+    if proc.get("tty"):
+        master, slave = open_container_pty(proc.get("console"), user.uid)
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for number in range(3):
+            os.dup2(slave, number)
+        os.close(slave)
+    process.enter_workdir(proc.get("cwd") or "/")
+    process.restrict_privileges(k, user)
+    return user, env, master
+
+
+def run_init(spec: dict, bundle: str, channel: socket.socket, stdio: list[int] | None) -> None:
+    """Never returns: execs the container command or exits with Docker's exit code."""
+    code = SETUP_FAILED
+    try:
+        os.umask(0)
+        devnull = os.open("/dev/null", os.O_RDWR)
+        _become_pid1_stdio(stdio, devnull)
+        keep = channel.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1 << 16)
+        k = kernel()
+        try:
+            _user, env, master = setup_container(k, spec, bundle)
+        except (KernelError, UserError, process.ExecError, OSError) as exc:
+            code = getattr(exc, "exit_code", SETUP_FAILED)
+            _send(channel, {"error": str(getattr(exc, "message", exc)), "exit_code": code})
+            os._exit(code)
+        _send(channel, {"ready": True}, [master] if master >= 0 else None)
+        if master >= 0:
+            os.close(master)
+        if channel.recv(1) != b"G":
+            os._exit(SETUP_FAILED)  # the shim gave up on us
+        os.umask(0o022)
+        proc = spec["process"]
+        try:
+            process.exec_command(list(proc["args"]), env)
+        except process.ExecError as exc:
+            code = exc.exit_code
+            _send(channel, {"error": exc.message, "exit_code": code})
+    except BaseException as exc:  # noqa: BLE001 - PID 1 must report, never unwind
+        try:
+            _send(channel, {"error": f"container init: {exc!r}", "exit_code": code})
+        except OSError:
+            pass
+    os._exit(code)

@@ -1,0 +1,109 @@
+"""``coved``: the engine daemon. Flags as dockerd names them; runs in the foreground.
+
+Ready when the socket answers ``GET /_ping``. SIGTERM/SIGINT stop serving and
+leave containers running under their shims, so a restarted daemon adopts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from urllib.parse import urlsplit
+
+DEFAULT_HOST = "unix:///run/cove.sock"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="coved", description="Cove container engine daemon")
+    parser.add_argument("--data-root", default="/var/lib/cove",
+                        help="Root directory of persistent state")
+    parser.add_argument("--exec-root", default="/run/cove",
+                        help="Root directory for execution state files")
+    parser.add_argument("-H", "--host", action="append", default=None,
+                        help="Daemon socket to listen on (unix:///path)")
+    parser.add_argument("-p", "--pidfile", default=None, help="Path to use for daemon PID file")
+    parser.add_argument("-l", "--log-level", default="info",
+                        choices=["debug", "info", "warn", "error", "fatal"])
+    parser.add_argument("--group", default=None, help="Group for the unix socket")
+    parser.add_argument("-v", "--version", action="store_true", help="Print version and exit")
+    return parser.parse_args(argv)
+
+
+def socket_path(host: str) -> str:
+    url = urlsplit(host)
+    if url.scheme != "unix":
+        raise SystemExit(f"coved: only unix:// sockets are supported, not {host!r}")
+    return url.path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.version:
+        from cove import __version__
+
+        print(f"Cove engine (coved) version {__version__}")
+        return 0
+    level = {"warn": "WARNING", "fatal": "CRITICAL"}.get(args.log_level, args.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    log = logging.getLogger("coved")
+    if os.geteuid() != 0:
+        print("coved: the engine must run as root (it creates namespaces and cgroups)",
+              file=sys.stderr)
+        return 1
+
+    from cove.runtime.api.routes import containers, images, system
+    from cove.runtime.api.server import APIServer, Router
+    from cove.runtime.engine.engine import Engine
+
+    engine = Engine(args.data_root, args.exec_root)
+    engine.start()
+    router = Router()
+    for module in (system, containers, images):
+        router.add(module.routes(engine))
+
+    path = socket_path((args.host or [DEFAULT_HOST])[0])
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    server = APIServer(path, router)
+    os.chmod(path, 0o660)
+    if args.group:
+        import grp
+
+        try:
+            os.chown(path, 0, grp.getgrnam(args.group).gr_gid)
+        except KeyError:
+            log.warning("group %s not found; socket left owned by root", args.group)
+    if args.pidfile:
+        with open(args.pidfile, "w") as f:
+            f.write(f"{os.getpid()}\n")
+
+    def shutdown(signum: int, _frame: object) -> None:
+        log.info("received signal %d, shutting down (containers keep running)", signum)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    log.info("API listening on %s", path)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+        for file in (path, args.pidfile):
+            if file:
+                try:
+                    os.unlink(file)
+                except FileNotFoundError:
+                    pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

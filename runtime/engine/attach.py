@@ -1,0 +1,235 @@
+"""Attach and logs: the two ways a client reads a container's output.
+
+Attach relays between the client's hijacked connection and the shim's attach
+socket. An attach made before start (``docker run`` attaches first) waits in the
+container's ``pending_attaches`` until ``start`` connects it, before the process
+is released, so no output is missed. Logs read the json-file the shim writes.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from cove.runtime import errors
+from cove.runtime.containers import shim_client
+from cove.runtime.containers.record import Container, Status, parse_rfc3339
+
+if TYPE_CHECKING:
+    from cove.runtime.engine.containers import ContainerService
+
+_SHIM_HEADER = struct.Struct(">BI")
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    buf = b""
+    while len(buf) < size:
+        chunk = sock.recv(size - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+class AttachSession:
+    def __init__(self, service: ContainerService, container: Container, reader: Any,
+                 send: Callable[[int, bytes], None], client_gone: Callable[[], bool],
+                 stdin: bool, stdout: bool, stderr: bool) -> None:
+        self.service = service
+        self.container = container
+        self.reader = reader
+        self.send = send
+        self.client_gone = client_gone
+        self.want = {"stdin": stdin, "stdout": stdout, "stderr": stderr}
+        self.shim: socket.socket | None = None
+        self.connected = threading.Event()
+        self.failed = False
+
+    def connect_to_shim(self) -> None:
+        try:
+            self.shim = shim_client.connect(self.service.layout, self.container.id,
+                                            {"op": "attach", **self.want})
+        except OSError:
+            self.failed = True
+        self.connected.set()
+
+    def close(self) -> None:
+        self.failed = True
+        self.connected.set()
+
+    def run(self) -> None:
+        """Relay until the container's output ends; the caller owns the client socket."""
+        container = self.container
+        with container.lock:
+            if container.running:
+                pending = False
+            elif container.status == Status.CREATED or container.status == Status.RESTARTING \
+                    or container.status == Status.EXITED:
+                container.pending_attaches.append(self)
+                pending = True
+            else:
+                raise errors.Conflict("You cannot attach to a stopped container, start it first")
+        if not pending:
+            self.connect_to_shim()
+        while not self.connected.wait(0.5):
+            if container.removed or self.client_gone():
+                with container.lock:
+                    if self in container.pending_attaches:
+                        container.pending_attaches.remove(self)
+                return
+        if self.failed or self.shim is None:
+            return
+        shim = self.shim
+        if self.want["stdin"]:
+            threading.Thread(target=self._pump_stdin, args=(shim,), daemon=True).start()
+        try:
+            while True:
+                header = _recv_exact(shim, _SHIM_HEADER.size)
+                if header is None:
+                    break
+                stream, length = _SHIM_HEADER.unpack(header)
+                data = _recv_exact(shim, length)
+                if data is None:
+                    break
+                self.send(stream, data)
+        except OSError:
+            pass
+        finally:
+            shim.close()
+
+    def _pump_stdin(self, shim: socket.socket) -> None:
+        try:
+            while True:
+                data = self.reader.read1(65536)
+                if not data:
+                    break
+                shim.sendall(data)
+        except (OSError, ValueError):
+            pass
+        try:
+            shim.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+
+def attach(service: ContainerService, ref: str) -> Container:
+    container = service.get(ref)
+    if container.status in (Status.REMOVING, Status.DEAD):
+        raise errors.Conflict("You cannot attach to a stopped container, start it first")
+    return container
+
+
+def _parse_time(value: str | None) -> float | None:
+    if value in (None, "", "0"):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise errors.InvalidParameter(f"invalid time value: {value}") from exc
+
+
+def logs(service: ContainerService, ref: str, *, follow: bool, stdout: bool, stderr: bool,
+         since: str | None, until: str | None, timestamps: bool, tail: str | None,
+         client_gone: Callable[[], bool]) -> tuple[bool, Iterator[tuple[int, bytes]]]:
+    """(tty, chunks): chunks are (stream, bytes), stream 1 for stdout and 2 for stderr."""
+    container = service.get(ref)
+    if not (stdout or stderr):
+        raise errors.InvalidParameter("Bad parameters: you must choose at least one stream")
+    since_t, until_t = _parse_time(since), _parse_time(until)
+    count: int | None = None
+    if tail not in (None, "", "all"):
+        try:
+            count = int(tail)
+        except ValueError as exc:
+            raise errors.InvalidParameter(f"invalid tail value: {tail}") from exc
+        if count < 0:
+            count = None
+    path = service.layout.container_log(container.id)
+    tty = container.tty
+    wanted = {"stdout": stdout, "stderr": stderr}
+
+    def render(line: bytes) -> tuple[int, bytes] | None:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            return None
+        stream = entry.get("stream", "stdout")
+        if not wanted.get(stream):
+            return None
+        stamp = entry.get("time", "")
+        if since_t is not None or until_t is not None:
+            t = parse_rfc3339(stamp)
+            if since_t is not None and t < since_t:
+                return None
+            if until_t is not None and t > until_t:
+                return None
+        text = entry.get("log", "").encode("utf-8", "surrogateescape")
+        if timestamps:
+            text = stamp.encode() + b" " + text
+        return (1 if stream == "stdout" else 2, text)
+
+    def chunks() -> Iterator[tuple[int, bytes]]:
+        try:
+            f = open(path, "rb")
+        except FileNotFoundError:
+            f = None
+        try:
+            if f is not None:
+                if count is not None:
+                    lines = collections.deque(f, maxlen=count) if count else []
+                else:
+                    lines = f
+                for line in lines:
+                    out = render(line)
+                    if out:
+                        yield out
+            if not follow:
+                return
+            pending = b""
+            while True:
+                if f is None:
+                    try:
+                        f = open(path, "rb")
+                    except FileNotFoundError:
+                        pass
+                data = f.readline() if f is not None else b""
+                if data:
+                    pending += data
+                    if pending.endswith(b"\n"):
+                        out = render(pending)
+                        pending = b""
+                        if out:
+                            yield out
+                    continue
+                if until_t is not None and time.time() > until_t:
+                    return
+                with container.lock:
+                    done = (not container.running and container.status != Status.RESTARTING) \
+                        or container.removed
+                if done:
+                    rest = f.read() if f is not None else b""
+                    for line in (pending + rest).splitlines(keepends=True):
+                        out = render(line)
+                        if out:
+                            yield out
+                    return
+                if client_gone():
+                    return
+                time.sleep(0.05)
+        finally:
+            if f is not None:
+                f.close()
+
+    return tty, chunks()
+

@@ -1,0 +1,50 @@
+"""The Engine: every service the API calls, built once per daemon."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from cove.runtime.engine.containers import ContainerService
+from cove.runtime.engine.events import EventBus
+from cove.runtime.engine.exec import ExecService
+from cove.runtime.engine.images import ImageService
+from cove.runtime.store.layout import Layout, atomic_write
+
+
+class Engine:
+    def __init__(self, data_root: str | Path, exec_root: str | Path) -> None:
+        self.layout = Layout(data_root, exec_root)
+        self.layout.ensure()
+        self.engine_id = self._engine_id()
+        self.events = EventBus()
+        self.images = ImageService(self.layout, self.events)
+        self.containers = ContainerService(self.layout, self.images, self.events)
+        self.images.containers = self.containers
+        self.execs = ExecService(self.containers)
+
+    def _engine_id(self) -> str:
+        path = self.layout.data_root / "engine-id"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            value = secrets.token_hex(16)
+            atomic_write(path, value.encode())
+            return value
+
+    def start(self) -> None:
+        """Adopt containers left by a previous daemon; provide hello-world offline."""
+        self.containers.adopt_all()
+        self._ensure_hello_world()
+
+    def _ensure_hello_world(self) -> None:
+        try:
+            self.images.resolve("hello-world:latest")
+            return
+        except Exception:  # noqa: BLE001 - any lookup failure means "not there yet"
+            pass
+        import io
+
+        from cove.packaging.hello import build_hello_world_archive
+
+        self.images.load(io.BytesIO(build_hello_world_archive()), quiet=True)

@@ -1,0 +1,281 @@
+"""Exec: processes started inside a running container (``docker exec``).
+
+The exec helper joins the container's namespaces and cgroup and runs the command;
+this service gives it its stdio (pipes, or a pty for ``-t``), relays that to the
+client's hijacked connection, and records the exit code before the stream ends,
+since the CLI inspects the exec for it right after.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import select
+import struct
+import subprocess
+import termios
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from cove.runtime import errors
+from cove.runtime.containers.exec_helper_launch import exec_command
+from cove.runtime.engine.containers import ContainerService
+from cove.runtime.store.layout import atomic_write_json
+
+
+class ExecInstance:
+    def __init__(self, eid: str, container_id: str, config: dict[str, Any]) -> None:
+        self.id = eid
+        self.container_id = container_id
+        self.config = config
+        self.running = False
+        self.started = False
+        self.exit_code: int | None = None
+        self.pid = 0
+        self.console = (24, 80)
+        self.master_fd: int | None = None
+        self.lock = threading.Lock()
+
+    def inspect(self) -> dict[str, Any]:
+        cmd = self.config["Cmd"]
+        return {
+            "ID": self.id, "Running": self.running, "ExitCode": self.exit_code,
+            "ProcessConfig": {"tty": bool(self.config.get("Tty")), "entrypoint": cmd[0],
+                              "arguments": cmd[1:], "privileged": bool(self.config.get("Privileged")),
+                              "user": self.config.get("User") or ""},
+            "OpenStdin": bool(self.config.get("AttachStdin")),
+            "OpenStderr": bool(self.config.get("AttachStderr")),
+            "OpenStdout": bool(self.config.get("AttachStdout")),
+            "CanRemove": False, "ContainerID": self.container_id,
+            "DetachKeys": self.config.get("DetachKeys") or "", "Pid": self.pid,
+        }
+
+
+class ExecService:
+    def __init__(self, containers: ContainerService) -> None:
+        self.containers = containers
+        self._execs: dict[str, ExecInstance] = {}
+        self._lock = threading.Lock()
+        containers.exec_ids = self._ids_of  # type: ignore[method-assign]
+
+    def _ids_of(self, cid: str) -> list[str]:
+        with self._lock:
+            return [e.id for e in self._execs.values() if e.container_id == cid]
+
+    def get(self, eid: str) -> ExecInstance:
+        with self._lock:
+            instance = self._execs.get(eid)
+        if instance is None:
+            raise errors.no_such_exec(eid)
+        return instance
+
+    def create(self, ref: str, body: Any) -> dict[str, str]:
+        if not isinstance(body, dict):
+            raise errors.InvalidParameter("invalid JSON: exec config must be an object")
+        container = self.containers.get(ref)
+        cmd = body.get("Cmd")
+        if isinstance(cmd, str):
+            cmd = [cmd]
+        if not cmd or not isinstance(cmd, list) or not all(isinstance(c, str) for c in cmd):
+            raise errors.InvalidParameter("No exec command specified")
+        for key in ("Env",):
+            value = body.get(key)
+            if value is not None and not (isinstance(value, list)
+                                          and all(isinstance(v, str) for v in value)):
+                raise errors.InvalidParameter(
+                    f"json: cannot unmarshal into Go struct field ExecConfig.{key} of type []string")
+        if not container.running:
+            raise errors.Conflict(f"Container {container.id} is not running")
+        if container.state["Paused"]:
+            raise errors.Conflict(
+                f"Container {container.id} is paused, unpause the container before exec")
+        eid = secrets.token_hex(32)
+        instance = ExecInstance(eid, container.id, dict(body, Cmd=cmd))
+        with self._lock:
+            self._execs[eid] = instance
+        self.containers.publish(container, "exec_create: " + " ".join(cmd), {"execID": eid})
+        return {"Id": eid}
+
+    def _spec(self, instance: ExecInstance) -> dict[str, Any]:
+        container = self.containers.get(instance.container_id)
+        cfg = instance.config
+        env = list(container.config.get("Env") or [])
+        if not any(e.startswith("PATH=") for e in env):
+            env.insert(0, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        env.append("HOSTNAME=" + container.config["Hostname"])
+        if cfg.get("Tty"):
+            env.append("TERM=xterm")
+        env += cfg.get("Env") or []
+        return {
+            "pid": container.state["Pid"], "args": cfg["Cmd"], "env": env,
+            "cwd": cfg.get("WorkingDir") or container.config.get("WorkingDir") or "/",
+            "user": cfg.get("User") or container.config.get("User") or "",
+            "tty": bool(cfg.get("Tty")),
+            "cgroup_join": self.containers.cgroup(container).join_paths(),
+            "privileged": bool(cfg.get("Privileged")),
+        }
+
+    def _spawn(self, instance: ExecInstance, detach: bool) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+        container = self.containers.get(instance.container_id)
+        with instance.lock:
+            if instance.started:
+                raise errors.Conflict(f"Error: Exec command {instance.id} is already running")
+            if not container.running:
+                raise errors.Conflict(f"Container {container.id} is not running")
+            instance.started = True
+        bundle = self.containers.layout.bundle_dir(container.id)
+        spec_path = bundle / f"exec-{instance.id}.json"
+        atomic_write_json(spec_path, self._spec(instance), 0o600)
+        cfg = instance.config
+        fds: dict[str, int] = {}
+        child_fds: list[int] = []
+        if detach:
+            stdin = stdout = stderr = subprocess.DEVNULL
+        elif cfg.get("Tty"):
+            master, slave = os.openpty()
+            _set_winsize(slave, *instance.console)
+            instance.master_fd = master
+            fds["tty"] = master
+            stdin = stdout = stderr = slave
+            child_fds.append(slave)
+        else:
+            stdin = subprocess.PIPE if cfg.get("AttachStdin") else subprocess.DEVNULL
+            stdout = subprocess.PIPE if cfg.get("AttachStdout", True) else subprocess.DEVNULL
+            stderr = subprocess.PIPE if cfg.get("AttachStderr", True) else subprocess.DEVNULL
+        err_r, err_w = os.pipe()
+        try:
+            popen = subprocess.Popen(exec_command(str(spec_path), err_w), stdin=stdin,
+                                     stdout=stdout, stderr=stderr, pass_fds=(err_w,),
+                                     start_new_session=True, close_fds=True, cwd="/")
+        finally:
+            os.close(err_w)
+            for fd in child_fds:
+                os.close(fd)
+        fds["error"] = err_r
+        instance.pid = popen.pid
+        instance.running = True
+        self.containers.publish(container, "exec_start: " + " ".join(cfg["Cmd"]),
+                                {"execID": instance.id})
+        return popen, fds
+
+    def _finish(self, instance: ExecInstance, popen: subprocess.Popen[bytes],
+                error_fd: int) -> str:
+        code = popen.wait()
+        message = b""
+        try:
+            while chunk := os.read(error_fd, 65536):
+                message += chunk
+        finally:
+            os.close(error_fd)
+        text = ""
+        if message:
+            try:
+                reply = json.loads(message)
+                text = reply.get("error", "")
+                code = int(reply.get("exit_code", code))
+            except ValueError:
+                text = message.decode(errors="replace")
+        instance.exit_code = code if code >= 0 else 128 - code
+        instance.running = False
+        if instance.master_fd is not None:
+            os.close(instance.master_fd)
+            instance.master_fd = None
+        spec = self.containers.layout.bundle_dir(instance.container_id) / f"exec-{instance.id}.json"
+        try:
+            os.unlink(spec)
+        except FileNotFoundError:
+            pass
+        container = self.containers.get(instance.container_id)
+        self.containers.publish(container, "exec_die", {"execID": instance.id,
+                                                        "exitCode": str(instance.exit_code)})
+        return text
+
+    def start_detached(self, eid: str) -> None:
+        instance = self.get(eid)
+        popen, fds = self._spawn(instance, detach=True)
+        threading.Thread(target=self._finish, args=(instance, popen, fds["error"]),
+                         daemon=True).start()
+
+    def prepare_start(self, eid: str) -> ExecInstance:
+        instance = self.get(eid)
+        container = self.containers.get(instance.container_id)
+        if instance.started:
+            raise errors.Conflict(f"Error: Exec command {instance.id} is already running")
+        if not container.running:
+            raise errors.Conflict(f"Container {container.id} is not running")
+        return instance
+
+    def run_attached(self, instance: ExecInstance, reader: Any,
+                     send: Callable[[int, bytes], None]) -> None:
+        """Run the exec, relaying its stdio to ``send(stream, data)`` (1 stdout, 2 stderr)."""
+        tty = bool(instance.config.get("Tty"))
+        try:
+            popen, fds = self._spawn(instance, detach=False)
+        except errors.EngineError as exc:
+            send(2, exc.message.encode() + b"\n")
+            return
+        sources: dict[int, int] = {}
+        if tty:
+            sources[fds["tty"]] = 1
+            stdin_fd = fds["tty"]
+        else:
+            if popen.stdout:
+                sources[popen.stdout.fileno()] = 1
+            if popen.stderr:
+                sources[popen.stderr.fileno()] = 2
+            stdin_fd = popen.stdin.fileno() if popen.stdin else None
+        if stdin_fd is not None and instance.config.get("AttachStdin"):
+            threading.Thread(target=_pump_stdin, args=(reader, stdin_fd, not tty, popen),
+                             daemon=True).start()
+        try:
+            while sources:
+                readable, _, _ = select.select(list(sources), [], [])
+                for fd in readable:
+                    try:
+                        data = os.read(fd, 65536)
+                    except OSError:  # EIO: the pty's last slave closed
+                        data = b""
+                    if not data:
+                        del sources[fd]
+                        continue
+                    send(sources[fd], data)
+        except OSError:
+            pass
+        message = self._finish(instance, popen, fds["error"])
+        for stream in (popen.stdout, popen.stderr):
+            if stream:
+                stream.close()
+        if message:
+            try:
+                send(2, (message + ("\r\n" if tty else "\n")).encode())
+            except OSError:
+                pass
+
+    def resize(self, eid: str, height: int, width: int) -> None:
+        instance = self.get(eid)
+        instance.console = (height, width)
+        if instance.master_fd is not None:
+            _set_winsize(instance.master_fd, height, width)
+
+
+def _set_winsize(fd: int, height: int, width: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+def _pump_stdin(reader: Any, fd: int, close_at_eof: bool, popen: subprocess.Popen[bytes]) -> None:
+    try:
+        while popen.poll() is None:
+            data = reader.read1(65536)
+            if not data:
+                break
+            os.write(fd, data)
+    except (OSError, ValueError):
+        pass
+    if close_at_eof and popen.stdin:
+        try:
+            popen.stdin.close()
+        except OSError:
+            pass

@@ -1,0 +1,159 @@
+"""cgroup v2: one unified directory <root>/<parent>/<id> with the controllers enabled from above.
+
+A controller's files appear in a cgroup only when every ancestor lists it in
+``cgroup.subtree_control``, so ``create`` enables memory, cpu and pids on the way down.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cove.runtime.linux.cgroups.common import (
+    CPU_PERIOD_US,
+    SETTLE_TIMEOUT,
+    Resources,
+    cpu_quota_us,
+    kill_until_empty,
+    make_dir,
+    parse_int,
+    parse_keyed,
+    read_optional,
+    read_procs,
+    read_text,
+    remove_cgroup_dir,
+    swap_total,
+    wait_for,
+    write_text,
+)
+
+WANTED_CONTROLLERS = ("cpu", "memory", "pids")
+
+
+def shares_to_weight(shares: int) -> int:
+    """Map v1 cpu.shares (2..262144, default 1024) onto v2 cpu.weight (1..10000), as runc."""
+    shares = min(max(shares, 2), 262144)
+    return 1 + ((shares - 2) * 9999) // 262142
+
+
+class CgroupV2Manager:
+    """A container's cgroup on a unified (v2) host; ``root`` is a parameter so tests can fake it."""
+
+    def __init__(self, container_id: str, parent: str = "cove", root: str = "/sys/fs/cgroup"):
+        self.container_id = container_id
+        self.parent = parent.strip("/")
+        self.root = root
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.root, self.parent, self.container_id)
+
+    def _file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def create(self, resources: Resources) -> None:
+        directory = self.root
+        for part in self.parent.split("/") if self.parent else []:
+            self._enable_controllers(directory)
+            directory = os.path.join(directory, part)
+            make_dir(directory)
+        self._enable_controllers(directory)
+        make_dir(self.path)
+        self.update(resources)
+
+    def _enable_controllers(self, directory: str) -> None:
+        """Delegate the controllers we need to ``directory``'s children, those it has."""
+        available = (read_optional(os.path.join(directory, "cgroup.controllers")) or "").split()
+        enabled = (read_optional(os.path.join(directory, "cgroup.subtree_control")) or "").split()
+        missing = [c for c in WANTED_CONTROLLERS if c in available and c not in enabled]
+        if missing:
+            write_text(os.path.join(directory, "cgroup.subtree_control"),
+                       " ".join("+" + c for c in missing), op="enable controllers")
+
+    def update(self, resources: Resources) -> None:
+        if resources.memory is not None:
+            memory = resources.memory
+            write_text(self._file("memory.max"), memory if memory > 0 else "max")
+        total = swap_total(resources)
+        if total is not None and os.path.exists(self._file("memory.swap.max")):
+            if total == -1 or not resources.memory or resources.memory <= 0:
+                swap: int | str = "max"
+            else:
+                swap = max(0, total - resources.memory)
+            write_text(self._file("memory.swap.max"), swap)
+        if resources.nano_cpus is not None:
+            quota = cpu_quota_us(resources.nano_cpus) if resources.nano_cpus > 0 else "max"
+            write_text(self._file("cpu.max"), f"{quota} {CPU_PERIOD_US}")
+        if resources.cpu_shares:
+            write_text(self._file("cpu.weight"), shares_to_weight(resources.cpu_shares))
+        if resources.pids_limit is not None:
+            limit = resources.pids_limit
+            write_text(self._file("pids.max"), limit if limit > 0 else "max")
+
+    def add_process(self, pid: int) -> None:
+        write_text(self._file("cgroup.procs"), pid, op="add process")
+
+    def join_paths(self) -> list[str]:
+        return [self._file("cgroup.procs")]
+
+    def freeze(self) -> None:
+        self._set_frozen(True)
+
+    def thaw(self) -> None:
+        self._set_frozen(False)
+
+    def _set_frozen(self, frozen: bool, timeout: float = SETTLE_TIMEOUT) -> None:
+        """Write cgroup.freeze and wait for cgroup.events to report the new state."""
+        want = 1 if frozen else 0
+        write_text(self._file("cgroup.freeze"), want, op="set freeze")
+        events = self._file("cgroup.events")
+        wait_for(lambda: parse_keyed(read_text(events)).get("frozen") == want,
+                 f"{events} to report frozen {want}", timeout)
+
+    def pids(self) -> list[int]:
+        if not os.path.isdir(self.path):
+            return []
+        return sorted(read_procs(self.path))
+
+    def oom_killed(self) -> bool:
+        return parse_keyed(read_optional(self._file("memory.events"))).get("oom_kill", 0) > 0
+
+    def stats(self) -> dict[str, Any]:
+        """Raw usage in the shape of Docker's stats (memory_stats, cpu_stats, pids_stats)."""
+        cpu = parse_keyed(read_optional(self._file("cpu.stat")))
+        return {
+            "memory_stats": {
+                "usage": parse_int(read_optional(self._file("memory.current"))) or 0,
+                "limit": parse_int(read_optional(self._file("memory.max"))) or 0,
+                "stats": parse_keyed(read_optional(self._file("memory.stat"))),
+            },
+            "cpu_stats": {
+                "cpu_usage": {
+                    "total_usage": cpu.get("usage_usec", 0) * 1000,
+                    "usage_in_usermode": cpu.get("user_usec", 0) * 1000,
+                    "usage_in_kernelmode": cpu.get("system_usec", 0) * 1000,
+                },
+                "throttling_data": {
+                    "periods": cpu.get("nr_periods", 0),
+                    "throttled_periods": cpu.get("nr_throttled", 0),
+                    "throttled_time": cpu.get("throttled_usec", 0) * 1000,
+                },
+            },
+            "pids_stats": {
+                "current": parse_int(read_optional(self._file("pids.current"))) or 0,
+                "limit": parse_int(read_optional(self._file("pids.max"))) or 0,
+            },
+        }
+
+    def destroy(self) -> None:
+        """Kill what is left (cgroup.kill where the kernel has it), then rmdir; safe to repeat."""
+        if not self.exists():
+            return
+        kill_file = self._file("cgroup.kill")
+        if os.path.exists(kill_file) and self.pids():
+            write_text(kill_file, 1, op="kill")
+        kill_until_empty(self.pids, self.container_id)
+        remove_cgroup_dir(self.path)
+
+    def exists(self) -> bool:
+        return os.path.isdir(self.path)

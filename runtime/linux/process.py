@@ -1,0 +1,134 @@
+"""The last steps before a container process execs, shared by init and ``exec``.
+
+Become the user (groups, gid, uid), keep only the allowed capabilities, set
+no_new_privs, chdir, restore default signal dispositions, then exec the command
+found in the *container's* PATH. Exec failures carry Docker's messages and exit
+codes (127 not found, 126 not executable) so the CLI can report them as docker does.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import stat
+
+from cove.runtime.linux import caps
+from cove.runtime.linux.syscalls import PR_SET_KEEPCAPS, Kernel, KernelError
+from cove.runtime.linux.users import ExecUser
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class ExecError(Exception):
+    """The command could not be started; ``exit_code`` is what docker would exit with."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def env_dict(env: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in env:
+        key, sep, value = item.partition("=")
+        if key and sep:
+            result[key] = value
+    return result
+
+
+def find_executable(name: str, path_value: str) -> str:
+    """Go's ``exec.LookPath``, which is what decides docker's error messages."""
+    if "/" in name:
+        try:
+            st = os.stat(name)
+        except FileNotFoundError as exc:
+            raise ExecError(f'exec: "{name}": stat {name}: no such file or directory',
+                            127) from exc
+        except OSError as exc:
+            raise ExecError(f'exec: "{name}": stat {name}: {os.strerror(exc.errno or 0).lower()}',
+                            126) from exc
+        if stat.S_ISDIR(st.st_mode) or not st.st_mode & 0o111:
+            raise ExecError(f'exec: "{name}": permission denied', 126)
+        return name
+    for directory in path_value.split(":"):
+        candidate = os.path.join(directory or ".", name)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o111:
+            return candidate
+    raise ExecError(f'exec: "{name}": executable file not found in $PATH', 127)
+
+
+def change_user(kernel: Kernel, user: ExecUser) -> None:
+    """setgroups, setgid, setuid; the kernel clears permitted caps on a move away from 0."""
+    kernel.prctl(PR_SET_KEEPCAPS, 0)
+    try:
+        os.setgroups(user.groups)
+        os.setresgid(user.gid, user.gid, user.gid)
+        os.setresuid(user.uid, user.uid, user.uid)
+    except OSError as exc:
+        raise KernelError(exc.errno or 0, "set user", f"{user.uid}:{user.gid}") from exc
+
+
+def restrict_privileges(kernel: Kernel, user: ExecUser, privileged: bool = False,
+                        bounding: int = caps.DEFAULT_MASK) -> None:
+    """Switch user and cut capabilities to Docker's defaults (root) or none (others)."""
+    if privileged:
+        change_user(kernel, user)
+        return
+    caps.drop_bounding_set(kernel, bounding, caps.last_capability())
+    caps.clear_ambient(kernel)
+    change_user(kernel, user)
+    allowed = bounding if user.uid == 0 else 0
+    caps.set_capabilities(kernel, allowed, allowed, 0)
+    caps.set_no_new_privs(kernel)
+
+
+def enter_workdir(cwd: str, create: bool = True) -> None:
+    """chdir to the working dir; like docker, a missing one is created first."""
+    cwd = cwd or "/"
+    try:
+        os.chdir(cwd)
+        return
+    except FileNotFoundError:
+        if not create:
+            raise ExecError(f"chdir to cwd (\"{cwd}\") set in config.json failed: "
+                            "no such file or directory", 125) from None
+    except OSError as exc:
+        raise ExecError(f"chdir to cwd (\"{cwd}\") set in config.json failed: "
+                        f"{os.strerror(exc.errno or 0).lower()}", 125) from exc
+    try:
+        os.makedirs(cwd, 0o755, exist_ok=True)
+        os.chdir(cwd)
+    except OSError as exc:
+        raise ExecError(f"mkdir {cwd}: {os.strerror(exc.errno or 0).lower()}", 125) from exc
+
+
+def reset_signals() -> None:
+    """Undo what the Python runtime changed: SIGPIPE/SIGXFSZ ignored, handlers, mask."""
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM,
+                signal.SIGCHLD, signal.SIGHUP, signal.SIGWINCH):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def exec_command(args: list[str], env: dict[str, str]) -> None:
+    """Replace this process with ``args``; raises ``ExecError`` only if that failed."""
+    if not args:
+        raise ExecError("no command specified", 125)
+    path = find_executable(args[0], env.get("PATH", DEFAULT_PATH))
+    reset_signals()
+    try:
+        os.execve(path, args, env)
+    except OSError as exc:
+        code = exc.errno or 0
+        if code in (errno.EACCES, errno.EPERM, errno.ENOEXEC, errno.EISDIR):
+            reason = "permission denied" if code != errno.ENOEXEC else "exec format error"
+            raise ExecError(f'exec: "{args[0]}": {reason}', 126) from exc
+        if code in (errno.ENOENT, errno.ENOTDIR):
+            raise ExecError(f'exec: "{args[0]}": no such file or directory', 127) from exc
+        raise ExecError(f'exec: "{args[0]}": {os.strerror(code).lower()}', 126) from exc

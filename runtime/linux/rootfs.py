@@ -1,0 +1,227 @@
+"""Build a container's root filesystem and move into it (the mount-namespace half of init).
+
+Runs in the container init after ``unshare(CLONE_NEWNS)``: overlay at the bundle's
+rootfs, the API filesystems Docker gives every container (/proc, read-only /sys,
+a tmpfs /dev with the standard nodes, devpts, shm, mqueue), the spec's bind mounts,
+then ``pivot_root`` and Docker's masked and read-only paths. Every kernel call goes
+through a ``Kernel`` so unit tests can record the sequence instead of mounting.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from cove.runtime.linux.syscalls import (
+    MNT_DETACH,
+    MS_BIND,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    MS_SLAVE,
+    Kernel,
+    KernelError,
+)
+
+# The kernel copies mount data into one page; leave room for the option names.
+MAX_OVERLAY_DATA = 3000
+
+DEVICES = (  # name, major, minor
+    ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
+    ("tty", 5, 0),
+)
+DEV_SYMLINKS = (
+    ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore"), ("ptmx", "pts/ptmx"),
+)
+MASKED_PATHS = (
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    "/sys/firmware", "/sys/devices/virtual/powercap",
+)
+READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+
+
+def resolve_in_root(root: str, path: str, max_links: int = 40) -> str:
+    """The host path of ``path`` inside ``root``, following symlinks without leaving root.
+
+    Like moby's ``symlink.FollowSymlinkInScope``: ".." and absolute link targets are
+    taken relative to ``root``, so a hostile image cannot point a mount outside it.
+    """
+    root = root.rstrip("/") or "/"
+    pending = [p for p in path.split("/") if p]
+    resolved: list[str] = []
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = root + "/" + "/".join(resolved + [part])
+        try:
+            target = os.readlink(candidate)
+        except OSError:
+            resolved.append(part)
+            continue
+        links += 1
+        if links > max_links:
+            raise KernelError(40, "resolve path", path)
+        if target.startswith("/"):
+            resolved = []
+        pending = [p for p in target.split("/") if p] + pending
+    return root + ("/" + "/".join(resolved) if resolved else "")
+
+
+def overlay_options(lower: list[str], upper: str, work: str) -> tuple[str, str | None]:
+    """(mount data, directory to chdir to first or None).
+
+    Long layer lists overflow the one-page mount data; then the paths are given
+    relative to their common parent, which the caller must chdir into.
+    """
+    data = f"lowerdir={':'.join(lower)},upperdir={upper},workdir={work}"
+    if len(data) <= MAX_OVERLAY_DATA:
+        return data, None
+    base = os.path.commonpath(lower + [upper, work])
+    short = [os.path.relpath(p, base) for p in lower]
+    data = (f"lowerdir={':'.join(short)},upperdir={os.path.relpath(upper, base)},"
+            f"workdir={os.path.relpath(work, base)}")
+    if len(data) > MAX_OVERLAY_DATA:
+        raise KernelError(7, "mount overlay: too many layers", base)  # E2BIG
+    return data, base
+
+
+def mount_overlay(kernel: Kernel, lower: list[str], upper: str, work: str, target: str) -> None:
+    data, chdir_to = overlay_options(lower, upper, work)
+    if chdir_to is None:
+        kernel.mount("overlay", target, "overlay", 0, data)
+        return
+    previous = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.chdir(chdir_to)
+        kernel.mount("overlay", target, "overlay", 0, data)
+    finally:
+        os.fchdir(previous)
+        os.close(previous)
+
+
+def _mkdir(path: str, mode: int = 0o755) -> None:
+    try:
+        os.makedirs(path, mode, exist_ok=True)
+    except OSError as exc:
+        raise KernelError(exc.errno or 0, "mkdir", path) from exc
+
+
+def _ensure_file(path: str) -> None:
+    if os.path.lexists(path):
+        return
+    _mkdir(os.path.dirname(path))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+    except OSError as exc:
+        raise KernelError(exc.errno or 0, "create mount point", path) from exc
+
+
+def mount_dev(kernel: Kernel, rootfs: str) -> None:
+    """A fresh tmpfs /dev with the nodes, devpts instance, shm and mqueue Docker provides."""
+    dev = rootfs + "/dev"
+    _mkdir(dev)
+    kernel.mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=755,size=65536k")
+    for name, major, minor in DEVICES:
+        node = f"{dev}/{name}"
+        try:
+            os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(major, minor))
+            os.chmod(node, 0o666)
+        except OSError as exc:
+            raise KernelError(exc.errno or 0, "mknod", node) from exc
+    _mkdir(dev + "/pts")
+    kernel.mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                 "newinstance,ptmxmode=0666,mode=0620,gid=5")
+    _mkdir(dev + "/shm", 0o1777)
+    kernel.mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "mode=1777,size=65536k")
+    _mkdir(dev + "/mqueue")
+    kernel.mount("mqueue", dev + "/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for name, target in DEV_SYMLINKS:
+        os.symlink(target, f"{dev}/{name}")
+
+
+def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict]) -> None:
+    """Bind mounts (hosts, hostname, resolv.conf, volumes) or typed mounts (tmpfs)."""
+    for entry in mounts:
+        target = resolve_in_root(rootfs, entry["destination"])
+        kind = entry.get("type") or "bind"
+        source = entry.get("source") or kind
+        flags = MS_RDONLY if entry.get("readonly") else 0
+        if kind == "bind":
+            if os.path.isdir(source):
+                _mkdir(target)
+            else:
+                _ensure_file(target)
+            kernel.mount(source, target, None, MS_BIND | MS_REC)
+            if flags:
+                kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        else:
+            _mkdir(target)
+            kernel.mount(source, target, kind, flags | entry.get("flags", 0),
+                         entry.get("data"))
+
+
+def prepare_rootfs(kernel: Kernel, rootfs_spec: dict, mounts: list[dict], target: str,
+                   empty_lower: str) -> None:
+    """Everything before pivot_root: propagation, overlay, API filesystems, spec mounts."""
+    kernel.mount(None, "/", None, MS_REC | MS_SLAVE)
+    lower = list(rootfs_spec.get("lower") or [])
+    if not lower:
+        _mkdir(empty_lower)
+        lower = [empty_lower]
+    _mkdir(target)
+    mount_overlay(kernel, lower, rootfs_spec["upper"], rootfs_spec["work"], target)
+    _mkdir(target + "/proc")
+    kernel.mount("proc", target + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _mkdir(target + "/sys")
+    kernel.mount("sysfs", target + "/sys", "sysfs",
+                 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount_dev(kernel, target)
+    mount_spec_mounts(kernel, target, mounts)
+
+
+def pivot_into(kernel: Kernel, new_root: str) -> None:
+    """Make ``new_root`` "/" and detach the old root (runc's pivot_root(".", ".") trick)."""
+    os.chdir(new_root)
+    kernel.pivot_root(".", ".")
+    kernel.mount(None, ".", None, MS_SLAVE | MS_REC)
+    kernel.umount2(".", MNT_DETACH)
+    os.chdir("/")
+
+
+def mask_paths(kernel: Kernel, masked: tuple[str, ...] = MASKED_PATHS,
+               readonly: tuple[str, ...] = READONLY_PATHS) -> None:
+    """After pivot: hide host-revealing /proc and /sys entries, freeze the tunable ones."""
+    for path in masked:
+        try:
+            is_dir = os.path.isdir(path)
+            if not is_dir and not os.path.lexists(path):
+                continue
+            if is_dir:
+                kernel.mount("tmpfs", path, "tmpfs", MS_RDONLY)
+            else:
+                kernel.mount("/dev/null", path, None, MS_BIND)
+        except KernelError as exc:
+            if exc.errno != 2:
+                raise
+    for path in readonly:
+        if not os.path.lexists(path):
+            continue
+        kernel.mount(path, path, None, MS_BIND | MS_REC)
+        kernel.mount(path, path, None,
+                     MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+def remount_root_readonly(kernel: Kernel) -> None:
+    kernel.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY)
