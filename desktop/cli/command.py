@@ -157,6 +157,6 @@ def parse_filters(values: list[str] | None) -> dict[str, list[str]]:
     for value in values or []:
         key, eq, val = value.partition("=")
         if not eq:
-            raise UsageError(f"bad format of filter (expected name=value)")
+            raise UsageError("bad format of filter (expected name=value)")
         filters.setdefault(key.strip().lower(), []).append(val)
     return filters

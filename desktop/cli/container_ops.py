@@ -77,7 +77,12 @@ def rename(args: argparse.Namespace, cli: Cli) -> int:
     old, new = args.args
     if not new.strip():
         raise StatusError(1, "Error: neither old nor new names may be empty")
-    cli.client.rename(old, new)
+    from ..client.errors import ClientError
+
+    try:
+        cli.client.rename(old, new)
+    except ClientError as exc:
+        raise StatusError(1, f"{exc}\nError: failed to rename container named {old}") from exc
     return 0
 
 

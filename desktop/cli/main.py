@@ -202,7 +202,8 @@ def run_command(module_name: str, key: str, argv: list[str], host_flag: str | No
         sys.stderr.write(f"{exc}\n\n{usage_line}\n\nRun 'cove {full_name} --help' for more information\n")
         return exc.exit_code
     except ArgCountError as exc:
-        sys.stderr.write(f"cove: {exc}\n\n{usage_line}\n\nSee 'cove {full_name} --help' for more information\n")
+        verb = "See" if "at least" in str(exc) else "Run"
+        sys.stderr.write(f"cove: {exc}\n\n{usage_line}\n\n{verb} 'cove {full_name} --help' for more information\n")
         return exc.exit_code
     except StatusError as exc:
         if exc.message:
@@ -237,7 +238,7 @@ def _arity_message(command: object, full_name: str) -> str:
         return f"'cove {full_name}' accepts no arguments"
     if min_args == max_args:
         noun = "argument" if min_args == 1 else "arguments"
-        return f"'cove {full_name}' requires exactly {min_args} {noun}"
+        return f"'cove {full_name}' requires {min_args} {noun}"
     if max_args is not None and min_args == 0:
         return f"'cove {full_name}' requires at most {max_args} argument{'s' if max_args != 1 else ''}"
     noun = "argument" if min_args == 1 else "arguments"

@@ -96,13 +96,13 @@ class APIClient:
 
     def __init__(self, host: str, version: str = API_VERSION, timeout: float | None = None):
         self.host: Host = parse_host(host)
-        self.version = version
+        self.api_version = version
         self.timeout = timeout
 
     # --- plumbing -------------------------------------------------------------------
 
     def _url(self, path: str, params: dict[str, Any] | None = None) -> str:
-        return f"/v{self.version}{path}" + _params(params or {})
+        return f"/v{self.api_version}{path}" + _params(params or {})
 
     def _send(
         self,
@@ -130,7 +130,11 @@ class APIClient:
         except OSError as exc:
             conn.close()
             raise unreachable(self.host, exc) from exc
-        self._raise_for_status(response)
+        try:
+            self._raise_for_status(response)
+        except Exception:
+            conn.close()
+            raise
         return conn, response
 
     @staticmethod

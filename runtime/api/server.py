@@ -27,6 +27,7 @@ from cove.runtime.engine.system import API_VERSION, MIN_API_VERSION
 log = logging.getLogger("coved.api")
 
 MAX_JSON_BODY = 16 << 20
+DRAIN_LIMIT = 256 << 20
 _VERSION_PREFIX = re.compile(r"^/v(\d+)\.(\d+)(/.*)$")
 
 
@@ -310,7 +311,11 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if request is not None:
-            self.close_connection = True  # the body may be unread
+            self.close_connection = True  # the body may be partly unread
+            try:  # read (bounded) what the client is still sending, so it gets the answer
+                request.body.read_all(limit=DRAIN_LIMIT)
+            except (errors.EngineError, OSError):
+                pass
         if status == 304:
             self._send_empty(304)
             return

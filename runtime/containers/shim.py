@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import socket
 import sys
-import time
 
 from cove.runtime.containers.shim_init import run_init
 from cove.runtime.containers.shim_io import STDERR, STDOUT, JsonFileLog, rfc3339_nano
@@ -56,9 +54,19 @@ def read_oom_kills(oom_check: dict | None) -> bool:
 
 
 def write_exit_file(path: str, record: dict) -> None:
-    from cove.runtime.store.layout import atomic_write_json
+    """Temp file, fsync, rename, as ``store.layout.atomic_write``.
 
-    atomic_write_json(path, record)
+    Not imported from there: that module pulls in tempfile (and random, hashlib...),
+    which costs more than the rest of a ``run --rm`` exit path.
+    """
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, json.dumps(record, separators=(",", ":")).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
 
 
 class Shim:
@@ -178,5 +186,3 @@ def main(bundle: str) -> int:
         _say({"error": f"shim: {exc}", "exit_code": 125})
         raise
 
-
-__all__ = ["main", "Shim", "read_oom_kills", "time", "select"]

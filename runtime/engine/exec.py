@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 from cove.runtime import errors
-from cove.runtime.containers.exec_helper_launch import exec_command
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.store.layout import atomic_write_json
 
@@ -145,6 +144,8 @@ class ExecService:
             stdin = subprocess.PIPE if cfg.get("AttachStdin") else subprocess.DEVNULL
             stdout = subprocess.PIPE if cfg.get("AttachStdout", True) else subprocess.DEVNULL
             stderr = subprocess.PIPE if cfg.get("AttachStderr", True) else subprocess.DEVNULL
+        from cove.runtime.containers.shim_launch import exec_command
+
         err_r, err_w = os.pipe()
         try:
             popen = subprocess.Popen(exec_command(str(spec_path), err_w), stdin=stdin,

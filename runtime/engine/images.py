@@ -53,7 +53,8 @@ class ImageService:
         for container in self.containers.all():
             counts[container.data["Image"]] = counts.get(container.data["Image"], 0) + 1
         for summary in summaries:
-            summary["Containers"] = counts.get(summary["Id"], 0) if summaries else -1
+            summary["Containers"] = counts.get(summary["Id"], 0)
+            summary["Labels"] = summary.get("Labels") or {}
         return summaries
 
     def history(self, ref: str) -> list[dict[str, Any]]:

@@ -121,6 +121,10 @@ class LifecycleMixin:
         except errors.EngineError as exc:
             self._start_failed(container, manager, exc)
             raise
+        except Exception as exc:  # a bug or the OS: still leave no cgroup or bundle behind
+            failure = errors.SystemError_(f"failed to start container: {exc}")
+            self._start_failed(container, manager, failure)
+            raise failure from exc
         attaches = self._take_pending_attaches(container)
         for attach in attaches:
             attach.connect_to_shim()

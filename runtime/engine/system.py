@@ -84,11 +84,11 @@ def info(engine: Any) -> dict[str, Any]:
         "DefaultRuntime": "cove", "Swarm": {"LocalNodeState": "inactive", "NodeID": "",
                                             "NodeAddr": "", "ControlAvailable": False,
                                             "Error": "", "RemoteManagers": None},
-        "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "",
+        "LiveRestoreEnabled": True, "Isolation": "default", "InitBinary": "",
         "SecurityOptions": ["name=no-new-privileges"],
         "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
         "PidsLimit": True, "IPv4Forwarding": False, "Debug": False, "NFd": 0,
         "NGoroutines": 0, "HttpProxy": "", "HttpsProxy": "", "NoProxy": "",
         "Plugins": {"Volume": [], "Network": ["null"], "Log": ["json-file"]},
-        "Warnings": None,
+        "Warnings": [],
     }

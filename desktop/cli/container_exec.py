@@ -1,0 +1,77 @@
+"""``exec``: create an exec instance, start it hijacked (or detached), exit with its code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import run_options
+from .command import Cli, Command
+from .errors import StatusError
+
+
+def exec_(args: argparse.Namespace, cli: Cli) -> int:
+    from ..client.errors import APIError
+    from ..client.streams import pump, raw_terminal, resize_on_winch
+
+    ref, command = args.args[0], args.args[1:]
+    if not command:
+        raise StatusError(1, "cove: 'cove exec' requires at least 2 arguments\n\n"
+                             "Usage:  cove exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
+                             "See 'cove exec --help' for more information")
+    env: list[str] = []
+    for path in args.env_file:
+        env.extend(run_options.read_kv_file(path, "env", os.environ))
+    env.extend(run_options.expand_env(e, os.environ) for e in args.env)
+    body = {
+        "User": args.user, "Privileged": args.privileged, "Tty": args.tty,
+        "AttachStdin": args.interactive and not args.detach,
+        "AttachStdout": not args.detach, "AttachStderr": not args.detach,
+        "Detach": args.detach, "Env": env, "WorkingDir": args.workdir, "Cmd": command,
+    }
+    if args.detach_keys:
+        body["DetachKeys"] = args.detach_keys
+    exec_id = cli.client.exec_create(ref, body)["Id"]
+    if args.detach:
+        cli.client.exec_start_detached(exec_id, tty=args.tty)
+        return 0
+    conn = cli.client.exec_start(exec_id, tty=args.tty)
+    stdin_fd = sys.stdin.fileno() if args.interactive else None
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    with conn:
+        if args.tty and os.isatty(sys.stdout.fileno()):
+            with resize_on_winch(lambda h, w: cli.client.exec_resize(exec_id, h, w), sys.stdout.fileno()):
+                if args.interactive and os.isatty(sys.stdin.fileno()):
+                    with raw_terminal(sys.stdin.fileno()):
+                        pump(conn, stdin_fd, out, err, True)
+                else:
+                    pump(conn, stdin_fd, out, err, True)
+        else:
+            pump(conn, stdin_fd, out, err, args.tty)
+    try:
+        result = cli.client.exec_inspect(exec_id)
+    except APIError:
+        return 0
+    code = result.get("ExitCode")
+    return int(code) if code is not None else 0
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("-d", "--detach", action="store_true", help="Detached mode: run command in the background")
+    add("--detach-keys", default=None, help="Override the key sequence for detaching a container")
+    add("-e", "--env", action="append", default=[], help="Set environment variables")
+    add("--env-file", action="append", default=[], help="Read in a file of environment variables")
+    add("-i", "--interactive", action="store_true", help="Keep STDIN open even if not attached")
+    add("--privileged", action="store_true", help="Give extended privileges to the command")
+    add("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
+    add("-u", "--user", default="", help="Username or UID (format: \"<name|uid>[:<group|gid>]\")")
+    add("-w", "--workdir", default="", help="Working directory inside the container")
+
+
+COMMANDS = {
+    "exec": Command("exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
+                    "Execute a command in a running container", exec_, _configure,
+                    min_args=1, interspersed=False),
+}

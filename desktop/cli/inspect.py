@@ -1,0 +1,96 @@
+"""``inspect`` for containers and images: indented JSON, or a ``--format`` per object."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from .command import Cli, Command
+from .errors import StatusError
+from .template import Template, TemplateError
+
+
+def go_indent_json(value: Any) -> str:
+    """``json.MarshalIndent(v, "", "    ")`` with Go's HTML escaping."""
+    text = json.dumps(value, indent=4, ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def _lookup(cli: Cli, ref: str, kind: str | None, size: bool) -> Any:
+    from ..client.errors import NotFound
+
+    if kind in (None, "container"):
+        try:
+            return cli.client.inspect_container(ref, size=size)
+        except NotFound:
+            if kind == "container":
+                raise
+    if kind in (None, "image"):
+        try:
+            return cli.client.inspect_image(ref)
+        except NotFound:
+            if kind == "image":
+                raise
+    raise LookupError(f"No such object: {ref}")
+
+
+def inspect(args: argparse.Namespace, cli: Cli, kind: str | None = None) -> int:
+    from ..client.errors import ClientError
+
+    kind = kind or args.type
+    if kind not in (None, "container", "image"):
+        raise StatusError(1, f'"{kind}" is not a valid value for --type')
+    template = None
+    if args.format:
+        source = args.format.replace("\\t", "\t").replace("\\n", "\n")
+        try:
+            template = Template("{{json .}}" if source == "json" else source)
+        except TemplateError as exc:
+            raise StatusError(1, f"template parsing error: {exc}") from exc
+    found: list[Any] = []
+    errors: list[str] = []
+    for ref in args.args:
+        try:
+            found.append(_lookup(cli, ref, kind, getattr(args, "size", False)))
+        except LookupError as exc:
+            errors.append(f"Error: {exc}")
+        except ClientError as exc:
+            errors.append(str(exc))
+    if template is None:
+        cli.out(go_indent_json(found))
+    else:
+        for item in found:
+            try:
+                cli.out(template.execute(item))
+            except TemplateError as exc:
+                raise StatusError(1, f"template: {exc}") from exc
+    if errors:
+        raise StatusError(1, "\n".join(errors))
+    return 0
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--format", default=None, help="Format output using a custom template")
+    parser.add_argument("-s", "--size", action="store_true", help="Display total file sizes if the type is container")
+    parser.add_argument("--type", default=None, help="Return JSON for specified type")
+
+
+def _configure_typed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--format", default=None, help="Format output using a custom template")
+    parser.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
+    parser.set_defaults(type=None)
+
+
+COMMANDS = {
+    "inspect": Command("inspect", "[OPTIONS] NAME|ID [NAME|ID...]",
+                       "Return low-level information on Cove objects", inspect, _configure, min_args=1),
+    "container inspect": Command("container inspect", "[OPTIONS] CONTAINER [CONTAINER...]",
+                                 "Display detailed information on one or more containers",
+                                 lambda a, c: inspect(a, c, "container"), _configure_typed, min_args=1),
+    "image inspect": Command("image inspect", "[OPTIONS] IMAGE [IMAGE...]",
+                             "Display detailed information on one or more images",
+                             lambda a, c: inspect(a, c, "image"), _configure_typed, min_args=1),
+}

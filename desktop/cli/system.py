@@ -1,0 +1,166 @@
+"""``version``, ``info`` and ``events``."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from typing import Any
+
+from . import formatter
+from .command import Cli, Command, add_format, parse_filters
+from .units import bytes_size, parse_since, parse_timestamp
+
+
+def _client_section() -> list[str]:
+    from .main import BUILD, VERSION
+
+    return [
+        "Client:",
+        f" Version:           {VERSION}",
+        " API version:       1.41",
+        f" Python version:    {platform.python_version()}",
+        f" Git commit:        {BUILD}",
+        f" OS/Arch:           {sys.platform}/{_arch(platform.machine())}",
+        " Context:           default",
+    ]
+
+
+def _arch(machine: str) -> str:
+    return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine.lower(), machine.lower())
+
+
+def _server_section(server: dict[str, Any]) -> list[str]:
+    lines = ["Server:"]
+    components = server.get("Components") or []
+    engine = next((c for c in components if c.get("Name") == "Engine"), None)
+    details = (engine or {}).get("Details") or {}
+    lines += [
+        " Engine:",
+        f"  Version:          {server.get('Version', '')}",
+        f"  API version:      {server.get('ApiVersion', '')} (minimum version {server.get('MinAPIVersion', '')})",
+        f"  Go version:       {server.get('GoVersion', '')}" if server.get("GoVersion") else "",
+        f"  Git commit:       {server.get('GitCommit', '')}",
+        f"  Built:            {server.get('BuildTime', '')}",
+        f"  OS/Arch:          {server.get('Os', '')}/{server.get('Arch', '')}",
+        f"  Kernel version:   {server.get('KernelVersion', '')}",
+        f"  Experimental:     {str(details.get('Experimental', server.get('Experimental', False))).lower()}",
+    ]
+    for component in components:
+        if component.get("Name") == "Engine":
+            continue
+        lines.append(f" {component.get('Name')}:")
+        lines.append(f"  Version:          {component.get('Version', '')}")
+        for key, value in (component.get("Details") or {}).items():
+            lines.append(f"  {key + ':':<18}{value}")
+    return [line for line in lines if line]
+
+
+def version(args: argparse.Namespace, cli: Cli) -> int:
+    from ..client.errors import ClientError
+    from .errors import StatusError
+
+    try:
+        server: dict[str, Any] | None = cli.client.version()
+    except ClientError as exc:
+        server, failure = None, exc
+    if args.format:
+        data = {"Client": {"Version": _client_section()[1].split()[-1], "ApiVersion": "1.41",
+                           "Os": sys.platform, "Arch": _arch(platform.machine())},
+                "Server": server}
+        cli.stdout.write(formatter.render(args.format, [data], {}))
+    else:
+        cli.out("\n".join(_client_section()))
+        if server is not None:
+            cli.out()
+            cli.out("\n".join(_server_section(server)))
+    if server is None:
+        raise StatusError(1, str(failure))
+    return 0
+
+
+def info(args: argparse.Namespace, cli: Cli) -> int:
+    data = cli.client.info() or {}
+    if args.format:
+        cli.stdout.write(formatter.render(args.format, [data], {}))
+        return 0
+    lines = ["Client:", " Version:    0.1.0", " Context:    default", " Debug Mode: false", "",
+             "Server:",
+             f" Containers: {data.get('Containers', 0)}",
+             f"  Running: {data.get('ContainersRunning', 0)}",
+             f"  Paused: {data.get('ContainersPaused', 0)}",
+             f"  Stopped: {data.get('ContainersStopped', 0)}",
+             f" Images: {data.get('Images', 0)}",
+             f" Server Version: {data.get('ServerVersion', '')}",
+             f" Storage Driver: {data.get('Driver', '')}",
+             f" Logging Driver: {data.get('LoggingDriver', '')}",
+             f" Cgroup Driver: {data.get('CgroupDriver', '')}",
+             f" Cgroup Version: {data.get('CgroupVersion', '')}",
+             f" Kernel Version: {data.get('KernelVersion', '')}",
+             f" Operating System: {data.get('OperatingSystem', '')}",
+             f" OSType: {data.get('OSType', '')}",
+             f" Architecture: {data.get('Architecture', '')}",
+             f" CPUs: {data.get('NCPU', 0)}",
+             f" Total Memory: {bytes_size(data.get('MemTotal') or 0)}",
+             f" Name: {data.get('Name', '')}",
+             f" ID: {data.get('ID', '')}",
+             f" Docker Root Dir: {data.get('DockerRootDir', '')}",
+             f" Debug Mode: {str(bool(data.get('Debug'))).lower()}",
+             f" Experimental: {str(bool(data.get('ExperimentalBuild'))).lower()}",
+             f" Live Restore Enabled: {str(bool(data.get('LiveRestoreEnabled'))).lower()}"]
+    cli.out("\n".join(lines))
+    for warning in data.get("Warnings") or []:
+        cli.err(warning)
+    return 0
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    """docker's default event line: time, type, action, id, (attributes)."""
+    nano = event.get("timeNano")
+    stamp = (nano / 1e9) if nano else parse_timestamp(event.get("time")) or 0.0
+    import time
+
+    whole = int(stamp)
+    frac = int(round((stamp - whole) * 1e9)) if not nano else nano % 1_000_000_000
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole)) + f".{frac:09d}"
+    offset = time.strftime("%z", time.localtime(whole))
+    text += "Z" if offset == "+0000" else offset[:3] + ":" + offset[3:]
+    actor = event.get("Actor") or {}
+    attributes = actor.get("Attributes") or {}
+    line = f"{text} {event.get('Type', '')} {event.get('Action', '')} {actor.get('ID', '')}"
+    if attributes:
+        line += " (" + ", ".join(f"{k}={attributes[k]}" for k in sorted(attributes)) + ")"
+    return line
+
+
+def events(args: argparse.Namespace, cli: Cli) -> int:
+    since = parse_since(args.since) if args.since else None
+    until = parse_since(args.until) if args.until else None
+    template = None
+    if args.format:
+        from .template import Template
+
+        source = "{{json .}}" if args.format == "json" else args.format
+        template = Template(source.replace("\\t", "\t").replace("\\n", "\n"))
+    for event in cli.client.events(since, until, parse_filters(args.filter)):
+        cli.out(template.execute(event) if template else _event_line(event))
+        cli.stdout.flush()
+    return 0
+
+
+def _format_only(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--format", default=None, help="Format output using a custom template")
+
+
+def _events_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    add_format(parser)
+    parser.add_argument("--since", default=None, help="Show all events created since timestamp")
+    parser.add_argument("--until", default=None, help="Stream events until this timestamp")
+
+
+COMMANDS = {
+    "version": Command("version", "[OPTIONS]", "Show the Cove version information", version, _format_only, max_args=0),
+    "info": Command("info", "[OPTIONS]", "Display system-wide information", info, _format_only, max_args=0),
+    "events": Command("events", "[OPTIONS]", "Get real time events from the server", events, _events_flags, max_args=0),
+}

@@ -1,0 +1,113 @@
+"""``docker exec``: run one more process inside a running container.
+
+Started by the daemon as ``python -I -S`` (see ``shim_launch.exec_command``) with
+the stdio the process should get already on fds 0/1/2 and, optionally, a report
+pipe on fd 3. The helper joins the init's cgroup and namespaces (mnt last), forks
+so the child lands in the container's PID namespace, and exits with the child's
+status (128+signal when killed), forwarding the signals it receives.
+
+Spec (JSON file): {"pid": init host pid, "args": [...], "env": [...], "cwd": "",
+"user": "", "tty": bool, "cgroup_join": [...], "privileged": bool}
+
+fd 3, one JSON line: {"pid": host pid} once the exec succeeded, or
+{"error": "...", "exit_code": 126|127|125} when it did not.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import termios
+
+from cove.runtime.linux import namespaces, process
+from cove.runtime.linux.syscalls import KernelError, kernel
+from cove.runtime.linux.users import UserError, resolve_user
+
+REPORT_FD = 3
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+                     signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+
+
+def _report(message: dict) -> None:
+    try:
+        os.write(REPORT_FD, (json.dumps(message) + "\n").encode())
+    except OSError:
+        pass  # no report pipe given: the exit code and stderr still tell
+
+
+def _child(spec: dict, error_w: int) -> None:
+    """In the container: become the user, drop privileges, exec. Never returns."""
+    code = 125
+    try:
+        try:
+            os.closerange(REPORT_FD, error_w)
+            os.closerange(error_w + 1, 1 << 16)
+            user = resolve_user(spec.get("user") or "")
+            env = process.env_dict(list(spec.get("env") or []))
+            env.setdefault("HOME", user.home)
+            os.setsid()
+            if spec.get("tty") and os.isatty(0):
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            process.enter_workdir(spec.get("cwd") or "/", create=False)
+            process.restrict_privileges(kernel(), user, bool(spec.get("privileged")))
+            process.exec_command(list(spec["args"]), env)
+        except (process.ExecError, UserError, KernelError, OSError) as exc:
+            code = getattr(exc, "exit_code", 125 if not isinstance(exc, OSError) else 126)
+            message = str(getattr(exc, "message", exc))
+            os.write(error_w, (json.dumps({"error": message, "exit_code": code}) + "\n").encode())
+    except BaseException:  # noqa: BLE001 - a forked child must never unwind into the helper
+        pass
+    os._exit(code)
+
+
+def run(spec: dict) -> int:
+    namespaces.join_cgroups(list(spec.get("cgroup_join") or []))
+    namespaces.join_namespaces(kernel(), int(spec["pid"]))
+    error_r, error_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(error_r)
+        _child(spec, error_w)
+    os.close(error_w)
+    for sig in FORWARDED_SIGNALS:
+        signal.signal(sig, lambda signum, _frame: os.kill(pid, signum))
+    failure = b""
+    while True:
+        chunk = os.read(error_r, 65536)
+        if not chunk:
+            break
+        failure += chunk
+    os.close(error_r)
+    if failure:
+        message = json.loads(failure.split(b"\n", 1)[0])
+        _report(message)
+        os.write(2, (message["error"] + "\n").encode())
+    else:
+        _report({"pid": pid})
+    try:
+        os.close(REPORT_FD)
+    except OSError:
+        pass
+    while True:
+        try:
+            _pid, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def main(spec_path: str) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    with open(spec_path, "rb") as f:
+        spec = json.load(f)
+    try:
+        return run(spec)
+    except (KernelError, OSError) as exc:
+        message = f"exec failed: {exc}"
+        _report({"error": message, "exit_code": 126})
+        os.write(2, (message + "\n").encode())
+        return 126

@@ -1,0 +1,55 @@
+"""How the daemon starts a shim or an exec helper: a fresh ``python -I -S`` per process.
+
+``-I -S`` skips site and the user's environment, so startup is fast and nothing on
+the host can inject code into a process that becomes a container's PID 1. Without
+site the ``cove`` package is not importable, so the boot code registers ``cove``
+and ``cove.runtime`` as namespace-like modules pointing at the daemon's own
+directories; only the modules the shim needs are then imported from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+_BOOT_PACKAGES = (
+    "import sys\n"
+    "paths = __import__('json').loads(sys.argv[1])\n"
+    "for name, dirs in paths:\n"
+    "    module = type(sys)(name)\n"
+    "    module.__path__ = dirs\n"
+    "    module.__package__ = name\n"
+    "    sys.modules[name] = module\n"
+    "sys.modules['cove'].runtime = sys.modules['cove.runtime']\n"
+)
+
+SHIM_BOOT = _BOOT_PACKAGES + (
+    "from cove.runtime.containers.shim import main\n"
+    "sys.exit(main(sys.argv[2]))\n"
+)
+
+EXEC_BOOT = _BOOT_PACKAGES + (
+    "from cove.runtime.containers.exec_helper import main\n"
+    "sys.exit(main(sys.argv[2]))\n"
+)
+
+
+def package_paths_json() -> str:
+    """Where this daemon's ``cove`` and ``cove.runtime`` live, for the boot code."""
+    import cove
+    import cove.runtime
+
+    return json.dumps([["cove", list(cove.__path__)], ["cove.runtime", list(cove.runtime.__path__)]])
+
+
+def shim_command(bundle_dir: str | os.PathLike[str]) -> list[str]:
+    """argv for the shim of the container whose spec.json is in ``bundle_dir``."""
+    return [sys.executable, "-I", "-S", "-c", SHIM_BOOT, package_paths_json(),
+            os.fspath(bundle_dir)]
+
+
+def exec_command(spec_path: str | os.PathLike[str]) -> list[str]:
+    """argv for the exec helper that runs the process described in ``spec_path``."""
+    return [sys.executable, "-I", "-S", "-c", EXEC_BOOT, package_paths_json(),
+            os.fspath(spec_path)]
