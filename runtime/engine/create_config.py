@@ -152,9 +152,7 @@ def merge_image_config(config: dict[str, Any], image_config: dict[str, Any]) -> 
 def normalize_host_config(host: dict[str, Any]) -> dict[str, Any]:
     out = dict(host)
     policy = dict(out.get("RestartPolicy") or {})
-    policy.setdefault("Name", "no")
-    if not policy["Name"]:
-        policy["Name"] = "no"
+    policy.setdefault("Name", "")
     policy.setdefault("MaximumRetryCount", 0)
     out["RestartPolicy"] = policy
     out.setdefault("NetworkMode", "default")

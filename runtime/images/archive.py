@@ -37,6 +37,7 @@ ANNOTATION_CONTAINERD_NAME = "io.containerd.image.name"
 ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
 MAX_JSON = 16 << 20
 MAX_LINK_HOPS = 40
+_BAD_ARCHIVE: tuple[type[Exception], ...] = (tarfile.TarError, *DECODE_ERRORS)
 
 
 @dataclass
@@ -226,10 +227,10 @@ def load_archive(store: ImageStore, stream: IO[bytes] | BinaryIO, quiet: bool) -
                     errors="surrogateescape") as tar:
                 while (member := tar.next()) is not None:
                     spool.add(tar, member)
-                    tar.members.clear()
+                    tar.members.clear()  # type: ignore[attr-defined]
         except EngineError:
             raise
-        except (tarfile.TarError, *DECODE_ERRORS) as exc:
+        except _BAD_ARCHIVE as exc:
             raise InvalidParameter(f"invalid archive: {exc}") from exc
         if spool.exists("manifest.json"):
             entries = _docker_entries(spool)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import importlib
 import io
 import lzma
 import shutil
@@ -24,7 +25,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 BZIP2_MAGIC = b"BZh"
 
-DECODE_ERRORS: tuple[type[BaseException], ...] = (
+DECODE_ERRORS: tuple[type[Exception], ...] = (
     EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError, ValueError,
 )
 
@@ -112,7 +113,7 @@ def open_decompressed(stream: IO[bytes]) -> BinaryIO:
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if head.startswith(ZSTD_MAGIC):
         try:
-            import zstandard  # type: ignore[import-not-found]
+            zstandard = importlib.import_module("zstandard")
         except ImportError:
             return io.BufferedReader(_ZstdProcess(raw), 1 << 16)
         return zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[no-any-return]
@@ -120,4 +121,4 @@ def open_decompressed(stream: IO[bytes]) -> BinaryIO:
         return lzma.LZMAFile(raw)  # type: ignore[return-value]
     if head.startswith(BZIP2_MAGIC):
         return bz2.BZ2File(raw)  # type: ignore[return-value]
-    return raw  # type: ignore[return-value]
+    return raw

@@ -11,6 +11,7 @@ taken first) serialises layer creation and removal, so a slow unpack never block
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -293,10 +294,6 @@ class ImageStore:
     def inspect(self, ref: str) -> dict[str, Any]:
         return views.inspect(self, self.resolve(ref))
 
-    def list(self, all: bool = False,  # noqa: A002 - the API's name for it
-             filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
-        return views.summaries(self, filters or {})
-
     def history(self, ref: str) -> list[dict[str, Any]]:
         return views.history(self, self.resolve(ref))
 
@@ -309,3 +306,9 @@ class ImageStore:
         from .archive import save_archive
         save_archive(self, refs, out)
 
+    # last: a method named ``list`` shadows the builtin for annotations below it
+    def list(self, all: bool = False,  # noqa: A002 - the API's name for it
+             filters: dict[str, builtins.list[str]] | None = None
+             ) -> builtins.list[dict[str, Any]]:
+        """ImageSummary dicts, newest first (``all`` changes nothing: no parent chains)."""
+        return views.summaries(self, filters or {})

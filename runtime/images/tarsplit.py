@@ -69,7 +69,7 @@ class SkeletonWriter:
             self._out.write(b"R" + _U64.pack(len(data)) + data)
 
 
-def _read_exact(f: BinaryIO, n: int) -> bytes:
+def _read_exact(f: gzip.GzipFile, n: int) -> bytes:
     data = f.read(n)
     if len(data) != n:
         raise SystemError_("tar-split: skeleton is truncated")

@@ -36,6 +36,7 @@ MAX_PATH_BYTES = 4095
 MAX_NAME_BYTES = 255
 _XATTR_PAX_PREFIX = "SCHILY.xattr."
 _SKIPPED_XATTR_ERRNOS = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM}
+_BAD_INPUT: tuple[type[Exception], ...] = (*DECODE_ERRORS, OverflowError, UnicodeError)
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM}
 
 
@@ -287,7 +288,7 @@ def unpack_layer(stream: IO[bytes] | BinaryIO, dest: Path, *, allow_devices: boo
                                   errors="surrogateescape") as tar:
                     while (member := tar.next()) is not None:
                         extractor.add(tar, member, writer)
-                        tar.members.clear()  # stream mode: no need to remember them
+                        tar.members.clear()  # type: ignore[attr-defined]  # stream mode: forget them
             recorder.drain()
         extractor.finish()
         if writer is not None:
@@ -302,7 +303,7 @@ def unpack_layer(stream: IO[bytes] | BinaryIO, dest: Path, *, allow_devices: boo
         if exc.errno in _DISK_ERRNOS:
             raise SystemError_(f"unpacking layer into {dest}: {exc}") from exc
         raise InvalidParameter(f"invalid layer: {exc}") from exc
-    except (*DECODE_ERRORS, OverflowError, UnicodeError) as exc:
+    except _BAD_INPUT as exc:
         raise InvalidParameter(f"invalid layer: {exc}") from exc
     return LayerResult(diff_id="sha256:" + recorder.digest.hexdigest(), size=extractor.size)
 

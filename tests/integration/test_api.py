@@ -24,7 +24,8 @@ def _nullable(node):
     slices and pointers (dockerd's own answers are full of them)."""
     if isinstance(node, dict):
         node = {k: _nullable(v) for k, v in node.items()}
-        if node.get("type") in ("object", "array", "string") or node.get("x-nullable") is True:
+        if node.get("type") in ("object", "array", "string") or (
+                node.get("x-nullable") is True and "type" in node):
             node["type"] = [node["type"], "null"]
         return node
     if isinstance(node, list):
