@@ -142,14 +142,20 @@ class Shim:
         except FileNotFoundError:
             pass
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(sock_path)
+        # a relative name: bundle paths can exceed AF_UNIX's 108 bytes
+        previous = os.getcwd()
+        os.chdir(self.bundle)
+        try:
+            listener.bind(SOCKET_FILE)
+        finally:
+            os.chdir(previous)
         listener.listen(64)
         server = ShimServer(
             pid=pid, channel=channel, listener=listener, outputs=outputs, stdin_fd=stdin_fd,
             tty=self.tty, stdin_once=bool(self.proc.get("stdin_once")),
             log=JsonFileLog(self.spec.get("log_path") or None,
                             int(self.spec.get("log_max_size") or 0)),
-            say=_say, on_exit=self.finish)
+            say=_say, on_exit=self.finish, socket_path=sock_path)
         _say({"pid": pid})
         try:
             server.serve(DRAIN_SECONDS, GRACE_SECONDS)

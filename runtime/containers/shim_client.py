@@ -92,12 +92,16 @@ def connect(layout: Layout, cid: str, request: dict[str, Any],
             timeout: float | None = None) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
+    # through an fd of the bundle dir: its full path can exceed AF_UNIX's 108 bytes
+    dir_fd = os.open(layout.bundle_dir(cid), os.O_PATH | os.O_DIRECTORY)
     try:
-        sock.connect(str(layout.shim_socket(cid)))
+        sock.connect(f"/proc/self/fd/{dir_fd}/{layout.shim_socket(cid).name}")
         sock.sendall(json.dumps(request).encode() + b"\n")
     except OSError:
         sock.close()
         raise
+    finally:
+        os.close(dir_fd)
     return sock
 
 

@@ -59,12 +59,14 @@ class ShimServer:
     def __init__(self, *, pid: int, channel: socket.socket, listener: socket.socket,
                  outputs: dict[int, int], stdin_fd: int | None, tty: bool, stdin_once: bool,
                  log: JsonFileLog, say: Callable[[dict], None],
-                 on_exit: Callable[[int], dict]) -> None:
+                 on_exit: Callable[[int], dict], socket_path: str) -> None:
         self.pid = pid
         self.pidfd: int | None = os.pidfd_open(pid)
         self.channel: socket.socket | None = channel
         self.channel_buf = b""
         self.listener = listener
+        self.listening = True
+        self.socket_path = socket_path
         self.outputs = dict(outputs)
         self.stdin_fd = stdin_fd
         self.stdin_buf = bytearray()
@@ -100,7 +102,12 @@ class ShimServer:
                 if exec_settled and (not self.outputs or now >= self.drain_deadline):
                     self._finalize(now + grace_seconds)
             if self.exit_record is not None and (not self.clients or now >= self.grace_deadline):
-                break
+                if not self.listening:
+                    break
+                self._stop_listening()
+                if self.clients:  # late connections: answer them before going away
+                    self.grace_deadline = max(self.grace_deadline, now + 1.0)
+                continue
             if self.exit_status is not None and not self.drain_deadline:
                 self.drain_deadline = now + drain_seconds
             self._sync()
@@ -124,7 +131,8 @@ class ShimServer:
             add(self.channel.fileno(), READ)
         if self.pidfd is not None:
             add(self.pidfd, READ)
-        add(self.listener.fileno(), READ)
+        if self.listening:
+            add(self.listener.fileno(), READ)
         lagging = any(len(c.outbuf) > CLIENT_BUFFER_LIMIT for c in self.clients.values())
         if not lagging:
             for fd in self.outputs:
@@ -167,7 +175,7 @@ class ShimServer:
             self._on_channel()
         elif fd == self.pidfd:
             self._on_exit()
-        elif fd == self.listener.fileno():
+        elif self.listening and fd == self.listener.fileno():
             self._on_accept()
         elif fd in self.clients:
             client = self.clients[fd]
@@ -191,6 +199,7 @@ class ShimServer:
         if b"go\n" in self.control_buf and not self.released:
             self.released = True
             self._stop_control()
+            self._settle_pending_clients()
             assert self.channel is not None
             try:
                 self.channel.sendall(b"G")
@@ -313,14 +322,36 @@ class ShimServer:
         self.grace_deadline = grace_deadline
 
     # -- shim.sock clients ------------------------------------------------------------
-    def _on_accept(self) -> None:
+    def _on_accept(self) -> bool:
         try:
             sock, _addr = self.listener.accept()
         except (BlockingIOError, InterruptedError):
-            return
+            return False
         sock.setblocking(False)
         client = Client(sock)
         self.clients[client.fd] = client
+        return True
+
+    def _settle_pending_clients(self) -> None:
+        """Accept and read every request already sent, so an attach made before "go"
+        (the daemon attaches, then starts) is in place before the first output byte."""
+        while self._on_accept():
+            pass
+        for client in list(self.clients.values()):
+            if client.op is None and client.fd in self.clients:
+                self._on_client_read(client)
+
+    def _stop_listening(self) -> None:
+        """Unlink shim.sock, then serve whoever was already queued in the backlog."""
+        try:
+            os.unlink(self.socket_path)
+        except FileNotFoundError:
+            pass
+        while self._on_accept():
+            pass
+        self._unregister(self.listener.fileno())
+        self.listener.close()
+        self.listening = False
 
     def _drop(self, client: Client) -> None:
         self._unregister(client.fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
+from cove.runtime import errors
 from cove.runtime.engine.events import EventBus
 from cove.runtime.images.store import ImageStore
 from cove.runtime.store.layout import Layout
@@ -68,6 +69,15 @@ class ImageService:
 
     def prune(self, dangling_only: bool, filters: dict[str, list[str]]) -> dict[str, Any]:
         return self.store.prune(dangling_only, self._user_of, filters)
+
+    def pull(self, ref: str) -> None:
+        """Registries come with the next issue; until then say so, as a pull failure."""
+        from cove.runtime.images.reference import parse
+
+        name = str(parse(ref).with_default_tag()) if ref else ref
+        raise errors.NotImplementedByEngine(
+            f"pull access denied for {name}: this engine cannot pull from registries yet; "
+            "load the image with `docker load` (or `cove load`)")
 
     def load(self, stream: BinaryIO, quiet: bool) -> list[str]:
         return self.store.load(stream, quiet)

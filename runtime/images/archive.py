@@ -26,7 +26,7 @@ from ..errors import EngineError, InvalidParameter, SystemError_
 from .compression import DECODE_ERRORS, open_decompressed
 from .reference import Reference, is_image_id_prefix, parse
 from .tarsplit import write_tar
-from .unpack import _clean, _SafeTarInfo
+from .unpack import SafeTarInfo, clean_member_path
 
 if TYPE_CHECKING:
     from .store import ImageStore
@@ -55,7 +55,7 @@ class _Spool:
         self.links: dict[str, str] = {}
 
     def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        parts = _clean(member.name)
+        parts = clean_member_path(member.name)
         if not parts:
             return
         relpath = "/".join(parts)
@@ -72,11 +72,11 @@ class _Spool:
         elif member.issym():
             self.links[relpath] = member.linkname
         elif member.islnk():
-            self.links[relpath] = "/" + "/".join(_clean(member.linkname, "hardlink target"))
+            self.links[relpath] = "/" + "/".join(clean_member_path(member.linkname, "hardlink target"))
 
     def path(self, name: str) -> Path:
         """The spooled regular file ``name`` refers to, following the archive's links."""
-        relpath = "/".join(_clean(name))
+        relpath = "/".join(clean_member_path(name))
         for _ in range(MAX_LINK_HOPS):
             link = self.links.get(relpath)
             if link is None:
@@ -223,7 +223,7 @@ def load_archive(store: ImageStore, stream: IO[bytes] | BinaryIO, quiet: bool) -
         spool = _Spool(work)
         try:
             with open_decompressed(stream) as plain, tarfile.open(
-                    fileobj=plain, mode="r|", tarinfo=_SafeTarInfo,
+                    fileobj=plain, mode="r|", tarinfo=SafeTarInfo,
                     errors="surrogateescape") as tar:
                 while (member := tar.next()) is not None:
                     spool.add(tar, member)

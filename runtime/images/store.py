@@ -33,6 +33,7 @@ ContainerLookup = Callable[[str], "str | bool | None"]
 TAR_SPLIT_NAME = "tar-split"  # next to a layer's diff/ and meta.json
 METADATA_NAME = "metadata.json"  # per-image LastTagTime, beside repositories.json
 ZERO_TIME = "0001-01-01T00:00:00Z"
+TMP_PREFIXES = ("layer-", "load-", "save-", "staging-")  # our work dirs under tmp/
 
 
 def chain_ids(diff_ids: Iterable[str]) -> list[str]:
@@ -60,6 +61,7 @@ class ImageStore:
         self._lock = threading.RLock()
         self._layer_lock = threading.RLock()
         layout.ensure()
+        self._remove_leftovers()
         self._configs: dict[str, dict[str, Any]] = {}
         for entry in layout.configs_dir.iterdir():
             if ID_RE.match(entry.name):
@@ -73,6 +75,15 @@ class ImageStore:
         self._metadata_path = layout.image_dir / METADATA_NAME
         self._metadata: dict[str, dict[str, str]] = (
             read_json(self._metadata_path) if self._metadata_path.exists() else {})
+
+    def _remove_leftovers(self) -> None:
+        """Work a crash interrupted: our temp dirs, and layers never given a meta.json."""
+        for entry in self.layout.tmp_dir.iterdir():
+            if entry.name.startswith(TMP_PREFIXES) and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+        for entry in self.layout.layers_dir.iterdir():
+            if not self.layout.layer_meta(entry.name).exists():
+                shutil.rmtree(entry, ignore_errors=True)
 
     # events and persistence ----------------------------------------------
     def emit(self, action: str, image_id: str, name: str | None = None) -> None:

@@ -46,7 +46,7 @@ class LayerResult:
     size: int  # bytes of regular-file content unpacked
 
 
-class _SafeTarInfo(tarfile.TarInfo):
+class SafeTarInfo(tarfile.TarInfo):
     """Refuse giant pax / long-name headers before tarfile reads them into memory."""
 
     def _proc_member(self, tar: tarfile.TarFile) -> Any:
@@ -89,7 +89,7 @@ class _Recorder(io.RawIOBase):
             pass
 
 
-def _clean(name: str, what: str = "path") -> list[str]:
+def clean_member_path(name: str, what: str = "path") -> list[str]:
     """Split an archive path into components, refusing anything that could escape."""
     if name.startswith("/"):
         raise InvalidParameter(f"invalid layer: refusing absolute {what} {name!r}")
@@ -155,7 +155,7 @@ class _Extractor:
     # entries -------------------------------------------------------------
     def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo,
             skeleton: SkeletonWriter | None) -> None:
-        parts = _clean(member.name)
+        parts = clean_member_path(member.name)
         if not parts:
             if member.isdir():
                 self._metadata(self.root, member)
@@ -209,7 +209,7 @@ class _Extractor:
         self.size += member.size
 
     def _hardlink(self, member: tarfile.TarInfo, path: str) -> None:
-        target_parts = _clean(member.linkname, "hardlink target")
+        target_parts = clean_member_path(member.linkname, "hardlink target")
         if not target_parts:
             raise InvalidParameter(f"invalid layer: hardlink {member.name!r} to the layer root")
         target = os.path.join(self._walk(target_parts, member.linkname, create=False),
@@ -281,11 +281,11 @@ def unpack_layer(stream: IO[bytes] | BinaryIO, dest: Path, *, allow_devices: boo
     try:
         with open_decompressed(stream) as plain:
             recorder = _Recorder(plain, writer, max_size)
-            buffered = io.BufferedReader(recorder, tarfile.RECORDSIZE)
+            buffered = io.BufferedReader(recorder, 1 << 20)
             head = buffered.peek(1)
             if head:
-                with tarfile.open(fileobj=buffered, mode="r|", tarinfo=_SafeTarInfo,
-                                  errors="surrogateescape") as tar:
+                with tarfile.open(fileobj=buffered, mode="r|", tarinfo=SafeTarInfo,
+                                  errors="surrogateescape", bufsize=1 << 20) as tar:
                     while (member := tar.next()) is not None:
                         extractor.add(tar, member, writer)
                         tar.members.clear()  # type: ignore[attr-defined]  # stream mode: forget them

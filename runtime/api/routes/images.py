@@ -57,8 +57,14 @@ def routes(engine: Any) -> list[Route]:
     def get_one(req: Request) -> Any:
         return save(req, [req.args["name"]])
 
+    def pull(req: Request) -> Any:
+        image = req.param("fromImage") or ""
+        tag = req.param("tag")
+        images.pull(image + (f":{tag}" if tag and "@" not in image else ""))
+
     return [
         ("GET", "/images/json", list_),
+        ("POST", "/images/create", pull),
         ("POST", "/images/prune", prune),
         ("POST", "/images/load", load),
         ("GET", "/images/get", get_many),

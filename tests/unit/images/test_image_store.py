@@ -203,7 +203,7 @@ def test_rmi_of_an_image_used_by_a_container(store, app):
         store.delete(app, force=True, in_use=lambda i: user, running=lambda i: user)
     records = store.delete(app, force=True, in_use=lambda i: user)
     assert records == [{"Untagged": "app:latest"}, {"Deleted": app}]
-    assert all(__import__("os").path.isdir(d) for d in store.layout.layers_dir.iterdir())
+    assert all(store.has_layer(c) for c in chain_ids([sha256(BASE), sha256(APP)]))
 
 
 def test_delete_removes_only_layers_no_other_image_uses(store, app, other, events):
@@ -237,3 +237,35 @@ def test_image_without_layers_has_no_lower_dirs(store):
     load(store, config, [], ["scratchy:1"])
     assert store.lower_dirs(sha256(config)) == []
     assert store.inspect("scratchy:1")["GraphDriver"] == {"Name": "overlay2", "Data": {}}
+
+
+def test_a_new_store_removes_work_a_crash_left_behind(store, app):
+    (store.layout.tmp_dir / "load-x1").mkdir()
+    (store.layout.tmp_dir / "someone-elses").mkdir()
+    half = store.layout.layers_dir / ("f" * 64)
+    (half / "diff").mkdir(parents=True)
+    again = ImageStore(store.layout)
+    assert tree(store.layout.tmp_dir) == ["someone-elses"] and not half.exists()
+    assert again.resolve("app:1") == app
+
+
+def test_concurrent_loads_share_one_copy_of_the_base_layer(store):
+    import threading
+    configs = [image_config([sha256(BASE), sha256(LayerTar().file(f"f{i}", b"%d" % i).bytes())],
+                            created=f"2024-01-0{i + 1}T00:00:00Z") for i in range(4)]
+    errors = []
+
+    def run(i):
+        top = LayerTar().file(f"f{i}", b"%d" % i).bytes()
+        try:
+            load(store, configs[i], [BASE, top], [f"par:{i}"])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(store.resolve(f"par:{i}") for i in range(4)) == sorted(sha256(c) for c in configs)
+    assert len(list(store.layout.layers_dir.iterdir())) == 5

@@ -8,6 +8,7 @@ import io
 import os
 import stat
 import tarfile
+from pathlib import Path
 
 import pytest
 from cove.runtime.errors import InvalidParameter
@@ -60,7 +61,7 @@ def hostile_layers(outside):
     }
 
 
-@pytest.mark.parametrize("case", list(hostile_layers(__import__("pathlib").Path("/x"))))
+@pytest.mark.parametrize("case", list(hostile_layers(Path("/x"))))
 def test_hostile_layer_is_refused_and_leaves_nothing(area, case):
     final, tmp_root, outside = area
     data = hostile_layers(outside)[case]
