@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from conftest import TIMEOUT, demux
+from shim_harness import TIMEOUT, demux, read_all
 
 
 def test_echo_arrives_through_attach_and_in_json_log(make_container):
@@ -124,8 +124,8 @@ def test_resize_reaches_the_container_terminal(make_container):
     sock = container.attach()
     container.go()
     assert container.request({"op": "resize", "height": 40, "width": 120}) == {}
-    from conftest import _read_all
-    assert b"40 120" in demux(_read_all(sock))[1]
+    with sock:
+        assert b"40 120" in demux(read_all(sock))[1]
     assert container.wait()["exit_code"] == 0
 
 
@@ -202,13 +202,15 @@ def test_shim_outlives_a_sigkilled_daemon(make_container):
         sock = container.attach(stdin=True)
         sock.sendall(b"there\n")
         sock.shutdown(socket.SHUT_WR)
-        from conftest import _read_all
-        assert demux(_read_all(sock))[1] == b"got there\n"
+        with sock:
+            assert demux(read_all(sock))[1] == b"got there\n"
         assert container.wait()["exit_code"] == 7
     finally:
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait(TIMEOUT)
+        if daemon.stdout is not None:
+            daemon.stdout.close()
         if shim_pid and _is_our_shim(shim_pid, str(container.bundle)):
             os.kill(shim_pid, signal.SIGKILL)
     deadline = time.monotonic() + TIMEOUT
