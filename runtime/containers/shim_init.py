@@ -71,7 +71,7 @@ def setup_container(k: Kernel, spec: dict, bundle: str) -> tuple[process.ExecUse
     k.unshare(flags)
     target = os.path.join(bundle, "rootfs")
     rootfs.prepare_rootfs(k, spec["rootfs"], list(spec.get("mounts") or []), target,
-                          os.path.join(bundle, "lower-empty"))
+                          os.path.join(bundle, "overlay"))
     rootfs.pivot_into(k, target)
     rootfs.mask_paths(k)
     if spec["rootfs"].get("readonly"):

@@ -78,32 +78,39 @@ def resolve_in_root(root: str, path: str, max_links: int = 40) -> str:
     return root + ("/" + "/".join(resolved) if resolved else "")
 
 
-def overlay_options(lower: list[str], upper: str, work: str) -> tuple[str, str | None]:
-    """(mount data, directory to chdir to first or None).
+def overlay_options(lower: list[str], upper: str, work: str,
+                    links_dir: str) -> tuple[str, list[tuple[str, str]]]:
+    """(mount data, short symlinks to create in ``links_dir`` first).
 
-    Long layer lists overflow the one-page mount data; then the paths are given
-    relative to their common parent, which the caller must chdir into.
+    Mount data must fit in one page. Past that, each layer is reached through a
+    symlink named by its index in ``links_dir`` (Docker's ``overlay2/l`` idea);
+    the kernel resolves them at mount time, so the caller chdirs there to mount.
     """
     data = f"lowerdir={':'.join(lower)},upperdir={upper},workdir={work}"
     if len(data) <= MAX_OVERLAY_DATA:
-        return data, None
-    base = os.path.commonpath(lower + [upper, work])
-    short = [os.path.relpath(p, base) for p in lower]
-    data = (f"lowerdir={':'.join(short)},upperdir={os.path.relpath(upper, base)},"
-            f"workdir={os.path.relpath(work, base)}")
+        return data, []
+    links = [(str(i), path) for i, path in enumerate(lower)]
+    data = f"lowerdir={':'.join(name for name, _ in links)},upperdir={upper},workdir={work}"
     if len(data) > MAX_OVERLAY_DATA:
-        raise KernelError(7, "mount overlay: too many layers", base)  # E2BIG
-    return data, base
+        raise KernelError(7, "mount overlay: too many layers", links_dir)  # E2BIG
+    return data, links
 
 
-def mount_overlay(kernel: Kernel, lower: list[str], upper: str, work: str, target: str) -> None:
-    data, chdir_to = overlay_options(lower, upper, work)
-    if chdir_to is None:
+def mount_overlay(kernel: Kernel, lower: list[str], upper: str, work: str, target: str,
+                  links_dir: str) -> None:
+    data, links = overlay_options(lower, upper, work, links_dir)
+    if not links:
         kernel.mount("overlay", target, "overlay", 0, data)
         return
+    _mkdir(links_dir)
+    for name, path in links:
+        link = os.path.join(links_dir, name)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(path, link)
     previous = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        os.chdir(chdir_to)
+        os.chdir(links_dir)
         kernel.mount("overlay", target, "overlay", 0, data)
     finally:
         os.fchdir(previous)
@@ -173,15 +180,19 @@ def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict]) -> None:
 
 
 def prepare_rootfs(kernel: Kernel, rootfs_spec: dict, mounts: list[dict], target: str,
-                   empty_lower: str) -> None:
-    """Everything before pivot_root: propagation, overlay, API filesystems, spec mounts."""
+                   scratch: str) -> None:
+    """Everything before pivot_root: propagation, overlay, API filesystems, spec mounts.
+
+    ``scratch`` is a directory of the bundle for the empty lower dir and layer links.
+    """
     kernel.mount(None, "/", None, MS_REC | MS_SLAVE)
     lower = list(rootfs_spec.get("lower") or [])
     if not lower:
-        _mkdir(empty_lower)
-        lower = [empty_lower]
+        lower = [scratch + "/empty"]
+        _mkdir(lower[0])
     _mkdir(target)
-    mount_overlay(kernel, lower, rootfs_spec["upper"], rootfs_spec["work"], target)
+    mount_overlay(kernel, lower, rootfs_spec["upper"], rootfs_spec["work"], target,
+                  scratch + "/layers")
     _mkdir(target + "/proc")
     kernel.mount("proc", target + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _mkdir(target + "/sys")

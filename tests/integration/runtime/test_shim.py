@@ -225,3 +225,52 @@ def _is_our_shim(pid: int, bundle: str) -> bool:
             return bundle.encode() in f.read()
     except OSError:
         return False
+
+
+def test_many_long_layer_paths_still_mount(make_container, busybox_rootfs, tmp_path):
+    layers = []
+    for i in range(60):
+        layer = tmp_path / "layers" / f"{i:064x}" / "diff"
+        layer.mkdir(parents=True)
+        layers.append(str(layer))
+    (tmp_path / "layers" / f"{0:064x}" / "diff" / "top").write_text("from the top layer\n")
+    container = make_container(["cat", "/top"])
+    container.spec["rootfs"]["lower"] = layers + [str(busybox_rootfs)]
+    _started, output, exited = container.run()
+    assert output[1] == b"from the top layer\n", container.shim_log()
+    assert exited["exit_code"] == 0
+
+
+def test_init_joins_the_cgroup_before_unsharing(make_container):
+    group = f"/sys/fs/cgroup/pids/cove-shim-test-{os.getpid()}"
+    if not os.path.isdir("/sys/fs/cgroup/pids"):
+        import pytest
+        pytest.skip("no cgroup v1 pids hierarchy")
+    os.mkdir(group)
+    try:
+        container = make_container(["sh", "-c", "cat /proc/self/cgroup; sleep 30"],
+                                   cgroup_join=[f"{group}/cgroup.procs"])
+        first = container.start_shim()
+        with open(f"{group}/cgroup.procs") as procs:
+            assert str(first["pid"]) in procs.read().split()
+        sock = container.attach()
+        container.go()
+        with sock:
+            received = b""
+            while b"pids" not in received:
+                chunk = sock.recv(65536)
+                assert chunk, received
+                received += chunk
+            os.kill(first["pid"], signal.SIGKILL)
+            received += read_all(sock)
+        text = demux(received)[1].decode()
+        assert container.wait()["exit_code"] == 137
+        assert any(line.endswith(":pids:/") for line in text.splitlines()), text
+    finally:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                os.rmdir(group)
+                break
+            except OSError:
+                time.sleep(0.05)

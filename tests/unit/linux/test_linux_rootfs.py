@@ -44,20 +44,29 @@ def test_resolve_in_root_stops_symlink_loops(tmp_path):
 
 
 def test_short_overlay_options_use_absolute_paths():
-    data, chdir_to = rootfs.overlay_options(["/l/2", "/l/1"], "/c/upper", "/c/work")
+    data, links = rootfs.overlay_options(["/l/2", "/l/1"], "/c/upper", "/c/work", "/b/layers")
     assert data == "lowerdir=/l/2:/l/1,upperdir=/c/upper,workdir=/c/work"
-    assert chdir_to is None
+    assert links == []
 
 
-def test_long_overlay_options_become_relative_to_a_common_parent():
-    base = "/var/lib/cove/image/layers"
-    lower = [f"{base}/{i:064x}/diff" for i in range(40)]
-    data, chdir_to = rootfs.overlay_options(lower, "/var/lib/cove/containers/c/upper",
-                                            "/var/lib/cove/containers/c/work")
-    assert chdir_to == "/var/lib/cove"
+def test_long_overlay_options_go_through_short_links():
+    lower = [f"/var/lib/cove/image/layers/{i:064x}/diff" for i in range(120)]
+    data, links = rootfs.overlay_options(lower, "/c/upper", "/c/work", "/b/layers")
     assert len(data) <= rootfs.MAX_OVERLAY_DATA
-    assert data.startswith(f"lowerdir=image/layers/{0:064x}/diff:")
-    assert "upperdir=containers/c/upper" in data
+    assert data.startswith("lowerdir=0:1:2:")
+    assert data.endswith(":119,upperdir=/c/upper,workdir=/c/work")
+    assert links[5] == ("5", lower[5])
+
+
+def test_long_overlay_mount_creates_links_and_mounts_from_their_dir(tmp_path):
+    kernel = RecordingKernel()
+    lower = [str(tmp_path / f"{'x' * 100}{i}") for i in range(40)]
+    seen = []
+    kernel.mount = lambda *args: seen.append((os.getcwd(), args))  # type: ignore[method-assign]
+    rootfs.mount_overlay(kernel, lower, "/u", "/w", "/target", str(tmp_path / "layers"))
+    assert seen[0][0] == str(tmp_path / "layers")
+    assert os.readlink(tmp_path / "layers" / "39") == lower[39]
+    assert os.getcwd() != str(tmp_path / "layers")
 
 
 def test_prepare_rootfs_mounts_in_order(tmp_path):
@@ -67,10 +76,10 @@ def test_prepare_rootfs_mounts_in_order(tmp_path):
     hosts.write_text("x")
     rootfs.prepare_rootfs(kernel, {"lower": [], "upper": "/u", "work": "/w"},
                           [{"source": str(hosts), "destination": "/etc/hosts",
-                            "readonly": True}], target, str(tmp_path / "empty"))
+                            "readonly": True}], target, str(tmp_path / "scratch"))
     kinds = [(c[3] or c[1]) for c in kernel.calls]
     assert kinds[:4] == [None, "overlay", "proc", "sysfs"]
-    assert kernel.calls[1][5] == f"lowerdir={tmp_path}/empty,upperdir=/u,workdir=/w"
+    assert kernel.calls[1][5] == f"lowerdir={tmp_path}/scratch/empty,upperdir=/u,workdir=/w"
     assert ["tmpfs", "devpts", "tmpfs", "mqueue"] == kinds[4:8]
     assert kernel.calls[3][4] & MS_RDONLY
     assert kernel.calls[8] == ("mount", str(hosts), f"{target}/etc/hosts", None, MS_BIND | MS_REC, None)

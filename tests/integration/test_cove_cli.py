@@ -1,0 +1,72 @@
+"""The ``cove`` CLI end to end against coved."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from tests.support.terminal import Terminal
+
+
+def test_cove_run_hello_world(cove):
+    result = cove("run", "--rm", "hello-world")
+    assert result.returncode == 0 and "Hello from Cove!" in result.stdout
+
+
+def test_cove_run_exit_codes(cove):
+    assert cove("run", "--rm", "busybox", "sh", "-c", "exit 7").returncode == 7
+    missing = cove("run", "--rm", "busybox", "nope")
+    assert missing.returncode == 127 and "executable file not found" in missing.stderr
+    assert cove("run", "--rm", "ghost-image").returncode == 125
+
+
+def test_cove_ps_logs_exec_stop_rm(cove):
+    cid = cove("run", "-d", "--name", "cv1", "busybox", "sh", "-c",
+               "echo ready; trap 'exit 0' TERM; while true; do sleep 0.1; done").stdout.strip()
+    try:
+        assert len(cid) == 64
+        assert "cv1" in cove("ps").stdout
+        assert cove("ps", "-q").stdout.split() == [cid[:12]]
+        deadline = time.monotonic() + 10
+        while "ready" not in cove("logs", "cv1").stdout and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cove("logs", "cv1").stdout == "ready\n"
+        assert cove("exec", "cv1", "cat", "/etc/hostname").stdout == cid[:12] + "\n"
+        assert cove("stop", "cv1").stdout.strip() == "cv1"
+        assert "Exited (0)" in cove("ps", "-a", "--filter", "name=cv1").stdout
+    finally:
+        cove("rm", "-f", "cv1")
+    assert "cv1" not in cove("ps", "-a").stdout
+
+
+def test_cove_run_it_is_interactive(cove):
+    term = Terminal(["cove", "run", "-it", "--rm", "busybox", "sh"], cove.env)
+    term.expect("# ")
+    term.send("echo $((2+3))x\r")
+    term.expect("5x")
+    term.send("exit 2\r")
+    assert term.wait() == 2
+
+
+def test_cove_images_and_inspect(cove):
+    images = cove("images").stdout.splitlines()
+    assert images[0].split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
+    assert any(line.startswith("busybox ") for line in images)
+    config = json.loads(cove("inspect", "busybox").stdout)[0]
+    assert config["Config"]["Cmd"] == ["sh"]
+
+
+def test_cove_version_shows_the_engine_linux(cove):
+    out = cove("version").stdout
+    assert "Server:" in out and "linux/" in out.split("Server:")[1]
+
+
+def test_cove_cli_never_imports_the_engine(cove):
+    result = subprocess.run([sys.executable, "-c",
+                             "import sys, cove.desktop.cli.main as m; "
+                             "print(sorted(k for k in sys.modules if k.startswith('cove.')))"],
+                            capture_output=True, text=True)
+    loaded = result.stdout
+    assert "cove.runtime" not in loaded  # the CLI never imports the engine

@@ -1,0 +1,112 @@
+"""cgroup limits that bite, restart policies, and containers outliving a killed daemon."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.support.coved import Coved
+from tests.support.images import busybox_archive
+
+
+def test_pids_limit_stops_a_fork_bomb(docker):
+    script = "for i in $(seq 1 40); do echo $i; sleep 5 & done; echo all-forked"
+    result = docker("run", "--rm", "--pids-limit", "10", "busybox", "sh", "-c", script, timeout=60)
+    assert "can't fork" in result.stderr
+    attempts = result.stdout.split()
+    assert "all-forked" not in attempts and 0 < len(attempts) <= 10
+
+
+def test_memory_limit_gets_the_process_oom_killed(docker):
+    result = docker("run", "--name", "hog", "-m", "32m", "busybox", "sh", "-c",
+                    "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived", timeout=120)
+    try:
+        state = json.loads(docker("inspect", "hog").stdout)[0]["State"]
+        assert state["OOMKilled"] is True, (result.stdout, state)
+        assert "survived" not in result.stdout
+    finally:
+        docker("rm", "-f", "hog")
+
+
+def test_cpu_and_memory_limits_are_visible_in_inspect(docker):
+    docker("create", "--name", "limited", "--cpus", "0.5", "-m", "64m", "busybox", "true")
+    try:
+        host = json.loads(docker("inspect", "limited").stdout)[0]["HostConfig"]
+        assert host["NanoCpus"] == 500_000_000 and host["Memory"] == 64 * 1024 * 1024
+    finally:
+        docker("rm", "-f", "limited")
+
+
+def test_on_failure_restart_policy_retries(docker):
+    docker("run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c",
+           "exit 1")
+    try:
+        deadline = time.monotonic() + 20
+        count = 0
+        while time.monotonic() < deadline:
+            info = json.loads(docker("inspect", "flaky").stdout)[0]
+            count = info["RestartCount"]
+            if count == 2 and not info["State"]["Running"] and info["State"]["Status"] == "exited":
+                break
+            time.sleep(0.2)
+        assert count == 2
+    finally:
+        docker("rm", "-f", "flaky")
+
+
+@pytest.fixture
+def own_daemon():
+    daemon = Coved().start()
+    daemon.load(busybox_archive())
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+        daemon.cleanup()
+
+
+def test_containers_outlive_a_killed_daemon_and_are_adopted(own_daemon):
+    from tests.integration.conftest import CLI
+
+    docker = CLI(["docker"], own_daemon.env)
+    cid = docker("run", "-d", "--name", "survivor", "busybox", "sh", "-c",
+                 "trap 'exit 3' TERM; i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done"
+                 ).stdout.strip()
+    docker("run", "-d", "--name", "always", "--restart", "always", "busybox", "sleep", "600")
+    time.sleep(0.5)
+    pid = json.loads(docker("inspect", "survivor").stdout)[0]["State"]["Pid"]
+    own_daemon.kill9()
+    time.sleep(0.5)
+    assert _alive(pid)  # the container did not die with the daemon
+    own_daemon.start()
+    listing = docker("ps", "--format", "{{.Names}} {{.Status}}").stdout
+    assert "survivor Up" in listing and "always Up" in listing
+    assert "tick" in docker("logs", "--tail", "2", "survivor").stdout
+    assert docker("exec", "survivor", "echo", "inside").stdout == "inside\n"
+    assert docker("stop", "survivor").returncode == 0
+    state = json.loads(docker("inspect", cid).stdout)[0]["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 3)
+
+
+def test_a_container_that_exits_while_the_daemon_is_down_keeps_its_exit_code(own_daemon):
+    from tests.integration.conftest import CLI
+
+    docker = CLI(["docker"], own_daemon.env)
+    docker("run", "-d", "--name", "brief", "busybox", "sh", "-c", "sleep 1; exit 6")
+    own_daemon.kill9()
+    time.sleep(2)
+    own_daemon.start()
+    state = json.loads(docker("inspect", "brief").stdout)[0]["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 6)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
