@@ -15,19 +15,19 @@ fd 3, one JSON line: {"pid": host pid} once the exec succeeded, or
 
 from __future__ import annotations
 
+import _signal
 import fcntl
-import json
 import os
-import signal
 import termios
 
+from cove.runtime.containers import shim_json as json
 from cove.runtime.linux import namespaces, process
 from cove.runtime.linux.syscalls import KernelError, kernel
 from cove.runtime.linux.users import UserError, resolve_user
 
 REPORT_FD = 3
-FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
-                     signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+FORWARDED_SIGNALS = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
+                     _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
 
 
 def _report(message: dict) -> None:
@@ -72,7 +72,7 @@ def run(spec: dict) -> int:
         _child(spec, error_w)
     os.close(error_w)
     for sig in FORWARDED_SIGNALS:
-        signal.signal(sig, lambda signum, _frame: os.kill(pid, signum))
+        _signal.signal(sig, lambda signum, _frame: os.kill(pid, signum))
     failure = b""
     while True:
         chunk = os.read(error_r, 65536)
@@ -101,9 +101,8 @@ def run(spec: dict) -> int:
 
 
 def main(spec_path: str) -> int:
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     with open(spec_path, "rb") as f:
-        spec = json.load(f)
+        spec = json.loads(f.read())
     try:
         return run(spec)
     except (KernelError, OSError) as exc:

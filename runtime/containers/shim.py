@@ -10,12 +10,10 @@ written down in the runtime's README and in ``ShimServer``.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
 import sys
 
+from cove.runtime.containers import shim_json, shim_socket
 from cove.runtime.containers.shim_init import run_init
 from cove.runtime.containers.shim_io import STDERR, STDOUT, JsonFileLog, rfc3339_nano
 from cove.runtime.containers.shim_server import ShimServer
@@ -32,7 +30,7 @@ CONTROL_IN, CONTROL_OUT = 0, 1
 def _say(message: dict) -> None:
     """One JSON line to the daemon; it may be gone already, which is fine."""
     try:
-        os.write(CONTROL_OUT, (json.dumps(message) + "\n").encode())
+        os.write(CONTROL_OUT, (shim_json.dumps(message) + "\n").encode())
     except OSError:
         pass
 
@@ -62,7 +60,7 @@ def write_exit_file(path: str, record: dict) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, json.dumps(record, separators=(",", ":")).encode())
+        os.write(fd, shim_json.dumps(record).encode())
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -78,7 +76,7 @@ class Shim:
         self.proc = spec["process"]
         self.tty = bool(self.proc.get("tty"))
 
-    def start_init(self) -> tuple[int, socket.socket, dict[int, int], int | None]:
+    def start_init(self) -> tuple[int, shim_socket.Socket, dict[int, int], int | None]:
         """Fork PID 1; returns (pid, channel, output fds by stream, container stdin fd)."""
         outputs: dict[int, int] = {}
         stdin_fd: int | None = None
@@ -94,7 +92,7 @@ class Shim:
             child_stdio = [in_r, out_w, err_w]
             child_only = [in_r, out_w, err_w]
             outputs = {out_r: STDOUT, err_r: STDERR}
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        parent, child = shim_socket.socketpair()
         kernel().unshare(CLONE_NEWPID)
         pid = os.fork()
         if pid == 0:
@@ -106,12 +104,12 @@ class Shim:
             os.close(fd)
         return pid, parent, outputs, stdin_fd
 
-    def wait_ready(self, pid: int, channel: socket.socket) -> tuple[dict, int | None]:
+    def wait_ready(self, pid: int, channel: shim_socket.Socket) -> tuple[dict, int | None]:
         """The init's first message (ready or error) and the pty master it sent, if any."""
         buffered = b""
         master: int | None = None
         while b"\n" not in buffered:
-            data, fds, _flags, _addr = socket.recv_fds(channel, 65536, 1)
+            data, fds = shim_socket.recv_with_fds(channel, 65536, 1)
             if fds:
                 master = fds[0]
             if not data:
@@ -120,7 +118,7 @@ class Shim:
                                  f"{os.waitstatus_to_exitcode(status)})",
                         "exit_code": 125}, master
             buffered += data
-        return json.loads(buffered.split(b"\n", 1)[0]), master
+        return shim_json.loads(buffered.split(b"\n", 1)[0]), master
 
     def run(self) -> int:
         pid, channel, outputs, stdin_fd = self.start_init()
@@ -141,15 +139,7 @@ class Shim:
             os.unlink(sock_path)
         except FileNotFoundError:
             pass
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        # a relative name: bundle paths can exceed AF_UNIX's 108 bytes
-        previous = os.getcwd()
-        os.chdir(self.bundle)
-        try:
-            listener.bind(SOCKET_FILE)
-        finally:
-            os.chdir(previous)
-        listener.listen(64)
+        listener = shim_socket.listen_unix(self.bundle, SOCKET_FILE)
         server = ShimServer(
             pid=pid, channel=channel, listener=listener, outputs=outputs, stdin_fd=stdin_fd,
             tty=self.tty, stdin_once=bool(self.proc.get("stdin_once")),
@@ -181,9 +171,8 @@ class Shim:
 
 
 def main(bundle: str) -> int:
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     with open(os.path.join(bundle, SPEC_FILE), "rb") as f:
-        spec = json.load(f)
+        spec = shim_json.loads(f.read())
     with open(os.path.join(bundle, PID_FILE), "w") as f:
         f.write(str(os.getpid()))
     try:

@@ -12,12 +12,12 @@ Nothing here may import lazily: after pivot_root the host's stdlib is gone.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-import socket
 import struct
 import termios
 
+from cove.runtime.containers import shim_json as json
+from cove.runtime.containers.shim_socket import Socket, send_with_fds
 from cove.runtime.linux import namespaces, netdev, process, rootfs
 from cove.runtime.linux.syscalls import CLONE_NEWCGROUP, Kernel, KernelError, kernel
 from cove.runtime.linux.users import UserError, resolve_user
@@ -27,10 +27,10 @@ TIOCGPTN = 0x80045430
 SETUP_FAILED = 125
 
 
-def _send(channel: socket.socket, message: dict, fds: list[int] | None = None) -> None:
+def _send(channel: Socket, message: dict, fds: list[int] | None = None) -> None:
     data = (json.dumps(message) + "\n").encode()
     if fds:
-        socket.send_fds(channel, [data], fds)
+        send_with_fds(channel, data, fds)
     else:
         channel.sendall(data)
 
@@ -98,7 +98,7 @@ def setup_container(k: Kernel, spec: dict, bundle: str) -> tuple[process.ExecUse
     return user, env, master
 
 
-def run_init(spec: dict, bundle: str, channel: socket.socket, stdio: list[int] | None) -> None:
+def run_init(spec: dict, bundle: str, channel: Socket, stdio: list[int] | None) -> None:
     """Never returns: execs the container command or exits with Docker's exit code."""
     code = SETUP_FAILED
     try:

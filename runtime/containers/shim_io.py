@@ -6,9 +6,10 @@ semantics (and tools that read the file directly) carry over unchanged.
 
 from __future__ import annotations
 
-import json
 import os
 import time
+
+from cove.runtime.containers import shim_json as json
 
 STDOUT = 1
 STDERR = 2

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import select
-import signal
-import socket
 import struct
 import termios
 import time
 
+from cove.runtime.containers import shim_json as json
 from cove.runtime.containers.shim_io import STDOUT, JsonFileLog, frame
+from cove.runtime.containers.shim_socket import Socket, accept
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing/collections cost startup time the shim cannot spare
@@ -43,7 +42,7 @@ class Client:
     __slots__ = ("sock", "fd", "inbuf", "op", "outbuf", "reading", "closing", "streams",
                  "stdin")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: Socket) -> None:
         self.sock = sock
         self.fd = sock.fileno()
         self.inbuf = b""
@@ -56,13 +55,13 @@ class Client:
 
 
 class ShimServer:
-    def __init__(self, *, pid: int, channel: socket.socket, listener: socket.socket,
+    def __init__(self, *, pid: int, channel: Socket, listener: Socket,
                  outputs: dict[int, int], stdin_fd: int | None, tty: bool, stdin_once: bool,
                  log: JsonFileLog, say: Callable[[dict], None],
                  on_exit: Callable[[int], dict], socket_path: str) -> None:
         self.pid = pid
         self.pidfd: int | None = os.pidfd_open(pid)
-        self.channel: socket.socket | None = channel
+        self.channel: Socket | None = channel
         self.channel_buf = b""
         self.listener = listener
         self.listening = True
@@ -207,7 +206,7 @@ class ShimServer:
                 pass  # init died; the pidfd will tell
         elif not data:
             self._stop_control()
-            os.kill(self.pid, signal.SIGKILL)  # the daemon gave up before "go"
+            os.kill(self.pid, 9)  # SIGKILL  # the daemon gave up before "go"
             self._end_control()
 
     def _stop_control(self) -> None:
@@ -324,7 +323,7 @@ class ShimServer:
     # -- shim.sock clients ------------------------------------------------------------
     def _on_accept(self) -> bool:
         try:
-            sock, _addr = self.listener.accept()
+            sock = accept(self.listener)
         except (BlockingIOError, InterruptedError):
             return False
         sock.setblocking(False)
@@ -418,7 +417,7 @@ class ShimServer:
         try:
             request = json.loads(line)
             op = request.get("op")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, UnicodeDecodeError):
             self._reply(client, b'{"error":"bad request"}\n')
             return
         client.op = op

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import _socket
 import fcntl
-import socket
 import struct
 
 from cove.runtime.linux.syscalls import KernelError
@@ -15,13 +15,15 @@ IFF_UP = 0x1
 
 def set_link_up(name: str = "lo") -> None:
     """Set IFF_UP on a link with the classic ioctl (no netlink needed for this)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)  # _socket: no enum import
+    try:
         request = struct.pack("16sH22x", name.encode(), 0)
-        try:
-            reply = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, request)
-            flags = struct.unpack("16sH22x", reply)[1]
-            if not flags & IFF_UP:
-                fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS,
-                            struct.pack("16sH22x", name.encode(), flags | IFF_UP))
-        except OSError as exc:
-            raise KernelError(exc.errno or 0, "set link up", name) from exc
+        reply = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, request)
+        flags = struct.unpack("16sH22x", reply)[1]
+        if not flags & IFF_UP:
+            fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS,
+                        struct.pack("16sH22x", name.encode(), flags | IFF_UP))
+    except OSError as exc:
+        raise KernelError(exc.errno or 0, "set link up", name) from exc
+    finally:
+        sock.close()

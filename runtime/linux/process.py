@@ -8,9 +8,9 @@ codes (127 not found, 126 not executable) so the CLI can report them as docker d
 
 from __future__ import annotations
 
+import _signal
 import errno
 import os
-import signal
 import stat
 
 from cove.runtime.linux import caps
@@ -110,10 +110,10 @@ def enter_workdir(cwd: str, create: bool = True) -> None:
 
 def reset_signals() -> None:
     """Undo what the Python runtime changed: SIGPIPE/SIGXFSZ ignored, handlers, mask."""
-    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM,
-                signal.SIGCHLD, signal.SIGHUP, signal.SIGWINCH):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in (_signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGINT, _signal.SIGTERM,
+                _signal.SIGCHLD, _signal.SIGHUP, _signal.SIGWINCH):
+        _signal.signal(sig, _signal.SIG_DFL)
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
 
 
 def exec_command(args: list[str], env: dict[str, str]) -> None:

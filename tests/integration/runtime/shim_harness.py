@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from cove.runtime.containers.shim_launch import shim_command
 
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from cove.runtime.linux import caps
 from cove.runtime.linux.process import ExecError, env_dict, find_executable
 

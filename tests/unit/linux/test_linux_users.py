@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cove.runtime.linux.users import ExecUser, UserError, resolve_user
 
 PASSWD = """root:x:0:0:root:/root:/bin/sh
