@@ -9,7 +9,7 @@ status (128+signal when killed), forwarding the signals it receives.
 Spec (JSON file): {"pid": init host pid, "args": [...], "env": [...], "cwd": "",
 "user": "", "tty": bool, "cgroup_join": [...], "privileged": bool}
 
-fd 3, one JSON line: {"pid": host pid} once the exec succeeded, or
+fd 3 (or the one given), one JSON line: {"pid": host pid} once the exec succeeded, or
 {"error": "...", "exit_code": 126|127|125} when it did not.
 """
 
@@ -25,14 +25,14 @@ from cove.runtime.linux import namespaces, process
 from cove.runtime.linux.syscalls import KernelError, kernel
 from cove.runtime.linux.users import UserError, resolve_user
 
-REPORT_FD = 3
+REPORT_FD = 3  # unless the daemon names another one (exec_command's report_fd)
 FORWARDED_SIGNALS = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
                      _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
 
 
 def _report(message: dict) -> None:
     try:
-        os.write(REPORT_FD, (json.dumps(message) + "\n").encode())
+        os.write(_report_fd, (json.dumps(message) + "\n").encode())
     except OSError:
         pass  # no report pipe given: the exit code and stderr still tell
 
@@ -87,7 +87,7 @@ def run(spec: dict) -> int:
     else:
         _report({"pid": pid})
     try:
-        os.close(REPORT_FD)
+        os.close(_report_fd)
     except OSError:
         pass
     while True:
@@ -100,7 +100,12 @@ def run(spec: dict) -> int:
     return code if code >= 0 else 128 - code
 
 
-def main(spec_path: str) -> int:
+_report_fd = REPORT_FD
+
+
+def main(spec_path: str, report_fd: int = REPORT_FD) -> int:
+    global _report_fd
+    _report_fd = report_fd
     with open(spec_path, "rb") as f:
         spec = json.loads(f.read())
     try:

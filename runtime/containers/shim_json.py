@@ -29,7 +29,7 @@ class _DecodeContext:
         return float({"-Infinity": "-inf", "Infinity": "inf", "NaN": "nan"}[name])
 
 
-_scan = _json.make_scanner(_DecodeContext())
+_scan = _json.make_scanner(_DecodeContext())  # type: ignore[arg-type]  # duck-typed context
 
 
 def _unserializable(obj: object) -> object:

@@ -35,7 +35,7 @@ SHIM_BOOT = _BOOT_PACKAGES + (
 
 EXEC_BOOT = _BOOT_PACKAGES + (
     "from cove.runtime.containers.exec_helper import main\n"
-    "sys.exit(main(sys.argv[2]))\n"
+    "sys.exit(main(sys.argv[2], *map(int, sys.argv[3:4])))\n"
 )
 
 
@@ -43,9 +43,8 @@ def package_paths_json() -> str:
     """Where this daemon's ``cove`` and ``cove.runtime`` live, for the boot code."""
     import cove.runtime
 
-    import cove
-
-    return json.dumps([["cove", list(cove.__path__)], ["cove.runtime", list(cove.runtime.__path__)]])
+    return json.dumps([["cove", list(cove.__path__)],
+                       ["cove.runtime", list(cove.runtime.__path__)]])
 
 
 def shim_command(bundle_dir: str | os.PathLike[str]) -> list[str]:
@@ -54,7 +53,14 @@ def shim_command(bundle_dir: str | os.PathLike[str]) -> list[str]:
             os.fspath(bundle_dir)]
 
 
-def exec_command(spec_path: str | os.PathLike[str]) -> list[str]:
-    """argv for the exec helper that runs the process described in ``spec_path``."""
-    return [sys.executable, "-I", "-S", "-c", EXEC_BOOT, package_paths_json(),
+def exec_command(spec_path: str | os.PathLike[str], report_fd: int | None = None) -> list[str]:
+    """argv for the exec helper that runs the process described in ``spec_path``.
+
+    ``report_fd`` (default 3) is the inherited fd the helper writes its one JSON
+    line to: ``{"pid": N}`` after a successful exec, else ``{"error", "exit_code"}``.
+    """
+    argv = [sys.executable, "-I", "-S", "-c", EXEC_BOOT, package_paths_json(),
             os.fspath(spec_path)]
+    if report_fd is not None:
+        argv.append(str(report_fd))
+    return argv

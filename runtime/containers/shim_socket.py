@@ -41,7 +41,7 @@ def listen_unix(directory: str, name: str, backlog: int = 64) -> _socket.socket:
 
 def accept(listener: _socket.socket) -> _socket.socket:
     """Accept one connection (close-on-exec); raises BlockingIOError when none waits."""
-    fd, _addr = listener._accept()
+    fd, _addr = listener._accept()  # type: ignore[attr-defined]  # C method socket.accept wraps
     return _socket.socket(AF_UNIX, SOCK_STREAM, 0, fd)
 
 

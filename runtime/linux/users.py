@@ -109,4 +109,6 @@ def resolve_user(spec: str, passwd_path: str = "/etc/passwd",
             group_id = _entry_id(entry[2])
             if user_name in members and group_id is not None and group_id not in supplementary:
                 supplementary.append(group_id)
+    if gid not in supplementary:  # dockerd lists the primary group last, as `id` then shows
+        supplementary.append(gid)
     return ExecUser(uid, gid, supplementary, home)

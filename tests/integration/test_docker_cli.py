@@ -65,7 +65,7 @@ def test_container_is_isolated(docker):
 
 def test_user_is_resolved_from_the_image(docker):
     result = docker("run", "--rm", "-u", "user", "busybox", "id")
-    assert result.stdout.strip() == "uid=1000(user) gid=1000(user) groups=1000(user),50(staff)"
+    assert result.stdout.strip() == "uid=1000(user) gid=1000(user) groups=50(staff),1000(user)"
     unknown = docker("run", "--rm", "-u", "ghost", "busybox", "id")
     assert unknown.returncode != 0
     assert "unable to find user ghost" in unknown.stderr

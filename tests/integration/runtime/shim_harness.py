@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from cove.runtime.containers.shim_launch import shim_command
 
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")

@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 
-from cove.runtime.containers.shim_launch import exec_command
 from shim_harness import TIMEOUT
+
+from cove.runtime.containers.shim_launch import exec_command
 
 
 def run_exec(tmp_path, init_pid: int, args: list[str], **options: object):
-    """Run the helper as the daemon would; returns (exit code, stdout, stderr, fd 3 report)."""
+    """Run the helper as the daemon would; returns (exit code, stdout, stderr, report lines)."""
     spec = {"pid": init_pid, "args": args, "env": ["PATH=/bin:/usr/bin"], "cwd": "",
             "user": "", "tty": False, "cgroup_join": [], "privileged": False}
     spec.update(options)
@@ -19,8 +20,8 @@ def run_exec(tmp_path, init_pid: int, args: list[str], **options: object):
     spec_path.write_text(json.dumps(spec))
     report_r, report_w = os.pipe()
     try:
-        result = subprocess.run(exec_command(spec_path), capture_output=True, timeout=TIMEOUT,
-                                close_fds=False, preexec_fn=lambda: os.dup2(report_w, 3))
+        result = subprocess.run(exec_command(spec_path, report_w), capture_output=True,
+                                timeout=TIMEOUT, pass_fds=(report_w,))
     finally:
         os.close(report_w)
     with os.fdopen(report_r, "rb") as report:
@@ -73,3 +74,18 @@ def test_exec_sees_the_container_filesystem(make_container, tmp_path):
     assert "user:x:1000:1000" in out
     assert "No such file" in out
     assert container.request({"op": "state"})["running"] is True
+
+
+def test_exec_reports_on_fd_3_by_default(make_container, tmp_path):
+    _container, pid = started(make_container)
+    spec_path = tmp_path / "exec3.json"
+    spec_path.write_text(json.dumps({"pid": pid, "args": ["nosuch"], "env": []}))
+    report_r, report_w = os.pipe()
+    try:
+        result = subprocess.run(exec_command(spec_path), capture_output=True, timeout=TIMEOUT,
+                                close_fds=False, preexec_fn=lambda: os.dup2(report_w, 3))
+    finally:
+        os.close(report_w)
+    with os.fdopen(report_r, "rb") as report:
+        assert json.loads(report.read())["exit_code"] == 127
+    assert result.returncode == 127

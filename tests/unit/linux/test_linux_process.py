@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from cove.runtime.linux import caps
 from cove.runtime.linux.process import ExecError, env_dict, find_executable
 

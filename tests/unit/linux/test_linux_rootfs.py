@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from cove.runtime.linux import rootfs
 from cove.runtime.linux.syscalls import MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, KernelError
 

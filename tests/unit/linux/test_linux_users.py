@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cove.runtime.linux.users import ExecUser, UserError, resolve_user
 
 PASSWD = """root:x:0:0:root:/root:/bin/sh
@@ -29,18 +30,18 @@ def test_empty_user_is_root_with_its_home_and_groups(files):
 
 
 def test_name_and_number_resolve_the_same_entry(files):
-    expected = ExecUser(1000, 1000, [10, 50], "/home/user")
+    expected = ExecUser(1000, 1000, [10, 50, 1000], "/home/user")
     assert resolve_user("user", *files) == expected
     assert resolve_user("1000", *files) == expected
 
 
 def test_unknown_numeric_uid_is_allowed_without_an_entry(files):
-    assert resolve_user("4242", *files) == ExecUser(4242, 0, [], "/")
+    assert resolve_user("4242", *files) == ExecUser(4242, 0, [0], "/")
 
 
 def test_explicit_group_replaces_supplementary_groups(files):
-    assert resolve_user("user:staff", *files) == ExecUser(1000, 50, [], "/home/user")
-    assert resolve_user("user:77", *files) == ExecUser(1000, 77, [], "/home/user")
+    assert resolve_user("user:staff", *files) == ExecUser(1000, 50, [50], "/home/user")
+    assert resolve_user("user:77", *files) == ExecUser(1000, 77, [77], "/home/user")
 
 
 def test_unknown_names_fail_with_docker_wording(files):
@@ -52,7 +53,7 @@ def test_unknown_names_fail_with_docker_wording(files):
 
 def test_missing_files_still_allow_numbers(tmp_path):
     missing = str(tmp_path / "none")
-    assert resolve_user("12:34", missing, missing) == ExecUser(12, 34, [], "/")
+    assert resolve_user("12:34", missing, missing) == ExecUser(12, 34, [34], "/")
     with pytest.raises(UserError):
         resolve_user("root", missing, missing)
 
