@@ -167,7 +167,7 @@ def _replace_last_layer(archive: bytes, layer: bytes) -> bytes:
     files["manifest.json"] = (files["manifest.json"][0], json.dumps(manifest).encode())
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as dst:
-        for name, (member, data) in files.items():
+        for member, data in files.values():
             if data is not None:
                 member.size = len(data)
             dst.addfile(member, io.BytesIO(data) if data is not None else None)

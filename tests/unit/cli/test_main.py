@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from cove.desktop.cli import main as cli_main
 from cove.desktop.client.transport import DEFAULT_HOST, parse_host, resolve_host
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from cove.desktop.cli import container_run, run_options
 from cove.desktop.cli.command import parse
 from cove.desktop.cli.errors import StatusError, UsageError

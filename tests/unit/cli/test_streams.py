@@ -10,6 +10,7 @@ import tempfile
 import threading
 
 import pytest
+
 from cove.desktop.client.api import APIClient, iter_json_lines
 from cove.desktop.client.errors import Conflict, DaemonUnreachable, NotFound
 from cove.desktop.client.streams import FrameDemuxer, demux, encode_frame, write_frames

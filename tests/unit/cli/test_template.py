@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cove.desktop.cli.formatter import render, tabwrite
 from cove.desktop.cli.template import Template, TemplateError
 

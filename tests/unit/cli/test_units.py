@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cove.desktop.cli.units import ago, human_duration, human_size, parse_nano_cpus, ram_in_bytes
 
 

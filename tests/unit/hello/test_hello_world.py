@@ -9,13 +9,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from cove.packaging.hello import (
     HELLO_MESSAGE,
     build_hello_world_archive,
     hello_world_image_id,
 )
 from cove.packaging.hello.elf import build_elf
-
 from tests.support.dockerd import docker, ensure_dockerd
 from tests.support.images import tar_members, tar_read
 
