@@ -30,8 +30,6 @@ from .unpack import LayerResult, unpack_layer_atomic
 EventSink = Callable[[str, str, dict[str, str]], None]
 ContainerLookup = Callable[[str], "str | bool | None"]
 
-TAR_SPLIT_NAME = "tar-split"  # next to a layer's diff/ and meta.json
-METADATA_NAME = "metadata.json"  # per-image LastTagTime, beside repositories.json
 ZERO_TIME = "0001-01-01T00:00:00Z"
 TMP_PREFIXES = ("layer-", "load-", "save-", "staging-")  # our work dirs under tmp/
 
@@ -72,7 +70,7 @@ class ImageStore:
                 for text, image_id in repo.items():
                     if image_id in self._configs:
                         self._refs[parse(text)] = image_id
-        self._metadata_path = layout.image_dir / METADATA_NAME
+        self._metadata_path = layout.image_metadata
         self._metadata: dict[str, dict[str, str]] = (
             read_json(self._metadata_path) if self._metadata_path.exists() else {})
 
@@ -192,7 +190,7 @@ class ImageStore:
             try:
                 result = unpack_layer_atomic(stream, staging / "diff", tmp,
                                              expected_diff_id=expected_diff_id,
-                                             skeleton_path=staging / TAR_SPLIT_NAME)
+                                             skeleton_path=staging / Layout.TAR_SPLIT)
                 chain = chain_ids([parent_chain, result.diff_id])[-1] if parent_chain \
                     else result.diff_id
                 layer_dir = self.layout.layer_dir(_hex(chain))
@@ -210,7 +208,7 @@ class ImageStore:
     def layer_tar_paths(self, chain_id: str) -> tuple[Path, Path]:
         """(tar-split skeleton, diff dir) of a stored layer, for ``save``."""
         layer_dir = self.layout.layer_dir(_hex(chain_id))
-        return layer_dir / TAR_SPLIT_NAME, layer_dir / "diff"
+        return layer_dir / Layout.TAR_SPLIT, layer_dir / "diff"
 
     def _remove_unused_layers(self, chains: Iterable[str]) -> list[str]:
         used = {c for i in self._configs for c in self.layer_chain(i)}

@@ -5,6 +5,8 @@
       image/repositories.json         tags and digests -> image ID
       image/layers/<chain-hex>/diff/  one unpacked layer, shared by every image using it
       image/layers/<chain-hex>/meta.json
+      image/layers/<chain-hex>/tar-split  the layer tar's headers, to rebuild it for save
+      image/metadata.json             per-image LastTagTime
       tmp/                            partial work; renamed into place when complete
       containers/<id>/config.v2.json  the container record (state included)
       containers/<id>/<id>-json.log   json-file log
@@ -28,6 +30,8 @@ from typing import Any
 
 
 class Layout:
+    TAR_SPLIT = "tar-split"
+
     def __init__(self, data_root: str | os.PathLike[str], exec_root: str | os.PathLike[str]):
         self.data_root = Path(data_root)
         self.exec_root = Path(exec_root)
@@ -60,6 +64,13 @@ class Layout:
 
     def layer_meta(self, chain_hex: str) -> Path:
         return self.layer_dir(chain_hex) / "meta.json"
+
+    def layer_tar_split(self, chain_hex: str) -> Path:
+        return self.layer_dir(chain_hex) / self.TAR_SPLIT
+
+    @property
+    def image_metadata(self) -> Path:
+        return self.image_dir / "metadata.json"
 
     @property
     def tmp_dir(self) -> Path:

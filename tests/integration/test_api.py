@@ -172,3 +172,44 @@ def _replace_last_layer(archive: bytes, layer: bytes) -> bytes:
                 member.size = len(data)
             dst.addfile(member, io.BytesIO(data) if data is not None else None)
     return out.getvalue()
+
+
+def test_events_report_the_container_lifecycle(coved):
+    import json as _json
+    import time
+
+    since = time.time()
+    status, created = coved.request("POST", "/containers/create?name=evented",
+                                    {"Image": "busybox", "Cmd": ["true"]})
+    assert status == 201
+    coved.request("POST", "/containers/evented/start")
+    coved.request("POST", "/containers/evented/wait")
+    coved.request("DELETE", "/containers/evented")
+    status, body = coved.request(
+        "GET", f"/events?since={since}&until={time.time() + 0.5}&filters="
+               '{"container":["evented"]}')
+    actions = [_json.loads(line)["Action"] for line in body.splitlines()]
+    assert actions == ["create", "start", "die", "destroy"]
+
+
+def test_a_client_vanishing_mid_stream_does_not_hurt_the_daemon(coved):
+    import socket as _socket
+
+    status, created = coved.request("POST", "/containers/create?name=chatty",
+                                    {"Image": "busybox", "Cmd": ["sh", "-c", "while true; do echo x; done"]})
+    coved.request("POST", "/containers/chatty/start")
+    try:
+        for path in ("/containers/chatty/logs?follow=1&stdout=1", "/events"):
+            sock = _socket.socket(_socket.AF_UNIX)
+            sock.connect(coved.socket)
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert sock.recv(100).startswith(b"HTTP/1.1 200")
+            sock.close()
+        sock = _socket.socket(_socket.AF_UNIX)
+        sock.connect(coved.socket)
+        sock.sendall(b"POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"Ima")
+        sock.close()
+        assert coved.request("GET", "/_ping")[0] == 200
+        assert coved.request("GET", "/containers/chatty/json")[1]["State"]["Running"] is True
+    finally:
+        coved.request("DELETE", "/containers/chatty?force=1")

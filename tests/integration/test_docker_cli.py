@@ -246,3 +246,32 @@ def test_images_tag_history_rmi(docker):
     rmi = docker("rmi", "mybox:v1")
     assert "Untagged: mybox:v1" in rmi.stdout
     assert "busybox" in docker("images").stdout
+
+
+def test_save_and_load_round_trip_through_the_docker_cli(docker, tmp_path):
+    archive = tmp_path / "box.tar"
+    assert docker("tag", "busybox", "roundtrip:1").returncode == 0
+    assert docker("save", "-o", str(archive), "roundtrip:1").returncode == 0
+    assert docker("rmi", "roundtrip:1").returncode == 0
+    loaded = docker("load", "-i", str(archive))
+    assert "Loaded image: roundtrip:1" in loaded.stdout
+    assert docker("run", "--rm", "roundtrip:1", "echo", "back").stdout == "back\n"
+    docker("rmi", "roundtrip:1")
+
+
+def test_read_only_root_filesystem(docker):
+    result = docker("run", "--rm", "--read-only", "busybox", "touch", "/x")
+    assert result.returncode != 0 and "Read-only file system" in result.stderr
+    assert docker("run", "--rm", "busybox", "touch", "/x").returncode == 0
+
+
+def test_rmi_of_an_image_in_use_is_a_conflict(docker):
+    docker("create", "--name", "user-of-image", "busybox", "true")
+    docker("tag", "busybox", "held:1")
+    try:
+        image_id = docker("inspect", "-f", "{{.Id}}", "busybox").stdout.strip()
+        held = docker("rmi", image_id)
+        assert held.returncode == 1 and "conflict" in held.stderr.lower()
+    finally:
+        docker("rm", "-f", "user-of-image")
+        docker("rmi", "held:1")
