@@ -6,9 +6,9 @@ import json
 import os
 import subprocess
 
-from shim_harness import TIMEOUT
-
 from cove.runtime.containers.shim_launch import exec_command
+
+from shim_harness import TIMEOUT
 
 
 def run_exec(tmp_path, init_pid: int, args: list[str], **options: object):

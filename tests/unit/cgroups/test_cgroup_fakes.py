@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from cove.runtime.errors import SystemError_
 from cove.runtime.linux import cgroups
 from cove.runtime.linux.cgroups import (

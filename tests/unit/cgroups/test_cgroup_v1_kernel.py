@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from cove.runtime.linux.cgroups import CGROUP_ROOT, CgroupV1Manager, Resources, is_unified
 from cove.runtime.linux.cgroups.common import remove_cgroup_dir
 from cove.runtime.linux.cgroups.v1 import CONTROLLERS

@@ -10,9 +10,11 @@ import subprocess
 import tarfile
 
 import pytest
+
 from cove.runtime.errors import InvalidParameter
 from cove.runtime.images.store import ImageStore
 from cove.runtime.store.layout import Layout
+
 from imagetestlib import (
     LayerTar,
     busybox_rootfs_layer,

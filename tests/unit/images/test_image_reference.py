@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cove.runtime.errors import InvalidParameter
 from cove.runtime.images.reference import familiar_match, is_image_id_prefix, parse, path_match
 

@@ -11,9 +11,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from cove.runtime.errors import InvalidParameter
 from cove.runtime.images.tarsplit import write_tar
 from cove.runtime.images.unpack import unpack_layer, unpack_layer_atomic
+
 from imagetestlib import MTIME, LayerTar, sha256, tree, zstd_compress
 
 
