@@ -70,6 +70,18 @@ class FakeDaemon:
                     if not chunk:
                         break
                     data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(body) < length:  # read the whole request, as a server does
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    body += chunk
+                    data += chunk
                 self.requests.append(data)
                 self.handler(conn, data)
 
