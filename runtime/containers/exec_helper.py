@@ -16,8 +16,10 @@ fd 3 (or the one given), one JSON line: {"pid": host pid} once the exec succeede
 from __future__ import annotations
 
 import _signal
+import _socket
 import fcntl
 import os
+import struct
 import termios
 
 from cove.runtime.containers import shim_json as json
@@ -62,9 +64,27 @@ def _child(spec: dict, error_w: int) -> None:
     os._exit(code)
 
 
+def _open_console(console_fd: int) -> None:
+    """Make a pty in the container's own devpts (so ``tty`` names it, as in Docker),
+    hand its master to the daemon over ``console_fd`` and take the slave as stdio."""
+    master, slave = os.openpty()
+    channel = _socket.socket(fileno=console_fd)
+    try:
+        channel.sendmsg([b"m"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                  struct.pack("i", master))])
+    finally:
+        channel.close()
+        os.close(master)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.close(slave)
+
+
 def run(spec: dict) -> int:
     namespaces.join_cgroups(list(spec.get("cgroup_join") or []))
     namespaces.join_namespaces(kernel(), int(spec["pid"]))
+    if spec.get("tty") and spec.get("console_fd") is not None:
+        _open_console(int(spec["console_fd"]))
     error_r, error_w = os.pipe()
     pid = os.fork()
     if pid == 0:

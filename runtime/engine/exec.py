@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import select
+import socket
 import struct
 import subprocess
 import termios
@@ -127,35 +128,47 @@ class ExecService:
             instance.started = True
         bundle = self.containers.layout.bundle_dir(container.id)
         spec_path = bundle / f"exec-{instance.id}.json"
-        atomic_write_json(spec_path, self._spec(instance), 0o600)
+        spec = self._spec(instance)
         cfg = instance.config
-        fds: dict[str, int] = {}
-        child_fds: list[int] = []
+        console: socket.socket | None = None
+        passed: list[int] = []
         if detach:
             stdin = stdout = stderr = subprocess.DEVNULL
         elif cfg.get("Tty"):
-            master, slave = os.openpty()
-            _set_winsize(slave, *instance.console)
-            instance.master_fd = master
-            fds["tty"] = master
-            stdin = stdout = stderr = slave
-            child_fds.append(slave)
+            # the helper makes the pty inside the container and sends us its master
+            console, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            spec["console_fd"] = theirs.fileno()
+            passed.append(theirs.detach())
+            stdin = stdout = stderr = subprocess.DEVNULL
         else:
             stdin = subprocess.PIPE if cfg.get("AttachStdin") else subprocess.DEVNULL
             stdout = subprocess.PIPE if cfg.get("AttachStdout", True) else subprocess.DEVNULL
             stderr = subprocess.PIPE if cfg.get("AttachStderr", True) else subprocess.DEVNULL
-        from cove.runtime.containers.shim_launch import exec_command
-
         err_r, err_w = os.pipe()
+        passed.append(err_w)
         try:
+            atomic_write_json(spec_path, spec, 0o600)
+            from cove.runtime.containers.shim_launch import exec_command
+
             popen = subprocess.Popen(exec_command(str(spec_path), err_w), stdin=stdin,
-                                     stdout=stdout, stderr=stderr, pass_fds=(err_w,),
+                                     stdout=stdout, stderr=stderr, pass_fds=passed,
                                      start_new_session=True, close_fds=True, cwd="/")
+        except Exception as exc:
+            os.close(err_r)
+            if console is not None:
+                console.close()
+            _unlink(spec_path)
+            instance.exit_code, instance.running = 126, False
+            raise errors.SystemError_(f"exec failed: {exc}") from exc
         finally:
-            os.close(err_w)
-            for fd in child_fds:
+            for fd in passed:
                 os.close(fd)
-        fds["error"] = err_r
+        fds = {"error": err_r}
+        if console is not None:
+            master = _receive_fd(console)
+            if master is not None:
+                _set_winsize(master, *instance.console)
+                instance.master_fd = fds["tty"] = master
         instance.pid = popen.pid
         instance.running = True
         self.containers.publish(container, "exec_start: " + " ".join(cfg["Cmd"]),
@@ -172,23 +185,20 @@ class ExecService:
         finally:
             os.close(error_fd)
         text = ""
-        if message:
+        for line in message.splitlines():
             try:
-                reply = json.loads(message)
-                text = reply.get("error", "")
-                code = int(reply.get("exit_code", code))
+                reply = json.loads(line)
             except ValueError:
-                text = message.decode(errors="replace")
+                continue
+            if "error" in reply:
+                text = reply["error"]
+                code = 126  # dockerd's exit code for an exec that could not start
         instance.exit_code = code if code >= 0 else 128 - code
         instance.running = False
         if instance.master_fd is not None:
             os.close(instance.master_fd)
             instance.master_fd = None
-        spec = self.containers.layout.bundle_dir(instance.container_id) / f"exec-{instance.id}.json"
-        try:
-            os.unlink(spec)
-        except FileNotFoundError:
-            pass
+        _unlink(self.containers.layout.bundle_dir(instance.container_id) / f"exec-{instance.id}.json")
         container = self.containers.get(instance.container_id)
         self.containers.publish(container, "exec_die", {"execID": instance.id,
                                                         "exitCode": str(instance.exit_code)})
@@ -219,9 +229,11 @@ class ExecService:
             send(2, exc.message.encode() + b"\n")
             return
         sources: dict[int, int] = {}
+        stdin_fd: int | None = None
         if tty:
-            sources[fds["tty"]] = 1
-            stdin_fd = fds["tty"]
+            if "tty" in fds:
+                sources[fds["tty"]] = 1
+                stdin_fd = fds["tty"]
         else:
             if popen.stdout:
                 sources[popen.stdout.fileno()] = 1
@@ -249,9 +261,9 @@ class ExecService:
         for stream in (popen.stdout, popen.stderr):
             if stream:
                 stream.close()
-        if message:
+        if message and tty and "tty" not in fds:  # failed before its terminal existed
             try:
-                send(2, (message + ("\r\n" if tty else "\n")).encode())
+                send(1, (message + "\r\n").encode())
             except OSError:
                 pass
 
@@ -260,6 +272,25 @@ class ExecService:
         instance.console = (height, width)
         if instance.master_fd is not None:
             _set_winsize(instance.master_fd, height, width)
+
+
+def _receive_fd(channel: socket.socket, timeout: float = 10.0) -> int | None:
+    """The pty master the exec helper sends, or None if it failed first."""
+    channel.settimeout(timeout)
+    try:
+        _msg, fds, _flags, _addr = socket.recv_fds(channel, 1, 1)
+    except OSError:
+        return None
+    finally:
+        channel.close()
+    return fds[0] if fds else None
+
+
+def _unlink(path: Any) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _set_winsize(fd: int, height: int, width: int) -> None:

@@ -175,6 +175,10 @@ def test_exec_runs_inside_the_container(docker):
         assert result.stdout == "1 /tmp inner\n1\n"
         assert docker("exec", "-u", "user", "exechost", "id", "-u").stdout == "1000\n"
         assert docker("exec", "exechost", "sh", "-c", "exit 9").returncode == 9
+        assert docker("exec", "-t", "exechost", "tty").stdout.strip() == "/dev/pts/0"
+        missing = docker("exec", "exechost", "no-such-tool")
+        assert missing.returncode == 126  # as dockerd: the exec could not start
+        assert missing.stderr.count('exec: "no-such-tool": executable file not found') == 1
         term = Terminal(["docker", "exec", "-it", "exechost", "sh"], docker.env)
         term.expect("# ")
         term.send("echo in-$((40+2))\r")
