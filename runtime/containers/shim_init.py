@@ -11,6 +11,7 @@ Nothing here may import lazily: after pivot_root the host's stdlib is gone.
 
 from __future__ import annotations
 
+import _signal
 import fcntl
 import os
 import struct
@@ -98,6 +99,58 @@ def setup_container(k: Kernel, spec: dict, bundle: str) -> tuple[process.ExecUse
     return user, env, master
 
 
+FORWARDED_SIGNALS = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
+                     _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
+
+
+def _run_as_init(channel: Socket, args: list[str], env: dict) -> None:
+    """``--init``: stay PID 1, run the command as a child, forward signals to it and
+    reap every orphan (what docker-init/tini do); exit with the child's status."""
+    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    child = os.fork()
+    if child == 0:
+        os.close(ready_r)
+        code = SETUP_FAILED
+        try:
+            process.exec_command(args, env)
+        except process.ExecError as exc:
+            code = exc.exit_code
+            os.write(ready_w, (json.dumps({"error": exc.message, "exit_code": code})).encode())
+        os._exit(code)
+    os.close(ready_w)
+    failure = b""
+    while chunk := os.read(ready_r, 65536):
+        failure += chunk
+    os.close(ready_r)
+    if failure:
+        channel.sendall(failure + b"\n")
+        os._exit(json.loads(failure.decode())["exit_code"])
+    channel.close()  # the shim reads EOF: started
+    try:  # what ps shows for PID 1 (docker's shows docker-init)
+        fd = os.open("/proc/self/comm", os.O_WRONLY)
+        os.write(fd, b"cove-init")
+        os.close(fd)
+    except OSError:
+        pass
+    for sig in FORWARDED_SIGNALS:
+        _signal.signal(sig, lambda signum, _frame: _forward(child, signum))
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(code if code >= 0 else 128 - code)
+
+
+def _forward(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
 def run_init(spec: dict, bundle: str, channel: Socket, stdio: list[int] | None) -> None:
     """Never returns: execs the container command or exits with Docker's exit code."""
     code = SETUP_FAILED
@@ -122,6 +175,8 @@ def run_init(spec: dict, bundle: str, channel: Socket, stdio: list[int] | None) 
             os._exit(SETUP_FAILED)  # the shim gave up on us
         os.umask(0o022)
         proc = spec["process"]
+        if proc.get("init"):
+            _run_as_init(channel, list(proc["args"]), env)
         try:
             process.exec_command(list(proc["args"]), env)
         except process.ExecError as exc:

@@ -376,8 +376,8 @@ class LifecycleMixin:
                             and not container.removed:
                         container.changed.wait()
                 code = container.state["ExitCode"]
-                error = container.state.get("Error") or ""
-            return {"StatusCode": code, "Error": {"Message": error} if error else None}
+            # a start failure is reported by the start call itself, as dockerd does
+            return {"StatusCode": code, "Error": None}
 
         return block
 

@@ -34,6 +34,7 @@ def test_missing_command_exits_127_with_dockers_message(docker):
     result = docker("run", "--rm", "busybox", "no-such-command")
     assert result.returncode == 127
     assert 'exec: "no-such-command": executable file not found in $PATH' in result.stderr
+    assert "Error waiting" not in result.stderr
 
 
 def test_stdout_and_stderr_are_kept_apart(docker):
@@ -279,3 +280,17 @@ def test_rmi_of_an_image_in_use_is_a_conflict(docker):
     finally:
         docker("rm", "-f", "user-of-image")
         docker("rmi", "held:1")
+
+
+def test_init_reaps_and_forwards_signals(docker):
+    result = docker("run", "--rm", "--init", "busybox", "sh", "-c", "echo $$; ps -o pid,comm")
+    lines = result.stdout.split()
+    assert lines[0] != "1" and "cove-init" in lines
+    docker("run", "-d", "--init", "--name", "inited", "busybox", "sleep", "100")
+    try:
+        start = time.monotonic()
+        docker("stop", "inited")
+        assert time.monotonic() - start < 5  # SIGTERM reached sleep through the init
+        assert docker("inspect", "-f", "{{.State.ExitCode}}", "inited").stdout.strip() == "143"
+    finally:
+        docker("rm", "-f", "inited")
