@@ -119,11 +119,11 @@ class LifecycleMixin:
             manager.create(self._resources(container))
             shim = shim_client.start(self.layout, container.id, self._spec(container, manager))
         except errors.EngineError as exc:
-            self._start_failed(container, manager, exc)
+            self._start_failed(container, exc)
             raise
         except Exception as exc:  # a bug or the OS: still leave no cgroup or bundle behind
             failure = errors.SystemError_(f"failed to start container: {exc}")
-            self._start_failed(container, manager, failure)
+            self._start_failed(container, failure)
             raise failure from exc
         attaches = self._take_pending_attaches(container)
         for attach in attaches:
@@ -134,7 +134,7 @@ class LifecycleMixin:
             shim.abort()
             for attach in attaches:
                 attach.close()
-            self._start_failed(container, manager, exc)
+            self._start_failed(container, exc)
             raise
         with container.lock:
             container.set_running(shim.pid)
@@ -144,12 +144,8 @@ class LifecycleMixin:
                          name=f"monitor-{container.id[:12]}", daemon=True).start()
 
     def _start_failed(self: ContainerService, container: Container,
-                      manager: cgroups.CgroupManager, exc: errors.EngineError) -> None:
-        try:
-            manager.destroy()
-        except errors.EngineError:
-            pass
-        shutil.rmtree(self.layout.bundle_dir(container.id), ignore_errors=True)
+                      exc: errors.EngineError) -> None:
+        self._discard_runtime_state(container)
         code = getattr(exc, "exit_code", 128)
         with container.lock:
             container.set_start_failed(code, exc.message)
@@ -180,18 +176,20 @@ class LifecycleMixin:
         except (OSError, ValueError):
             return {"exit_code": 255, "oom_killed": False, "finished_at": None}
 
-    def _on_exit(self: ContainerService, container: Container, result: dict[str, Any]) -> None:
-        manager = self.cgroup(container)
-        oom = bool(result.get("oom_killed"))
+    def _discard_runtime_state(self: ContainerService, container: Container) -> None:
         try:
-            oom = oom or manager.oom_killed()
-        except errors.EngineError:
-            pass
-        try:
-            manager.destroy()
+            self.cgroup(container).destroy()
         except errors.EngineError:
             pass
         shutil.rmtree(self.layout.bundle_dir(container.id), ignore_errors=True)
+
+    def _on_exit(self: ContainerService, container: Container, result: dict[str, Any]) -> None:
+        oom = bool(result.get("oom_killed"))
+        try:
+            oom = oom or self.cgroup(container).oom_killed()
+        except errors.EngineError:
+            pass
+        self._discard_runtime_state(container)
         code = int(result.get("exit_code", 255))
         with container.lock:
             started = container.state.get("StartedAt")
@@ -395,10 +393,22 @@ class LifecycleMixin:
                                      daemon=True).start()
                 else:
                     self._on_exit(container, self._exit_from_disk(container))
-            elif state["Status"] == "restarting":
-                with container.lock:
-                    container.state.update(Status="exited", Restarting=False)
-                    container.save()
+            elif shim_client.alive(self.layout, container.id):
+                # released just before the previous daemon died, so never recorded running
+                shim_state = shim_client.state(self.layout, container.id)
+                if shim_state.get("running"):
+                    with container.lock:
+                        container.set_running(int(shim_state["pid"]))
+                        container.save()
+                threading.Thread(target=self._monitor, args=(container, None),
+                                 daemon=True).start()
+            else:
+                if self.layout.bundle_dir(container.id).exists():  # a start cut short
+                    self._discard_runtime_state(container)
+                if state["Status"] == "restarting":
+                    with container.lock:
+                        container.state.update(Status="exited", Restarting=False)
+                        container.save()
         for container in self.all():
             policy = (container.host_config.get("RestartPolicy") or {}).get("Name")
             manual = container.private.get("manually_stopped")
