@@ -198,8 +198,52 @@ def prepare_rootfs(kernel: Kernel, rootfs_spec: dict, mounts: list[dict], target
     _mkdir(target + "/sys")
     kernel.mount("sysfs", target + "/sys", "sysfs",
                  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount_cgroups(kernel, target)
     mount_dev(kernel, target)
     mount_spec_mounts(kernel, target, mounts)
+
+
+_CGROUP_V1_OPTIONS = frozenset(("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
+                                "blkio", "pids", "net_cls", "net_prio", "perf_event",
+                                "hugetlb", "rdma", "misc"))
+
+
+def host_cgroup_v1_hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, str]]:
+    """(name under /sys/fs/cgroup, mount data) of each v1 hierarchy the host mounts."""
+    found = []
+    with open(mountinfo) as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            if fields[sep + 1] != "cgroup" or not fields[4].startswith("/sys/fs/cgroup/"):
+                continue
+            options = [o for o in fields[sep + 3].split(",")
+                       if o in _CGROUP_V1_OPTIONS or o.startswith("name=")]
+            if options:
+                found.append((fields[4][len("/sys/fs/cgroup/"):], ",".join(options)))
+    return found
+
+
+def mount_cgroups(kernel: Kernel, target: str) -> None:
+    """A read-only /sys/fs/cgroup showing the container's own cgroup as the root (the
+    cgroup namespace is already unshared), so runtimes inside can read their limits:
+    cgroup2 on a v2 host, a tmpfs of v1 hierarchies otherwise, as Docker mounts it."""
+    where = target + "/sys/fs/cgroup"
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if not os.path.isdir(where):
+        return
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        kernel.mount("cgroup", where, "cgroup2", flags | MS_RDONLY)
+        return
+    kernel.mount("tmpfs", where, "tmpfs", flags, "mode=755")
+    for name, data in host_cgroup_v1_hierarchies():
+        _mkdir(where + "/" + name)
+        kernel.mount("cgroup", where + "/" + name, "cgroup", flags | MS_RDONLY, data)
+    for entry in os.listdir("/sys/fs/cgroup"):  # aliases such as cpu -> cpu,cpuacct
+        link = "/sys/fs/cgroup/" + entry
+        if os.path.islink(link) and not os.path.lexists(where + "/" + entry):
+            os.symlink(os.readlink(link), where + "/" + entry)
+    kernel.mount(None, where, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
 
 
 def pivot_into(kernel: Kernel, new_root: str) -> None:

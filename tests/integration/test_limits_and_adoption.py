@@ -30,6 +30,14 @@ def test_memory_limit_gets_the_process_oom_killed(docker):
         docker("rm", "-f", "hog")
 
 
+def test_the_container_reads_its_own_limits_from_a_read_only_cgroupfs(docker):
+    script = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max "
+              "/sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; "
+              "touch /sys/fs/cgroup/x 2>/dev/null || echo read-only")
+    result = docker("run", "--rm", "-m", "64m", "--pids-limit", "20", "busybox", "sh", "-c", script)
+    assert result.stdout.split() == ["67108864", "20", "read-only"]
+
+
 def test_cpu_and_memory_limits_are_visible_in_inspect(docker):
     docker("create", "--name", "limited", "--cpus", "0.5", "-m", "64m", "busybox", "true")
     try:
