@@ -3,37 +3,47 @@
 Each command module exposes ``COMMANDS: dict[str, Command]``. Flags are parsed the way
 docker's cobra does: flags may follow arguments unless the command stops at its first
 argument (``run``, ``create``, ``exec``: everything after the image is the command).
+
+Flags are declared with argparse's ``add_argument`` vocabulary, but parsed here:
+importing argparse and building a 45-option parser is a measurable part of ``cove run``,
+and cobra's rules (``-it``, ``-m64m``, ``--rm=false``...) are ours anyway. argparse is
+imported only to format ``--help``.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import UsageError
 
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TextIO
+
     from ..client.api import APIClient
 
 PROG = "cove"
 
 
-@dataclass
 class Command:
-    name: str
-    usage: str
-    summary: str
-    handler: Callable[[argparse.Namespace, Cli], int | None]
-    configure: Callable[[argparse.ArgumentParser], None] = lambda parser: None
-    min_args: int = 0
-    max_args: int | None = None
-    interspersed: bool = True
-    hostname_flag: bool = False  # run/create: -h is --hostname, not --help
-    aliases: list[str] = field(default_factory=list)
+    """A command's name, usage line, handler, flags (``configure``) and argument count."""
+
+    def __init__(self, name: str, usage: str, summary: str,
+                 handler: Callable[[Namespace, Cli], int | None],
+                 configure: Callable[[FlagParser], None] | None = None,
+                 min_args: int = 0, max_args: int | None = None, interspersed: bool = True,
+                 hostname_flag: bool = False, aliases: list[str] | None = None) -> None:
+        self.name = name
+        self.usage = usage
+        self.summary = summary
+        self.handler = handler
+        self.configure = configure or (lambda parser: None)
+        self.min_args = min_args
+        self.max_args = max_args
+        self.interspersed = interspersed
+        self.hostname_flag = hostname_flag  # run/create: -h is --hostname, not --help
+        self.aliases = aliases or []
 
 
 class Cli:
@@ -45,12 +55,15 @@ class Cli:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        self._client: APIClient | None = None
 
-    @cached_property
+    @property
     def client(self) -> APIClient:
-        from ..client.api import APIClient
+        if self._client is None:
+            from ..client.api import APIClient
 
-        return APIClient(self.host)
+            self._client = APIClient(self.host)
+        return self._client
 
     def out(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
@@ -60,19 +73,122 @@ class Cli:
         self.stderr.flush()
 
 
-class FlagParser(argparse.ArgumentParser):
-    """argparse that reports errors as exceptions (docker's wording), never exits."""
+class Namespace:
+    """Parsed flags as attributes (argparse's ``Namespace`` shape), plus ``args``."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
-        if message.startswith("unrecognized arguments: "):
-            message = "unknown flag: " + message.split(": ", 1)[1].split()[0]
-        raise UsageError(message)
+    args: list[str]  # the positional arguments
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:
+        """Only reached for undeclared names; there so type checkers accept any flag name."""
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        return "Namespace(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
+
+
+class Flag:
+    """One declared option: its spellings, destination, and how it takes a value."""
+
+    __slots__ = ("names", "dest", "action", "default", "type", "const", "optional_value", "kwargs")
+
+    def __init__(self, names: tuple[str, ...], kwargs: dict[str, Any]) -> None:
+        self.names = names
+        self.kwargs = kwargs
+        long_names = [n for n in names if n.startswith("--")]
+        self.dest = kwargs.get("dest") or (long_names or names)[0].lstrip("-").replace("-", "_")
+        self.action = kwargs.get("action", "store")
+        self.type = kwargs.get("type")
+        self.const = kwargs.get("const")
+        self.optional_value = kwargs.get("nargs") == "?"  # value only as --flag=value
+        default = kwargs.get("default")
+        if default is None and self.action == "store_true":
+            default = False
+        self.default = default
+
+    @property
+    def takes_value(self) -> bool:
+        return self.action in ("store", "append") and not self.optional_value
+
+    def label(self) -> str:
+        """How docker names the flag in messages: ``-m, --memory`` or ``--cpus``."""
+        shorts = [n for n in self.names if not n.startswith("--")]
+        longs = [n for n in self.names if n.startswith("--")]
+        return ", ".join(shorts[:1] + longs[:1])
+
+    def convert(self, value: str) -> Any:
+        if self.type is int:
+            try:
+                return int(value)
+            except ValueError:
+                raise UsageError(f'invalid argument "{value}" for "{self.label()}" flag: '
+                                 f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
+        return self.type(value) if self.type is not None else value
+
+
+class FlagParser:
+    """Declared flags (argparse's ``add_argument`` subset) and cobra-style parsing."""
+
+    def __init__(self, prog: str, usage: str, description: str) -> None:
+        self.prog = prog
+        self.usage = usage
+        self.description = description
+        self.flags: list[Flag] = []
+        self.by_name: dict[str, Flag] = {}
+        self.defaults: dict[str, Any] = {}
+
+    def add_argument(self, *names: str, **kwargs: Any) -> Flag:
+        flag = Flag(names, kwargs)
+        self.flags.append(flag)
+        for name in names:
+            self.by_name[name] = flag
+        return flag
+
+    def set_defaults(self, **values: Any) -> None:
+        self.defaults.update(values)
+
+    def namespace(self) -> Namespace:
+        values: dict[str, Any] = {}
+        for flag in self.flags:
+            default = flag.default
+            values[flag.dest] = list(default) if isinstance(default, list) else default
+        values.update(self.defaults)
+        return Namespace(**values)
+
+    def apply(self, args: Namespace, flag: Flag, value: str | None) -> None:
+        """Record one occurrence of ``flag`` (``value`` is None for a bare switch)."""
+        if flag.action == "store_true":
+            if value is None:
+                setattr(args, flag.dest, True)
+                return
+            lowered = value.lower()
+            if lowered not in ("true", "false", "1", "0", "t", "f"):
+                raise UsageError(f'invalid argument "{value}" for "{flag.label()}" flag: '
+                                 f'strconv.ParseBool: parsing "{value}": invalid syntax')
+            setattr(args, flag.dest, lowered in ("true", "1", "t"))
+        elif flag.action == "append":
+            getattr(args, flag.dest).append(flag.convert(value or ""))
+        elif value is None and flag.optional_value:
+            setattr(args, flag.dest, flag.const)
+        else:
+            setattr(args, flag.dest, flag.convert(value or ""))
+
+    def format_help(self) -> str:
+        """argparse's help layout, built only when asked for."""
+        import argparse
+
+        parser = argparse.ArgumentParser(prog=self.prog, usage=self.usage,
+                                         description=self.description, add_help=False)
+        for flag in self.flags:
+            parser.add_argument(*flag.names, **flag.kwargs)
+        return parser.format_help()
 
 
 def build_parser(command: Command, full_name: str) -> FlagParser:
-    parser = FlagParser(prog=f"{PROG} {full_name}", add_help=False,
-                        usage=f"{PROG} {full_name} {command.usage}",
-                        description=command.summary, allow_abbrev=False)
+    parser = FlagParser(f"{PROG} {full_name}", f"{PROG} {full_name} {command.usage}",
+                        command.summary)
     if command.hostname_flag:
         parser.add_argument("--help", action="store_true", help="Print usage")
     else:
@@ -81,18 +197,9 @@ def build_parser(command: Command, full_name: str) -> FlagParser:
     return parser
 
 
-def _find_action(parser: argparse.ArgumentParser, flag: str) -> argparse.Action | None:
-    return parser._option_string_actions.get(flag)
-
-
-def _takes_value(action: argparse.Action) -> bool:
-    return action.nargs != 0
-
-
-def split_argv(parser: argparse.ArgumentParser, argv: list[str],
-               interspersed: bool) -> tuple[list[str], list[str]]:
-    """Separate flags from positional arguments as cobra/pflag does."""
-    flags: list[str] = []
+def parse_argv(parser: FlagParser, argv: list[str], interspersed: bool) -> Namespace:
+    """Flags into a Namespace and positional arguments into ``args``, as cobra/pflag does."""
+    args = parser.namespace()
     positional: list[str] = []
     i = 0
     while i < len(argv):
@@ -101,34 +208,36 @@ def split_argv(parser: argparse.ArgumentParser, argv: list[str],
             positional.extend(argv[i + 1:])
             break
         if token.startswith("--") and len(token) > 2:
-            name, eq, _value = token.partition("=")
-            action = _find_action(parser, name)
-            if action is None:
+            name, eq, value = token.partition("=")
+            flag = parser.by_name.get(name)
+            if flag is None:
                 raise UsageError(f"unknown flag: {name}")
-            flags.append(token)
-            if _takes_value(action) and not eq:
+            if eq:
+                parser.apply(args, flag, value)
+            elif flag.takes_value:
                 if i + 1 >= len(argv):
                     raise UsageError(f"flag needs an argument: {name}")
-                flags.append(argv[i + 1])
                 i += 1
+                parser.apply(args, flag, argv[i])
+            else:
+                parser.apply(args, flag, None)
         elif token.startswith("-") and len(token) > 1:
             j = 1
             while j < len(token):
-                short = "-" + token[j]
-                action = _find_action(parser, short)
-                if action is None:
+                flag = parser.by_name.get("-" + token[j])
+                if flag is None:
                     raise UsageError(f"unknown shorthand flag: '{token[j]}' in {token}")
-                if _takes_value(action):
+                if flag.takes_value:
                     rest = token[j + 1:].removeprefix("=")
                     if rest:
-                        flags.extend([short, rest])
+                        parser.apply(args, flag, rest)
                     elif i + 1 < len(argv):
-                        flags.extend([short, argv[i + 1]])
                         i += 1
+                        parser.apply(args, flag, argv[i])
                     else:
                         raise UsageError(f"flag needs an argument: '{token[j]}' in {token}")
                     break
-                flags.append(short)
+                parser.apply(args, flag, None)
                 j += 1
         else:
             positional.append(token)
@@ -136,18 +245,16 @@ def split_argv(parser: argparse.ArgumentParser, argv: list[str],
                 positional.extend(argv[i + 1:])
                 break
         i += 1
-    return flags, positional
-
-
-def parse(command: Command, full_name: str, argv: list[str]) -> tuple[argparse.Namespace, FlagParser]:
-    parser = build_parser(command, full_name)
-    flags, positional = split_argv(parser, argv, command.interspersed)
-    args = parser.parse_args(flags)
     args.args = positional
-    return args, parser
+    return args
 
 
-def add_format(parser: argparse.ArgumentParser) -> None:
+def parse(command: Command, full_name: str, argv: list[str]) -> tuple[Namespace, FlagParser]:
+    parser = build_parser(command, full_name)
+    return parse_argv(parser, argv, command.interspersed), parser
+
+
+def add_format(parser: FlagParser) -> None:
     parser.add_argument("--format", default=None, help="Format output using a Go template")
 
 

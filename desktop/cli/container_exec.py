@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -10,10 +9,14 @@ from . import run_options
 from .command import Cli, Command
 from .errors import StatusError
 
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from .command import FlagParser, Namespace
 
-def exec_(args: argparse.Namespace, cli: Cli) -> int:
+
+def exec_(args: Namespace, cli: Cli) -> int:
     from ..client.errors import APIError
-    from ..client.streams import pump, raw_terminal, resize_on_winch
+    from ..client.streams import RawTerminal, ResizeOnWinch, pump
 
     ref, command = args.args[0], args.args[1:]
     if not command:
@@ -41,9 +44,9 @@ def exec_(args: argparse.Namespace, cli: Cli) -> int:
     out, err = sys.stdout.buffer, sys.stderr.buffer
     with conn:
         if args.tty and os.isatty(sys.stdout.fileno()):
-            with resize_on_winch(lambda h, w: cli.client.exec_resize(exec_id, h, w), sys.stdout.fileno()):
+            with ResizeOnWinch(lambda h, w: cli.client.exec_resize(exec_id, h, w), sys.stdout.fileno()):
                 if args.interactive and os.isatty(sys.stdin.fileno()):
-                    with raw_terminal(sys.stdin.fileno()):
+                    with RawTerminal(sys.stdin.fileno()):
                         pump(conn, stdin_fd, out, err, True)
                 else:
                     pump(conn, stdin_fd, out, err, True)
@@ -57,7 +60,7 @@ def exec_(args: argparse.Namespace, cli: Cli) -> int:
     return int(code) if code is not None else 0
 
 
-def _configure(parser: argparse.ArgumentParser) -> None:
+def _configure(parser: FlagParser) -> None:
     add = parser.add_argument
     add("-d", "--detach", action="store_true", help="Detached mode: run command in the background")
     add("--detach-keys", default=None, help="Override the key sequence for detaching a container")

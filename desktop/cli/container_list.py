@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from typing import Any
 
 from . import formatter
 from .command import Cli, Command, add_format, parse_filters
 from .units import ago, human_size
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .command import FlagParser, Namespace
 
 DEFAULT_FORMAT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 HEADERS = {
@@ -137,7 +141,7 @@ class ContainerRow:
         return dict(sorted(values.items()))
 
 
-def ps(args: argparse.Namespace, cli: Cli) -> int:
+def ps(args: Namespace, cli: Cli) -> int:
     limit = 1 if args.latest else args.last
     if args.quiet:
         source = "{{.ID}}"
@@ -153,7 +157,7 @@ def ps(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def _configure(parser: argparse.ArgumentParser) -> None:
+def _configure(parser: FlagParser) -> None:
     parser.add_argument("-a", "--all", action="store_true", help="Show all containers (default shows just running)")
     parser.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
     add_format(parser)

@@ -3,14 +3,17 @@ logs and ``container prune``. Multi-container commands report each failure and e
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable
 
 from .command import Cli, Command, parse_filters
 from .errors import StatusError
-from .formatter import tabwrite
 from .units import human_size, parse_since
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .command import FlagParser, Namespace
 
 
 def for_each(cli: Cli, refs: list[str], action: Callable[[str], object]) -> int:
@@ -31,32 +34,32 @@ def for_each(cli: Cli, refs: list[str], action: Callable[[str], object]) -> int:
     return 0
 
 
-def stop(args: argparse.Namespace, cli: Cli) -> int:
+def stop(args: Namespace, cli: Cli) -> int:
     return for_each(cli, args.args, lambda ref: cli.client.stop(ref, args.time, args.signal))
 
 
-def restart(args: argparse.Namespace, cli: Cli) -> int:
+def restart(args: Namespace, cli: Cli) -> int:
     return for_each(cli, args.args, lambda ref: cli.client.restart(ref, args.time, args.signal))
 
 
-def kill(args: argparse.Namespace, cli: Cli) -> int:
+def kill(args: Namespace, cli: Cli) -> int:
     return for_each(cli, args.args, lambda ref: cli.client.kill(ref, args.signal))
 
 
-def pause(args: argparse.Namespace, cli: Cli) -> int:
+def pause(args: Namespace, cli: Cli) -> int:
     return for_each(cli, args.args, cli.client.pause)
 
 
-def unpause(args: argparse.Namespace, cli: Cli) -> int:
+def unpause(args: Namespace, cli: Cli) -> int:
     return for_each(cli, args.args, cli.client.unpause)
 
 
-def rm(args: argparse.Namespace, cli: Cli) -> int:
+def rm(args: Namespace, cli: Cli) -> int:
     return for_each(cli, args.args,
                     lambda ref: cli.client.remove_container(ref, force=args.force, v=args.volumes))
 
 
-def wait(args: argparse.Namespace, cli: Cli) -> int:
+def wait(args: Namespace, cli: Cli) -> int:
     from ..client.errors import ClientError
 
     failed = False
@@ -73,7 +76,7 @@ def wait(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def rename(args: argparse.Namespace, cli: Cli) -> int:
+def rename(args: Namespace, cli: Cli) -> int:
     old, new = args.args
     if not new.strip():
         raise StatusError(1, "Error: neither old nor new names may be empty")
@@ -86,7 +89,9 @@ def rename(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def top(args: argparse.Namespace, cli: Cli) -> int:
+def top(args: Namespace, cli: Cli) -> int:
+    from .formatter import tabwrite
+
     ref, *ps_args = args.args
     result = cli.client.top(ref, " ".join(ps_args) or None)
     rows = [list(result.get("Titles") or [])] + [list(p) for p in result.get("Processes") or []]
@@ -94,7 +99,7 @@ def top(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def logs(args: argparse.Namespace, cli: Cli) -> int:
+def logs(args: Namespace, cli: Cli) -> int:
     from ..client.streams import write_frames
 
     info = cli.client.inspect_container(args.args[0])
@@ -110,7 +115,7 @@ def logs(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def prune(args: argparse.Namespace, cli: Cli) -> int:
+def prune(args: Namespace, cli: Cli) -> int:
     if not args.force:
         cli.stdout.write("WARNING! This will remove all stopped containers.\n"
                          "Are you sure you want to continue? [y/N] ")
@@ -129,23 +134,23 @@ def prune(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def _stop_flags(parser: argparse.ArgumentParser) -> None:
+def _stop_flags(parser: FlagParser) -> None:
     parser.add_argument("-t", "--time", "--timeout", dest="time", type=int, default=None,
                         help="Seconds to wait before killing the container")
     parser.add_argument("-s", "--signal", default=None, help="Signal to send to the container")
 
 
-def _kill_flags(parser: argparse.ArgumentParser) -> None:
+def _kill_flags(parser: FlagParser) -> None:
     parser.add_argument("-s", "--signal", default=None, help="Signal to send to the container")
 
 
-def _rm_flags(parser: argparse.ArgumentParser) -> None:
+def _rm_flags(parser: FlagParser) -> None:
     parser.add_argument("-f", "--force", action="store_true", help="Force the removal of a running container (uses SIGKILL)")
     parser.add_argument("-v", "--volumes", action="store_true", help="Remove anonymous volumes associated with the container")
     parser.add_argument("-l", "--link", action="store_true", help="Remove the specified link")
 
 
-def _logs_flags(parser: argparse.ArgumentParser) -> None:
+def _logs_flags(parser: FlagParser) -> None:
     parser.add_argument("-f", "--follow", action="store_true", help="Follow log output")
     parser.add_argument("-n", "--tail", default="all", help="Number of lines to show from the end of the logs")
     parser.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps")
@@ -154,7 +159,7 @@ def _logs_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--details", action="store_true", help="Show extra details provided to logs")
 
 
-def _prune_flags(parser: argparse.ArgumentParser) -> None:
+def _prune_flags(parser: FlagParser) -> None:
     parser.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     parser.add_argument("--filter", action="append", default=[], help="Provide filter values")
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import signal
 import sys
-from typing import Any
 
 from . import run_options
 from .command import Cli, Command
 from .errors import StatusError
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .command import FlagParser, Namespace
 
 RUN_HELP = "\n\nRun 'cove run --help' for more information"
 
@@ -40,7 +43,7 @@ def _run_error(verb: str, message: str) -> str:
     return f"cove: {message}\n\nRun 'cove {verb} --help' for more information"
 
 
-def _build_body(args: argparse.Namespace, verb: str) -> dict[str, Any]:
+def _build_body(args: Namespace, verb: str) -> dict[str, Any]:
     try:
         return run_options.build_create_body(args, args.args[0], args.args[1:], run=verb == "run")
     except StatusError as exc:
@@ -112,7 +115,11 @@ def _read_wait(waiter: Any) -> int:
 
 
 class _SignalProxy:
-    """Forward SIGINT/SIGTERM to the container while attached without a TTY (``--sig-proxy``)."""
+    """Forward SIGINT/SIGTERM to the container while attached without a TTY (``--sig-proxy``).
+
+    Uses ``_signal``, the C module under ``signal``: ``signal.py`` builds enums at import,
+    and this runs on every ``cove run``.
+    """
 
     def __init__(self, cli: Cli, cid: str, enabled: bool) -> None:
         self.cli, self.cid, self.enabled = cli, cid, enabled
@@ -120,19 +127,25 @@ class _SignalProxy:
 
     def __enter__(self) -> _SignalProxy:
         if self.enabled:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self.saved[signum] = signal.signal(signum, self._forward)
+            import _signal
+
+            for signum in (_signal.SIGINT, _signal.SIGTERM):
+                self.saved[signum] = _signal.signal(signum, self._forward)
         return self
 
     def _forward(self, signum: int, _frame: object) -> None:
+        import signal
+
         try:
             self.cli.client.kill(self.cid, signal.Signals(signum).name)
         except Exception:  # noqa: BLE001 - the container may already be gone
             pass
 
     def __exit__(self, *exc: object) -> None:
+        import _signal
+
         for signum, handler in self.saved.items():
-            signal.signal(signum, handler)
+            _signal.signal(signum, handler)
 
 
 def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: bool,
@@ -140,7 +153,7 @@ def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: 
                      verb: str, detach_keys: str | None = None) -> int:
     """Attach, register the wait, (start,) pump the streams, and return the exit status."""
     from ..client.errors import APIError
-    from ..client.streams import pump, raw_terminal, resize_on_winch
+    from ..client.streams import RawTerminal, ResizeOnWinch, pump
 
     stdin, stdout, stderr = streams
     conn = cli.client.attach(cid, stdin=stdin, stdout=stdout, stderr=stderr,
@@ -167,9 +180,9 @@ def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: 
         with conn:
             use_raw = tty and stdin and os.isatty(sys.stdin.fileno())
             if tty and os.isatty(sys.stdout.fileno()):
-                with resize_on_winch(lambda h, w: cli.client.resize(cid, h, w), sys.stdout.fileno()):
+                with ResizeOnWinch(lambda h, w: cli.client.resize(cid, h, w), sys.stdout.fileno()):
                     if use_raw:
-                        with raw_terminal(sys.stdin.fileno()):
+                        with RawTerminal(sys.stdin.fileno()):
                             pump(conn, stdin_fd, out, err, tty)
                     else:
                         pump(conn, stdin_fd, out, err, tty)
@@ -179,7 +192,7 @@ def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: 
     return _read_wait(waiter)
 
 
-def run(args: argparse.Namespace, cli: Cli) -> int:
+def run(args: Namespace, cli: Cli) -> int:
     body = _build_body(args, "run")
     cid = create_container(cli, body, args.name, args.platform, "run", args.pull, args.quiet)
     _write_cidfile(args.cidfile, cid)
@@ -198,7 +211,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
                             condition, "run", args.detach_keys)
 
 
-def create(args: argparse.Namespace, cli: Cli) -> int:
+def create(args: Namespace, cli: Cli) -> int:
     body = _build_body(args, "create")
     cid = create_container(cli, body, args.name, args.platform, "create", args.pull, args.quiet)
     _write_cidfile(args.cidfile, cid)
@@ -206,7 +219,7 @@ def create(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def start(args: argparse.Namespace, cli: Cli) -> int:
+def start(args: Namespace, cli: Cli) -> int:
     from ..client.errors import APIError
 
     if args.attach or args.interactive:
@@ -235,7 +248,7 @@ def start(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def attach(args: argparse.Namespace, cli: Cli) -> int:
+def attach(args: Namespace, cli: Cli) -> int:
     ref = args.args[0]
     info = cli.client.inspect_container(ref)
     state = info.get("State") or {}
@@ -249,21 +262,21 @@ def attach(args: argparse.Namespace, cli: Cli) -> int:
                             False, args.sig_proxy != "false", None, "attach", args.detach_keys)
 
 
-def _configure_run(parser: argparse.ArgumentParser) -> None:
+def _configure_run(parser: FlagParser) -> None:
     run_options.configure(parser, run=True)
 
 
-def _configure_create(parser: argparse.ArgumentParser) -> None:
+def _configure_create(parser: FlagParser) -> None:
     run_options.configure(parser, run=False)
 
 
-def _configure_start(parser: argparse.ArgumentParser) -> None:
+def _configure_start(parser: FlagParser) -> None:
     parser.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals")
     parser.add_argument("-i", "--interactive", action="store_true", help="Attach container's STDIN")
     parser.add_argument("--detach-keys", default=None, help="Override the key sequence for detaching a container")
 
 
-def _configure_attach(parser: argparse.ArgumentParser) -> None:
+def _configure_attach(parser: FlagParser) -> None:
     parser.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
     parser.add_argument("--sig-proxy", default="true", help="Proxy all received signals to the process")
     parser.add_argument("--detach-keys", default=None, help="Override the key sequence for detaching a container")

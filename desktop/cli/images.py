@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import Any
 
 from . import formatter
 from .command import Cli, Command, add_format, parse_filters
 from .container_list import ellipsis, local_time
 from .errors import StatusError
 from .units import ago, human_size
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .command import FlagParser, Namespace
 
 IMAGES_FORMAT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 IMAGES_DIGESTS_FORMAT = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
@@ -58,7 +62,7 @@ def image_rows(images: list[dict[str, Any]], trunc: bool, show_digests: bool) ->
     return rows
 
 
-def images(args: argparse.Namespace, cli: Cli) -> int:
+def images(args: Namespace, cli: Cli) -> int:
     filters = parse_filters(args.filter)
     if args.args:
         filters.setdefault("reference", []).append(args.args[0])
@@ -81,7 +85,7 @@ def images(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def rmi(args: argparse.Namespace, cli: Cli) -> int:
+def rmi(args: Namespace, cli: Cli) -> int:
     from ..client.errors import ClientError
 
     failed = False
@@ -111,7 +115,7 @@ def split_reference(ref: str) -> tuple[str, str]:
     return ref, "latest"
 
 
-def tag(args: argparse.Namespace, cli: Cli) -> int:
+def tag(args: Namespace, cli: Cli) -> int:
     source, target = args.args
     repo, tag_name = split_reference(target)
     cli.client.tag(source, repo, tag_name)
@@ -165,7 +169,7 @@ class HistoryRow:
         return {k: getattr(self, k) for k in ("Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size")}
 
 
-def history(args: argparse.Namespace, cli: Cli) -> int:
+def history(args: Namespace, cli: Cli) -> int:
     entries = cli.client.history(args.args[0])
     human = args.human not in ("false", "0")
     rows = [HistoryRow(e, not args.no_trunc, human) for e in entries]
@@ -179,7 +183,7 @@ def history(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def load(args: argparse.Namespace, cli: Cli) -> int:
+def load(args: Namespace, cli: Cli) -> int:
     if args.input:
         try:
             source: Any = open(args.input, "rb")
@@ -200,7 +204,7 @@ def load(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def save(args: argparse.Namespace, cli: Cli) -> int:
+def save(args: Namespace, cli: Cli) -> int:
     if not args.output and os.isatty(sys.stdout.fileno()):
         raise StatusError(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
     stream = cli.client.save(args.args)
@@ -221,7 +225,7 @@ def save(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def prune(args: argparse.Namespace, cli: Cli) -> int:
+def prune(args: Namespace, cli: Cli) -> int:
     filters = parse_filters(args.filter)
     if args.all:
         filters["dangling"] = ["false"]
@@ -247,7 +251,7 @@ def prune(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def _images_flags(parser: argparse.ArgumentParser) -> None:
+def _images_flags(parser: FlagParser) -> None:
     parser.add_argument("-a", "--all", action="store_true", help="Show all images (default hides intermediate images)")
     parser.add_argument("--digests", action="store_true", help="Show digests")
     parser.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
@@ -256,12 +260,12 @@ def _images_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
 
 
-def _rmi_flags(parser: argparse.ArgumentParser) -> None:
+def _rmi_flags(parser: FlagParser) -> None:
     parser.add_argument("-f", "--force", action="store_true", help="Force removal of the image")
     parser.add_argument("--no-prune", action="store_true", help="Do not delete untagged parents")
 
 
-def _history_flags(parser: argparse.ArgumentParser) -> None:
+def _history_flags(parser: FlagParser) -> None:
     add_format(parser)
     parser.add_argument("-H", "--human", default="true", nargs="?", const="true",
                         help="Print sizes and dates in human readable format")
@@ -269,16 +273,16 @@ def _history_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
 
 
-def _load_flags(parser: argparse.ArgumentParser) -> None:
+def _load_flags(parser: FlagParser) -> None:
     parser.add_argument("-i", "--input", default=None, help="Read from tar archive file, instead of STDIN")
     parser.add_argument("-q", "--quiet", action="store_true", help="Suppress the load output")
 
 
-def _save_flags(parser: argparse.ArgumentParser) -> None:
+def _save_flags(parser: FlagParser) -> None:
     parser.add_argument("-o", "--output", default=None, help="Write to a file, instead of STDOUT")
 
 
-def _prune_flags(parser: argparse.ArgumentParser) -> None:
+def _prune_flags(parser: FlagParser) -> None:
     parser.add_argument("-a", "--all", action="store_true", help="Remove all unused images, not just dangling ones")
     parser.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     parser.add_argument("--filter", action="append", default=[], help="Provide filter values")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-from typing import Any
 
 from .command import Cli, Command
 from .errors import StatusError
 from .template import Template, TemplateError
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .command import FlagParser, Namespace
 
 
 def go_indent_json(value: Any) -> str:
@@ -37,7 +41,7 @@ def _lookup(cli: Cli, ref: str, kind: str | None, size: bool) -> Any:
     raise LookupError(f"No such object: {ref}")
 
 
-def inspect(args: argparse.Namespace, cli: Cli, kind: str | None = None) -> int:
+def inspect(args: Namespace, cli: Cli, kind: str | None = None) -> int:
     from ..client.errors import ClientError
 
     kind = kind or args.type
@@ -72,13 +76,13 @@ def inspect(args: argparse.Namespace, cli: Cli, kind: str | None = None) -> int:
     return 0
 
 
-def _configure(parser: argparse.ArgumentParser) -> None:
+def _configure(parser: FlagParser) -> None:
     parser.add_argument("-f", "--format", default=None, help="Format output using a custom template")
     parser.add_argument("-s", "--size", action="store_true", help="Display total file sizes if the type is container")
     parser.add_argument("--type", default=None, help="Return JSON for specified type")
 
 
-def _configure_typed(parser: argparse.ArgumentParser) -> None:
+def _configure_typed(parser: FlagParser) -> None:
     parser.add_argument("-f", "--format", default=None, help="Format output using a custom template")
     parser.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
     parser.set_defaults(type=None)

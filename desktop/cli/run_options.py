@@ -6,18 +6,21 @@ environment), so it is tested without a daemon.
 
 from __future__ import annotations
 
-import argparse
 import os
-from collections.abc import Mapping
-from typing import Any
 
 from .errors import StatusError, UsageError
-from .units import parse_nano_cpus, ram_in_bytes
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from .command import FlagParser, Namespace
 
 RESTART_NAMES = ("no", "always", "on-failure", "unless-stopped")
 
 
-def configure(parser: argparse.ArgumentParser, run: bool) -> None:
+def configure(parser: FlagParser, run: bool) -> None:
     add = parser.add_argument
     if run:
         add("-d", "--detach", action="store_true", help="Run container in background and print container ID")
@@ -116,7 +119,7 @@ def labels_map(entries: list[str]) -> dict[str, str]:
     return labels
 
 
-def attach_streams(args: argparse.Namespace, run: bool) -> tuple[bool, bool, bool]:
+def attach_streams(args: Namespace, run: bool) -> tuple[bool, bool, bool]:
     """(stdin, stdout, stderr) attachment, docker's defaults: all but stdin unless -i."""
     detached = getattr(args, "detach", False)
     chosen = {s.lower() for s in args.attach}
@@ -130,7 +133,7 @@ def attach_streams(args: argparse.Namespace, run: bool) -> tuple[bool, bool, boo
     return args.interactive, True, True
 
 
-def build_create_body(args: argparse.Namespace, image: str, command: list[str], run: bool,
+def build_create_body(args: Namespace, image: str, command: list[str], run: bool,
                       environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The ``POST /containers/create`` body docker's CLI would send for these flags."""
     env_source = os.environ if environ is None else environ
@@ -159,6 +162,8 @@ def build_create_body(args: argparse.Namespace, image: str, command: list[str], 
         "Privileged": args.privileged,
         "ReadonlyRootfs": args.read_only,
     }
+    if args.memory is not None or args.memory_swap is not None or args.cpus is not None:
+        from .units import parse_nano_cpus, ram_in_bytes  # datetime and re: only when needed
     if args.memory is not None:
         try:
             host_config["Memory"] = ram_in_bytes(args.memory)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-import platform
+import os
 import sys
-from typing import Any
 
 from . import formatter
 from .command import Cli, Command, add_format, parse_filters
 from .units import bytes_size, parse_since, parse_timestamp
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .command import FlagParser, Namespace
 
 
 def _client_section() -> list[str]:
@@ -19,11 +23,21 @@ def _client_section() -> list[str]:
         "Client:",
         f" Version:           {VERSION}",
         " API version:       1.41",
-        f" Python version:    {platform.python_version()}",
+        f" Python version:    {sys.version.split()[0]}",
         f" Git commit:        {BUILD}",
-        f" OS/Arch:           {sys.platform}/{_arch(platform.machine())}",
+        f" OS/Arch:           {sys.platform}/{_arch(_machine())}",
         " Context:           default",
     ]
+
+
+def _machine() -> str:
+    """The hardware name; ``platform`` (slow to import) only where ``os.uname`` is missing."""
+    try:
+        return os.uname().machine
+    except AttributeError:
+        import platform
+
+        return platform.machine()
 
 
 def _arch(machine: str) -> str:
@@ -56,7 +70,7 @@ def _server_section(server: dict[str, Any]) -> list[str]:
     return [line for line in lines if line]
 
 
-def version(args: argparse.Namespace, cli: Cli) -> int:
+def version(args: Namespace, cli: Cli) -> int:
     from ..client.errors import ClientError
     from .errors import StatusError
 
@@ -66,7 +80,7 @@ def version(args: argparse.Namespace, cli: Cli) -> int:
         server, failure = None, exc
     if args.format:
         data = {"Client": {"Version": _client_section()[1].split()[-1], "ApiVersion": "1.41",
-                           "Os": sys.platform, "Arch": _arch(platform.machine())},
+                           "Os": sys.platform, "Arch": _arch(_machine())},
                 "Server": server}
         cli.stdout.write(formatter.render(args.format, [data], {}))
     else:
@@ -79,7 +93,7 @@ def version(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def info(args: argparse.Namespace, cli: Cli) -> int:
+def info(args: Namespace, cli: Cli) -> int:
     data = cli.client.info() or {}
     if args.format:
         cli.stdout.write(formatter.render(args.format, [data], {}))
@@ -133,7 +147,7 @@ def _event_line(event: dict[str, Any]) -> str:
     return line
 
 
-def events(args: argparse.Namespace, cli: Cli) -> int:
+def events(args: Namespace, cli: Cli) -> int:
     since = parse_since(args.since) if args.since else None
     until = parse_since(args.until) if args.until else None
     template = None
@@ -148,11 +162,11 @@ def events(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def _format_only(parser: argparse.ArgumentParser) -> None:
+def _format_only(parser: FlagParser) -> None:
     parser.add_argument("-f", "--format", default=None, help="Format output using a custom template")
 
 
-def _events_flags(parser: argparse.ArgumentParser) -> None:
+def _events_flags(parser: FlagParser) -> None:
     parser.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
     add_format(parser)
     parser.add_argument("--since", default=None, help="Show all events created since timestamp")

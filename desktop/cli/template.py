@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 
 class TemplateError(ValueError):
@@ -37,14 +39,18 @@ class _Missing:
 MISSING = _Missing()
 
 
-@dataclass
 class _Node:
-    kind: str  # text | action | if | range | with
-    text: str = ""
-    pipe: list[Any] = field(default_factory=list)
-    body: list[_Node] = field(default_factory=list)
-    orelse: list[_Node] = field(default_factory=list)
-    decl: list[str] = field(default_factory=list)
+    """One parsed piece: text, an action, or a block (if/range/with) with its bodies."""
+
+    __slots__ = ("kind", "text", "pipe", "body", "orelse", "decl")
+
+    def __init__(self, kind: str, text: str = "", pipe: list[Any] | None = None) -> None:
+        self.kind = kind  # text | action | if | range | with
+        self.text = text
+        self.pipe: list[Any] = pipe if pipe is not None else []
+        self.body: list[_Node] = []
+        self.orelse: list[_Node] = []
+        self.decl: list[str] = []
 
 
 def go_str(value: Any) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
 
 _DECIMAL_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
 _BINARY_MULTIPLIERS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
@@ -95,6 +94,8 @@ def parse_timestamp(value: str | int | float | None) -> float | None:
         return None
     base, fraction, zone = match.groups()
     zone = "+00:00" if zone in (None, "Z") else zone
+    from datetime import datetime  # only API times need it; most commands never parse one
+
     parsed = datetime.fromisoformat(base + zone)
     return parsed.timestamp() + (float(fraction) if fraction else 0.0)
 

@@ -7,18 +7,37 @@ exec-start return a ``HijackedSocket``.
 
 from __future__ import annotations
 
-import http.client
 import json
-from collections.abc import Iterator
-from typing import IO, Any
-from urllib.parse import quote, urlencode
 
-from .errors import error_for_status
+from .errors import error_for_status, error_message
 from .hijack import HijackedSocket, hijack
-from .transport import Host, open_connection, open_socket, parse_host, unreachable
+from .transport import (
+    USER_AGENT,
+    Connection,
+    Host,
+    Response,
+    open_connection,
+    open_socket,
+    parse_host,
+    unreachable,
+)
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import IO, Any
+
+    JSON = Any
 
 API_VERSION = "1.41"
-JSON = Any
+# Characters left as they are in a query value or path segment (RFC 3986 unreserved).
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def quote(value: str, safe: str = "") -> str:
+    """Percent-encode ``value`` as UTF-8 (``urllib.parse.quote``'s rules, without its import)."""
+    keep = _UNRESERVED | frozenset(safe.encode())
+    return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in value.encode("utf-8"))
 
 
 def _params(values: dict[str, Any]) -> str:
@@ -35,7 +54,10 @@ def _params(values: dict[str, Any]) -> str:
             pairs.extend((key, str(item)) for item in value)
             continue
         pairs.append((key, str(value)))
-    return ("?" + urlencode(pairs)) if pairs else ""
+    if not pairs:
+        return ""
+    return "?" + "&".join(f"{quote(k).replace('%20', '+')}={quote(v).replace('%20', '+')}"
+                          for k, v in pairs)
 
 
 def _ref(value: str) -> str:
@@ -69,7 +91,7 @@ def iter_json_lines(chunks: Iterator[bytes]) -> Iterator[JSON]:
 class StreamingResponse:
     """An open response body; iterate for raw chunks, ``close`` to drop the connection."""
 
-    def __init__(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse):
+    def __init__(self, conn: Connection, response: Response):
         self.conn = conn
         self.response = response
         self.headers = response.headers
@@ -81,7 +103,7 @@ class StreamingResponse:
                 if not chunk:
                     return
                 yield chunk
-        except (http.client.IncompleteRead, ConnectionError):
+        except ConnectionError:
             return
 
     def read(self) -> bytes:
@@ -111,45 +133,33 @@ class APIClient:
         params: dict[str, Any] | None = None,
         body: JSON | bytes | IO[bytes] | None = None,
         headers: dict[str, str] | None = None,
-    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    ) -> tuple[Connection, Response]:
         conn = open_connection(self.host, self.timeout)
-        hdrs = {"User-Agent": "Cove-Client/0.1.0"}
-        hdrs.update(headers or {})
-        payload: Any = None
+        hdrs = {"User-Agent": USER_AGENT}
+        payload: Any = body
         if body is not None and not isinstance(body, bytes | bytearray) and not hasattr(body, "read"):
             payload = json.dumps(body).encode()
-            hdrs.setdefault("Content-Type", "application/json")
-        else:
-            payload = body
-            if hasattr(body, "read"):
-                hdrs.setdefault("Transfer-Encoding", "chunked")
+            hdrs["Content-Type"] = "application/json"
+        hdrs.update(headers or {})
         try:
-            conn.request(method, self._url(path, params), body=payload, headers=hdrs,
-                         encode_chunked=hasattr(body, "read"))
+            conn.request(method, self._url(path, params), payload, hdrs)
             response = conn.getresponse()
         except OSError as exc:
             conn.close()
             raise unreachable(self.host, exc) from exc
         try:
             self._raise_for_status(response)
-        except Exception:
+        except BaseException:
             conn.close()
             raise
         return conn, response
 
     @staticmethod
-    def _raise_for_status(response: http.client.HTTPResponse) -> None:
+    def _raise_for_status(response: Response) -> None:
         """The one chokepoint turning a daemon error into a typed exception."""
         if response.status < 300:
             return
-        raw = response.read()
-        message = raw.decode("utf-8", "replace").strip()
-        try:
-            decoded = json.loads(message)
-            if isinstance(decoded, dict) and "message" in decoded:
-                message = str(decoded["message"])
-        except ValueError:
-            pass
+        message = error_message(response.read())
         if response.status == 304 and not message:
             message = "not modified"
         raise error_for_status(response.status, message)

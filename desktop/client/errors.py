@@ -75,3 +75,17 @@ def error_for_status(status: int, message: str) -> APIError:
     if cls is None:
         cls = ServerError if status >= 500 else APIError
     return cls(status, message)
+
+
+def error_message(raw: bytes) -> str:
+    """The daemon's ``{"message": ...}`` text from an error body, else the body itself."""
+    import json
+
+    message = raw.decode("utf-8", "replace").strip()
+    try:
+        decoded = json.loads(message)
+    except ValueError:
+        return message
+    if isinstance(decoded, dict) and "message" in decoded:
+        return str(decoded["message"])
+    return message

@@ -8,18 +8,16 @@ stream, so ``HijackedSocket`` hands them out before reading the socket again.
 
 from __future__ import annotations
 
-import json
-import socket
+import _socket
 
-from .errors import APIError, error_for_status
-
-_MAX_HEADER_BYTES = 64 * 1024
+from .errors import error_for_status, error_message
+from .transport import USER_AGENT, Response, request_head
 
 
 class HijackedSocket:
     """A raw, bidirectional stream to the container; ``recv`` drains buffered bytes first."""
 
-    def __init__(self, sock: socket.socket, buffered: bytes = b"") -> None:
+    def __init__(self, sock: _socket.socket, buffered: bytes = b"") -> None:
         self.sock = sock
         self._buffered = buffered
 
@@ -35,7 +33,7 @@ class HijackedSocket:
     def close_write(self) -> None:
         """Tell the daemon stdin ended, keep reading output."""
         try:
-            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.shutdown(_socket.SHUT_WR)
         except OSError:
             pass
 
@@ -54,97 +52,21 @@ class HijackedSocket:
 
 def build_request(method: str, target: str, body: bytes | None) -> bytes:
     """The upgrade request, byte for byte."""
-    lines = [
-        f"{method} {target} HTTP/1.1",
-        "Host: docker",
-        "User-Agent: Cove-Client/0.1.0",
-        "Connection: Upgrade",
-        "Upgrade: tcp",
-    ]
+    headers = {"User-Agent": USER_AGENT, "Connection": "Upgrade", "Upgrade": "tcp"}
     if body is not None:
-        lines.append("Content-Type: application/json")
-        lines.append(f"Content-Length: {len(body)}")
+        headers["Content-Type"] = "application/json"
+        headers["Content-Length"] = str(len(body))
     else:
-        lines.append("Content-Type: text/plain")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head + (body or b"")
+        headers["Content-Type"] = "text/plain"
+    return request_head(method, target, "docker", headers) + (body or b"")
 
 
-def read_response_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """Read the status line and headers; return (status, headers, bytes after them)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise APIError(0, "the daemon closed the connection before answering")
-        data += chunk
-        if len(data) > _MAX_HEADER_BYTES:
-            raise APIError(0, "response headers too long")
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    try:
-        status = int(parts[1])
-    except (IndexError, ValueError) as exc:
-        raise APIError(0, f"malformed status line: {lines[0]!r}") from exc
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, rest
-
-
-def _read_error_body(sock: socket.socket, headers: dict[str, str], rest: bytes) -> bytes:
-    """The error body of a refused upgrade (Content-Length, chunked, or until close)."""
-    length = headers.get("content-length")
-    if length is not None and length.isdigit():
-        want = int(length)
-        while len(rest) < want:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            rest += chunk
-        return rest[:want]
-    while True:
-        if "chunked" in headers.get("transfer-encoding", "") and rest.endswith(b"0\r\n\r\n"):
-            break
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        rest += chunk
-    if "chunked" in headers.get("transfer-encoding", ""):
-        return _dechunk(rest)
-    return rest
-
-
-def _dechunk(data: bytes) -> bytes:
-    out = b""
-    while data:
-        size_line, _, data = data.partition(b"\r\n")
-        try:
-            size = int(size_line.split(b";")[0], 16)
-        except ValueError:
-            break
-        if size == 0:
-            break
-        out += data[:size]
-        data = data[size + 2:]
-    return out
-
-
-def hijack(sock: socket.socket, method: str, target: str, body: bytes | None) -> HijackedSocket:
+def hijack(sock: _socket.socket, method: str, target: str, body: bytes | None) -> HijackedSocket:
     """Send an upgrade request on ``sock`` and return the raw stream, or raise the daemon's error."""
     sock.sendall(build_request(method, target, body))
-    status, headers, rest = read_response_head(sock)
-    if status in (101, 200):
-        return HijackedSocket(sock, rest)
-    raw = _read_error_body(sock, headers, rest)
+    response = Response(sock, method)
+    if response.status in (101, 200):
+        return HijackedSocket(sock, response.buffered)
+    raw = response.read()
     sock.close()
-    message = raw.decode("utf-8", "replace").strip()
-    try:
-        decoded = json.loads(message)
-        if isinstance(decoded, dict) and "message" in decoded:
-            message = str(decoded["message"])
-    except ValueError:
-        pass
-    raise error_for_status(status, message)
+    raise error_for_status(response.status, error_message(raw))

@@ -7,17 +7,21 @@ then the payload. TTY streams are raw bytes with no framing.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import struct
 import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO, Protocol
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import BinaryIO, Protocol
+
+    class RawStream(Protocol):
+        def recv(self, size: int = ...) -> bytes: ...
+        def sendall(self, data: bytes) -> None: ...
+        def close_write(self) -> None: ...
 
 STDIN, STDOUT, STDERR = 0, 1, 2
-HEADER = struct.Struct(">BxxxL")
+HEADER_SIZE = 8
 
 
 class FrameDemuxer:
@@ -29,14 +33,14 @@ class FrameDemuxer:
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         self._buffer += data
         frames: list[tuple[int, bytes]] = []
-        while len(self._buffer) >= HEADER.size:
-            stream, length = HEADER.unpack_from(self._buffer)
+        while len(self._buffer) >= HEADER_SIZE:
+            stream = self._buffer[0]
             if stream not in (STDIN, STDOUT, STDERR):
                 raise ValueError(f"Unrecognized input header: {stream}")
-            end = HEADER.size + length
+            end = HEADER_SIZE + int.from_bytes(self._buffer[4:HEADER_SIZE], "big")
             if len(self._buffer) < end:
                 break
-            frames.append((stream, bytes(self._buffer[HEADER.size:end])))
+            frames.append((stream, bytes(self._buffer[HEADER_SIZE:end])))
             del self._buffer[:end]
         return frames
 
@@ -47,7 +51,7 @@ class FrameDemuxer:
 
 def encode_frame(stream: int, payload: bytes) -> bytes:
     """One stdcopy frame (used by tests and fakes)."""
-    return HEADER.pack(stream, len(payload)) + payload
+    return bytes((stream, 0, 0, 0)) + len(payload).to_bytes(4, "big") + payload
 
 
 def demux(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -69,12 +73,6 @@ def write_frames(chunks: Iterable[bytes], stdout: BinaryIO, stderr: BinaryIO,
         target = stderr if stream == STDERR else stdout
         target.write(payload)
         target.flush()
-
-
-class RawStream(Protocol):
-    def recv(self, size: int = ...) -> bytes: ...
-    def sendall(self, data: bytes) -> None: ...
-    def close_write(self) -> None: ...
 
 
 def _recv_chunks(conn: RawStream) -> Iterator[bytes]:
@@ -106,6 +104,8 @@ def pump(conn: RawStream, stdin_fd: int | None, stdout: BinaryIO, stderr: Binary
          tty: bool) -> None:
     """Copy stdin to the container and its output back until the daemon closes the stream."""
     if stdin_fd is not None:
+        import threading
+
         threading.Thread(target=_copy_stdin, args=(conn, stdin_fd), daemon=True).start()
     write_frames(_recv_chunks(conn), stdout, stderr, tty)
 
@@ -119,42 +119,59 @@ def terminal_size(fd: int) -> tuple[int, int] | None:
     return size.lines, size.columns
 
 
-@contextlib.contextmanager
-def raw_terminal(fd: int) -> Iterator[None]:
+class RawTerminal:
     """Put the terminal in raw mode for a TTY session and always restore it."""
-    if not os.isatty(fd) or sys.platform == "win32":
-        yield
-        return
-    import termios
-    import tty as ttymod
 
-    saved = termios.tcgetattr(fd)
-    try:
-        ttymod.setraw(fd, termios.TCSANOW)
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.saved: list | None = None
+
+    def __enter__(self) -> None:
+        if not os.isatty(self.fd) or sys.platform == "win32":
+            return
+        import termios
+        import tty as ttymod
+
+        self.saved = termios.tcgetattr(self.fd)
+        ttymod.setraw(self.fd, termios.TCSANOW)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
 
 
-@contextlib.contextmanager
-def resize_on_winch(resize: Callable[[int, int], None], fd: int) -> Iterator[None]:
+class ResizeOnWinch:
     """Send the terminal size now and on every SIGWINCH while the session lasts."""
 
-    def send(*_args: object) -> None:
-        size = terminal_size(fd)
+    def __init__(self, resize: Callable[[int, int], None], fd: int) -> None:
+        self.resize = resize
+        self.fd = fd
+        self.signum: int | None = None
+        self.previous: object = None
+
+    def send(self, *_args: object) -> None:
+        size = terminal_size(self.fd)
         if size is not None and size[0] > 0 and size[1] > 0:
             try:
-                resize(*size)
+                self.resize(*size)
             except Exception:  # noqa: BLE001 - a failed resize must not end the session
                 pass
 
-    send()
-    winch = getattr(signal, "SIGWINCH", None)
-    if winch is None or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(winch, send)
-    try:
-        yield
-    finally:
-        signal.signal(winch, previous)
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        self.send()
+        winch = getattr(signal, "SIGWINCH", None)
+        if winch is None or threading.current_thread() is not threading.main_thread():
+            return
+        self.previous = signal.signal(winch, self.send)
+        self.signum = winch
+
+    def __exit__(self, *exc: object) -> None:
+        if self.signum is not None:
+            import signal
+
+            signal.signal(self.signum, self.previous)  # type: ignore[arg-type]

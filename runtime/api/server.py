@@ -357,6 +357,14 @@ class APIServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.router = router
         super().__init__(path, RequestHandler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up is normal (the CLI drops its wait connection); log the rest."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        log.error("connection failed:\n%s", traceback.format_exc())
+
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, _addr = self.socket.accept()
         return conn, ("unix", 0)

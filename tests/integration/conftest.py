@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,8 @@ if os.geteuid() != 0:
     pytest.skip("integration tests need root (namespaces, cgroups)", allow_module_level=True)
 
 DOCKER = shutil.which("docker")
+# the cove installed beside this interpreter (the venv's), not whatever PATH has
+COVE = shutil.which("cove", path=os.path.dirname(sys.executable)) or shutil.which("cove") or "cove"
 
 
 @pytest.fixture(scope="session")
@@ -54,4 +57,4 @@ def docker(coved: Coved) -> CLI:
 
 @pytest.fixture
 def cove(coved: Coved) -> CLI:
-    return CLI([shutil.which("cove") or "cove"], coved.env)
+    return CLI([COVE], coved.env)

@@ -42,7 +42,7 @@ def test_cove_ps_logs_exec_stop_rm(cove):
 
 
 def test_cove_run_it_is_interactive(cove):
-    term = Terminal(["cove", "run", "-it", "--rm", "busybox", "sh"], cove.env)
+    term = Terminal([*cove.argv0, "run", "-it", "--rm", "busybox", "sh"], cove.env)
     term.expect("# ")
     term.send("echo $((2+3))x\r")
     term.expect("5x")
