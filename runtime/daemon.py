@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         server.serve_forever(poll_interval=0.5)
     finally:
         server.server_close()
+        engine.stop()
         for file in (path, args.pidfile):
             if file:
                 try:

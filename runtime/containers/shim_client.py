@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 from typing import Any
 
 from cove.runtime import errors
@@ -66,20 +67,90 @@ def _read_reply(popen: subprocess.Popen[bytes]) -> dict[str, Any]:
         raise errors.SystemError_(f"container shim said {line[:200]!r}") from exc
 
 
+class WarmShims:
+    """One shim kept started ahead of need: interpreter and imports are most of a
+    shim's start-up, so ``start`` hands a prepared process its bundle instead."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: subprocess.Popen[bytes] | None = None
+        self.enabled = False
+
+    def enable(self) -> None:
+        self.enabled = True
+        self._refill()
+
+    def _refill(self) -> None:
+        from cove.runtime.containers.shim_launch import warm_shim_command
+
+        try:
+            popen = subprocess.Popen(warm_shim_command(), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     close_fds=True, start_new_session=True, cwd="/")
+        except OSError:
+            return
+        with self._lock:
+            old, self._ready = self._ready, popen
+        if old is not None:
+            _dismiss(old)
+
+    def take(self) -> subprocess.Popen[bytes] | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            popen, self._ready = self._ready, None
+        threading.Thread(target=self._refill, daemon=True).start()
+        if popen is None or popen.poll() is not None:
+            return None
+        return popen
+
+    def close(self) -> None:
+        self.enabled = False
+        with self._lock:
+            popen, self._ready = self._ready, None
+        if popen is not None:
+            _dismiss(popen)
+
+
+def _dismiss(popen: subprocess.Popen[bytes]) -> None:
+    """A warm shim that never got a bundle exits at EOF on its stdin."""
+    for stream in (popen.stdin, popen.stdout):
+        if stream:
+            stream.close()
+    try:
+        popen.wait(5)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait()
+
+
+warm_shims = WarmShims()
+
+
 def start(layout: Layout, cid: str, spec: dict[str, Any]) -> ShimProcess:
     """Write the bundle, start the shim and wait until the container is prepared."""
-    from cove.runtime.containers.shim_launch import shim_command
-
     bundle = layout.bundle_dir(cid)
     bundle.mkdir(parents=True, exist_ok=True)
     atomic_write_json(layout.bundle_spec(cid), spec, 0o600)
-    log = open(bundle / "shim.log", "ab")
-    try:
-        popen = subprocess.Popen(shim_command(str(bundle)), stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, stderr=log, close_fds=True,
-                                 start_new_session=True, cwd="/")
-    finally:
-        log.close()
+    popen = warm_shims.take()
+    if popen is not None:
+        assert popen.stdin
+        try:
+            popen.stdin.write(str(bundle).encode() + b"\n")
+            popen.stdin.flush()
+        except BrokenPipeError:
+            _dismiss(popen)
+            popen = None
+    if popen is None:
+        from cove.runtime.containers.shim_launch import shim_command
+
+        log = open(bundle / "shim.log", "ab")
+        try:
+            popen = subprocess.Popen(shim_command(str(bundle)), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=log, close_fds=True,
+                                     start_new_session=True, cwd="/")
+        finally:
+            log.close()
     reply = _read_reply(popen)
     if "error" in reply:
         shim = ShimProcess(popen, 0)

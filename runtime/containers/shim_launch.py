@@ -33,6 +33,24 @@ SHIM_BOOT = _BOOT_PACKAGES + (
     "sys.exit(main(sys.argv[2]))\n"
 )
 
+WARM_SHIM_BOOT = _BOOT_PACKAGES + (
+    "import os\n"
+    "from cove.runtime.containers.shim import main\n"
+    "line = b''\n"
+    "while not line.endswith(b'\\n'):\n"
+    "    chunk = os.read(0, 1)\n"
+    "    if not chunk:\n"
+    "        sys.exit(0)\n"
+    "    line += chunk\n"
+    "bundle = line[:-1].decode()\n"
+    "log = os.open(bundle + '/shim.log', os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)\n"
+    "os.dup2(log, 2)\n"
+    "os.close(log)\n"
+    "sys.exit(main(bundle))\n"
+)
+"""A shim started before it has a container: imports done, it reads its bundle path from
+stdin (one line, byte by byte so nothing of the later ``go`` is buffered away)."""
+
 EXEC_BOOT = _BOOT_PACKAGES + (
     "from cove.runtime.containers.exec_helper import main\n"
     "sys.exit(main(sys.argv[2], *map(int, sys.argv[3:4])))\n"
@@ -51,6 +69,10 @@ def shim_command(bundle_dir: str | os.PathLike[str]) -> list[str]:
     """argv for the shim of the container whose spec.json is in ``bundle_dir``."""
     return [sys.executable, "-I", "-S", "-c", SHIM_BOOT, package_paths_json(),
             os.fspath(bundle_dir)]
+
+
+def warm_shim_command() -> list[str]:
+    return [sys.executable, "-I", "-S", "-c", WARM_SHIM_BOOT, package_paths_json()]
 
 
 def exec_command(spec_path: str | os.PathLike[str], report_fd: int | None = None) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from cove.runtime.containers import shim_client
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.exec import ExecService
@@ -36,6 +37,10 @@ class Engine:
         """Adopt containers left by a previous daemon; provide hello-world offline."""
         self.containers.adopt_all()
         self._ensure_hello_world()
+        shim_client.warm_shims.enable()
+
+    def stop(self) -> None:
+        shim_client.warm_shims.close()
 
     def _ensure_hello_world(self) -> None:
         try:

@@ -118,3 +118,35 @@ def _alive(pid: int) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+def test_the_warm_shim_goes_away_with_its_daemon(own_daemon):
+    def warm_children() -> list[int]:
+        import os
+
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read()
+            except OSError:
+                continue
+            if ppid == own_daemon.proc.pid and b"read(0, 1)" in cmdline:
+                found.append(int(entry))
+        return found
+
+    deadline = time.monotonic() + 10
+    while not warm_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    warm = warm_children()
+    assert len(warm) == 1  # one shim is kept started ahead of need
+    own_daemon.kill9()
+    deadline = time.monotonic() + 10
+    while _alive(warm[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(warm[0])
+    own_daemon.start()
