@@ -106,6 +106,12 @@ FORWARDED_SIGNALS = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SI
 def _run_as_init(channel: Socket, args: list[str], env: dict) -> None:
     """``--init``: stay PID 1, run the command as a child, forward signals to it and
     reap every orphan (what docker-init/tini do); exit with the child's status."""
+    try:  # what ps shows for PID 1 (docker's shows docker-init)
+        fd = os.open("/proc/self/comm", os.O_WRONLY)
+        os.write(fd, b"cove-init")
+        os.close(fd)
+    except OSError:
+        pass
     ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
     child = os.fork()
     if child == 0:
@@ -126,12 +132,6 @@ def _run_as_init(channel: Socket, args: list[str], env: dict) -> None:
         channel.sendall(failure + b"\n")
         os._exit(json.loads(failure.decode())["exit_code"])
     channel.close()  # the shim reads EOF: started
-    try:  # what ps shows for PID 1 (docker's shows docker-init)
-        fd = os.open("/proc/self/comm", os.O_WRONLY)
-        os.write(fd, b"cove-init")
-        os.close(fd)
-    except OSError:
-        pass
     for sig in FORWARDED_SIGNALS:
         _signal.signal(sig, lambda signum, _frame: _forward(child, signum))
     while True:
