@@ -40,6 +40,21 @@ def socket_path(host: str) -> str:
     return url.path
 
 
+def _lock_data_root(lock_path: os.PathLike[str]) -> int | None:
+    """Hold an exclusive lock on the data root for the daemon's life (two daemons on one
+    store would adopt the same containers); None when another daemon has it."""
+    import fcntl
+
+    os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.version:
@@ -59,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     from cove.runtime.api.routes import containers, images, system
     from cove.runtime.api.server import APIServer, Router
     from cove.runtime.engine.engine import Engine
+    from cove.runtime.store.layout import Layout
 
+    lock = _lock_data_root(Layout(args.data_root, args.exec_root).daemon_lock)
+    if lock is None:
+        print(f"coved: another daemon is already using {args.data_root}", file=sys.stderr)
+        return 1
     engine = Engine(args.data_root, args.exec_root)
     engine.start()
     router = Router()

@@ -1,6 +1,7 @@
 """Every file and directory name the engine keeps on disk, defined once.
 
     <data-root>/                      (default /var/lib/cove)
+      coved.lock                      flock'ed by the daemon using this data root
       image/configs/sha256/<hex>      image config blobs (the image ID is their digest)
       image/repositories.json         tags and digests -> image ID
       image/layers/<chain-hex>/diff/  one unpacked layer, shared by every image using it
@@ -35,6 +36,11 @@ class Layout:
     def __init__(self, data_root: str | os.PathLike[str], exec_root: str | os.PathLike[str]):
         self.data_root = Path(data_root)
         self.exec_root = Path(exec_root)
+
+    @property
+    def daemon_lock(self) -> Path:
+        """Held by the one daemon using this data root."""
+        return self.data_root / "coved.lock"
 
     # images
     @property

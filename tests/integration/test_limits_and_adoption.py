@@ -150,3 +150,16 @@ def test_the_warm_shim_goes_away_with_its_daemon(own_daemon):
         time.sleep(0.1)
     assert not _alive(warm[0])
     own_daemon.start()
+
+
+def test_a_second_daemon_on_the_same_data_root_is_refused(own_daemon):
+    import subprocess
+    import sys
+
+    second = subprocess.run(
+        [sys.executable, "-m", "cove.runtime.daemon", "--data-root", own_daemon.data_root,
+         "--exec-root", own_daemon.exec_root, "-H", f"unix://{own_daemon.socket}2"],
+        capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1
+    assert "another daemon is already using" in second.stderr
+    assert own_daemon.request("GET", "/_ping")[0] == 200
