@@ -29,6 +29,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-l", "--log-level", default="info",
                         choices=["debug", "info", "warn", "error", "fatal"])
     parser.add_argument("--group", default=None, help="Group for the unix socket")
+    parser.add_argument("--config-file", default=None,
+                        help="Daemon configuration file (default <data-root>/daemon.json)")
+    parser.add_argument("--registry-mirror", action="append", default=[],
+                        help="Preferred registry mirror for Docker Hub")
+    parser.add_argument("--insecure-registry", action="append", default=[],
+                        help="Registry to reach over HTTP or unverified TLS")
+    parser.add_argument("--registry-timeout", type=float, default=None,
+                        help="Seconds a registry may stay silent before a pull or push fails")
     parser.add_argument("-v", "--version", action="store_true", help="Print version and exit")
     return parser.parse_args(argv)
 
@@ -71,19 +79,22 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
 
-    from cove.runtime.api.routes import containers, images, system
+    from cove.runtime.api.routes import containers, distribution, images, system
     from cove.runtime.api.server import APIServer, Router
     from cove.runtime.engine.engine import Engine
+    from cove.runtime.registry import config as registry_config
     from cove.runtime.store.layout import Layout
 
     lock = _lock_data_root(Layout(args.data_root, args.exec_root).daemon_lock)
     if lock is None:
         print(f"coved: another daemon is already using {args.data_root}", file=sys.stderr)
         return 1
-    engine = Engine(args.data_root, args.exec_root)
+    engine = Engine(args.data_root, args.exec_root, registry_config.load(
+        args.data_root, args.config_file, args.registry_mirror, args.insecure_registry,
+        args.registry_timeout))
     engine.start()
     router = Router()
-    for module in (system, containers, images):
+    for module in (system, containers, images, distribution):
         router.add(module.routes(engine))
 
     path = socket_path((args.host or [DEFAULT_HOST])[0])

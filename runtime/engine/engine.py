@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cove.runtime.containers import shim_client
 from cove.runtime.engine.containers import ContainerService
@@ -12,14 +13,18 @@ from cove.runtime.engine.exec import ExecService
 from cove.runtime.engine.images import ImageService
 from cove.runtime.store.layout import Layout, atomic_write
 
+if TYPE_CHECKING:
+    from cove.runtime.registry.config import RegistryConfig
+
 
 class Engine:
-    def __init__(self, data_root: str | Path, exec_root: str | Path) -> None:
+    def __init__(self, data_root: str | Path, exec_root: str | Path,
+                 registry_config: RegistryConfig | None = None) -> None:
         self.layout = Layout(data_root, exec_root)
         self.layout.ensure()
         self.engine_id = self._engine_id()
         self.events = EventBus()
-        self.images = ImageService(self.layout, self.events)
+        self.images = ImageService(self.layout, self.events, registry_config)
         self.containers = ContainerService(self.layout, self.images, self.events)
         self.images.containers = self.containers
         self.execs = ExecService(self.containers)

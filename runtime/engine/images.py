@@ -3,19 +3,55 @@ containers use an image) and the event stream."""
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cove.runtime import errors
 from cove.runtime.engine.events import EventBus
+from cove.runtime.images.reference import Reference, parse
 from cove.runtime.images.store import ImageStore
 from cove.runtime.store.layout import Layout
 
+if TYPE_CHECKING:
+    from cove.runtime.registry.auth import AuthConfig
+    from cove.runtime.registry.config import RegistryConfig
+
+
+def pull_reference(image: str, tag: str | None) -> Reference:
+    """``fromImage`` + ``tag`` as dockerd combines them (a ``tag`` may be a digest)."""
+    if not image:
+        raise errors.InvalidParameter("invalid reference format")
+    ref = parse(image)
+    if tag:
+        if tag.startswith("sha256:") or ":" in tag:
+            ref = parse(f"{ref.name}@{tag}")
+        else:
+            ref = ref.with_tag(tag)
+    return ref.with_default_tag()
+
 
 class ImageService:
-    def __init__(self, layout: Layout, events: EventBus) -> None:
+    def __init__(self, layout: Layout, events: EventBus,
+                 registry_config: RegistryConfig | None = None) -> None:
         self.events = events
         self.store = ImageStore(layout, on_event=self._publish)
         self.containers: Any = None  # set by the Engine once both exist
+        self._registry_config = registry_config
+        from cove.runtime.registry.transfer import remove_leftovers
+
+        remove_leftovers(layout.tmp_dir)
+
+    @property
+    def registry_config(self) -> RegistryConfig:
+        if self._registry_config is None:
+            from cove.runtime.registry.config import load
+
+            self._registry_config = load(self.store.layout.data_root)
+        return self._registry_config
+
+    def _publish_ref(self, action: str, name: str) -> None:
+        """Pull and push events name the reference, as dockerd's do."""
+        self.events.publish("image", action, name, {"name": name})
 
     def _publish(self, action: str, image_id: str, attributes: dict[str, str]) -> None:
         self.events.publish("image", action, image_id, attributes)
@@ -70,14 +106,29 @@ class ImageService:
     def prune(self, dangling_only: bool, filters: dict[str, list[str]]) -> dict[str, Any]:
         return self.store.prune(dangling_only, self._user_of, filters)
 
-    def pull(self, ref: str) -> None:
-        """Registries come with the next issue; until then say so, as a pull failure."""
-        from cove.runtime.images.reference import parse
+    # registries (imported lazily: requests is slow to import and most calls never need it)
+    def pull(self, image: str, tag: str | None, platform: str | None,
+             auth: AuthConfig) -> Iterator[dict[str, Any]]:
+        from cove.runtime.registry.pull import Puller
 
-        name = str(parse(ref).with_default_tag()) if ref else ref
-        raise errors.NotImplementedByEngine(
-            f"pull access denied for {name}: this engine cannot pull from registries yet; "
-            "load the image with `docker load` (or `cove load`)")
+        ref = pull_reference(image, tag)
+        return Puller(self.store, self.registry_config, self._publish_ref).pull(
+            ref, platform, auth)
+
+    def push(self, name: str, tag: str | None, auth: AuthConfig) -> Iterator[dict[str, Any]]:
+        from cove.runtime.registry.push import Pusher
+
+        return Pusher(self.store, self.registry_config, self._publish_ref).push(name, tag, auth)
+
+    def login(self, auth: AuthConfig) -> dict[str, str]:
+        from cove.runtime.registry.login import login
+
+        return login(self.registry_config, auth)
+
+    def distribution(self, name: str, auth: AuthConfig) -> dict[str, Any]:
+        from cove.runtime.registry.login import distribution_inspect
+
+        return distribution_inspect(self.registry_config, parse(name), auth)
 
     def load(self, stream: BinaryIO, quiet: bool) -> list[str]:
         return self.store.load(stream, quiet)

@@ -125,10 +125,19 @@ def _delete_image(store: ImageStore, image_id: str, records: list[dict[str, str]
     for other in store.references(image_id):
         _untag(store, other, image_id, records)
     still_used = _user(in_use, image_id) is not None  # forced: the container keeps its layers
+    parent = store.parent(image_id)
     removed = store.forget_image(image_id, keep_layers=still_used)
     store.emit("delete", image_id)
     records.append({"Deleted": image_id})
     records.extend({"Deleted": chain} for chain in removed)
+    # a build's intermediate images go with the last image built on them (as dockerd's rmi)
+    while (parent and parent in store.image_ids() and not store.references(parent)
+           and not store.children(parent) and _user(in_use, parent) is None):
+        image_id, parent = parent, store.parent(parent)
+        removed = store.forget_image(image_id, keep_layers=False)
+        store.emit("delete", image_id)
+        records.append({"Deleted": image_id})
+        records.extend({"Deleted": chain} for chain in removed)
 
 
 def prune(store: ImageStore, dangling_only: bool, in_use: ContainerLookup,

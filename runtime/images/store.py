@@ -169,6 +169,21 @@ class ImageStore:
         with self._lock:
             return self._metadata.get(image_id, {}).get("LastTagTime", ZERO_TIME)
 
+    def parent(self, image_id: str) -> str:
+        """The image a build step made this one from ("" for pulled or loaded images)."""
+        with self._lock:
+            return self._metadata.get(image_id, {}).get("Parent", "")
+
+    def set_parent(self, image_id: str, parent_id: str) -> None:
+        with self._lock:
+            self._metadata.setdefault(image_id, {})["Parent"] = parent_id
+            self._save_metadata()
+
+    def children(self, image_id: str) -> list[str]:
+        with self._lock:
+            return [i for i, meta in self._metadata.items()
+                    if meta.get("Parent") == image_id and i in self._configs]
+
     # layers --------------------------------------------------------------
     def has_layer(self, chain_id: str) -> bool:
         return self.layout.layer_meta(_hex(chain_id)).exists()
@@ -320,4 +335,4 @@ class ImageStore:
              filters: dict[str, builtins.list[str]] | None = None
              ) -> builtins.list[dict[str, Any]]:
         """ImageSummary dicts, newest first (``all`` changes nothing: no parent chains)."""
-        return views.summaries(self, filters or {})
+        return views.summaries(self, filters or {}, all)

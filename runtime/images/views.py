@@ -120,7 +120,7 @@ def inspect(store: ImageStore, image_id: str) -> dict[str, Any]:
         "Id": image_id,
         "RepoTags": store.repo_tags(image_id),
         "RepoDigests": store.repo_digests(image_id),
-        "Parent": "",
+        "Parent": store.parent(image_id),
         "Comment": config.get("comment", ""),
         "Created": config.get("created", ""),
         "Container": config.get("container", ""),
@@ -157,7 +157,7 @@ def _summary(store: ImageStore, image_id: str, refs: list[Reference]) -> dict[st
         "Created": int(parse_time(config.get("created"))),
         "Id": image_id,
         "Labels": (config.get("config") or {}).get("Labels"),
-        "ParentId": "",
+        "ParentId": store.parent(image_id),
         "RepoDigests": digests,
         "RepoTags": tags,
         "SharedSize": -1,
@@ -166,8 +166,10 @@ def _summary(store: ImageStore, image_id: str, refs: list[Reference]) -> dict[st
     }
 
 
-def summaries(store: ImageStore, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """dockerd's ``Images``: newest first, filtered."""
+def summaries(store: ImageStore, filters: dict[str, list[str]],
+              all_images: bool = False) -> list[dict[str, Any]]:
+    """dockerd's ``Images``: newest first, filtered; build intermediates (untagged
+    images that are the parent of another) only with ``all_images``."""
     for key in filters:
         if key not in LIST_FILTERS:
             raise InvalidParameter(f"invalid filter '{key}'")
@@ -194,6 +196,8 @@ def summaries(store: ImageStore, filters: dict[str, list[str]]) -> list[dict[str
         if not label_filters_match(filters, (config.get("config") or {}).get("Labels") or {}):
             continue
         all_refs = store.references(image_id)
+        if not all_images and not all_refs and store.children(image_id):
+            continue
         refs = [r for r in all_refs if not patterns or any(familiar_match(p, r) for p in patterns)]
         has_tag = any(r.tag is not None for r in refs)
         if not refs:

@@ -7,7 +7,9 @@
       image/layers/<chain-hex>/diff/  one unpacked layer, shared by every image using it
       image/layers/<chain-hex>/meta.json
       image/layers/<chain-hex>/tar-split  the layer tar's headers, to rebuild it for save
-      image/metadata.json             per-image LastTagTime
+      image/metadata.json             per-image LastTagTime and Parent (built images)
+      image/build-cache.json          the builder's step cache
+      image/distribution/pushed.json  diff ID -> pushed (compressed) blob: digest, size, repos
       tmp/                            partial work; renamed into place when complete
       containers/<id>/config.v2.json  the container record (state included)
       containers/<id>/<id>-json.log   json-file log
@@ -75,8 +77,18 @@ class Layout:
         return self.layer_dir(chain_hex) / self.TAR_SPLIT
 
     @property
+    def build_cache(self) -> Path:
+        """(parent image, build step) -> the image built for it."""
+        return self.image_dir / "build-cache.json"
+
+    @property
     def image_metadata(self) -> Path:
         return self.image_dir / "metadata.json"
+
+    @property
+    def pushed_layers(self) -> Path:
+        """What push remembers of each layer it compressed, so a re-push skips the work."""
+        return self.image_dir / "distribution" / "pushed.json"
 
     @property
     def tmp_dir(self) -> Path:

@@ -1,10 +1,40 @@
-"""/images/...: list, inspect, tag, remove, prune, history, load and save."""
+"""/images/...: list, inspect, tag, remove, prune, history, load, save, pull and push."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from cove.runtime import errors
 from cove.runtime.api.server import HANDLED, Json, Request, Route
+from cove.runtime.registry.auth import decode_registry_auth
+
+
+def stream_progress(req: Request, messages: Iterator[dict[str, Any]]) -> Any:
+    """Send Docker's JSON progress stream. An error before the first message is an
+    ordinary HTTP error (the server turns it into ``{"message"}``); one after it
+    becomes an ``errorDetail`` line, as dockerd does once its output is flushed."""
+    try:
+        first = next(messages, None)
+        out = req.start_stream("application/json")
+        try:
+            if first is not None:
+                out.write_json(first)
+                for message in messages:
+                    out.write_json(message)
+        except errors.EngineError as exc:
+            out.write_json({"errorDetail": {"message": exc.message}, "error": exc.message})
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug, but the stream is already open
+            text = str(exc) or exc.__class__.__name__
+            out.write_json({"errorDetail": {"message": text}, "error": text})
+        out.close()
+    finally:
+        close = getattr(messages, "close", None)
+        if close is not None:
+            close()
+    return HANDLED
 
 
 def routes(engine: Any) -> list[Route]:
@@ -58,9 +88,19 @@ def routes(engine: Any) -> list[Route]:
         return save(req, [req.args["name"]])
 
     def pull(req: Request) -> Any:
-        image = req.param("fromImage") or ""
-        tag = req.param("tag")
-        images.pull(image + (f":{tag}" if tag and "@" not in image else ""))
+        if req.param("fromSrc") is not None:
+            raise errors.NotImplementedByEngine("importing from a tarball is not supported")
+        auth = decode_registry_auth(req.headers.get("X-Registry-Auth"))
+        messages = images.pull(req.param("fromImage") or "", req.param("tag"),
+                               req.param("platform"), auth)
+        req.body.drain()
+        return stream_progress(req, messages)
+
+    def push(req: Request) -> Any:
+        auth = decode_registry_auth(req.headers.get("X-Registry-Auth"))
+        messages = images.push(req.args["name"], req.param("tag"), auth)
+        req.body.drain()
+        return stream_progress(req, messages)
 
     return [
         ("GET", "/images/json", list_),
@@ -72,5 +112,6 @@ def routes(engine: Any) -> list[Route]:
         ("GET", "/images/{name:.*}/history", history),
         ("GET", "/images/{name:.*}/get", get_one),
         ("POST", "/images/{name:.*}/tag", tag),
+        ("POST", "/images/{name:.*}/push", push),
         ("DELETE", "/images/{name:.*}", remove),
     ]

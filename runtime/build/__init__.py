@@ -1,0 +1,1 @@
+"""Dockerfile builds: the parser, .dockerignore rules, variable expansion and the builder."""

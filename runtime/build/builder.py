@@ -1,0 +1,198 @@
+"""The classic (non-BuildKit) builder: a Dockerfile run step by step, as ``docker build``
+with ``DOCKER_BUILDKIT=0`` shows it.
+
+Each step yields an image: RUN runs the command in a container from the previous
+image and commits the container's changes as a layer; COPY/ADD make a layer from
+the selected files; every other instruction only changes the image config. A step
+whose (parent image, instruction, inputs) was built before is taken from the cache.
+The builder talks to the engine through ``BuildBackend`` and never imports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Protocol
+
+from cove.runtime import errors
+from cove.runtime.build import instructions
+from cove.runtime.build.context import BuildContext
+from cove.runtime.store.layout import Layout, atomic_write_json, read_json
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+class BuildBackend(Protocol):
+    """What the builder needs from the engine (moby's builder.Backend, in small)."""
+
+    store: Any  # the ImageStore
+
+    def resolve_or_pull(self, ref: str, emit: Emit) -> str: ...
+
+    def run_container(self, body: dict[str, Any]) -> str: ...
+
+    def container_output(self, cid: str) -> Iterator[tuple[int, bytes]]: ...
+
+    def wait_container(self, cid: str) -> int: ...
+
+    def remove_container(self, cid: str) -> None: ...
+
+    def container_upper(self, cid: str) -> str: ...
+
+    def lower_dirs(self, image_id: str) -> list[str]: ...
+
+
+@dataclass
+class BuildOptions:
+    tags: list[str] = field(default_factory=list)
+    dockerfile: str = "Dockerfile"
+    build_args: dict[str, str | None] = field(default_factory=dict)
+    target: str | None = None
+    no_cache: bool = False
+    remove: bool = True
+    force_remove: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    quiet: bool = False
+
+
+class BuildCache:
+    """(parent image, step inputs) -> image built for them, kept in one small JSON file."""
+
+    def __init__(self, layout: Layout) -> None:
+        self._path = layout.build_cache
+        self._lock = threading.Lock()
+        try:
+            self._entries: dict[str, str] = read_json(self._path)
+        except (OSError, ValueError):
+            self._entries = {}
+
+    @staticmethod
+    def key(parent: str, step: str) -> str:
+        return hashlib.sha256(f"{parent}\n{step}".encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: str, image_id: str) -> None:
+        with self._lock:
+            self._entries[key] = image_id
+            atomic_write_json(self._path, self._entries)
+
+
+class Builder:
+    def __init__(self, backend: BuildBackend, layout: Layout) -> None:
+        self.backend = backend
+        self.layout = layout
+        self.cache = BuildCache(layout)
+
+    def build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit) -> str:
+        context = BuildContext(context_stream, str(self.layout.tmp_dir))
+        try:
+            return _Run(self, context, options, emit).run()
+        finally:
+            context.close()
+
+
+class _Run:
+    """One build: the steps of the stages up to the target."""
+
+    def __init__(self, builder: Builder, context: BuildContext, options: BuildOptions,
+                 emit: Emit) -> None:
+        self.builder = builder
+        self.backend = builder.backend
+        self.store = builder.backend.store
+        self.context = context
+        self.options = options
+        self.emit = emit
+        self.stage_images: dict[str, str] = {}
+        self.kept_containers: list[str] = []
+
+    def say(self, text: str) -> None:
+        if not self.options.quiet:
+            self.emit({"stream": text})
+
+    def run(self) -> str:
+        from cove.runtime.build import dockerignore, parser
+
+        text = self.context.read_text(self.options.dockerfile)
+        if text is None:
+            raise errors.InvalidParameter(
+                f"Cannot locate specified Dockerfile: {self.options.dockerfile}")
+        ignore = self.context.read_text(".dockerignore")
+        if ignore:
+            patterns = dockerignore.parse_dockerignore(ignore)
+            keep = {self.options.dockerfile, ".dockerignore"}
+            self.context.apply_ignore(
+                lambda rel: rel not in keep and dockerignore.is_excluded(rel, patterns))
+        dockerfile = parser.parse(text)
+        stages = list(dockerfile.stages)
+        if self.options.target:
+            names = [(s.name or "").lower() for s in stages]
+            if self.options.target.lower() not in names:
+                raise errors.InvalidParameter(
+                    f"failed to reach build target {self.options.target} in Dockerfile")
+            stages = stages[:names.index(self.options.target.lower()) + 1]
+        total = sum(1 + len(s.instructions) for s in stages)
+        global_args = instructions.declare_args(dockerfile.global_args, self.options.build_args)
+        step = 0
+        image_id = ""
+        for index, stage in enumerate(stages):
+            step += 1
+            self.say(f"Step {step}/{total} : {stage_line(stage)}\n")
+            base = instructions.expand_word(stage.base, global_args)
+            state = instructions.StageState.start(self._base_image(base), self.store,
+                                                  dict(global_args), self.options.build_args)
+            self.say(f" ---> {_short(state.image_id) if state.image_id else 'scratch'}\n"
+                     if state.image_id else "")
+            for inst in stage.instructions:
+                step += 1
+                self.say(f"Step {step}/{total} : {inst.original}\n")
+                state = instructions.execute(self, state, inst)
+                self.say(f" ---> {_short(state.image_id)}\n")
+            if not state.image_id:  # FROM scratch and nothing else
+                state = instructions.commit_config(self, state, "#(nop) FROM scratch", "")
+            image_id = state.image_id
+            self.stage_images[str(index)] = image_id
+            if stage.name:
+                self.stage_images[stage.name.lower()] = image_id
+        if self.options.labels:
+            state = instructions.add_labels(self, state, self.options.labels)
+            image_id = state.image_id
+        self.emit({"aux": {"ID": image_id}})
+        self.say(f"Successfully built {_short(image_id)}\n")
+        for tag in self.options.tags:
+            from cove.runtime.images.reference import parse
+
+            self.store.set_reference(parse(tag).with_default_tag(), image_id)
+            self.say(f"Successfully tagged {parse(tag).with_default_tag()}\n")
+        return image_id
+
+    def _base_image(self, base: str) -> str:
+        if base.lower() == "scratch":
+            return ""
+        if base.lower() in self.stage_images:
+            return self.stage_images[base.lower()]
+        return self.backend.resolve_or_pull(base, self.emit)
+
+    def image_for_copy_from(self, source: str) -> str:
+        key = source.lower()
+        if key in self.stage_images:
+            return self.stage_images[key]
+        return self.backend.resolve_or_pull(source, self.emit)
+
+    def temp_file(self) -> Any:
+        return tempfile.TemporaryFile(dir=self.builder.layout.tmp_dir)
+
+
+def stage_line(stage: Any) -> str:
+    return getattr(stage, "original", None) or (
+        f"FROM {stage.base}" + (f" AS {stage.name}" if stage.name else ""))
+
+
+def _short(image_id: str) -> str:
+    return image_id.split(":", 1)[-1][:12]
+

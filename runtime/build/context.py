@@ -1,0 +1,112 @@
+"""The build context: the tar the client sends, unpacked safely, filtered by .dockerignore,
+and the files COPY/ADD select from it (globs, directory semantics, checksums for the cache).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+from typing import BinaryIO
+
+from cove.runtime import errors
+
+
+class BuildContext:
+    def __init__(self, stream: BinaryIO, tmp_root: str) -> None:
+        self.root = tempfile.mkdtemp(prefix="build-context-", dir=tmp_root)
+        try:
+            with tarfile.open(fileobj=stream, mode="r|*") as tar:
+                tar.extractall(self.root, filter="data")
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            self.close()
+            raise errors.InvalidParameter(f"invalid build context: {exc}") from exc
+        self.excluded: set[str] = set()
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def read_text(self, name: str) -> str | None:
+        path = self._inside(name)
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def apply_ignore(self, is_excluded: object) -> None:
+        """Drop what .dockerignore excludes (Dockerfile and .dockerignore stay readable)."""
+        check = is_excluded  # a callable: relative path -> bool
+        for root, dirs, files in os.walk(self.root):
+            for name in dirs + files:
+                rel = os.path.relpath(os.path.join(root, name), self.root)
+                if check(rel):  # type: ignore[operator]
+                    self.excluded.add(rel)
+
+    def _inside(self, rel: str) -> str:
+        path = os.path.normpath(os.path.join(self.root, rel.lstrip("/")))
+        if path != self.root and not path.startswith(self.root + os.sep):
+            raise errors.InvalidParameter(f"forbidden path outside the build context: {rel}")
+        return path
+
+    def _visible(self, rel: str) -> bool:
+        parts = rel.split(os.sep)
+        return not any(os.sep.join(parts[:i]) in self.excluded for i in range(1, len(parts) + 1))
+
+    def select(self, pattern: str) -> list[str]:
+        """Context-relative paths matching a COPY source (Docker: globs, no escapes)."""
+        clean = os.path.normpath(pattern.lstrip("/")) if pattern not in ("", ".", "/") else "."
+        if clean.startswith(".."):
+            raise errors.InvalidParameter(f"forbidden path outside the build context: {pattern}")
+        if clean == ".":
+            return ["."]
+        if not any(ch in clean for ch in "*?["):
+            path = self._inside(clean)
+            if not os.path.lexists(path) or not self._visible(clean):
+                raise errors.InvalidParameter(
+                    f"COPY failed: file not found in build context or excluded by "
+                    f".dockerignore: stat {clean}: file does not exist")
+            return [clean]
+        found = []
+        for root, dirs, files in os.walk(self.root):
+            dirs.sort()
+            for name in sorted(dirs + files):
+                rel = os.path.relpath(os.path.join(root, name), self.root)
+                if fnmatch.fnmatchcase(rel, clean) and self._visible(rel):
+                    found.append(rel)
+        if not found:
+            raise errors.InvalidParameter(
+                f"COPY failed: no source files were specified (pattern {pattern!r} matched nothing)")
+        return found
+
+    def path(self, rel: str) -> str:
+        return self._inside(rel)
+
+    def checksum(self, rels: list[str]) -> str:
+        """Content hash of the selected sources: names, modes and bytes (the cache key)."""
+        digest = hashlib.sha256()
+        for rel in rels:
+            base = self._inside(rel)
+            walk = [(base, rel)]
+            if os.path.isdir(base) and not os.path.islink(base):
+                walk = []
+                for root, dirs, files in os.walk(base):
+                    dirs.sort()
+                    for name in sorted(dirs + files):
+                        full = os.path.join(root, name)
+                        sub = os.path.relpath(full, self.root)
+                        if self._visible(sub):
+                            walk.append((full, sub))
+            for full, sub in walk:
+                st = os.lstat(full)
+                digest.update(f"{sub}\0{st.st_mode:o}\0".encode())
+                if os.path.islink(full):
+                    digest.update(os.readlink(full).encode())
+                elif os.path.isfile(full):
+                    with open(full, "rb") as f:
+                        for chunk in iter(lambda: f.read(1 << 20), b""):
+                            digest.update(chunk)
+        return digest.hexdigest()

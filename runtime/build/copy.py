@@ -1,0 +1,108 @@
+"""COPY and ADD as a layer: the selected files laid out at their destination in a tar.
+
+Docker's rules: a directory source copies its *contents*; several sources need a
+destination directory ending in ``/``; a file copied onto an existing directory lands
+inside it; missing parent directories are created; ``--chown``/``--chmod`` apply to
+what is copied; ADD unpacks local tar archives instead of copying them.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tarfile
+from collections.abc import Callable
+from typing import BinaryIO
+
+from cove.runtime import errors
+
+
+class Owner:
+    def __init__(self, uid: int = 0, gid: int = 0) -> None:
+        self.uid, self.gid = uid, gid
+
+
+def _dir_entry(tar: tarfile.TarFile, name: str, owner: Owner, made: set[str]) -> None:
+    if not name or name in made:
+        return
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    info.uid, info.gid = owner.uid, owner.gid
+    tar.addfile(info)
+    made.add(name)
+
+
+def _parents(tar: tarfile.TarFile, rel: str, owner: Owner, made: set[str]) -> None:
+    parts = rel.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        _dir_entry(tar, "/".join(parts[:i]), Owner(), made)
+
+
+def _add_path(tar: tarfile.TarFile, src: str, rel: str, owner: Owner, chmod: int | None,
+              made: set[str]) -> None:
+    info = tar.gettarinfo(src, arcname=rel)
+    info.uid, info.gid = owner.uid, owner.gid
+    info.uname = info.gname = ""
+    if chmod is not None and not info.issym():
+        info.mode = chmod
+    if info.isdir():
+        if rel in made:
+            return
+        made.add(rel)
+        tar.addfile(info)
+    elif info.isreg():
+        with open(src, "rb") as f:
+            tar.addfile(info, f)
+    else:
+        tar.addfile(info)
+
+
+def _is_archive(path: str) -> bool:
+    try:
+        return os.path.isfile(path) and tarfile.is_tarfile(path)
+    except OSError:
+        return False
+
+
+def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
+               dest_is_dir: Callable[[str], bool], owner: Owner, chmod: int | None,
+               extract_archives: bool, many: bool) -> None:
+    """Write the layer. ``sources`` are (host path, name as given); ``dest`` is absolute."""
+    dir_dest = dest.endswith("/") or many or dest_is_dir(dest)
+    if many and not dest.endswith("/"):
+        raise errors.InvalidParameter(
+            "When using COPY with more than one source file, the destination must be a "
+            "directory and end with a /")
+    root = posixpath.normpath(dest).lstrip("/")
+    made: set[str] = set()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for src, _given in sources:
+            if os.path.isdir(src) and not os.path.islink(src):
+                target = root
+                if target:
+                    _parents(tar, target + "/x", owner, made)
+                    _dir_entry(tar, target, owner, made)
+                for walk_root, dirs, files in os.walk(src):
+                    dirs.sort()
+                    for name in sorted(dirs + files):
+                        full = os.path.join(walk_root, name)
+                        rel = posixpath.join(target, os.path.relpath(full, src).replace(os.sep, "/"))
+                        _add_path(tar, full, rel.lstrip("/"), owner, chmod, made)
+            elif extract_archives and _is_archive(src):
+                _parents(tar, (root + "/x") if root else "x", owner, made)
+                with tarfile.open(src, mode="r:*") as archive:
+                    for member in archive:
+                        name = posixpath.normpath(member.name).lstrip("/")
+                        if name.startswith(".."):
+                            raise errors.InvalidParameter(
+                                f"ADD: archive member escapes the destination: {member.name}")
+                        member.name = posixpath.join(root, name) if root else name
+                        data = archive.extractfile(member) if member.isreg() else None
+                        tar.addfile(member, data)
+            else:
+                rel = posixpath.join(root, os.path.basename(src)) if dir_dest else root
+                if not rel:
+                    raise errors.InvalidParameter("cannot copy a file onto /")
+                _parents(tar, rel, owner, made)
+                _add_path(tar, src, rel, owner, chmod, made)

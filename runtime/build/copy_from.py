@@ -1,0 +1,68 @@
+"""COPY --from: the files of another stage's (or any local) image, read through a
+temporary read-only overlay mount of its layers."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import shutil
+import tempfile
+
+from cove.runtime import errors
+from cove.runtime.linux.syscalls import MNT_DETACH, MS_RDONLY, kernel
+
+
+class ImageSources(list):  # type: ignore[type-arg]
+    """(path, name) pairs inside a mounted image; ``release()`` unmounts it."""
+
+    def __init__(self, mountpoint: str, scratch: str) -> None:
+        super().__init__()
+        self.mountpoint = mountpoint
+        self.scratch = scratch
+
+    def release(self) -> None:
+        try:
+            kernel().umount2(self.mountpoint, MNT_DETACH)
+        except OSError:
+            pass
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def select_from_image(lower_dirs: list[str], image_id: str, patterns: list[str],
+                      tmp_root: str) -> tuple[ImageSources, str]:
+    scratch = tempfile.mkdtemp(prefix="copy-from-", dir=tmp_root)
+    mountpoint = os.path.join(scratch, "root")
+    empty = os.path.join(scratch, "empty")
+    os.mkdir(mountpoint)
+    os.mkdir(empty)
+    # a read-only overlay needs two lower dirs at least: the empty one goes at the bottom
+    kernel().mount("overlay", mountpoint, "overlay", MS_RDONLY,
+                   "lowerdir=" + ":".join([*lower_dirs, empty]))
+    sources = ImageSources(mountpoint, scratch)
+    try:
+        for pattern in patterns:
+            clean = os.path.normpath(pattern.lstrip("/"))
+            if clean.startswith(".."):
+                raise errors.InvalidParameter(f"COPY --from: path escapes the image: {pattern}")
+            if clean == ".":
+                sources.append((mountpoint, "/"))
+                continue
+            if any(ch in clean for ch in "*?["):
+                matched = []
+                for root, dirs, files in os.walk(mountpoint):
+                    for name in sorted(dirs + files):
+                        rel = os.path.relpath(os.path.join(root, name), mountpoint)
+                        if fnmatch.fnmatchcase(rel, clean):
+                            matched.append(rel)
+            else:
+                matched = [clean] if os.path.lexists(os.path.join(mountpoint, clean)) else []
+            if not matched:
+                raise errors.InvalidParameter(
+                    f"COPY failed: stat {pattern}: file does not exist in the source image")
+            sources.extend((os.path.join(mountpoint, rel), rel) for rel in matched)
+    except BaseException:
+        sources.release()
+        raise
+    key = hashlib.sha256(f"{image_id}\n{patterns}".encode()).hexdigest()
+    return sources, key

@@ -1,0 +1,68 @@
+"""The engine side of ``docker build``: the builder's backend, made of the engine's
+container and image services (moby's builder.Backend)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from cove.runtime import errors
+from cove.runtime.build.builder import Builder, BuildOptions, Emit
+from cove.runtime.engine import attach
+
+
+class EngineBuildBackend:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.store = engine.images.store
+
+    def resolve_or_pull(self, ref: str, emit: Emit) -> str:
+        try:
+            return self.engine.images.resolve(ref)
+        except errors.NotFound:
+            pass
+        pull = getattr(self.engine.images, "pull_for_build", None)
+        if pull is None:
+            raise errors.no_such_image(ref)
+        return pull(ref, emit)
+
+    def run_container(self, body: dict[str, Any]) -> str:
+        cid = self.engine.containers.create(body, None)["Id"]
+        try:
+            self.engine.containers.start(cid)
+        except errors.EngineError:
+            self.remove_container(cid)
+            raise
+        return cid
+
+    def container_output(self, cid: str) -> Iterator[tuple[int, bytes]]:
+        _tty, chunks = attach.logs(self.engine.containers, cid, follow=True, stdout=True,
+                                   stderr=True, since=None, until=None, timestamps=False,
+                                   tail=None, client_gone=lambda: False)
+        return chunks
+
+    def wait_container(self, cid: str) -> int:
+        return int(self.engine.containers.prepare_wait(cid, "not-running")()["StatusCode"])
+
+    def remove_container(self, cid: str) -> None:
+        try:
+            self.engine.containers.remove(cid, force=True)
+        except errors.NotFound:
+            pass
+
+    def container_upper(self, cid: str) -> str:
+        return str(self.engine.layout.container_upper(cid))
+
+    def lower_dirs(self, image_id: str) -> list[str]:
+        return self.engine.images.lower_dirs(image_id)
+
+
+class BuildService:
+    def __init__(self, engine: Any) -> None:
+        self.builder = Builder(EngineBuildBackend(engine), engine.layout)
+        self.events = engine.events
+
+    def build(self, context: BinaryIO, options: BuildOptions, emit: Emit) -> str:
+        image_id = self.builder.build(context, options, emit)
+        self.events.publish("image", "build", image_id, {"name": image_id})
+        return image_id
