@@ -52,37 +52,55 @@ def _build_body(args: Namespace, verb: str) -> dict[str, Any]:
         raise
 
 
-def _pull(cli: Cli, image: str, quiet: bool) -> None:
-    from ..client.errors import APIError
+PULL_POLICIES = ("always", "missing", "never")
 
-    ref = normalize_image(image)
-    name, _, tag = ref.rpartition(":") if "@" not in ref else (ref, "", None)
-    for message in cli.client.pull(name, tag or None):
-        if isinstance(message, dict) and message.get("error"):
-            raise APIError(500, str(message.get("errorDetail", {}).get("message") or message["error"]))
-        if not quiet and isinstance(message, dict) and message.get("status") and not message.get("id"):
-            cli.stderr.write(str(message["status"]) + "\n")
+
+def _pull(cli: Cli, image: str, quiet: bool, platform: str | None = None) -> None:
+    """docker's ``pullImage``: progress goes to stderr (stdout carries only the ID)."""
+    from ..client.reference import parse_normalized
+    from .registry import _Discard, pull_image
+
+    ref = parse_normalized(image).with_default_tag()
+    pull_image(cli, ref, _Discard() if quiet else cli.stderr, platform)
 
 
 def create_container(cli: Cli, body: dict[str, Any], name: str | None, platform: str | None,
                      verb: str, pull: str, quiet: bool) -> str:
-    """Create, pulling once on "No such image" as docker does; errors end with exit 125."""
-    from ..client.errors import APIError, NotFound
+    """Create, pulling per ``--pull`` as docker does; errors end with exit 125.
 
+    missing: pull once on "No such image"; always: pull first; never: the daemon's error.
+    """
+    from ..client.errors import APIError, ClientError, NotFound
+    from ..client.reference import InvalidReference, parse_normalized
+
+    if pull not in PULL_POLICIES:
+        raise StatusError(125, _run_error(verb, f"invalid pull option: '{pull}': must be one "
+                                                 'of "always", "missing" or "never"'))
     image = body["Image"]
     try:
         if pull == "always":
-            _pull(cli, image, quiet)
+            _pull(cli, image, quiet, platform)
         created = cli.client.create_container(body, name=name, platform=platform)
     except NotFound as exc:
         if pull == "never" or "image" not in exc.message.lower():
             raise StatusError(125, _run_error(verb, str(exc))) from exc
-        cli.stderr.write(f"Unable to find image '{normalize_image(image)}' locally\n")
         try:
-            _pull(cli, image, quiet)
+            ref = parse_normalized(image).with_default_tag()
+        except InvalidReference:
+            raise StatusError(125, _run_error(verb, str(exc))) from exc
+        if not quiet:
+            cli.stderr.write(f"Unable to find image '{ref.familiar()}' locally\n")
+        try:
+            _pull(cli, image, quiet, platform)
             created = cli.client.create_container(body, name=name, platform=platform)
-        except APIError as again:
+        except ClientError as again:
             raise StatusError(125, _run_error(verb, str(again))) from again
+        except StatusError as again:
+            raise StatusError(125, _run_error(verb, again.message)) from again
+    except StatusError as exc:
+        raise StatusError(125, _run_error(verb, exc.message)) from exc
+    except InvalidReference as exc:
+        raise StatusError(125, _run_error(verb, str(exc))) from exc
     except APIError as exc:
         raise StatusError(125, _run_error(verb, str(exc))) from exc
     for warning in created.get("Warnings") or []:

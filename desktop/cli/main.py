@@ -27,6 +27,7 @@ TOP_LEVEL = {
     "exec": "container_exec", "inspect": "inspect", "images": "images", "rmi": "images",
     "tag": "images", "history": "images", "load": "images", "save": "images",
     "version": "system", "info": "system", "events": "system",
+    "pull": "registry", "push": "registry", "login": "registry", "logout": "registry",
 }
 GROUPS = {
     "container": {
@@ -43,6 +44,7 @@ GROUPS = {
         "rm": ("images", "rmi"), "remove": ("images", "rmi"), "prune": ("images", "image prune"),
         "inspect": ("inspect", "image inspect"), "history": ("images", "history"),
         "tag": ("images", "tag"), "load": ("images", "load"), "save": ("images", "save"),
+        "pull": ("registry", "pull"), "push": ("registry", "push"),
     },
     "system": {"info": ("system", "info"), "events": ("system", "events")},
 }
@@ -56,7 +58,11 @@ Common Commands:
   run         Create and run a new container from an image
   exec        Execute a command in a running container
   ps          List containers
+  pull        Download an image from a registry
+  push        Upload an image to a registry
   images      List images
+  login       Authenticate to a registry
+  logout      Log out from a registry
   version     Show the Cove version information
   info        Display system-wide information
 

@@ -331,10 +331,40 @@ class APIClient:
     def save(self, refs: list[str]) -> StreamingResponse:
         return self._stream("GET", "/images/get", {"names": refs})
 
-    def pull(self, image: str, tag: str | None = None, platform: str | None = None) -> Iterator[JSON]:
+    def pull(self, image: str, tag: str | None = None, platform: str | None = None,
+             registry_auth: str | None = None) -> Iterator[JSON]:
+        """``POST /images/create``; ``registry_auth`` is the X-Registry-Auth header value.
+
+        The request is sent when the iterator is first advanced; an HTTP error (bad
+        reference, denied) is raised then, errors after the first byte arrive in the stream.
+        """
+        headers = {"X-Registry-Auth": registry_auth} if registry_auth else None
         stream = self._stream("POST", "/images/create",
-                              {"fromImage": image, "tag": tag, "platform": platform})
+                              {"fromImage": image, "tag": tag, "platform": platform},
+                              headers=headers)
         try:
             yield from iter_json_lines(iter(stream))
         finally:
             stream.close()
+
+    def push(self, name: str, tag: str | None = None, registry_auth: str | None = None,
+             platform: str | None = None) -> Iterator[JSON]:
+        """``POST /images/{name}/push``; docker sends the name unescaped (it holds ``/``)."""
+        headers = {"X-Registry-Auth": registry_auth or "e30="}
+        stream = self._stream("POST", f"/images/{quote(name, safe='/:')}/push",
+                              {"tag": tag, "platform": platform}, headers=headers)
+        try:
+            yield from iter_json_lines(iter(stream))
+        finally:
+            stream.close()
+
+    def login(self, auth_config: dict[str, str]) -> JSON:
+        """``POST /auth``: the daemon checks the credentials against the registry."""
+        body = json.dumps(auth_config, separators=(",", ":")).encode() + b"\n"
+        conn, response = self._send("POST", "/auth", None, body,
+                                    {"Content-Type": "application/json"})
+        try:
+            raw = response.read()
+        finally:
+            conn.close()
+        return json.loads(raw) if raw.strip() else {}

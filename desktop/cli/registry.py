@@ -1,0 +1,272 @@
+"""Registry commands: pull, push, login, logout — docker's output byte for byte.
+
+The daemon does the registry work; the CLI normalises the reference, finds the stored
+credentials for its registry (``X-Registry-Auth``), and renders the JSON progress stream.
+"""
+
+from __future__ import annotations
+
+from .command import Cli, Command
+from .errors import StatusError
+
+TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any, TextIO
+
+    from ..client.credentials import ConfigFile
+    from ..client.reference import Reference
+    from .command import FlagParser, Namespace
+
+UNENCRYPTED_WARNING = """
+WARNING! Your credentials are stored unencrypted in '{path}'.
+Configure a credential helper to remove this warning. See
+https://docs.docker.com/go/credential-store/
+"""
+PASSWORD_FLAG_WARNING = "WARNING! Using --password via the CLI is insecure. Use --password-stdin."
+EXISTING_CREDENTIALS = ("Authenticating with existing credentials... [Username: {user}]\n\n"
+                        " Info -> To login with a different account, run 'docker logout' "
+                        "followed by 'docker login'\n\n")
+NON_TTY_LOGIN = "Error: Cannot perform an interactive login from a non TTY device"
+
+
+class _Discard:
+    """Where ``-q`` sends the progress stream (``io.Discard``)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def render_stream(messages: Iterable[Any], out: TextIO | _Discard) -> None:
+    """Render a progress stream; an error in it ends the command with docker's status."""
+    from .jsonmessage import JSONMessageError, display_stream
+
+    try:
+        display_stream(messages, out)  # type: ignore[arg-type]
+    except JSONMessageError as exc:
+        raise StatusError(exc.code, exc.message) from exc
+
+
+def registry_auth(ref: Reference) -> str:
+    """The X-Registry-Auth header for ``ref``'s registry, from docker's config.json."""
+    from ..client.credentials import auth_header_for
+
+    return auth_header_for(ref.index_name)
+
+
+def pull_image(cli: Cli, ref: Reference, out: TextIO | _Discard, platform: str | None = None,
+               all_tags: bool = False) -> None:
+    """Pull ``ref`` and render the progress to ``out`` (``run``/``create`` use stderr)."""
+    tag = None if all_tags else ref.api_tag
+    messages = cli.client.pull(ref.name, tag, platform, registry_auth(ref))
+    render_stream(messages, out)
+
+
+def pull(args: Namespace, cli: Cli) -> int:
+    from ..client.reference import parse_normalized
+
+    ref = parse_normalized(args.args[0])
+    if args.all_tags and not ref.name_only:
+        raise StatusError(1, "tag can't be used with --all-tags/-a")
+    if not args.all_tags and ref.name_only:
+        ref = ref.with_default_tag()
+        if not args.quiet:
+            cli.out(f"Using default tag: {ref.tag}")
+    pull_image(cli, ref, _Discard() if args.quiet else cli.stdout, args.platform, args.all_tags)
+    cli.out(str(ref))
+    return 0
+
+
+def push(args: Namespace, cli: Cli) -> int:
+    from ..client.reference import parse_normalized
+
+    ref = parse_normalized(args.args[0])
+    if ref.digest:
+        raise StatusError(1, "cannot push a digest reference")
+    if args.all_tags and not ref.name_only:
+        raise StatusError(1, "tag can't be used with --all-tags/-a")
+    if not args.all_tags and ref.name_only:
+        ref = ref.with_default_tag()
+        if not args.quiet:
+            cli.out(f"Using default tag: {ref.tag}")
+    messages = cli.client.push(ref.familiar_name, None if args.all_tags else ref.tag,
+                               registry_auth(ref), args.platform)
+    render_stream(messages, _Discard() if args.quiet else cli.stdout)
+    if args.quiet:
+        cli.out(str(ref))
+    return 0
+
+
+def _read_password_stdin(cli: Cli) -> str:
+    data = cli.stdin.read()
+    return data.removesuffix("\n").removesuffix("\r")
+
+
+def _prompt(cli: Cli, server: str, username: str, password: str,
+            default_user: str = "") -> tuple[str, str]:
+    """Ask for what is missing, as docker does; only on a terminal."""
+    try:
+        interactive = cli.stdin.isatty()
+    except (AttributeError, ValueError):
+        interactive = False
+    if not interactive:
+        raise StatusError(1, NON_TTY_LOGIN)
+    if not username:
+        label = f"Username ({default_user}): " if default_user else "Username: "
+        cli.stdout.write(label)
+        cli.stdout.flush()
+        username = cli.stdin.readline().strip() or default_user
+        if not username:
+            raise StatusError(1, "Error: Non-null Username Required")
+    if not password:
+        import getpass
+
+        password = getpass.getpass("Password: ", stream=cli.stdout)
+        if not password:
+            raise StatusError(1, "Error: Password Required")
+    return username, password
+
+
+def login(args: Namespace, cli: Cli) -> int:
+    from ..client.credentials import ConfigFile, CredentialsError
+    from ..client.errors import APIError
+    from ..client.reference import DEFAULT_DOMAIN, INDEX_SERVER, convert_to_hostname
+
+    username, password = args.username or "", args.password or ""
+    if password:
+        cli.err(PASSWORD_FLAG_WARNING)
+        if args.password_stdin:
+            raise StatusError(1, "conflicting options: cannot specify both --password and "
+                                 "--password-stdin")
+    if args.password_stdin:
+        if not username:
+            raise StatusError(1, "the --password-stdin option requires --username to be set")
+        password = _read_password_stdin(cli)
+    given = args.args[0] if args.args else ""
+    server = INDEX_SERVER if given in ("", DEFAULT_DOMAIN, INDEX_SERVER) else (
+        convert_to_hostname(given))
+    try:
+        config = ConfigFile.load()
+        stored = config.get_auth(server) if not username and not password else {}
+    except CredentialsError as exc:
+        raise StatusError(1, str(exc)) from exc
+    auth: dict[str, str] = {}
+    response: Any = None
+    if stored.get("username") and (stored.get("password") or stored.get("identitytoken")):
+        cli.err(EXISTING_CREDENTIALS.format(user=stored["username"]))
+        try:
+            response = cli.client.login({k: stored[k] for k in (
+                "username", "password", "serveraddress", "identitytoken") if stored.get(k)})
+        except APIError as exc:
+            cli.err(f"Login did not succeed, error: {exc}")
+        else:
+            token = (response or {}).get("IdentityToken") or ""
+            if token and token != stored.get("identitytoken"):
+                _store(cli, config, {**stored, "password": "", "identitytoken": token})
+            cli.out(str((response or {}).get("Status") or "Login Succeeded"))
+            return 0
+    if response is None:
+        username, password = (username, password) if username and password else _prompt(
+            cli, server, username, password, stored.get("username", ""))
+        auth = {"username": username, "password": password, "serveraddress": server}
+        response = cli.client.login(auth)
+    token = (response or {}).get("IdentityToken") or ""
+    if token:
+        auth = {**auth, "password": "", "identitytoken": token}
+    auth["serveraddress"] = server
+    _store(cli, config, auth)
+    cli.out(str((response or {}).get("Status") or "Login Succeeded"))
+    return 0
+
+
+def _store(cli: Cli, config: ConfigFile, auth: dict[str, str]) -> None:
+    """Save ``auth`` where config.json says (helper or file); warn when it is plain text."""
+    from ..client.credentials import CredentialsError, FileStore
+
+    try:
+        store = config.store_for(auth["serveraddress"])
+        if isinstance(store, FileStore) and auth.get("password"):
+            cli.err(UNENCRYPTED_WARNING.format(path=config.path))
+        store.store(auth)
+    except CredentialsError as exc:
+        message = str(exc)
+        if not message.startswith("Error saving credentials"):
+            message = f"Error saving credentials: {message}"
+        raise StatusError(1, message) from exc
+
+
+def logout(args: Namespace, cli: Cli) -> int:
+    from ..client.credentials import ConfigFile, CredentialsError
+    from ..client.reference import DEFAULT_DOMAIN, INDEX_SERVER, convert_to_hostname
+
+    given = args.args[0] if args.args else ""
+    if given in ("", DEFAULT_DOMAIN):
+        server, hostname, candidates = INDEX_SERVER, INDEX_SERVER, [INDEX_SERVER]
+    else:
+        server, hostname = given, convert_to_hostname(given)
+        candidates = list(dict.fromkeys(
+            [server, hostname, f"http://{hostname}", f"https://{hostname}"]))
+    cli.out(f"Removing login credentials for {hostname}")
+    try:
+        config = ConfigFile.load()
+    except CredentialsError as exc:
+        raise StatusError(1, str(exc)) from exc
+    errors: dict[str, str] = {}
+    for candidate in candidates:
+        try:
+            config.store_for(candidate).erase(candidate)
+        except CredentialsError as exc:
+            errors[candidate] = str(exc)
+    if len(errors) == len(candidates):
+        cli.err("WARNING: could not erase credentials:")
+        for candidate, message in errors.items():
+            cli.err(f"{candidate}: {message}")
+    return 0
+
+
+def _pull_flags(parser: FlagParser) -> None:
+    parser.add_argument("-a", "--all-tags", action="store_true",
+                        help="Download all tagged images in the repository")
+    parser.add_argument("--disable-content-trust", action="store_true", default=True,
+                        help="Skip image verification (default true)")
+    parser.add_argument("--platform", default=None,
+                        help="Set platform if server is multi-platform capable")
+    parser.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
+
+
+def _push_flags(parser: FlagParser) -> None:
+    parser.add_argument("-a", "--all-tags", action="store_true",
+                        help="Push all tags of an image to the repository")
+    parser.add_argument("--disable-content-trust", action="store_true", default=True,
+                        help="Skip image signing (default true)")
+    parser.add_argument("--platform", default=None,
+                        help="Push a platform-specific manifest as a single-platform image")
+    parser.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
+
+
+def _login_flags(parser: FlagParser) -> None:
+    parser.add_argument("-p", "--password", default=None, help="Password or Personal Access Token (PAT)")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="Take the Password or Personal Access Token (PAT) from stdin")
+    parser.add_argument("-u", "--username", default=None, help="Username")
+
+
+COMMANDS = {
+    "pull": Command("pull", "[OPTIONS] NAME[:TAG|@DIGEST]",
+                    "Download an image from a registry", pull, _pull_flags,
+                    min_args=1, max_args=1),
+    "push": Command("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", push,
+                    _push_flags, min_args=1, max_args=1),
+    "login": Command("login", "[OPTIONS] [SERVER]",
+                     "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.",
+                     login, _login_flags, max_args=1),
+    "logout": Command("logout", "[SERVER]",
+                      "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.",
+                      logout, max_args=1),
+}

@@ -1,0 +1,165 @@
+"""A scripted Engine API on a Unix socket: records requests, answers pull/push/auth/create.
+
+Both ``cove`` and the real ``docker`` CLI can be pointed at it, so a test can compare
+their requests and their output for the same daemon answers.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import socketserver
+import tempfile
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def data(name: str) -> bytes:
+    with open(os.path.join(DATA, name), "rb") as f:
+        return f.read()
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str  # without the /vX.Y prefix and query
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Script:
+    pull_stream: bytes = b'{"status":"Digest: sha256:abc"}\n'
+    push_stream: bytes = b'{"status":"latest: digest: sha256:abc size: 1"}\n'
+    pull_error: tuple[int, str] | None = None  # HTTP error instead of a stream
+    users: dict[str, str] = field(default_factory=lambda: {"alice": "secret"})
+    identity_token: str = ""
+    images: set[str] = field(default_factory=set)  # what create finds ("busybox:latest")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: FakeDaemon
+
+    def address_string(self) -> str:
+        return "fake"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+    def _record(self) -> Recorded:
+        url = urllib.parse.urlsplit(self.path)
+        path = url.path
+        if path.startswith("/v") and "/" in path[1:]:
+            head, rest = path[1:].split("/", 1)
+            if head[1:].replace(".", "").isdigit():
+                path = "/" + rest
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        rec = Recorded(self.command, urllib.parse.unquote(path),
+                       urllib.parse.parse_qs(url.query),
+                       {k.lower(): v for k, v in self.headers.items()}, body)
+        if path != "/_ping":
+            self.server.requests.append(rec)
+        return rec
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Api-Version", "1.41")
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _error(self, status: int, message: str) -> None:
+        self._send(status, json.dumps({"message": message}).encode())
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._record()
+        self._send(200, b"OK", "text/plain")
+
+    def do_GET(self) -> None:  # noqa: N802
+        rec = self._record()
+        if rec.path == "/_ping":
+            self._send(200, b"OK", "text/plain")
+        elif rec.path == "/version":
+            self._send(200, json.dumps({"ApiVersion": "1.41", "MinAPIVersion": "1.12",
+                                        "Version": "fake"}).encode())
+        else:
+            self._error(404, "page not found")
+
+    def do_POST(self) -> None:  # noqa: N802
+        rec = self._record()
+        script = self.server.script
+        if rec.path == "/images/create":
+            if script.pull_error:
+                self._error(*script.pull_error)
+                return
+            name = rec.query["fromImage"][0]
+            tag = rec.query.get("tag", ["latest"])[0]
+            for familiar in (name, name.removeprefix("docker.io/library/"),
+                             name.removeprefix("docker.io/")):
+                script.images.add(f"{familiar}:{tag}")
+            self._send(200, script.pull_stream)
+        elif rec.path.endswith("/push"):
+            self._send(200, script.push_stream)
+        elif rec.path == "/auth":
+            auth = rec.json()
+            if script.users.get(auth.get("username")) == auth.get("password") or (
+                    auth.get("identitytoken") and auth.get("identitytoken") == script.identity_token):
+                self._send(200, json.dumps({"Status": "Login Succeeded",
+                                            "IdentityToken": script.identity_token}).encode())
+            else:
+                self._error(401, "login attempt to http://registry/v2/ failed with status: "
+                                 "401 Unauthorized")
+        elif rec.path == "/containers/create":
+            image = rec.json().get("Image", "")
+            candidates = {image, image + ":latest"}
+            if candidates & script.images:
+                self._send(201, json.dumps({"Id": "c0ffee" * 10 + "abcd",
+                                            "Warnings": []}).encode())
+            else:
+                shown = image if ":" in image.rsplit("/", 1)[-1] or "@" in image else image + ":latest"
+                self._error(404, f"No such image: {shown}")
+        else:
+            self._error(404, "page not found")
+
+
+class FakeDaemon(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, script: Script | None = None) -> None:
+        self.dir = tempfile.mkdtemp(prefix="cove-fake-", dir="/tmp")
+        self.socket_path = os.path.join(self.dir, "s.sock")
+        super().__init__(self.socket_path, _Handler)
+        self.script = script or Script()
+        self.requests: list[Recorded] = []
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    def start(self) -> FakeDaemon:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        self._thread.join(5)
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def last(self, path_suffix: str) -> Recorded:
+        return next(r for r in reversed(self.requests) if r.path.endswith(path_suffix))
