@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
 
-    from cove.runtime.api.routes import containers, distribution, images, system
+    from cove.runtime.api.routes import build, containers, distribution, images, system
     from cove.runtime.api.server import APIServer, Router
     from cove.runtime.engine.engine import Engine
     from cove.runtime.registry import config as registry_config
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         args.registry_timeout))
     engine.start()
     router = Router()
-    for module in (system, containers, images, distribution):
+    for module in (system, build, containers, images, distribution):
         router.add(module.routes(engine))
 
     path = socket_path((args.host or [DEFAULT_HOST])[0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import posixpath
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from cove.runtime.build.builder import _Run
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
+_HEREDOC_ONLY = re.compile(r"\s*<<-?[\"']?\w+[\"']?\s*")
 # the proxy variables Docker lets through without an ARG
 PREDEFINED_ARGS = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
                    "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
@@ -48,6 +50,7 @@ class StageState:
     args: dict[str, str]  # build arguments in scope (declared with ARG)
     build_args: dict[str, str | None]
     used_args: dict[str, str] = field(default_factory=dict)
+    global_args: dict[str, str] = field(default_factory=dict)
     cmd_set: bool = False  # CMD given in this stage: a later ENTRYPOINT keeps it
 
     def with_image(self, image_id: str, image: dict[str, Any]) -> StageState:
@@ -70,7 +73,7 @@ class StageState:
             image = {"architecture": _arch(), "os": "linux", "config": {},
                      "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
         # global ARGs are visible to FROM only, unless redeclared in the stage
-        return cls(image_id, image, {}, build_args, {})
+        return cls(image_id, image, {}, build_args, {}, dict(global_args))
 
     def env(self) -> dict[str, str]:
         """What variable expansion sees: build args, overridden by ENV."""
@@ -195,7 +198,7 @@ def execute(run: _Run, state: StageState, inst: Any) -> StageState:
         for name, default in _arg_pairs(inst):
             value = state.build_args.get(name)
             if value is None:
-                value = default
+                value = default if default is not None else state.global_args.get(name)
             if value is not None:
                 state.args[name] = expand_word(value, state.env())
                 state.used_args[name] = state.args[name]
@@ -264,34 +267,7 @@ def _set_volume(config: dict[str, Any], inst: Any, state: StageState) -> None:
 
 
 def _set_healthcheck(config: dict[str, Any], inst: Any, state: StageState) -> None:
-    words = _words(inst)
-    if words and words[0].upper() == "NONE":
-        config["Healthcheck"] = {"Test": ["NONE"]}
-        return
-    flags = getattr(inst, "flags", {}) or {}
-    check: dict[str, Any] = {}
-    for flag, key in (("interval", "Interval"), ("timeout", "Timeout"),
-                      ("start-period", "StartPeriod"), ("start-interval", "StartInterval")):
-        if flags.get(flag):
-            check[key] = _duration_ns(str(flags[flag]))
-    if flags.get("retries"):
-        check["Retries"] = int(str(flags["retries"]))
-    command = getattr(inst, "command", None)
-    if command is not None:
-        check["Test"] = command
-    else:
-        rest = words[1:] if words and words[0].upper() == "CMD" else words
-        check["Test"] = (["CMD"] + rest) if inst.json_form else ["CMD-SHELL", " ".join(rest)]
-    config["Healthcheck"] = check
-
-
-def _duration_ns(text: str) -> int:
-    units = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
-             "h": 3_600_000_000_000}
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            return int(float(text[: -len(unit)]) * units[unit])
-    raise errors.InvalidParameter(f"invalid duration {text!r}")
+    config["Healthcheck"] = dict(inst.healthcheck or {"Test": list(_words(inst))})
 
 
 _CONFIG_CHANGES = {
@@ -316,9 +292,13 @@ def _run(run: _Run, state: StageState, inst: Any) -> StageState:
         command = _words(inst)
     else:
         script = _text(inst)
-        for heredoc in getattr(inst, "heredocs", None) or []:
-            script += "\n" + heredoc.content + ("" if heredoc.content.endswith("\n") else "\n") \
-                + heredoc.name
+        heredocs = getattr(inst, "heredocs", None) or []
+        if heredocs and _HEREDOC_ONLY.fullmatch(script):
+            script = heredocs[0].content  # `RUN <<EOF`: the document is the script
+        else:  # `RUN cat <<EOF >file`: the shell reads the document itself
+            for heredoc in heredocs:
+                script += "\n" + heredoc.content + ("" if heredoc.content.endswith("\n")
+                                                    else "\n") + heredoc.name
         command = list(config.get("Shell") or DEFAULT_SHELL) + [script]
     env_names = {e.partition("=")[0] for e in config.get("Env") or []}
     arg_env = [f"{k}={v}" for k, v in sorted(state.args.items()) if k not in env_names]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from cove.runtime.build import shell_words
 from cove.runtime.errors import InvalidParameter
@@ -42,7 +42,6 @@ KEYWORDS = frozenset({
 # The instructions whose words the builder expands (Docker's SupportsSingleWordExpansion).
 EXPANDED = frozenset({"ADD", "ARG", "COPY", "ENV", "EXPOSE", "FROM", "LABEL", "STOPSIGNAL",
                       "USER", "VOLUME", "WORKDIR"})
-_EXPANDED_FLAGS = ("from", "chown", "chmod", "platform", "checksum")
 
 
 class DockerfileError(InvalidParameter):
@@ -134,7 +133,7 @@ class _Directives:
         self.values: dict[str, str] = {}
         self.escape = "\\"
         self.done = False
-        self._continuation = re.compile(r"\\[ \t]*$")
+        self._continuation = _continuation_regex("\\")
 
     def feed(self, line: str, number: int) -> None:
         if self.done:
@@ -156,13 +155,19 @@ class _Directives:
                 raise DockerfileError(
                     f"invalid escape token '{value}' does not match ` or \\", number)
             self.escape = value
-            self._continuation = re.compile(re.escape(value) + r"[ \t]*$")
+            self._continuation = _continuation_regex(value)
         self.values[key] = value
 
     def continues(self, line: str) -> tuple[str, bool]:
         """The line without its trailing escape, and whether the next line continues it."""
-        stripped, count = self._continuation.subn("", line)
+        stripped, count = self._continuation.subn(r"\1", line)
         return stripped, count > 0
+
+
+def _continuation_regex(escape: str) -> re.Pattern[str]:
+    """A trailing escape (and blanks) that is not itself escaped: ``a\\`` does not continue."""
+    esc = re.escape(escape)
+    return re.compile(f"(^|[^{esc}]){esc}[ \t]*$")
 
 
 def _is_comment(line: str) -> bool:
@@ -275,7 +280,7 @@ def parse_heredoc_word(word: str) -> Heredoc | None:
 
 def _split_command(line: str, number: int, escape: str) -> _Node:
     parts = _WHITESPACE.split(line.strip(), maxsplit=1)
-    rest, flags = ("", [])
+    rest, flags = "", list[str]()
     if len(parts) == 2:
         rest, flags = _extract_flags(parts[1])
     return _Node(keyword=parts[0], rest=rest.strip(), flags=flags, original=line, line=number)
@@ -434,50 +439,8 @@ def parse_instruction(line: str, escape: str = "\\") -> Instruction:
 
 def expand_instruction(inst: Instruction, env: Mapping[str, str],
                        escape: str = "\\") -> Instruction:
-    """A copy of ``inst`` with Docker's build-time substitution applied to the words
-    Docker expands (and quotes removed from them); RUN/CMD/ENTRYPOINT/SHELL/HEALTHCHECK/
-    ONBUILD/MAINTAINER come back unchanged (their shell does the expansion)."""
-    if inst.keyword not in EXPANDED:
-        return inst
-
-    def word(text: str) -> str:
-        try:
-            return shell_words.expand(text, env, escape)
-        except shell_words.ShellWordError as exc:
-            raise DockerfileError(exc.message, inst.line) from exc
-
-    flags: dict[str, str | list[str]] = dict(inst.flags)
-    for key in _EXPANDED_FLAGS:
-        value = flags.get(key)
-        if isinstance(value, str):
-            flags[key] = word(value)
-    args: list[str] | str
-    heredocs = inst.heredocs
-    if isinstance(inst.args, str):
-        args = word(inst.args)
-    elif inst.keyword == "ARG":
-        args = []
-        for item in inst.args:
-            key, sep, value = item.partition("=")
-            args.append(word(key) + (sep + word(value) if sep else ""))
-    elif inst.keyword in ("COPY", "ADD"):
-        args = [item if parse_heredoc_word(item) else word(item) for item in inst.args]
-        heredocs = [replace(doc, content=_expand_heredoc(doc.content, env, escape, inst))
-                    if doc.expand else doc for doc in inst.heredocs]
-    else:
-        args = [word(item) for item in inst.args]
-    return replace(inst, args=args, flags=flags, heredocs=heredocs)
-
-
-def _expand_heredoc(content: str, env: Mapping[str, str], escape: str,
-                    inst: Instruction) -> str:
-    """Variables in a COPY/ADD heredoc body; quotes and escapes stay as written (it is a
-    file's content, not a word)."""
-    try:
-        return shell_words.expand_raw(content, env, escape, raw_quotes=True,
-                                      raw_escapes=True)[0]
-    except shell_words.ShellWordError as exc:
-        raise DockerfileError(exc.message, inst.line) from exc
+    """See ``shell_words.expand_instruction`` (kept here for callers of the parser)."""
+    return shell_words.expand_instruction(inst, env, escape)
 
 
 def env_pairs(inst: Instruction) -> list[tuple[str, str]]:

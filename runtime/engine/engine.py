@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cove.runtime.containers import shim_client
+from cove.runtime.engine.build import BuildService
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.exec import ExecService
@@ -28,6 +29,7 @@ class Engine:
         self.containers = ContainerService(self.layout, self.images, self.events)
         self.images.containers = self.containers
         self.execs = ExecService(self.containers)
+        self.builds = BuildService(self)
 
     def _engine_id(self) -> str:
         path = self.layout.data_root / "engine-id"
