@@ -1,0 +1,50 @@
+"""The ``cove`` CLI's registry commands end to end: coved, the real registry, skopeo."""
+
+from __future__ import annotations
+
+from tests.support.registry import Registry, skopeo_inspect_digest
+
+
+def _cove(cove, home, *args, input=None):
+    cove.env["DOCKER_CONFIG"] = str(home)
+    return cove(*args, input=input)
+
+
+def test_cove_login_push_pull_and_run_with_auth(cove, docker, tmp_path,
+                                                htpasswd_registry: Registry) -> None:
+    reg = htpasswd_registry.host
+    image = f"{reg}/team/app:v1"
+    assert docker("tag", "busybox", image).returncode == 0
+    denied = _cove(cove, tmp_path, "push", image)
+    assert denied.returncode == 1 and "unauthorized" in denied.stderr.lower()
+    bad = _cove(cove, tmp_path, "login", "-u", "alice", "--password-stdin", reg, input="wrong\n")
+    assert bad.returncode == 1
+    good = _cove(cove, tmp_path, "login", "-u", "alice", "--password-stdin", reg, input="secret\n")
+    assert good.returncode == 0 and "Login Succeeded" in good.stdout
+    assert reg in (tmp_path / "config.json").read_text()
+    pushed = _cove(cove, tmp_path, "push", image)
+    assert pushed.returncode == 0, pushed.stderr
+    digest_line = [line for line in pushed.stdout.splitlines() if "digest: sha256:" in line][0]
+    digest = digest_line.split("digest: ")[1].split()[0]
+    assert skopeo_inspect_digest(htpasswd_registry, "team/app:v1", creds="alice:secret") == digest
+    docker("rmi", image)
+    pulled = _cove(cove, tmp_path, "pull", image)
+    assert pulled.returncode == 0 and f"Digest: {digest}" in pulled.stdout
+    docker("rmi", image)
+    run = _cove(cove, tmp_path, "run", "--rm", image, "echo", "pulled-and-ran")
+    assert run.returncode == 0 and run.stdout.endswith("pulled-and-ran\n")
+    assert "Unable to find image" in run.stderr
+    out = _cove(cove, tmp_path, "logout", reg)
+    assert out.returncode == 0 and reg not in (tmp_path / "config.json").read_text()
+    docker("rmi", image)
+
+
+def test_cove_pull_without_auth_and_pull_never(cove, docker, tmp_path, registry: Registry) -> None:
+    image = f"{registry.host}/open/box:1"
+    docker("tag", "busybox", image)
+    assert _cove(cove, tmp_path, "push", image).returncode == 0
+    docker("rmi", image)
+    never = _cove(cove, tmp_path, "run", "--rm", "--pull", "never", image, "true")
+    assert never.returncode == 125 and "No such image" in never.stderr
+    assert _cove(cove, tmp_path, "pull", "-q", image).stdout.strip() == image
+    docker("rmi", image)
