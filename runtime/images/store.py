@@ -58,6 +58,7 @@ class ImageStore:
         self.on_event = on_event
         self._lock = threading.RLock()
         self._layer_lock = threading.RLock()
+        self._pinned: dict[str, int] = {}  # chain -> holders: kept though no image uses it yet
         layout.ensure()
         self._remove_leftovers()
         self._configs: dict[str, dict[str, Any]] = {}
@@ -192,23 +193,26 @@ class ImageStore:
                   expected_diff_id: str | None = None) -> tuple[str, LayerResult]:
         """Unpack a layer on top of ``parent_chain``; return its chain ID. A layer whose
         chain is already stored is not unpacked again (needs ``expected_diff_id``)."""
-        with self._layer_lock:
-            if expected_diff_id is not None:
-                chain = chain_ids([parent_chain, expected_diff_id])[-1] if parent_chain \
-                    else expected_diff_id
+        if expected_diff_id is not None:
+            chain = chain_ids([parent_chain, expected_diff_id])[-1] if parent_chain \
+                else expected_diff_id
+            with self._layer_lock:
                 if self.has_layer(chain):
                     meta = read_json(self.layout.layer_meta(_hex(chain)))
                     return chain, LayerResult(expected_diff_id, int(meta["size"]))
-            tmp = self.layout.tmp_dir
-            staging = Path(tmp) / f"staging-{os.getpid()}-{threading.get_ident()}"
-            shutil.rmtree(staging, ignore_errors=True)
-            try:
-                result = unpack_layer_atomic(stream, staging / "diff", tmp,
-                                             expected_diff_id=expected_diff_id,
-                                             skeleton_path=staging / Layout.TAR_SPLIT)
-                chain = chain_ids([parent_chain, result.diff_id])[-1] if parent_chain \
-                    else result.diff_id
-                layer_dir = self.layout.layer_dir(_hex(chain))
+        # unpacking needs no lock (its staging dir is this thread's): layers of one
+        # pull unpack in parallel; only the rename into place is serialised
+        tmp = self.layout.tmp_dir
+        staging = Path(tmp) / f"staging-{os.getpid()}-{threading.get_ident()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            result = unpack_layer_atomic(stream, staging / "diff", tmp,
+                                         expected_diff_id=expected_diff_id,
+                                         skeleton_path=staging / Layout.TAR_SPLIT)
+            chain = chain_ids([parent_chain, result.diff_id])[-1] if parent_chain \
+                else result.diff_id
+            layer_dir = self.layout.layer_dir(_hex(chain))
+            with self._layer_lock:
                 if self.has_layer(chain):
                     return chain, result
                 shutil.rmtree(layer_dir, ignore_errors=True)  # an interrupted earlier try
@@ -216,17 +220,32 @@ class ImageStore:
                 atomic_write_json(self.layout.layer_meta(_hex(chain)), {
                     "chain_id": chain, "diff_id": result.diff_id,
                     "parent": parent_chain or "", "size": result.size})
-                return chain, result
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+            return chain, result
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def layer_tar_paths(self, chain_id: str) -> tuple[Path, Path]:
         """(tar-split skeleton, diff dir) of a stored layer, for ``save``."""
         layer_dir = self.layout.layer_dir(_hex(chain_id))
         return layer_dir / Layout.TAR_SPLIT, layer_dir / "diff"
 
+    def pin(self, chains: Iterable[str]) -> None:
+        """Keep these layers while an image that will use them is being made (a pull)."""
+        with self._layer_lock:
+            for chain in chains:
+                self._pinned[chain] = self._pinned.get(chain, 0) + 1
+
+    def unpin(self, chains: Iterable[str]) -> None:
+        with self._layer_lock:
+            for chain in chains:
+                left = self._pinned.get(chain, 0) - 1
+                if left > 0:
+                    self._pinned[chain] = left
+                else:
+                    self._pinned.pop(chain, None)
+
     def _remove_unused_layers(self, chains: Iterable[str]) -> list[str]:
-        used = {c for i in self._configs for c in self.layer_chain(i)}
+        used = {c for i in self._configs for c in self.layer_chain(i)} | set(self._pinned)
         removed = []
         for chain in reversed(list(chains)):
             if chain not in used and self.layout.layer_dir(_hex(chain)).exists():

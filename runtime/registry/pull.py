@@ -265,26 +265,34 @@ class Puller:
                 raise
 
         futures: dict[str, concurrent.futures.Future[Path]] = {}
+        unpackers = concurrent.futures.ThreadPoolExecutor(MAX_DOWNLOADS, "registry-extract")
+
+        def extract(i: int, desc: mf.Descriptor, diff_id: str) -> str:
+            _wait(futures[desc.digest], futures, failed, cancel)
+            blob = futures[desc.digest].result()  # raises the download's error
+            if cancel.is_set():
+                raise Cancelled()
+            # chain IDs come from the config, so a layer need not wait for its parent
+            return self._extract(blob, desc, chains[i - 1] if i else None, diff_id, emit)
+
+        self.store.pin(chains)  # new layers stay until the image that uses them exists
+        extractions: list[concurrent.futures.Future[str]] = []
         try:
             futures = {d.digest: pool.submit(download, d) for d in unique.values()}
-            with self.store._layer_lock:  # noqa: SLF001 - keep new layers until the image holds them
-                parent: str | None = None
-                for i, (desc, diff_id) in enumerate(zip(layers, diff_ids, strict=True)):
-                    if i not in needed:
-                        parent = chains[i]
-                        continue
-                    _wait(futures[desc.digest], futures, failed, cancel)
-                    blob = futures[desc.digest].result()  # raises the download's error
-                    if cancel.is_set():
-                        raise Cancelled()
-                    parent = self._extract(blob, desc, parent, diff_id, emit)
+            extractions = [unpackers.submit(extract, i, desc, diff_id)
+                           for i, (desc, diff_id) in enumerate(zip(layers, diff_ids, strict=True))
+                           if i in needed]
+            for extraction in extractions:
+                extraction.result()
         except BaseException:
-            cancel.set()  # stop the other downloads: the pull has failed
+            cancel.set()  # stop the other downloads and unpacks: the pull has failed
             raise
         finally:
-            for future in futures.values():
+            for future in [*futures.values(), *extractions]:
                 future.cancel()
             pool.shutdown(wait=True)
+            unpackers.shutdown(wait=True)
+            self.store.unpin(chains)
 
     def _extract(self, blob: Path, desc: mf.Descriptor, parent: str | None, diff_id: str,
                  emit: Emit) -> str:
