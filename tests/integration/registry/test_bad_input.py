@@ -184,3 +184,20 @@ def test_registry_mirror_serves_docker_hub_names(own_coved: Any) -> None:
         _, info = coved.request("GET", "/images/mirrored:latest/json")
         assert info["RepoTags"] == ["mirrored:latest"]
         assert info["RepoDigests"] == [f"mirrored@{digest}"]
+
+
+def test_cove_run_of_a_hub_image_comes_through_the_mirror(own_coved: Any) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    with Registry() as mirror:
+        archive = busybox_archive(tag="hubbox:latest", extra_layers=[{"hub": b"via mirror\n"}])
+        push_archive_with_skopeo(archive, mirror, "library/hubbox")
+        coved = own_coved({"registry-mirrors": [mirror.url]})
+        cove = shutil.which("cove", path=os.path.dirname(sys.executable)) or "cove"
+        result = subprocess.run([cove, "run", "--rm", "hubbox", "cat", "/hub"], env=coved.env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "via mirror\n"
+        assert "Unable to find image 'hubbox:latest' locally" in result.stderr
