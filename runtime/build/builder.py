@@ -146,8 +146,14 @@ class _Run:
             base = instructions.expand_word(stage.base, global_args)
             state = instructions.StageState.start(self._base_image(base), self.store,
                                                   dict(global_args), self.options.build_args)
-            self.say(f" ---> {_short(state.image_id) if state.image_id else 'scratch'}\n"
-                     if state.image_id else "")
+            self.say(f" ---> {_short(state.image_id)}\n" if state.image_id else "")
+            triggers = state.config.get("OnBuild") or []
+            if triggers:  # the base image's ONBUILD steps run first, and are not inherited
+                state.config["OnBuild"] = None
+                self.say(f"# Executing {len(triggers)} build trigger"
+                         f"{'s' if len(triggers) > 1 else ''}\n")
+                for trigger in triggers:
+                    state = instructions.execute(self, state, parser.parse_instruction(trigger))
             for inst in stage.instructions:
                 step += 1
                 self.say(f"Step {step}/{total} : {inst.original}\n")

@@ -373,6 +373,34 @@ def _exists_as_dir(run: _Run, state: StageState, path: str) -> bool:
     return False
 
 
+class _HeredocFiles(list):  # type: ignore[type-arg]
+    """``COPY <<EOF /dest``: each document as a file named after its delimiter."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__()
+        self.directory = directory
+
+    def release(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _heredoc_sources(run: _Run, inst: Any) -> tuple[_HeredocFiles, str]:
+    import hashlib
+    import tempfile
+
+    files = _HeredocFiles(tempfile.mkdtemp(prefix="heredoc-", dir=run.builder.layout.tmp_dir))
+    digest = hashlib.sha256()
+    for doc in inst.heredocs:
+        path = posixpath.join(files.directory, doc.name)
+        with open(path, "w") as f:
+            f.write(doc.content)
+        files.append((path, doc.name))
+        digest.update(f"{doc.name}\0{doc.content}\0".encode())
+    return files, digest.hexdigest()
+
+
 def _copy(run: _Run, state: StageState, inst: Any, is_add: bool) -> StageState:
     words = _words(inst)
     if len(words) < 2:
@@ -390,6 +418,9 @@ def _copy(run: _Run, state: StageState, inst: Any, is_add: bool) -> StageState:
         sources, checksum = select_from_image(run.backend.lower_dirs(source_image), source_image,
                                               patterns, str(run.builder.layout.tmp_dir))
         origin = f"from:{source_image}"
+    elif getattr(inst, "heredocs", None) and all(p.startswith("<<") for p in patterns):
+        sources, checksum = _heredoc_sources(run, inst)
+        origin = "heredoc"
     else:
         rels = [rel for pattern in patterns for rel in run.context.select(pattern)]
         sources = [(run.context.path(rel), rel) for rel in rels]

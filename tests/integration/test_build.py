@@ -113,3 +113,44 @@ def test_bad_dockerfiles_fail_clearly(build, docker):
 
 def _built(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("Successfully built")]
+
+
+def test_heredocs_and_onbuild_triggers(build, docker):
+    base = build({"Dockerfile": (
+        "FROM busybox\n"
+        "RUN <<EOF\n"
+        "mkdir -p /etc/app\n"
+        "echo from-heredoc > /etc/app/run.txt\n"
+        "EOF\n"
+        "COPY <<CONF /etc/app/app.conf\n"
+        "port=8080\n"
+        "CONF\n"
+        "ONBUILD RUN echo triggered > /etc/app/onbuild.txt\n")}, "-t", "onbase:1")
+    assert base.returncode == 0, base.stdout + base.stderr
+    assert docker("run", "--rm", "onbase:1", "cat", "/etc/app/run.txt",
+                  "/etc/app/app.conf").stdout == "from-heredoc\nport=8080\n"
+    child = build({"Dockerfile": "FROM onbase:1\nCMD [\"cat\", \"/etc/app/onbuild.txt\"]\n"},
+                  "-t", "onchild:1")
+    assert child.returncode == 0, child.stdout + child.stderr
+    assert "# Executing 1 build trigger" in child.stdout
+    assert docker("run", "--rm", "onchild:1").stdout == "triggered\n"
+    inherited = docker("inspect", "-f", "{{json .Config.OnBuild}}", "onchild:1").stdout.strip()
+    assert inherited in ("null", "[]")
+    docker("rmi", "onchild:1", "onbase:1")
+
+
+def test_docker_py_builds_through_the_api(coved, tmp_path):
+    import io
+
+    import docker as docker_py
+
+    client = docker_py.DockerClient(base_url=coved.host, version="1.41", timeout=60)
+    try:
+        dockerfile = io.BytesIO(b"FROM busybox\nRUN echo py > /py.txt\nCMD [\"cat\", \"/py.txt\"]\n")
+        image, logs = client.images.build(fileobj=dockerfile, tag="pybuilt:1", rm=True)
+        assert "pybuilt:1" in image.tags
+        assert any("Step 2/3" in chunk.get("stream", "") for chunk in logs)
+        assert client.containers.run("pybuilt:1", remove=True) == b"py\n"
+        client.images.remove("pybuilt:1")
+    finally:
+        client.close()
