@@ -28,6 +28,7 @@ TOP_LEVEL = {
     "tag": "images", "history": "images", "load": "images", "save": "images",
     "version": "system", "info": "system", "events": "system",
     "pull": "registry", "push": "registry", "login": "registry", "logout": "registry",
+    "build": "build",
 }
 GROUPS = {
     "container": {
@@ -45,6 +46,7 @@ GROUPS = {
         "inspect": ("inspect", "image inspect"), "history": ("images", "history"),
         "tag": ("images", "tag"), "load": ("images", "load"), "save": ("images", "save"),
         "pull": ("registry", "pull"), "push": ("registry", "push"),
+        "build": ("build", "build"),
     },
     "system": {"info": ("system", "info"), "events": ("system", "events")},
 }
@@ -58,6 +60,7 @@ Common Commands:
   run         Create and run a new container from an image
   exec        Execute a command in a running container
   ps          List containers
+  build       Build an image from a Dockerfile
   pull        Download an image from a registry
   push        Upload an image to a registry
   images      List images

@@ -11,7 +11,7 @@ from .errors import StatusError
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from typing import Any, TextIO
 
     from ..client.credentials import ConfigFile
@@ -43,12 +43,13 @@ class _Discard:
         return False
 
 
-def render_stream(messages: Iterable[Any], out: TextIO | _Discard) -> None:
+def render_stream(messages: Iterable[Any], out: TextIO | _Discard,
+                  aux: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Render a progress stream; an error in it ends the command with docker's status."""
     from .jsonmessage import JSONMessageError, display_stream
 
     try:
-        display_stream(messages, out)  # type: ignore[arg-type]
+        display_stream(messages, out, aux=aux)  # type: ignore[arg-type]
     except JSONMessageError as exc:
         raise StatusError(exc.code, exc.message) from exc
 

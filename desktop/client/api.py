@@ -328,6 +328,15 @@ class APIClient:
         finally:
             stream.close()
 
+    def build(self, context: IO[bytes], params: dict[str, Any]) -> Iterator[JSON]:
+        """``POST /build`` with the context tar streamed as the body; yields the messages."""
+        stream = self._stream("POST", "/build", params, context,
+                              {"Content-Type": "application/x-tar"})
+        try:
+            yield from iter_json_lines(iter(stream))
+        finally:
+            stream.close()
+
     def save(self, refs: list[str]) -> StreamingResponse:
         return self._stream("GET", "/images/get", {"names": refs})
 
