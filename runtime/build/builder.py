@@ -30,7 +30,7 @@ class BuildBackend(Protocol):
 
     store: Any  # the ImageStore
 
-    def resolve_or_pull(self, ref: str, emit: Emit) -> str: ...
+    def resolve_or_pull(self, ref: str, emit: Emit, always_pull: bool = False) -> str: ...
 
     def run_container(self, body: dict[str, Any]) -> str: ...
 
@@ -56,6 +56,7 @@ class BuildOptions:
     force_remove: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
+    pull: bool = False
 
 
 class BuildCache:
@@ -182,7 +183,7 @@ class _Run:
             return ""
         if base.lower() in self.stage_images:
             return self.stage_images[base.lower()]
-        return self.backend.resolve_or_pull(base, self.emit)
+        return self.backend.resolve_or_pull(base, self.emit, self.options.pull)
 
     def image_for_copy_from(self, source: str) -> str:
         key = source.lower()

@@ -16,15 +16,22 @@ class EngineBuildBackend:
         self.engine = engine
         self.store = engine.images.store
 
-    def resolve_or_pull(self, ref: str, emit: Emit) -> str:
-        try:
-            return self.engine.images.resolve(ref)
-        except errors.NotFound:
-            pass
-        pull = getattr(self.engine.images, "pull_for_build", None)
-        if pull is None:
-            raise errors.no_such_image(ref)
-        return pull(ref, emit)
+    def resolve_or_pull(self, ref: str, emit: Emit, always_pull: bool = False) -> str:
+        """A local image, else (or with ``--pull``) pulled anonymously, its progress in the
+        build's stream."""
+        from cove.runtime.images.reference import parse
+        from cove.runtime.registry.auth import AuthConfig
+
+        if not always_pull:
+            try:
+                return self.engine.images.resolve(ref)
+            except errors.NotFound:
+                pass
+        named = parse(ref).with_default_tag()
+        for message in self.engine.images.pull(named.familiar_name, named.tag or named.digest,
+                                               None, AuthConfig.from_dict({})):
+            emit(message)
+        return self.engine.images.resolve(str(named))
 
     def run_container(self, body: dict[str, Any]) -> str:
         cid = self.engine.containers.create(body, None)["Id"]

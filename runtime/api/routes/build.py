@@ -37,6 +37,7 @@ def routes(engine: Any) -> list[Route]:
             force_remove=req.flag("forcerm"),
             labels=_json_param(req, "labels"),
             quiet=req.flag("q"),
+            pull=req.flag("pull"),
         )
         for tag in options.tags:
             from cove.runtime.images.reference import parse

@@ -48,3 +48,19 @@ def test_cove_pull_without_auth_and_pull_never(cove, docker, tmp_path, registry:
     assert never.returncode == 125 and "No such image" in never.stderr
     assert _cove(cove, tmp_path, "pull", "-q", image).stdout.strip() == image
     docker("rmi", image)
+
+
+def test_build_from_an_image_only_in_a_registry_pulls_it(cove, docker, tmp_path,
+                                                         registry: Registry) -> None:
+    base = f"{registry.host}/bases/bb:1"
+    docker("tag", "busybox", base)
+    assert _cove(cove, tmp_path, "push", base).returncode == 0
+    docker("rmi", base)
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {base}\nRUN echo on-pulled-base > /x\n")
+    built = _cove(cove, tmp_path, "build", "-t", "frompulled:1", str(context))
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "Pulling from bases/bb" in built.stdout
+    assert docker("run", "--rm", "frompulled:1", "cat", "/x").stdout == "on-pulled-base\n"
+    docker("rmi", "frompulled:1", base)
