@@ -3,29 +3,23 @@
 The CLI parses a reference before it talks to the daemon: ``busybox`` becomes
 ``docker.io/library/busybox:latest``, the registry host decides which stored credentials
 go in ``X-Registry-Auth``, and a bad reference fails locally with docker's own text.
-This is the client's copy; ``desktop/`` never imports ``runtime/`` (it runs on macOS and
-Windows), so the daemon's parser cannot be shared.
+The grammar is shared with the engine through ``cove.common.reference``; the
+``Reference`` type and docker CLI's error wording are the client's own.
 """
 
 from __future__ import annotations
 
-import re
+from cove.common.reference import (  # noqa: F401 - re-exported for the CLI's modules
+    DEFAULT_DOMAIN,
+    ID_RE,
+    NAME_TOTAL_LENGTH_MAX,
+    OFFICIAL_REPO_PREFIX,
+    REFERENCE_RE,
+    split_docker_domain,
+)
 
-DEFAULT_DOMAIN = "docker.io"
-LEGACY_DEFAULT_DOMAIN = "index.docker.io"
-OFFICIAL_PREFIX = "library/"
 INDEX_SERVER = "https://index.docker.io/v1/"
 """The key docker stores Docker Hub credentials under in config.json."""
-NAME_TOTAL_LENGTH_MAX = 255
-
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
-_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
-_TAG = r"[\w][\w.-]{0,127}"
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-_REFERENCE = re.compile(rf"^({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$")
-_IDENTIFIER = re.compile(r"^[a-f0-9]{64}$")
 _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 
@@ -53,8 +47,8 @@ class Reference:
         if self.domain != DEFAULT_DOMAIN:
             return self.name
         path = self.path
-        if path.startswith(OFFICIAL_PREFIX) and path.count("/") == 1:
-            return path[len(OFFICIAL_PREFIX):]
+        if path.startswith(OFFICIAL_REPO_PREFIX) and path.count("/") == 1:
+            return path[len(OFFICIAL_REPO_PREFIX):]
         return path
 
     def _suffix(self) -> str:
@@ -90,28 +84,13 @@ class Reference:
         return INDEX_SERVER if self.domain == DEFAULT_DOMAIN else self.domain
 
 
-def split_docker_domain(name: str) -> tuple[str, str]:
-    """(domain, remainder): the first component is a domain only if it looks like one."""
-    head, sep, rest = name.partition("/")
-    if not sep or ("." not in head and ":" not in head and head != "localhost"
-                   and head.lower() == head):
-        domain, remainder = DEFAULT_DOMAIN, name
-    else:
-        domain, remainder = head, rest
-    if domain == LEGACY_DEFAULT_DOMAIN:
-        domain = DEFAULT_DOMAIN
-    if domain == DEFAULT_DOMAIN and "/" not in remainder:
-        remainder = OFFICIAL_PREFIX + remainder
-    return domain, remainder
-
-
 def _parse(text: str) -> Reference:
-    match = _REFERENCE.match(text)
+    match = REFERENCE_RE.match(text)
     if match is None:
         if not text:
             raise InvalidReference("invalid reference format: repository name must have at "
                                    "least one component")
-        if _REFERENCE.match(text.lower()):
+        if REFERENCE_RE.match(text.lower()):
             raise InvalidReference("invalid reference format: repository name must be lowercase")
         raise InvalidReference("invalid reference format")
     name, tag, digest = match.groups()
@@ -131,7 +110,7 @@ def _parse(text: str) -> Reference:
 
 def parse_normalized(text: str) -> Reference:
     """``ParseNormalizedNamed``: the fully qualified reference of what a user typed."""
-    if _IDENTIFIER.match(text):
+    if ID_RE.match(text):
         raise InvalidReference(f"invalid repository name ({text}), cannot specify 64-byte "
                                "hexadecimal strings")
     domain, remainder = split_docker_domain(text)

@@ -141,7 +141,7 @@ class Container:
 
     def uptime_text(self) -> str:
         """The STATUS column of ``docker ps``, as dockerd's State.String() says it."""
-        from cove.runtime.containers.humanize import human_duration
+        from cove.common.humanize import human_duration
 
         st = self.state
         status = st["Status"]

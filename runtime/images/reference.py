@@ -13,28 +13,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from cove.common.reference import (  # noqa: F401 - re-exported: the engine's names for them
+    DEFAULT_DOMAIN,
+    ID_RE,
+    LEGACY_DEFAULT_DOMAIN,
+    NAME_TOTAL_LENGTH_MAX,
+    OFFICIAL_REPO_PREFIX,
+    REFERENCE_RE,
+    TAG_RE,
+    split_docker_domain,
+)
+
 from ..errors import InvalidParameter
 
-DEFAULT_DOMAIN = "docker.io"
-LEGACY_DEFAULT_DOMAIN = "index.docker.io"
-OFFICIAL_REPO_PREFIX = "library/"
 DEFAULT_TAG = "latest"
-NAME_TOTAL_LENGTH_MAX = 255
-
-_ALNUM = r"[a-z0-9]+"
-_SEPARATOR = r"(?:[._]|__|[-]+)"
-_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_NAME = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
-_IPV6 = r"\[[a-fA-F0-9:]+\]"
-_DOMAIN = rf"(?:{_DOMAIN_NAME}|{_IPV6})(?::[0-9]+)?"
-_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
-_TAG = r"[\w][\w.-]{0,127}"
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-
-REFERENCE_RE = re.compile(rf"^({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$")
-TAG_RE = re.compile(rf"^{_TAG}$")
-ID_RE = re.compile(r"^[a-f0-9]{64}$")
 
 INVALID_FORMAT = "invalid reference format"
 MUST_BE_LOWERCASE = "invalid reference format: repository name must be lowercase"
@@ -96,23 +88,6 @@ class Reference:
         return replace(self, tag=None, digest=None)
 
 
-def _split_domain(name: str) -> tuple[str, str]:
-    """distribution's ``splitDockerDomain``: the first component is a domain only if
-    it looks like one (has ``.`` or ``:``, is ``localhost``, or has uppercase)."""
-    first, sep, rest = name.partition("/")
-    if not sep or (
-        not any(c in first for c in ".:") and first != "localhost" and first.lower() == first
-    ):
-        domain, remainder = DEFAULT_DOMAIN, name
-    else:
-        domain, remainder = first, rest
-    if domain == LEGACY_DEFAULT_DOMAIN:
-        domain = DEFAULT_DOMAIN
-    if domain == DEFAULT_DOMAIN and "/" not in remainder:
-        remainder = OFFICIAL_REPO_PREFIX + remainder
-    return domain, remainder
-
-
 def parse(ref: str) -> Reference:
     """Parse and normalise ``ref`` (``ParseNormalizedNamed``); raise ``InvalidParameter``
     with dockerd's wording when it is not a valid reference."""
@@ -131,7 +106,7 @@ def parse(ref: str) -> Reference:
             f"{INVALID_FORMAT}: repository name must not be more than "
             f"{NAME_TOTAL_LENGTH_MAX} characters"
         )
-    domain, path = _split_domain(name)
+    domain, path = split_docker_domain(name)
     if path.lower() != path:
         raise InvalidParameter(MUST_BE_LOWERCASE)
     if digest is not None and not digest.startswith("sha256:"):

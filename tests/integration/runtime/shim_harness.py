@@ -102,8 +102,12 @@ class Container:
     def connect(self, request: dict) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(TIMEOUT)
-        sock.connect(self.socket_path)
-        sock.sendall((json.dumps(request) + "\n").encode())
+        try:
+            sock.connect(self.socket_path)
+            sock.sendall((json.dumps(request) + "\n").encode())
+        except OSError:
+            sock.close()
+            raise
         return sock
 
     def attach(self, stdin: bool = False) -> socket.socket:
@@ -114,7 +118,19 @@ class Container:
             return json.loads(read_all(sock).split(b"\n", 1)[0])
 
     def wait(self) -> dict:
-        return self.request({"op": "wait"})
+        """The exit, from the shim; or, once it has gone, from the exit file it wrote
+        (what coved does too)."""
+        try:
+            return self.request({"op": "wait"})
+        except (FileNotFoundError, ConnectionRefusedError):
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline:
+                try:
+                    with open(self.spec["exit_file"]) as f:
+                        return json.load(f)
+                except (OSError, ValueError):
+                    time.sleep(0.05)
+            raise
 
     def run(self, stdin_data: bytes | None = None) -> tuple[dict, dict[int, bytes], dict]:
         """start, attach, go, collect output, wait: (go reply, output by stream, exit)."""

@@ -44,6 +44,11 @@ class Script:
     users: dict[str, str] = field(default_factory=lambda: {"alice": "secret"})
     identity_token: str = ""
     images: set[str] = field(default_factory=set)  # what create finds ("busybox:latest")
+    build_stream: bytes = (b'{"stream":"Step 1/1 : FROM busybox"}\n{"stream":"\\n"}\n'
+                           b'{"stream":" ---\\u003e abcdef012345\\n"}\n'
+                           b'{"aux":{"ID":"sha256:' + b"ab" * 32 + b'"}}\n'
+                           b'{"stream":"Successfully built abcdef012345\\n"}\n')
+    build_error: tuple[int, str] | None = None  # HTTP error instead of a stream
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -62,14 +67,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             head, rest = path[1:].split("/", 1)
             if head[1:].replace(".", "").isdigit():
                 path = "/" + rest
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
         rec = Recorded(self.command, urllib.parse.unquote(path),
                        urllib.parse.parse_qs(url.query),
                        {k.lower(): v for k, v in self.headers.items()}, body)
         if path != "/_ping":
             self.server.requests.append(rec)
         return rec
+
+    def _read_chunked(self) -> bytes:
+        """A chunked request body (``docker build`` streams its context tar this way)."""
+        parts = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
@@ -110,6 +130,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                              name.removeprefix("docker.io/")):
                 script.images.add(f"{familiar}:{tag}")
             self._send(200, script.pull_stream)
+        elif rec.path == "/build":
+            if script.build_error:
+                self._error(*script.build_error)
+            else:
+                self._send(200, script.build_stream)
         elif rec.path.endswith("/push"):
             self._send(200, script.push_stream)
         elif rec.path == "/auth":
