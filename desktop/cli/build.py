@@ -1,8 +1,8 @@
 """``cove build``: docker's classic builder client (``DOCKER_BUILDKIT=0 docker build``).
 
-The context (a directory, a tar, or a Dockerfile on stdin) is sent as a tar that
-leaves out what ``.dockerignore`` excludes, always keeping the Dockerfile and
-``.dockerignore``; the daemon's JSON stream is rendered as docker renders it.
+The context (a directory, a tar, or a Dockerfile on stdin) is sent as a chunked tar
+body; the daemon's JSON stream is rendered as docker renders it, and the exit status is
+docker's (the failing RUN's code, 1 for other errors).
 """
 
 from __future__ import annotations
@@ -16,183 +16,216 @@ if TYPE_CHECKING:
 
     from .command import FlagParser, Namespace
 
-
-def _ignore_patterns(text: str) -> list[tuple[bool, Any]]:
-    """(exception?, compiled regex) per .dockerignore line, in Docker's pattern syntax."""
-    import posixpath
-    import re
-
-    patterns = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        exception = line.startswith("!")
-        if exception:
-            line = line[1:].strip()
-        line = posixpath.normpath(line.lstrip("/")).removeprefix("./")
-        regex, i, n = "", 0, len(line)
-        while i < n:
-            if line.startswith("**/", i):  # any number of directories, including none
-                regex, i = regex + "(?:.*/)?", i + 3
-                continue
-            if line.startswith("**", i):
-                regex, i = regex + ".*", i + 2
-                continue
-            ch = line[i]
-            end = line.find("]", i + 1) if ch == "[" else -1
-            if ch == "*":
-                regex += "[^/]*"
-            elif ch == "?":
-                regex += "[^/]"
-            elif end > 0:
-                body = line[i + 1:end]
-                regex += "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"
-                i = end
-            elif ch == "\\" and i + 1 < n:
-                i += 1
-                regex += re.escape(line[i])
-            else:
-                regex += re.escape(ch)
-            i += 1
-        patterns.append((exception, re.compile(f"^{regex}$")))
-    return patterns
+SENDING = "Sending build context to Docker daemon"
+_TAR_MAGIC_OFFSET = 257
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
 
 
-def is_ignored(path: str, patterns: list[tuple[bool, Any]]) -> bool:
-    """Docker's rule: the last pattern matching the path or one of its parents decides."""
-    parts = path.split("/")
-    candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    excluded = False
-    for exception, regex in patterns:
-        if any(regex.match(c) for c in candidates):
-            excluded = not exception
-    return excluded
+def looks_like_archive(head: bytes) -> bool:
+    """docker's ``IsArchive``: a (possibly compressed) tar rather than a Dockerfile."""
+    if head.startswith(_COMPRESSED_MAGIC):
+        return True
+    return head[_TAR_MAGIC_OFFSET:_TAR_MAGIC_OFFSET + 5] == b"ustar"
 
 
-def context_tar(directory: str, dockerfile: str, out: IO[bytes],
-                extra: tuple[str, bytes] | None = None) -> None:
-    """Tar ``directory`` into ``out`` without what .dockerignore excludes."""
-    import io
+def _context_error(message: str) -> StatusError:
+    return StatusError(1, f"unable to prepare context: {message}")
+
+
+def _read_stdin(cli: Cli) -> bytes:
+    stdin = getattr(cli.stdin, "buffer", cli.stdin)
+    data = stdin.read()
+    return data.encode() if isinstance(data, str) else data
+
+
+def _dockerfile_in_dir(context: str, name: str | None) -> tuple[str, str]:
+    """docker's getDockerfileRelPath: (absolute Dockerfile path, its path from the context).
+
+    ``-f`` is relative to the current directory, not the context; without it ``Dockerfile``
+    (or ``dockerfile``) in the context. A path starting with ``..`` lies outside.
+    """
     import os
-    import tarfile
 
-    patterns: list[tuple[bool, Any]] = []
-    try:
-        with open(os.path.join(directory, ".dockerignore"), encoding="utf-8") as f:
-            patterns = _ignore_patterns(f.read())
-    except FileNotFoundError:
-        pass
-    keep = {dockerfile, ".dockerignore"}
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for root, dirs, files in os.walk(directory):
-            dirs.sort()
-            rel_root = os.path.relpath(root, directory).replace(os.sep, "/")
-            for name in sorted(dirs + files):
-                rel = name if rel_root == "." else f"{rel_root}/{name}"
-                if rel not in keep and is_ignored(rel, patterns):
-                    if name in dirs:
-                        dirs.remove(name)
-                    continue
-                full = os.path.join(root, name)
-                info = tar.gettarinfo(full, arcname=rel)
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                if info.isreg():
-                    with open(full, "rb") as f:
-                        tar.addfile(info, f)
-                else:
-                    tar.addfile(info)
-        if extra is not None:
-            info = tarfile.TarInfo(extra[0])
-            info.size = len(extra[1])
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(extra[1]))
+    context = os.path.realpath(context)
+    if name:
+        path = os.path.abspath(name)
+    else:
+        path = os.path.join(context, "Dockerfile")
+        if not os.path.lexists(path) and os.path.lexists(os.path.join(context, "dockerfile")):
+            path = os.path.join(context, "dockerfile")
+    if not os.path.lexists(path):
+        raise _context_error("unable to evaluate symlinks in Dockerfile path: "
+                             f"lstat {path}: no such file or directory")
+    path = os.path.realpath(path)
+    if os.path.isdir(path):
+        raise _context_error(f'the Dockerfile ({path}) cannot be a directory')
+    return path, os.path.relpath(path, context)
 
 
-def _prepare_context(args: Namespace, cli: Cli) -> tuple[IO[bytes], str]:
-    """(the context tar, the Dockerfile's name inside it)."""
-    import io
+def prepare_context(args: Namespace, cli: Cli, body: IO[bytes]) -> str:
+    """Write the context tar to ``body``; returns the Dockerfile's name inside it."""
     import os
     import secrets
-    import tarfile
-    import tempfile
 
     source = args.args[0]
-    body = tempfile.TemporaryFile()
-    dockerfile = args.file or "Dockerfile"
+    if args.file == "-" and source == "-":
+        raise StatusError(1, "invalid argument: can't use stdin for both build context "
+                             "and dockerfile")
     if source == "-":
-        data = cli.stdin.buffer.read() if hasattr(cli.stdin, "buffer") else cli.stdin.read()
-        if isinstance(data, str):
-            data = data.encode()
+        data = _read_stdin(cli)
+        if looks_like_archive(data[:512]):
+            body.write(data)
+            return args.file or "Dockerfile"
+        if args.file:
+            raise _context_error("ambiguous Dockerfile source: both stdin and flag "
+                                 "correspond to Dockerfiles")
+        from .build_context import write_single_file_tar
+
+        write_single_file_tar("Dockerfile", data, body)
+        return "Dockerfile"
+    if os.path.isdir(source):
+        from .build_context import write_context_tar
+
+        extra = None
+        if args.file == "-":
+            dockerfile = f".dockerfile.{secrets.token_hex(10)}"
+            extra = (dockerfile, _read_stdin(cli))
+        else:
+            path, dockerfile = _dockerfile_in_dir(source, args.file)
+            if dockerfile.startswith(".." + os.sep) or dockerfile == "..":
+                with open(path, "rb") as f:  # travels inside the context under a new name
+                    dockerfile = f".dockerfile.{secrets.token_hex(10)}"
+                    extra = (dockerfile, f.read())
+            dockerfile = dockerfile.replace(os.sep, "/")
         try:
-            with tarfile.open(fileobj=io.BytesIO(data)):
-                body.write(data)
-        except tarfile.TarError:  # a Dockerfile alone, with an empty context
-            with tarfile.open(fileobj=body, mode="w") as tar:
-                info = tarfile.TarInfo("Dockerfile")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            dockerfile = "Dockerfile"
-    elif os.path.isfile(source):
+            write_context_tar(source, dockerfile, body, extra)
+        except ValueError as exc:
+            raise StatusError(1, f"error checking context: {exc}") from exc
+        except OSError as exc:
+            raise StatusError(1, f"error checking context: {exc}") from exc
+        return dockerfile
+    if os.path.isfile(source):
         with open(source, "rb") as f:
             while chunk := f.read(1 << 20):
                 body.write(chunk)
-    elif os.path.isdir(source):
-        extra = None
-        if args.file:
-            path = args.file if os.path.isabs(args.file) else os.path.join(os.getcwd(), args.file)
-            inside = os.path.relpath(os.path.realpath(path), os.path.realpath(source))
-            if inside.startswith(".."):  # a Dockerfile outside the context travels inside it
-                with open(path, "rb") as f:
-                    dockerfile = f".dockerfile.{secrets.token_hex(10)}"
-                    extra = (dockerfile, f.read())
-            else:
-                dockerfile = inside.replace(os.sep, "/")
-        elif not os.path.exists(os.path.join(source, "Dockerfile")):
-            raise StatusError(1, f"unable to prepare context: unable to evaluate symlinks in "
-                                 f"Dockerfile path: lstat {os.path.abspath(source)}/Dockerfile: "
-                                 "no such file or directory")
-        context_tar(source, dockerfile, body, extra)
-    else:
-        raise StatusError(1, f'unable to prepare context: path "{source}" not found')
-    body.seek(0)
-    return body, dockerfile
+        return args.file or "Dockerfile"
+    if source.startswith(("http://", "https://", "git://", "git@", "github.com/")):
+        raise _context_error(f"building from a URL is not supported yet: {source}")
+    raise _context_error(f'path "{source}" not found')
 
 
-def build(args: Namespace, cli: Cli) -> int:
+def build_params(args: Namespace, dockerfile: str) -> dict[str, Any]:
+    """The flags as ``POST /build``'s query, the way the docker CLI (v1 builder) sends them."""
     import json
     import os
 
-    from .registry import _Discard, render_stream
-    from .units import human_size
-
-    body, dockerfile = _prepare_context(args, cli)
-    size = os.fstat(body.fileno()).st_size
-    if not args.quiet:
-        cli.out(f"Sending build context to Docker daemon  {human_size(size, 4)}\n")
     build_args: dict[str, str | None] = {}
-    for item in args.build_arg or []:
+    for item in args.build_arg:
         key, eq, value = item.partition("=")
         build_args[key] = value if eq else os.environ.get(key)
-    labels = dict(item.partition("=")[::2] for item in args.label or [])
-    params: dict[str, Any] = {
-        "t": args.tag or None, "dockerfile": dockerfile,
-        "buildargs": json.dumps(build_args) if build_args else None,
-        "labels": json.dumps(labels) if labels else None, "target": args.target,
-        "nocache": args.no_cache or None, "q": args.quiet or None, "pull": args.pull or None,
-        "rm": "1" if args.rm else "0", "forcerm": args.force_rm or None,
-        "platform": args.platform,
+    labels = dict(item.partition("=")[::2] for item in args.label)
+
+    def as_json(value: dict[str, Any]) -> str | None:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True) if value else None
+
+    return {
+        "t": args.tag or None, "dockerfile": dockerfile, "buildargs": as_json(build_args),
+        "labels": as_json(labels), "target": args.target or None, "q": args.quiet,
+        "nocache": args.no_cache, "pull": args.pull, "platform": args.platform or None,
+        # docker sends forcerm when set, else rm only when it is off
+        "forcerm": args.force_rm, "rm": None if args.force_rm or args.rm else "0",
+        "version": "1",
     }
-    image_id: list[str] = []
-    messages = cli.client.build(body, params)
-    render_stream(messages, _Discard() if args.quiet else cli.stdout,
-                  aux=lambda message: image_id.append(str(message["aux"].get("ID", ""))))
-    if args.quiet and image_id:
-        cli.out(image_id[-1])
-    if args.iidfile and image_id:
-        with open(args.iidfile, "w") as f:
-            f.write(image_id[-1])
+
+
+class _Upload:
+    """The context body, reporting docker's ``Sending build context`` progress as it is read.
+
+    Like moby's progress reader: a line per 512 KiB (at most ten a second), each ending in
+    ``\\r`` so a terminal redraws it, the last one followed by ``\\r\\n``. Off a terminal
+    only the last line is written (docker's ``lastProgressOutput``).
+    """
+
+    def __init__(self, body: IO[bytes], out: IO[str]) -> None:
+        from .jsonmessage import is_terminal
+
+        self.body, self.out = body, out
+        self.terminal = is_terminal(out)  # type: ignore[arg-type]
+        self.sent = self.reported = 0
+        self.last_time = 0.0
+        self.done = False
+
+    def _report(self) -> None:
+        from .units import human_size
+
+        self.out.write(f"{SENDING} {human_size(self.sent, 4):>8}\r")
+        self.out.flush()
+        self.reported = self.sent
+
+    def read(self, size: int = -1) -> bytes:
+        import time
+
+        data = self.body.read(size)
+        self.sent += len(data)
+        if not data and not self.done:
+            self.done = True
+            self._report()
+            self.out.write("\r\n")
+        elif self.terminal and self.sent - self.reported > 512 * 1024 \
+                and time.monotonic() - self.last_time > 0.1:
+            self.last_time = time.monotonic()
+            self._report()
+        return data
+
+
+def _validate_tags(tags: list[str]) -> None:
+    """docker rejects a malformed ``-t`` while parsing flags: usage and exit 125."""
+    from ..client.reference import InvalidReference, parse_normalized
+    from .errors import UsageError
+
+    for tag in tags:
+        try:
+            parse_normalized(tag)
+        except InvalidReference as exc:
+            raise UsageError(f'invalid argument "{tag}" for "-t, --tag" flag: {exc}') from exc
+
+
+def build(args: Namespace, cli: Cli) -> int:
+    import io
+    import tempfile
+
+    from .jsonmessage import JSONMessageError, display_stream
+
+    _validate_tags(args.tag)
+    with tempfile.TemporaryFile() as body:
+        dockerfile = prepare_context(args, cli, body)
+        body.seek(0)
+        progress: IO[str] = io.StringIO() if args.quiet else cli.stdout
+        upload = _Upload(body, progress)
+        image_ids: list[str] = []
+        output: IO[str] = io.StringIO() if args.quiet else cli.stdout
+
+        def aux(message: dict[str, Any]) -> None:
+            if isinstance(message["aux"], dict) and message["aux"].get("ID"):
+                image_ids.append(str(message["aux"]["ID"]))
+
+        try:
+            messages = cli.client.build(upload, build_params(args, dockerfile))  # type: ignore[arg-type]
+            display_stream(messages, output, aux=aux)  # type: ignore[arg-type]
+        except JSONMessageError as exc:
+            if args.quiet:  # what was held back explains the failure
+                cli.stderr.write(progress.getvalue() + output.getvalue())  # type: ignore[attr-defined]
+            raise StatusError(exc.code or 1, exc.message) from exc
+    image_id = image_ids[-1] if image_ids else ""
+    if args.quiet:  # dockerd streams just the ID when q=1: docker prints that stream
+        streamed = output.getvalue()  # type: ignore[attr-defined]
+        image_id = streamed or (image_id + "\n" if image_id else "")  # else the aux ID
+        cli.stdout.write(image_id)
+    if args.iidfile:
+        if not image_id:
+            raise StatusError(1, f"Server did not provide an image ID. Cannot write {args.iidfile}")
+        with open(args.iidfile, "w", encoding="utf-8") as f:
+            f.write(image_id)
     return 0
 
 

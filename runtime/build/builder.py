@@ -124,11 +124,9 @@ class _Run:
             raise errors.InvalidParameter(
                 f"Cannot locate specified Dockerfile: {self.options.dockerfile}")
         ignore = self.context.read_text(".dockerignore")
-        if ignore:
+        if ignore:  # read first, then hidden from COPY like everything else it lists
             patterns = dockerignore.parse_dockerignore(ignore)
-            keep = {self.options.dockerfile, ".dockerignore"}
-            self.context.apply_ignore(
-                lambda rel: rel not in keep and dockerignore.is_excluded(rel, patterns))
+            self.context.apply_ignore(lambda rel: dockerignore.is_excluded(rel, patterns))
         dockerfile = parser.parse(text)
         stages = list(dockerfile.stages)
         if self.options.target:
@@ -170,6 +168,8 @@ class _Run:
             state = instructions.add_labels(self, state, self.options.labels)
             image_id = state.image_id
         self.emit({"aux": {"ID": image_id}})
+        if self.options.quiet:  # what `docker build -q` prints
+            self.emit({"stream": image_id + "\n"})
         self.say(f"Successfully built {_short(image_id)}\n")
         for tag in self.options.tags:
             from cove.runtime.images.reference import parse

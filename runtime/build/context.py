@@ -24,7 +24,6 @@ class BuildContext:
         except (tarfile.TarError, OSError, EOFError) as exc:
             self.close()
             raise errors.InvalidParameter(f"invalid build context: {exc}") from exc
-        self.excluded: set[str] = set()
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -38,23 +37,28 @@ class BuildContext:
             return None
 
     def apply_ignore(self, is_excluded: object) -> None:
-        """Drop what .dockerignore excludes (Dockerfile and .dockerignore stay readable)."""
+        """Remove what .dockerignore excludes, as dockerd does once it has read the
+        Dockerfile and .dockerignore; a directory goes only if nothing in it is kept."""
         check = is_excluded  # a callable: relative path -> bool
-        for root, dirs, files in os.walk(self.root):
-            for name in dirs + files:
-                rel = os.path.relpath(os.path.join(root, name), self.root)
-                if check(rel):  # type: ignore[operator]
-                    self.excluded.add(rel)
+        for root, dirs, files in os.walk(self.root, topdown=False):
+            for name in files:
+                full = os.path.join(root, name)
+                if check(os.path.relpath(full, self.root)):  # type: ignore[operator]
+                    os.unlink(full)
+            for name in dirs:
+                full = os.path.join(root, name)
+                rel = os.path.relpath(full, self.root)
+                if os.path.islink(full):
+                    if check(rel):  # type: ignore[operator]
+                        os.unlink(full)
+                elif check(rel) and not os.listdir(full):  # type: ignore[operator]
+                    os.rmdir(full)
 
     def _inside(self, rel: str) -> str:
         path = os.path.normpath(os.path.join(self.root, rel.lstrip("/")))
         if path != self.root and not path.startswith(self.root + os.sep):
             raise errors.InvalidParameter(f"forbidden path outside the build context: {rel}")
         return path
-
-    def _visible(self, rel: str) -> bool:
-        parts = rel.split(os.sep)
-        return not any(os.sep.join(parts[:i]) in self.excluded for i in range(1, len(parts) + 1))
 
     def select(self, pattern: str) -> list[str]:
         """Context-relative paths matching a COPY source (Docker: globs, no escapes)."""
@@ -65,7 +69,7 @@ class BuildContext:
             return ["."]
         if not any(ch in clean for ch in "*?["):
             path = self._inside(clean)
-            if not os.path.lexists(path) or not self._visible(clean):
+            if not os.path.lexists(path):
                 raise errors.InvalidParameter(
                     f"COPY failed: file not found in build context or excluded by "
                     f".dockerignore: stat {clean}: file does not exist")
@@ -75,7 +79,7 @@ class BuildContext:
             dirs.sort()
             for name in sorted(dirs + files):
                 rel = os.path.relpath(os.path.join(root, name), self.root)
-                if fnmatch.fnmatchcase(rel, clean) and self._visible(rel):
+                if fnmatch.fnmatchcase(rel, clean):
                     found.append(rel)
         if not found:
             raise errors.InvalidParameter(
@@ -97,9 +101,7 @@ class BuildContext:
                     dirs.sort()
                     for name in sorted(dirs + files):
                         full = os.path.join(root, name)
-                        sub = os.path.relpath(full, self.root)
-                        if self._visible(sub):
-                            walk.append((full, sub))
+                        walk.append((full, os.path.relpath(full, self.root)))
             for full, sub in walk:
                 st = os.lstat(full)
                 digest.update(f"{sub}\0{st.st_mode:o}\0".encode())
