@@ -65,7 +65,6 @@ def _dockerfile_in_dir(context: str, name: str | None) -> tuple[str, str]:
 def prepare_context(args: Namespace, cli: Cli, body: IO[bytes]) -> str:
     """Write the context tar to ``body``; returns the Dockerfile's name inside it."""
     import os
-    import secrets
 
     source = args.args[0]
     if args.file == "-" and source == "-":
@@ -88,13 +87,13 @@ def prepare_context(args: Namespace, cli: Cli, body: IO[bytes]) -> str:
 
         extra = None
         if args.file == "-":
-            dockerfile = f".dockerfile.{secrets.token_hex(10)}"
+            dockerfile = f".dockerfile.{os.urandom(10).hex()}"
             extra = (dockerfile, _read_stdin(cli))
         else:
             path, dockerfile = _dockerfile_in_dir(source, args.file)
             if dockerfile.startswith(".." + os.sep) or dockerfile == "..":
                 with open(path, "rb") as f:  # travels inside the context under a new name
-                    dockerfile = f".dockerfile.{secrets.token_hex(10)}"
+                    dockerfile = f".dockerfile.{os.urandom(10).hex()}"
                     extra = (dockerfile, f.read())
             dockerfile = dockerfile.replace(os.sep, "/")
         try:
@@ -192,12 +191,12 @@ def _validate_tags(tags: list[str]) -> None:
 
 def build(args: Namespace, cli: Cli) -> int:
     import io
-    import tempfile
 
     from .jsonmessage import JSONMessageError, display_stream
 
     _validate_tags(args.tag)
-    with tempfile.TemporaryFile() as body:
+    # an unnamed temp file (O_TMPFILE): the ``tempfile`` module costs ~12 ms to import
+    with _temporary_file() as body:
         dockerfile = prepare_context(args, cli, body)
         body.seek(0)
         progress: IO[str] = io.StringIO() if args.quiet else cli.stdout
@@ -258,3 +257,17 @@ COMMANDS = {
     "build": Command("build", "[OPTIONS] PATH | URL | -",
                      "Build an image from a Dockerfile", build, _flags, min_args=1, max_args=1),
 }
+
+
+def _temporary_file() -> IO[bytes]:
+    import os
+
+    directory = os.environ.get("TMPDIR") or "/tmp"
+    if hasattr(os, "O_TMPFILE"):
+        try:
+            return os.fdopen(os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600), "w+b")
+        except OSError:
+            pass
+    import tempfile  # macOS, Windows, or a file system without O_TMPFILE
+
+    return tempfile.TemporaryFile()
