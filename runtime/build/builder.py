@@ -145,7 +145,8 @@ class _Run:
             base = instructions.expand_word(stage.base, global_args)
             state = instructions.StageState.start(self._base_image(base), self.store,
                                                   dict(global_args), self.options.build_args)
-            self.say(f" ---> {_short(state.image_id)}\n" if state.image_id else "")
+            if state.image_id:
+                self.say(f" ---> {_short(state.image_id)}\n")
             triggers = state.config.get("OnBuild") or []
             if triggers:  # the base image's ONBUILD steps run first, and are not inherited
                 state.config["OnBuild"] = None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cove.runtime import errors
 from cove.runtime.containers import shim_client
-from cove.runtime.containers.record import Container, Status
+from cove.runtime.containers.record import Container, Status, parse_rfc3339
 from cove.runtime.linux import cgroups
 from cove.runtime.store.layout import read_json
 
@@ -220,8 +220,11 @@ class LifecycleMixin:
         return False
 
     def _restart_later(self: ContainerService, container: Container, started: str) -> None:
-        backoff = container.private.get("backoff", 0.05) * 2
-        container.private["backoff"] = min(backoff, 60.0)
+        """Restart after a delay that doubles from 100 ms up to a minute, and starts over
+        once the container had stayed up for 10 s (dockerd's restart manager)."""
+        ran = time.time() - parse_rfc3339(started) if started else 0.0
+        previous = 0.05 if ran >= 10 else container.private.get("backoff", 0.05)
+        container.private["backoff"] = min(previous * 2, 60.0)
         time.sleep(container.private["backoff"])
         with container.lock:
             if container.removed or container.status != Status.RESTARTING:

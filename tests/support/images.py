@@ -123,17 +123,10 @@ def busybox_archive(
     return docker_archive(busybox_image(tag, cmd, env, extra_layers, stop_signal, extra, config))
 
 
-def oci_layout_archive(
-    tag: str = "busybox:latest",
-    cmd: Sequence[str] | None = ("sh",),
-    env: Sequence[str] = tuple(DEFAULT_ENV),
-    extra_layers: Sequence[Mapping[str, bytes]] = (),
-    stop_signal: str | None = None,
-    extra: dict[str, bytes] | None = None,
-    config: Mapping[str, Any] | None = None,
-) -> bytes:
-    """The same image as an OCI image layout tar (oci-layout, index.json, blobs/)."""
-    return oci_archive(busybox_image(tag, cmd, env, extra_layers, stop_signal, extra, config))
+def oci_layout_archive(**image: Any) -> bytes:
+    """The same image as ``busybox_archive(**image)``, as an OCI image layout tar
+    (oci-layout, index.json, blobs/)."""
+    return oci_archive(busybox_image(**image))
 
 
 def tar_members(data: bytes) -> dict[str, tarfile.TarInfo]:
