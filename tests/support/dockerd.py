@@ -1,17 +1,23 @@
-"""The real dockerd on /tmp/dockerd.sock, used as an oracle; started if it isn't answering.
+"""The real dockerd on /tmp/dockerd.sock, used as an oracle by tests and benchmarks.
 
-It is shared by every test run on the machine and is never stopped here.
+A dockerd that already answers there is used as it is. One started here is kept for the
+rest of the run (it takes seconds to come up) and stopped by `stop_dockerd`, which the
+test session and the benchmarks call at their end, so nothing is left running.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import signal
 import subprocess
 import time
 
 SOCKET = "/tmp/dockerd.sock"
 DOCKER_HOST = f"unix://{SOCKET}"
+
+_started: subprocess.Popen[bytes] | None = None
 
 
 def docker_env() -> dict[str, str]:
@@ -28,21 +34,39 @@ def _answers() -> bool:
 
 def ensure_dockerd(timeout: float = 30.0) -> dict[str, str] | None:
     """The environment for `docker` against the reference daemon, or None if it can't run."""
+    global _started
     if _answers():
         return docker_env()
     if shutil.which("dockerd") is None or shutil.which("docker") is None:
         return None
-    with open("/tmp/dockerd.log", "ab") as log:
-        subprocess.Popen(
-            ["dockerd", "--data-root", "/tmp/dockerd-data", "-H", DOCKER_HOST,
-             "--pidfile", "/tmp/dockerd.pid"],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    if _started is None or _started.poll() is not None:
+        with open("/tmp/dockerd.log", "ab") as log:
+            _started = subprocess.Popen(
+                ["dockerd", "--data-root", "/tmp/dockerd-data", "-H", DOCKER_HOST,
+                 "--pidfile", "/tmp/dockerd.pid"],
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        atexit.register(stop_dockerd)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and _started.poll() is None:
         if _answers():
             return docker_env()
         time.sleep(0.5)
     return None
+
+
+def stop_dockerd(timeout: float = 30.0) -> None:
+    """Stop the dockerd this process started, if any; one found running is left alone."""
+    global _started
+    proc, _started = _started, None
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def docker(*args: str, input: bytes | None = None,

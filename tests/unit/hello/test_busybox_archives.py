@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.dockerd import docker, ensure_dockerd
+from tests.support.dockerd import docker
 from tests.support.images import (
     busybox_archive,
     busybox_rootfs_tar,
@@ -74,9 +74,7 @@ def test_config_carries_cmd_env_and_stop_signal() -> None:
 
 
 @pytest.fixture
-def loaded_tag() -> Iterator[str]:
-    if ensure_dockerd() is None:
-        pytest.skip("dockerd cannot start here")
+def loaded_tag(reference_dockerd: dict[str, str]) -> Iterator[str]:
     tag = f"cove-test-busybox:{uuid.uuid4().hex[:8]}"
     try:
         yield tag

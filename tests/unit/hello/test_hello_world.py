@@ -16,7 +16,7 @@ from cove.packaging.hello import (
     hello_world_image_id,
 )
 from cove.packaging.hello.elf import build_elf
-from tests.support.dockerd import docker, ensure_dockerd
+from tests.support.dockerd import docker
 from tests.support.images import tar_members, tar_read
 
 
@@ -79,9 +79,8 @@ def test_archive_is_byte_for_byte_deterministic() -> None:
     assert hello_world_image_id("arm64") != hello_world_image_id()
 
 
-def test_real_docker_loads_and_runs_it(tmp_path: Path) -> None:
-    if ensure_dockerd() is None:
-        pytest.skip("dockerd cannot start here")
+def test_real_docker_loads_and_runs_it(reference_dockerd: dict[str, str],
+                                      tmp_path: Path) -> None:
     archive = tmp_path / "hello.tar"
     archive.write_bytes(build_hello_world_archive())
     loaded = docker("load", "-i", str(archive))
