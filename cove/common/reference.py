@@ -14,6 +14,8 @@ import re
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
 OFFICIAL_REPO_PREFIX = "library/"
+INDEX_SERVER = "https://index.docker.io/v1/"
+"""The key Docker Hub credentials are stored under in config.json and sent under."""
 NAME_TOTAL_LENGTH_MAX = 255
 
 _ALNUM = r"[a-z0-9]+"
@@ -48,3 +50,13 @@ def split_docker_domain(name: str) -> tuple[str, str]:
     if domain == DEFAULT_DOMAIN and "/" not in remainder:
         remainder = OFFICIAL_REPO_PREFIX + remainder
     return domain, remainder
+
+
+def convert_to_hostname(url: str) -> str:
+    """``https://host:5000/v1/`` -> ``host:5000``: how config.json keys are compared."""
+    stripped = url
+    for scheme in ("http://", "https://"):
+        if stripped.startswith(scheme):
+            stripped = stripped[len(scheme):]
+            break
+    return stripped.split("/", 1)[0]

@@ -192,6 +192,7 @@ def _validate_tags(tags: list[str]) -> None:
 def build(args: Namespace, cli: Cli) -> int:
     import io
 
+    from ..client.credentials import registry_config_header
     from .jsonmessage import JSONMessageError, display_stream
 
     _validate_tags(args.tag)
@@ -209,7 +210,8 @@ def build(args: Namespace, cli: Cli) -> int:
                 image_ids.append(str(message["aux"]["ID"]))
 
         try:
-            messages = cli.client.build(upload, build_params(args, dockerfile))  # type: ignore[arg-type]
+            messages = cli.client.build(upload, build_params(args, dockerfile),  # type: ignore[arg-type]
+                                        registry_config_header())
             display_stream(messages, output, aux=aux)  # type: ignore[arg-type]
         except JSONMessageError as exc:
             if args.quiet:  # what was held back explains the failure

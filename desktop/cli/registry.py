@@ -27,6 +27,8 @@ PASSWORD_FLAG_WARNING = "WARNING! Using --password via the CLI is insecure. Use 
 EXISTING_CREDENTIALS = ("Authenticating with existing credentials... [Username: {user}]\n\n"
                         " Info -> To login with a different account, run 'docker logout' "
                         "followed by 'docker login'\n\n")
+DOCKER_HOLDS = ("WARNING: the credentials for {server} in {path} were stored by docker login "
+                "and are still used; remove them with: docker logout {server}")
 NON_TTY_LOGIN = "Error: Cannot perform an interactive login from a non TTY device"
 
 
@@ -55,7 +57,7 @@ def render_stream(messages: Iterable[Any], out: TextIO | _Discard,
 
 
 def registry_auth(ref: Reference) -> str:
-    """The X-Registry-Auth header for ``ref``'s registry, from docker's config.json."""
+    """The X-Registry-Auth header for ``ref``'s registry, from cove's or docker's config.json."""
     from ..client.credentials import auth_header_for
 
     return auth_header_for(ref.index_name)
@@ -135,7 +137,7 @@ def _prompt(cli: Cli, server: str, username: str, password: str,
 
 
 def login(args: Namespace, cli: Cli) -> int:
-    from ..client.credentials import ConfigFile, CredentialsError
+    from ..client.credentials import Credentials, CredentialsError
     from ..client.errors import APIError
     from ..client.reference import DEFAULT_DOMAIN, INDEX_SERVER, convert_to_hostname
 
@@ -153,8 +155,8 @@ def login(args: Namespace, cli: Cli) -> int:
     server = INDEX_SERVER if given in ("", DEFAULT_DOMAIN, INDEX_SERVER) else (
         convert_to_hostname(given))
     try:
-        config = ConfigFile.load()
-        stored = config.get_auth(server) if not username and not password else {}
+        credentials = Credentials.load()
+        stored = credentials.get_auth(server) if not username and not password else {}
     except CredentialsError as exc:
         raise StatusError(1, str(exc)) from exc
     auth: dict[str, str] = {}
@@ -169,7 +171,8 @@ def login(args: Namespace, cli: Cli) -> int:
         else:
             token = (response or {}).get("IdentityToken") or ""
             if token and token != stored.get("identitytoken"):
-                _store(cli, config, {**stored, "password": "", "identitytoken": token})
+                _store(cli, credentials.own,
+                       {**stored, "password": "", "identitytoken": token})
             cli.out(str((response or {}).get("Status") or "Login Succeeded"))
             return 0
     if response is None:
@@ -181,13 +184,13 @@ def login(args: Namespace, cli: Cli) -> int:
     if token:
         auth = {**auth, "password": "", "identitytoken": token}
     auth["serveraddress"] = server
-    _store(cli, config, auth)
+    _store(cli, credentials.own, auth)
     cli.out(str((response or {}).get("Status") or "Login Succeeded"))
     return 0
 
 
 def _store(cli: Cli, config: ConfigFile, auth: dict[str, str]) -> None:
-    """Save ``auth`` where config.json says (helper or file); warn when it is plain text."""
+    """Save ``auth`` where cove's config.json says (helper or file); warn if it is plain text."""
     from ..client.credentials import CredentialsError, FileStore
 
     try:
@@ -203,7 +206,12 @@ def _store(cli: Cli, config: ConfigFile, auth: dict[str, str]) -> None:
 
 
 def logout(args: Namespace, cli: Cli) -> int:
-    from ..client.credentials import ConfigFile, CredentialsError
+    """Erase the login from cove's config; one only docker's config holds is left to docker.
+
+    Rewriting docker's file behind its back would surprise a user of both tools, so, as
+    podman does, the user is told which command removes it.
+    """
+    from ..client.credentials import Credentials, CredentialsError
     from ..client.reference import DEFAULT_DOMAIN, INDEX_SERVER, convert_to_hostname
 
     given = args.args[0] if args.args else ""
@@ -215,13 +223,16 @@ def logout(args: Namespace, cli: Cli) -> int:
             [server, hostname, f"http://{hostname}", f"https://{hostname}"]))
     cli.out(f"Removing login credentials for {hostname}")
     try:
-        config = ConfigFile.load()
+        credentials = Credentials.load()
     except CredentialsError as exc:
         raise StatusError(1, str(exc)) from exc
+    docker_only = [c for c in candidates if credentials.docker_holds(c)]
+    if docker_only and credentials.docker is not None:
+        cli.err(DOCKER_HOLDS.format(server=hostname, path=credentials.docker.path))
     errors: dict[str, str] = {}
     for candidate in candidates:
         try:
-            config.store_for(candidate).erase(candidate)
+            credentials.own.store_for(candidate).erase(candidate)
         except CredentialsError as exc:
             errors[candidate] = str(exc)
     if len(errors) == len(candidates):

@@ -328,10 +328,16 @@ class APIClient:
         finally:
             stream.close()
 
-    def build(self, context: IO[bytes], params: dict[str, Any]) -> Iterator[JSON]:
-        """``POST /build`` with the context tar streamed as the body; yields the messages."""
-        stream = self._stream("POST", "/build", params, context,
-                              {"Content-Type": "application/x-tar"})
+    def build(self, context: IO[bytes], params: dict[str, Any],
+              registry_config: str | None = None) -> Iterator[JSON]:
+        """``POST /build`` with the context tar streamed as the body; yields the messages.
+
+        ``registry_config`` is the ``X-Registry-Config`` header: the logins the daemon may
+        use to pull FROM images."""
+        headers = {"Content-Type": "application/x-tar"}
+        if registry_config:
+            headers["X-Registry-Config"] = registry_config
+        stream = self._stream("POST", "/build", params, context, headers)
         try:
             yield from iter_json_lines(iter(stream))
         finally:

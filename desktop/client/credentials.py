@@ -1,10 +1,18 @@
-"""Registry credentials in docker's ``config.json``, so logins made with docker work with cove.
+"""Registry credentials in docker's ``config.json`` format, so logins made with docker work.
 
-Three pieces, as in docker's CLI:
+Two files are read, as podman reads its auth.json and then docker's file:
 
-- ``ConfigFile``: ``$DOCKER_CONFIG/config.json`` (else ``~/.docker/config.json``). Keys we
-  do not know are kept untouched; saving is atomic (temp file in the same directory,
-  fsync, rename), so a crash never leaves half a config with the user's other settings.
+- Cove's own ``config.json`` in ``cove_config_dir()`` (``$COVE_CONFIG``, else the platform's
+  user config directory from platformdirs). ``cove login`` writes here, so cove never
+  rewrites a file docker owns.
+- docker's ``$DOCKER_CONFIG/config.json`` (else ``~/.docker/config.json``), read only: a
+  registry the user logged in to with docker needs no second login.
+
+The pieces, as in docker's CLI:
+
+- ``ConfigFile``: one config.json. Keys we do not know are kept untouched; saving is
+  atomic (temp file in the same directory, fsync, rename), so a crash never leaves half a
+  config with the user's other settings. ``Credentials`` is the two files in that order.
 - stores: ``FileStore`` keeps ``auths[server].auth = base64(user:password)``;
   ``HelperStore`` runs ``docker-credential-<helper> get|store|erase`` with docker's JSON
   protocol (chosen by ``credHelpers[server]``, else ``credsStore``).
@@ -41,10 +49,35 @@ def config_dir() -> str:
     return os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
 
 
+def cove_config_dir() -> str:
+    """``$COVE_CONFIG``, else the user config directory platformdirs gives for "cove".
+
+    That is ``~/.config/cove`` on Linux (``$XDG_CONFIG_HOME`` honoured),
+    ``~/Library/Application Support/cove`` on macOS and ``%LOCALAPPDATA%\\cove`` on Windows:
+    where each platform's users and backup tools expect an application's settings.
+    """
+    configured = os.environ.get("COVE_CONFIG")
+    if configured:
+        return configured
+    import platformdirs
+
+    return platformdirs.user_config_dir("cove", appauthor=False)
+
+
 def convert_to_hostname(url: str) -> str:
     from .reference import convert_to_hostname as convert
 
     return convert(url)
+
+
+def _go_json(value: object) -> str:
+    """JSON as Go's encoder writes it: compact, with ``<``, ``>`` and ``&`` escaped."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _ordered(auth: AuthConfig) -> dict[str, str]:
+    return {key: auth[key] for key in AUTH_FIELDS if auth.get(key)}
 
 
 def encode_auth(auth: AuthConfig) -> str:
@@ -53,10 +86,7 @@ def encode_auth(auth: AuthConfig) -> str:
     Go's encoder escapes ``<``, ``>`` and ``&``; matching it keeps the header byte-equal to
     docker's for the same credentials (``<token>`` usernames do occur).
     """
-    ordered = {key: auth[key] for key in AUTH_FIELDS if auth.get(key)}
-    text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return base64.urlsafe_b64encode(text.encode()).decode()
+    return base64.urlsafe_b64encode(_go_json(_ordered(auth)).encode()).decode()
 
 
 def decode_auth(value: str) -> AuthConfig:
@@ -180,6 +210,72 @@ class ConfigFile:
         """Credentials for ``server`` (empty when none are stored)."""
         return self.store_for(server).get(server)
 
+    def servers(self) -> list[str]:
+        """Every server this file has an ``auths`` entry or a credential helper for."""
+        return list(dict.fromkeys([*self.auths, *self.cred_helpers]))
+
+
+def _usable(auth: AuthConfig) -> bool:
+    return bool(auth.get("username") or auth.get("password") or auth.get("identitytoken"))
+
+
+class Credentials:
+    """Cove's config.json, then docker's: the first that has credentials for a server wins.
+
+    ``own`` is where logins are stored and erased; ``docker`` is only read, and is None
+    when both paths name the same file (``COVE_CONFIG`` = ``DOCKER_CONFIG``). A docker
+    file that cannot be read is skipped: it is a fallback, and cove's own file still works.
+    """
+
+    def __init__(self, own: ConfigFile, docker: ConfigFile | None = None) -> None:
+        self.own = own
+        self.docker = docker
+
+    @classmethod
+    def load(cls) -> Credentials:
+        own = ConfigFile.load(cove_config_dir())
+        docker_path = os.path.join(config_dir(), CONFIG_FILE)
+        if os.path.realpath(docker_path) == os.path.realpath(own.path):
+            return cls(own)
+        try:
+            return cls(own, ConfigFile.load(config_dir()))
+        except CredentialsError:
+            return cls(own)
+
+    def get_auth(self, server: str) -> AuthConfig:
+        """Credentials for ``server`` (empty when neither file has any)."""
+        auth = self.own.get_auth(server)
+        if _usable(auth) or self.docker is None:
+            return auth
+        fallback = self.docker.get_auth(server)
+        return fallback if _usable(fallback) else auth
+
+    def docker_holds(self, server: str) -> bool:
+        """Whether only docker's file has credentials for ``server`` (for ``logout``)."""
+        if self.docker is None or _usable(self.own.get_auth(server)):
+            return False
+        try:
+            return _usable(self.docker.get_auth(server))
+        except CredentialsError:
+            return False
+
+    def all_auths(self) -> dict[str, AuthConfig]:
+        """Every stored login, keyed by server, for ``X-Registry-Config`` (builds pull FROM).
+
+        A helper that fails for one server leaves that server out rather than failing
+        the build: its FROM image may well be public.
+        """
+        servers = [*self.own.servers(), *(self.docker.servers() if self.docker else [])]
+        found: dict[str, AuthConfig] = {}
+        for server in dict.fromkeys(servers):
+            try:
+                auth = self.get_auth(server)
+            except CredentialsError:
+                continue
+            if _usable(auth):
+                found[server] = auth
+        return found
+
 
 class FileStore:
     """Credentials kept in config.json itself (base64, not encrypted: docker warns)."""
@@ -273,13 +369,27 @@ class HelperStore:
             self.config.save()
 
 
-def auth_header_for(index_name: str, config: ConfigFile | None = None) -> str:
+def auth_header_for(index_name: str) -> str:
     """``X-Registry-Auth`` for a registry (``Reference.index_name``); ``e30=`` if none stored.
 
     A broken helper or config must not stop an anonymous pull, so errors give ``{}``.
     """
     try:
-        auth = (config or ConfigFile.load()).get_auth(index_name)
+        auth = Credentials.load().get_auth(index_name)
     except CredentialsError:
         auth = {}
     return encode_auth(auth)
+
+
+def registry_config_header() -> str:
+    """``X-Registry-Config`` for a build: base64url of ``{server: AuthConfig}``, as docker.
+
+    The daemon picks from it the credentials of each registry a FROM image is pulled from.
+    """
+    try:
+        auths = Credentials.load().all_auths()
+    except CredentialsError:
+        auths = {}
+    # Go writes a map's keys sorted
+    ordered = {server: _ordered(auths[server]) for server in sorted(auths)}
+    return base64.urlsafe_b64encode(_go_json(ordered).encode()).decode()

@@ -12,14 +12,14 @@ from __future__ import annotations
 from cove.common.reference import (  # noqa: F401 - re-exported for the CLI's modules
     DEFAULT_DOMAIN,
     ID_RE,
+    INDEX_SERVER,
     NAME_TOTAL_LENGTH_MAX,
     OFFICIAL_REPO_PREFIX,
     REFERENCE_RE,
+    convert_to_hostname,
     split_docker_domain,
 )
 
-INDEX_SERVER = "https://index.docker.io/v1/"
-"""The key docker stores Docker Hub credentials under in config.json."""
 _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 
@@ -120,12 +120,3 @@ def parse_normalized(text: str) -> Reference:
                                "lowercase")
     return _parse(f"{domain}/{remainder}")
 
-
-def convert_to_hostname(url: str) -> str:
-    """``https://host:5000/v1/`` -> ``host:5000``: how config.json keys are compared."""
-    stripped = url
-    for scheme in ("http://", "https://"):
-        if stripped.startswith(scheme):
-            stripped = stripped[len(scheme):]
-            break
-    return stripped.split("/", 1)[0]

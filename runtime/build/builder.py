@@ -30,7 +30,8 @@ class BuildBackend(Protocol):
 
     store: Any  # the ImageStore
 
-    def resolve_or_pull(self, ref: str, emit: Emit, always_pull: bool = False) -> str: ...
+    def resolve_or_pull(self, ref: str, emit: Emit, always_pull: bool = False,
+                        auths: dict[str, Any] | None = None) -> str: ...
 
     def run_container(self, body: dict[str, Any]) -> str: ...
 
@@ -57,6 +58,8 @@ class BuildOptions:
     labels: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
     pull: bool = False
+    registry_auths: dict[str, Any] = field(default_factory=dict)
+    """The client's logins (``X-Registry-Config``), for pulling FROM and COPY --from."""
 
 
 class BuildCache:
@@ -184,13 +187,15 @@ class _Run:
             return ""
         if base.lower() in self.stage_images:
             return self.stage_images[base.lower()]
-        return self.backend.resolve_or_pull(base, self.emit, self.options.pull)
+        return self.backend.resolve_or_pull(base, self.emit, self.options.pull,
+                                            self.options.registry_auths)
 
     def image_for_copy_from(self, source: str) -> str:
         key = source.lower()
         if key in self.stage_images:
             return self.stage_images[key]
-        return self.backend.resolve_or_pull(source, self.emit)
+        return self.backend.resolve_or_pull(source, self.emit,
+                                            auths=self.options.registry_auths)
 
     def temp_file(self) -> Any:
         return tempfile.TemporaryFile(dir=self.builder.layout.tmp_dir)

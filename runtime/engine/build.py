@@ -16,11 +16,12 @@ class EngineBuildBackend:
         self.engine = engine
         self.store = engine.images.store
 
-    def resolve_or_pull(self, ref: str, emit: Emit, always_pull: bool = False) -> str:
-        """A local image, else (or with ``--pull``) pulled anonymously, its progress in the
-        build's stream."""
+    def resolve_or_pull(self, ref: str, emit: Emit, always_pull: bool = False,
+                        auths: dict[str, Any] | None = None) -> str:
+        """A local image, else (or with ``--pull``) pulled with the client's login for its
+        registry (anonymously without one), its progress in the build's stream."""
         from cove.runtime.images.reference import parse
-        from cove.runtime.registry.auth import AuthConfig
+        from cove.runtime.registry.auth import resolve_auth
 
         if not always_pull:
             try:
@@ -29,7 +30,7 @@ class EngineBuildBackend:
                 pass
         named = parse(ref).with_default_tag()
         for message in self.engine.images.pull(named.familiar_name, named.tag or named.digest,
-                                               None, AuthConfig.from_dict({})):
+                                               None, resolve_auth(auths or {}, named.domain)):
             emit(message)
         return self.engine.images.resolve(str(named))
 

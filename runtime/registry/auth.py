@@ -1,6 +1,8 @@
 """Registry credentials and the v2 auth handshake (pure parts; HTTP lives in client.py).
 
 - ``X-Registry-Auth``: base64url JSON AuthConfig the CLI sends with pull/push.
+- ``X-Registry-Config``: base64url JSON ``{server: AuthConfig}`` the CLI sends with a
+  build, every login it has; ``resolve_auth`` picks the one for a registry.
 - ``WWW-Authenticate``: a registry's 401 names a scheme (Bearer or Basic) and, for
   Bearer, the token server (``realm``), ``service`` and ``scope``.
 - Tokens are cached per (registry, scope set, user) until shortly before expiry, so
@@ -16,6 +18,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+
+from cove.common.reference import INDEX_SERVER, convert_to_hostname
 
 from ..errors import InvalidParameter
 
@@ -42,13 +46,8 @@ class AuthConfig:
                        "registrytoken")})
 
 
-def decode_registry_auth(header: str | None) -> AuthConfig:
-    """dockerd's ``registry.DecodeAuthConfig``: base64url (padding optional) JSON.
-
-    An empty header means anonymous; a header that is not valid base64 JSON is
-    also treated as anonymous, as dockerd does for old clients sending ``{}``."""
-    if not header:
-        return AuthConfig()
+def _decode_header(name: str, header: str) -> object:
+    """base64url (padding optional, std base64 accepted) JSON; None if not base64 at all."""
     text = header.strip()
     padded = text + "=" * (-len(text) % 4)
     try:
@@ -57,14 +56,46 @@ def decode_registry_auth(header: str | None) -> AuthConfig:
         try:
             raw = base64.b64decode(padded)
         except (binascii.Error, ValueError):
-            return AuthConfig()
+            return None
     try:
         data = json.loads(raw or b"{}")
     except ValueError as exc:
-        raise InvalidParameter(f"invalid X-Registry-Auth header: {exc}") from exc
+        raise InvalidParameter(f"invalid {name} header: {exc}") from exc
     if not isinstance(data, dict):
-        raise InvalidParameter("invalid X-Registry-Auth header: not an object")
-    return AuthConfig.from_dict(data)
+        raise InvalidParameter(f"invalid {name} header: not an object")
+    return data
+
+
+def decode_registry_auth(header: str | None) -> AuthConfig:
+    """dockerd's ``registry.DecodeAuthConfig``: base64url (padding optional) JSON.
+
+    An empty header means anonymous; a header that is not valid base64 JSON is
+    also treated as anonymous, as dockerd does for old clients sending ``{}``."""
+    data = _decode_header("X-Registry-Auth", header) if header else None
+    return AuthConfig.from_dict(data) if isinstance(data, dict) else AuthConfig()
+
+
+def decode_registry_config(header: str | None) -> dict[str, AuthConfig]:
+    """``X-Registry-Config`` of a build: server -> credentials (empty when absent)."""
+    data = _decode_header("X-Registry-Config", header) if header else None
+    if not isinstance(data, dict):
+        return {}
+    return {str(server): AuthConfig.from_dict(value) for server, value in data.items()
+            if isinstance(value, dict)}
+
+
+def resolve_auth(configs: dict[str, AuthConfig], domain: str) -> AuthConfig:
+    """dockerd's ``ResolveAuthConfig``: the exact key, else a key with the same host.
+
+    Docker Hub's credentials are keyed ``https://index.docker.io/v1/``.
+    """
+    key = INDEX_SERVER if domain in ("docker.io", "index.docker.io") else domain
+    if key in configs:
+        return configs[key]
+    for server, auth in configs.items():
+        if convert_to_hostname(server) == key:
+            return auth
+    return AuthConfig()
 
 
 def encode_registry_auth(auth: AuthConfig) -> str:

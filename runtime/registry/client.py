@@ -24,6 +24,8 @@ from typing import Any
 import requests
 import urllib3
 
+from cove.common.reference import INDEX_SERVER
+
 from ..errors import EngineError, Unauthorized, Unavailable
 from ..images.reference import DEFAULT_DOMAIN, Reference
 from .auth import AuthConfig, Challenge, TokenCache, parse_challenges
@@ -32,7 +34,6 @@ from .config import RegistryConfig
 log = logging.getLogger("coved.registry")
 
 DOCKER_HUB_HOST = "registry-1.docker.io"
-DOCKER_HUB_INDEX = "https://index.docker.io/v1/"
 USER_AGENT = "cove/0.1 (docker-compatible)"
 MAX_ERROR_BODY = 64 << 10
 
@@ -68,7 +69,7 @@ def endpoints(ref: Reference, config: RegistryConfig, push: bool = False) -> lis
 
 def normalise_server(address: str) -> str:
     """A login ``serveraddress`` (``https://index.docker.io/v1/``, ``host:port``) -> host."""
-    text = address.strip() or DOCKER_HUB_INDEX
+    text = address.strip() or INDEX_SERVER
     if "://" in text:
         text = text.split("://", 1)[1]
     host = text.split("/", 1)[0]

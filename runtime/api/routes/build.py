@@ -8,6 +8,7 @@ from typing import Any
 from cove.runtime import errors
 from cove.runtime.api.server import HANDLED, Request, Route
 from cove.runtime.build.builder import BuildOptions
+from cove.runtime.registry.auth import decode_registry_config
 
 
 def _json_param(req: Request, name: str) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def routes(engine: Any) -> list[Route]:
             labels=_json_param(req, "labels"),
             quiet=req.flag("q"),
             pull=req.flag("pull"),
+            registry_auths=decode_registry_config(req.headers.get("X-Registry-Config")),
         )
         for tag in options.tags:
             from cove.runtime.images.reference import parse

@@ -6,7 +6,7 @@ from tests.support.registry import Registry, skopeo_inspect_digest
 
 
 def _cove(cove, home, *args, input=None):
-    cove.env["DOCKER_CONFIG"] = str(home)
+    cove.env["COVE_CONFIG"] = str(home)
     return cove(*args, input=input)
 
 
@@ -64,3 +64,35 @@ def test_build_from_an_image_only_in_a_registry_pulls_it(cove, docker, tmp_path,
     assert "Pulling from bases/bb" in built.stdout
     assert docker("run", "--rm", "frompulled:1", "cat", "/x").stdout == "on-pulled-base\n"
     docker("rmi", "frompulled:1", base)
+
+
+def test_build_from_a_private_registry_uses_the_client_s_login(cove, docker, tmp_path,
+                                                               htpasswd_registry: Registry) -> None:
+    """FROM an image behind auth: the CLI's logins travel in X-Registry-Config, as docker's do."""
+    reg = htpasswd_registry.host
+    base = f"{reg}/private/bb:1"
+    home = tmp_path / "home"
+    assert _cove(cove, home, "login", "-u", "alice", "--password-stdin", reg,
+                 input="secret\n").returncode == 0
+    docker("tag", "busybox", base)
+    assert _cove(cove, home, "push", base).returncode == 0
+    docker("rmi", base)
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {base}\nRUN echo private-base > /x\n")
+    anonymous = _cove(cove, tmp_path / "nobody", "build", "-t", "fromprivate:1", str(context))
+    assert anonymous.returncode == 1
+    assert "unauthorized" in anonymous.stderr.lower(), anonymous.stderr
+    built = _cove(cove, home, "build", "-t", "fromprivate:1", str(context))
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "Pulling from private/bb" in built.stdout
+    assert docker("run", "--rm", "fromprivate:1", "cat", "/x").stdout == "private-base\n"
+    docker("rmi", "fromprivate:1", base)
+    # the docker CLI's legacy builder sends its logins the same way
+    docker.env = {**docker.env, "DOCKER_CONFIG": str(tmp_path / "docker-home"),
+                  "DOCKER_BUILDKIT": "0"}
+    assert docker("login", "-u", "alice", "--password-stdin", reg,
+                  input="secret\n").returncode == 0
+    built = docker("build", "-t", "fromprivate:2", str(context))
+    assert built.returncode == 0, built.stdout + built.stderr
+    docker("rmi", "fromprivate:2", base)

@@ -7,7 +7,9 @@ same bytes.
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -59,7 +61,8 @@ def run(argv: list[str], daemon: FakeDaemon, cwd: str, input: bytes = b"",
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     full_env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONTEXT", "COVE_HOST")}
     full_env.update(DOCKER_HOST=daemon.host, DOCKER_BUILDKIT="0", DOCKER_CONFIG=cwd,
-                    BUILD_FROM_ENV="env-value", **(env or {}))
+                    COVE_CONFIG=cwd, BUILD_FROM_ENV="env-value")
+    full_env.update(env or {})
     return subprocess.run(argv, input=input, env=full_env, cwd=cwd, capture_output=True,
                           timeout=60)
 
@@ -111,6 +114,28 @@ def test_flags_become_docker_s_query(daemon, context, flags, expected):
         theirs = run([DOCKER, "build", *flags, "."], daemon, str(context))
         assert theirs.returncode == 0, theirs.stderr
         assert _build_request(daemon).query == query
+
+
+def test_logins_go_in_x_registry_config_as_docker_sends_them(daemon, context, tmp_path):
+    """Every stored login travels with the build so the daemon can pull a private FROM."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text(json.dumps({"auths": {
+        "127.0.0.1:5000": {"auth": base64.b64encode(b"alice:s&cret").decode()},
+        "https://index.docker.io/v1/": {"auth": base64.b64encode(b"bob:<pw>").decode()}}}))
+    env = {"DOCKER_CONFIG": str(home), "COVE_CONFIG": str(home)}
+    ours = run([*COVE, "build", "."], daemon, str(context), env=env)
+    assert ours.returncode == 0, ours.stderr
+    header = _build_request(daemon).headers["x-registry-config"]
+    assert json.loads(base64.urlsafe_b64decode(header)) == {
+        "127.0.0.1:5000": {"username": "alice", "password": "s&cret",
+                           "serveraddress": "127.0.0.1:5000"},
+        "https://index.docker.io/v1/": {"username": "bob", "password": "<pw>",
+                                        "serveraddress": "https://index.docker.io/v1/"}}
+    if DOCKER:
+        theirs = run([DOCKER, "build", "."], daemon, str(context), env=env)
+        assert theirs.returncode == 0, theirs.stderr
+        assert _build_request(daemon).headers["x-registry-config"] == header
 
 
 def test_output_and_context_match_docker(daemon, context):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -11,10 +12,12 @@ import pytest
 from cove.desktop.cli.jsonmessage import progress_string
 from cove.desktop.client.credentials import (
     ConfigFile,
+    Credentials,
     CredentialsError,
     FileStore,
     HelperStore,
     auth_header_for,
+    cove_config_dir,
     decode_auth,
     encode_auth,
 )
@@ -80,6 +83,7 @@ def test_encode_auth_matches_docker() -> None:
 
 def test_config_round_trip_keeps_unknown_keys_and_is_atomic(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "cfg"))
+    monkeypatch.setenv("COVE_CONFIG", str(tmp_path / "cfg"))
     config = ConfigFile.load()
     assert config.get_auth("127.0.0.1:5000") == {}
     config.raw["proxies"] = {"default": {"httpProxy": "http://p"}}
@@ -119,6 +123,50 @@ def test_broken_config_is_an_error(tmp_path, monkeypatch) -> None:
         ConfigFile.load(str(tmp_path))
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     assert auth_header_for("x") == "e30="  # an anonymous pull still works
+    monkeypatch.setenv("COVE_CONFIG", str(tmp_path))
+    assert auth_header_for("x") == "e30="
+
+
+def _write_config(directory, auths: dict[str, str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps({"auths": {
+        server: {"auth": base64.b64encode(userpass.encode()).decode()}
+        for server, userpass in auths.items()}}))
+
+
+def test_cove_reads_docker_logins_but_writes_its_own_file(tmp_path, monkeypatch) -> None:
+    cove_dir, docker_dir = tmp_path / "cove", tmp_path / "docker"
+    monkeypatch.setenv("COVE_CONFIG", str(cove_dir))
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker_dir))
+    _write_config(docker_dir, {"a:5000": "dora:d", "b:5000": "dora:d"})
+    before = (docker_dir / "config.json").read_bytes()
+    credentials = Credentials.load()
+    assert credentials.get_auth("a:5000") == {"username": "dora", "password": "d",
+                                              "serveraddress": "a:5000"}
+    assert credentials.get_auth("c:5000") == {}
+    FileStore(credentials.own).store({"username": "cora", "password": "c",
+                                      "serveraddress": "b:5000"})
+    assert (docker_dir / "config.json").read_bytes() == before
+    assert json.loads((cove_dir / "config.json").read_text()) == {
+        "auths": {"b:5000": {"auth": "Y29yYTpj"}}}
+    again = Credentials.load()
+    assert again.get_auth("b:5000")["username"] == "cora"  # cove's own login wins
+    assert again.docker_holds("a:5000") and not again.docker_holds("b:5000")
+    assert {server: auth["username"] for server, auth in again.all_auths().items()} == {
+        "b:5000": "cora", "a:5000": "dora"}
+    assert decode_auth(auth_header_for("a:5000"))["username"] == "dora"
+
+
+def test_one_file_when_both_names_are_the_same(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("COVE_CONFIG", str(tmp_path))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    assert Credentials.load().docker is None
+
+
+def test_default_cove_config_dir_follows_the_platform(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("COVE_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert cove_config_dir() == str(tmp_path / "xdg" / "cove")
 
 
 def test_helper_protocol(tmp_path, helper: str) -> None:

@@ -40,7 +40,8 @@ def daemon() -> Iterator[FakeDaemon]:
 
 def _env(daemon: FakeDaemon, config_dir: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONTEXT", "COVE_HOST")}
-    env.update(DOCKER_HOST=daemon.host, DOCKER_CONFIG=config_dir, DOCKER_CLI_HINTS="false")
+    env.update(DOCKER_HOST=daemon.host, DOCKER_CONFIG=config_dir, COVE_CONFIG=config_dir,
+               DOCKER_CLI_HINTS="false")
     return env
 
 
@@ -215,6 +216,38 @@ def test_login_with_password_flag_and_default_server(daemon: FakeDaemon, tmp_pat
     out = run(COVE + ["logout"], daemon, str(tmp_path))
     assert out.stdout == b"Removing login credentials for https://index.docker.io/v1/\n"
     assert json.loads((tmp_path / "config.json").read_text())["auths"] == {}
+
+
+def test_docker_login_is_used_and_left_to_docker(daemon: FakeDaemon, tmp_path) -> None:
+    """A login made with docker works at once; cove's logout does not rewrite docker's file."""
+    docker_dir, cove_dir = tmp_path / "docker", tmp_path / "cove"
+    docker_dir.mkdir()
+    docker_config = docker_dir / "config.json"
+    docker_config.write_text(json.dumps({"auths": {"127.0.0.1:5000": {"auth": "ZG9yYTpvbGQ="}}}))
+    env = {"COVE_CONFIG": str(cove_dir)}
+    assert run(COVE + ["pull", "127.0.0.1:5000/foo"], daemon, str(docker_dir),
+               extra_env=env).returncode == 0
+    sent = decode_auth(daemon.last("/images/create").headers["x-registry-auth"])
+    assert (sent["username"], sent["password"]) == ("dora", "old")
+    out = run(COVE + ["logout", "127.0.0.1:5000"], daemon, str(docker_dir), extra_env=env)
+    assert out.returncode == 0
+    assert out.stdout == b"Removing login credentials for 127.0.0.1:5000\n"
+    assert out.stderr.decode() == (
+        f"WARNING: the credentials for 127.0.0.1:5000 in {docker_config} were stored by "
+        "docker login and are still used; remove them with: docker logout 127.0.0.1:5000\n")
+    assert json.loads(docker_config.read_text())["auths"] == {
+        "127.0.0.1:5000": {"auth": "ZG9yYTpvbGQ="}}
+    # a new login goes to cove's own file, docker's stays as it was
+    login = run(COVE + ["login", "-u", "alice", "--password-stdin", "127.0.0.1:5000"], daemon,
+                str(docker_dir), input=b"secret\n", extra_env=env)
+    assert login.returncode == 0, login.stderr
+    assert f"stored unencrypted in '{cove_dir / 'config.json'}'" in login.stderr.decode()
+    assert json.loads((cove_dir / "config.json").read_text())["auths"] == {
+        "127.0.0.1:5000": {"auth": "YWxpY2U6c2VjcmV0"}}
+    assert json.loads(docker_config.read_text())["auths"] == {
+        "127.0.0.1:5000": {"auth": "ZG9yYTpvbGQ="}}
+    run(COVE + ["pull", "127.0.0.1:5000/foo"], daemon, str(docker_dir), extra_env=env)
+    assert daemon.last("/images/create").headers["x-registry-auth"] == ALICE_HEADER
 
 
 @pytest.mark.parametrize(("argv", "stdin", "message"), [
