@@ -1,101 +1,28 @@
 """The build context ``cove build`` sends: a tar of the directory minus ``.dockerignore``.
 
-The client's own small copy of Docker's rules (moby ``dockerignore.ReadAll`` and
-``patternmatcher``): the daemon has its own (``runtime/build/dockerignore.py``) but the
-desktop side never imports the runtime, and tarring here keeps excluded files (often
-``node_modules`` or secrets) from ever crossing the socket, as docker does.
+The rules are Docker's (``cove.common.dockerignore``, the same code the daemon applies);
+tarring here keeps excluded files (often ``node_modules`` or secrets) from ever crossing
+the socket, as docker does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import posixpath
-import re
 import tarfile
+
+from cove.common.dockerignore import Pattern, is_excluded, parse_dockerignore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import IO
 
-# (exception?, cleaned text, compiled pattern) per .dockerignore line
-Pattern = tuple[bool, str, "re.Pattern[str]"]
-
-
-def _go_clean(path: str) -> str:
-    cleaned = posixpath.normpath(path)
-    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
-
-
-def _regex(text: str) -> str:
-    """patternmatcher's translation: ``*``/``?`` stay in one element, ``**`` crosses them."""
-    out, i, n = "", 0, len(text)
-    while i < n:
-        ch = text[i]
-        i += 1
-        if ch == "*" and text.startswith("*", i):
-            i += 1
-            if text.startswith("/", i):
-                i += 1
-            out += ".*" if i >= n else "(.*/)?"
-        elif ch == "*":
-            out += "[^/]*"
-        elif ch == "?":
-            out += "[^/]"
-        elif ch == "\\" and i < n:
-            out += re.escape(text[i])
-            i += 1
-        elif ch == "[":  # a class passes through as Go's regexp reads it ([^a-c] negates)
-            end = text.find("]", i + 1)
-            if end < 0:
-                raise ValueError(f"syntax error in pattern: {text}")
-            out += text[i - 1:end + 1]
-            i = end + 1
-        else:
-            out += re.escape(ch)
-    return out
-
-
-def parse_dockerignore(text: str) -> list[Pattern]:
-    """The patterns in file order; ValueError for the ones Docker refuses."""
-    patterns: list[Pattern] = []
-    for number, raw in enumerate(text.splitlines()):
-        if number == 0:
-            raw = raw.removeprefix("\ufeff")
-        if raw.startswith("#"):  # a comment only when ``#`` is the very first character
-            continue
-        line = raw.strip()
-        if not line:
-            continue
-        exception = line.startswith("!")
-        if exception:
-            line = line[1:].strip()
-            if not line:
-                raise ValueError('illegal exclusion pattern: "!"')
-        line = _go_clean(line)
-        if len(line) > 1 and line.startswith("/"):
-            line = line[1:]
-        patterns.append((exception, line, re.compile(_regex(line) + r"\Z", re.DOTALL)))
-    return patterns
-
-
-def is_excluded(path: str, patterns: list[Pattern]) -> bool:
-    """The last pattern matching ``path`` or one of its parent directories decides."""
-    parts = path.split("/")
-    candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    excluded = False
-    for exception, _, regex in patterns:
-        if exception == excluded and any(regex.match(c) for c in candidates):
-            excluded = not exception
-    return excluded
-
 
 def _may_hold_exceptions(directory: str, patterns: list[Pattern]) -> bool:
     """Docker walks into an excluded directory only when an exception names a path in it."""
     prefix = directory + "/"
-    return any(exception and (text + "/").startswith(prefix)
-               for exception, text, _ in patterns)
+    return any(p.exclusion and (p.text + "/").startswith(prefix) for p in patterns)
 
 
 def read_ignore_file(context: str) -> str | None:

@@ -120,7 +120,8 @@ class _Run:
             self.emit({"stream": text})
 
     def run(self) -> str:
-        from cove.runtime.build import dockerignore, parser
+        from cove.common import dockerignore
+        from cove.runtime.build import parser
 
         text = self.context.read_text(self.options.dockerfile)
         if text is None:
@@ -128,7 +129,10 @@ class _Run:
                 f"Cannot locate specified Dockerfile: {self.options.dockerfile}")
         ignore = self.context.read_text(".dockerignore")
         if ignore:  # read first, then hidden from COPY like everything else it lists
-            patterns = dockerignore.parse_dockerignore(ignore)
+            try:
+                patterns = dockerignore.parse_dockerignore(ignore)
+            except dockerignore.DockerignoreError as exc:
+                raise errors.InvalidParameter(str(exc)) from exc
             self.context.apply_ignore(lambda rel: dockerignore.is_excluded(rel, patterns))
         dockerfile = parser.parse(text)
         stages = list(dockerfile.stages)

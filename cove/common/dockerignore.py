@@ -6,6 +6,10 @@ within one path element, ``**`` across elements, patterns cleaned like Go's
 ``filepath.Clean`` with a leading ``/`` dropped, and a path excluded when it or any of
 its parent directories matches. Callers keep the Dockerfile and ``.dockerignore``
 readable even when excluded: the builder needs them (Docker does the same).
+
+Both sides use it: ``cove build`` leaves excluded files out of the context it sends (so
+secrets and ``node_modules`` never cross the socket), and the daemon applies the file
+again to the context it receives (a client such as docker-py may not have).
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-from cove.runtime.errors import InvalidParameter
-
 _REGEX_SPECIAL = frozenset(".+()|{}$")
 EXACT, PREFIX, SUFFIX, REGEX = "exact", "prefix", "suffix", "regex"
 
 
-class DockerignoreError(InvalidParameter):
-    """A pattern Docker refuses (``!`` alone, a malformed ``[`` class)."""
+class DockerignoreError(ValueError):
+    """A pattern Docker refuses (``!`` alone, a malformed ``[`` class); ``str()`` is the text."""
+
+    @property
+    def message(self) -> str:
+        return str(self)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cove.runtime.build.dockerignore import (
+from cove.common.dockerignore import (
     DockerignoreError,
     is_excluded,
     parse_dockerignore,
@@ -62,6 +62,9 @@ from cove.runtime.build.dockerignore import (
     ("*\n!src\n", "src/main.py", False),
     ("*\n!src\n", "other", True),
     ("*\n!src\nsrc/*.log", "src/debug.log", True),
+    ("/build/", "build/out", True),
+    ("\ufeff*.md", "README.md", True),  # a BOM on the first line is not the pattern
+    ("[^a-c].txt", "b.txt", False),  # Go's regexp negates with ^
     # the context root is never excluded
     ("*", ".", False),
 ])
