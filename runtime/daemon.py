@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(args.data_root, args.exec_root, registry_config.load(
         args.data_root, args.config_file, args.registry_mirror, args.insecure_registry,
         args.registry_timeout))
-    engine.start()
+    from cove.packaging.hello import build_hello_world_archive
+
+    engine.start(seed_images={"hello-world:latest": build_hello_world_archive})
     router = Router()
     for module in (system, build, containers, images, distribution):
         router.add(module.routes(engine))

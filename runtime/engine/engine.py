@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,23 +41,27 @@ class Engine:
             atomic_write(path, value.encode())
             return value
 
-    def start(self) -> None:
-        """Adopt containers left by a previous daemon; provide hello-world offline."""
+    def start(self, seed_images: dict[str, Callable[[], bytes]] | None = None) -> None:
+        """Adopt containers left by a previous daemon; load the seed images not yet stored.
+
+        ``seed_images`` maps a reference to a function making its docker-archive: the
+        daemon passes hello-world, so that the first ``run hello-world`` works offline.
+        The archive is made only when the image is missing.
+        """
         self.containers.adopt_all()
-        self._ensure_hello_world()
+        for ref, make_archive in (seed_images or {}).items():
+            self._ensure_image(ref, make_archive)
         shim_client.warm_shims.enable()
 
     def stop(self) -> None:
         shim_client.warm_shims.close()
 
-    def _ensure_hello_world(self) -> None:
+    def _ensure_image(self, ref: str, make_archive: Callable[[], bytes]) -> None:
         try:
-            self.images.resolve("hello-world:latest")
+            self.images.resolve(ref)
             return
         except Exception:  # noqa: BLE001 - any lookup failure means "not there yet"
             pass
         import io
 
-        from cove.packaging.hello import build_hello_world_archive
-
-        self.images.load(io.BytesIO(build_hello_world_archive()), quiet=True)
+        self.images.load(io.BytesIO(make_archive()), quiet=True)

@@ -40,7 +40,9 @@ log = logging.getLogger("coved.registry")
 
 MAX_DOWNLOADS = 3
 MAX_ATTEMPTS = 3
-CHUNK = 1 << 20
+# Small on purpose: when a connection drops, urllib3 discards the read it was filling
+# (a 1 MiB read got 900 KiB, then raised), so a resume restarts at the last whole chunk.
+CHUNK = 64 << 10
 
 Publish = Callable[[str, str], None]  # (action, familiar reference)
 

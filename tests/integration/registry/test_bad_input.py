@@ -12,13 +12,11 @@ import os
 import tarfile
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from registry_helpers import errors_in, image_ids, pull
 
-from tests.support.coved import Coved
 from tests.support.images import busybox_archive
 from tests.support.registry import Registry, push_archive_with_skopeo
 
@@ -103,25 +101,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         return self._send(layer)
-
-
-@pytest.fixture
-def own_coved() -> Iterator[Any]:
-    """A factory: coved with the given daemon.json, stopped and removed after the test."""
-    started: list[Coved] = []
-
-    def start(settings: dict[str, Any]) -> Coved:
-        daemon = Coved()
-        os.makedirs(daemon.data_root, exist_ok=True)
-        with open(os.path.join(daemon.data_root, "daemon.json"), "w") as f:
-            json.dump(settings, f)
-        started.append(daemon)
-        return daemon.start()
-
-    yield start
-    for daemon in started:
-        daemon.stop()
-        daemon.cleanup()
 
 
 def _serve(mode: str) -> FakeRegistry:
