@@ -139,8 +139,6 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
     env_source = os.environ if environ is None else environ
     if args.publish:
         raise StatusError(125, "cove: -p/--publish is not supported yet")
-    if args.volume or args.mount:
-        raise StatusError(125, "cove: -v/--volume and --mount are not supported yet")
     if getattr(args, "detach", False) and args.attach:
         raise StatusError(125, "cove: conflicting options: cannot specify both --attach and --detach")
     restart = parse_restart(args.restart)
@@ -195,8 +193,17 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
         host_config["Dns"] = args.dns
     if args.add_host:
         host_config["ExtraHosts"] = args.add_host
-    if args.tmpfs:
-        host_config["Tmpfs"] = {spec.partition(":")[0]: spec.partition(":")[2] for spec in args.tmpfs}
+    volumes: dict[str, Any] = {}
+    if args.volume or args.mount or args.tmpfs:
+        from . import mount_options
+
+        binds, volumes = mount_options.binds_and_volumes(args.volume)
+        if binds:
+            host_config["Binds"] = binds
+        if args.mount:
+            host_config["Mounts"] = [mount_options.parse_mount(value) for value in args.mount]
+        if args.tmpfs:
+            host_config["Tmpfs"] = mount_options.tmpfs_map(args.tmpfs)
 
     stdin, stdout, stderr = attach_streams(args, run)
     body: dict[str, Any] = {
@@ -217,6 +224,8 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
         "Labels": labels_map(label_entries),
         "HostConfig": host_config,
     }
+    if volumes:
+        body["Volumes"] = volumes
     if args.entrypoint is not None:
         body["Entrypoint"] = [args.entrypoint] if args.entrypoint else [""]
     if args.stop_signal:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from cove.runtime import errors
 from cove.runtime.build.copy import Owner, copy_layer
-from cove.runtime.build.layers import diff_tar
 
 if TYPE_CHECKING:
     from cove.runtime.build.builder import _Run
@@ -204,7 +203,9 @@ def execute(run: _Run, state: StageState, inst: Any) -> StageState:
                 state.used_args[name] = state.args[name]
         return _metadata(run, state, inst, lambda config: None)
     if keyword == "RUN":
-        return _run(run, state, inst)
+        from cove.runtime.build.run_step import run_step
+
+        return run_step(run, state, inst)
     if keyword in ("COPY", "ADD"):
         return _copy(run, state, _expand_inst(run, state, inst), keyword == "ADD")
     if keyword == "ONBUILD":
@@ -286,53 +287,6 @@ _CONFIG_CHANGES = {
 }
 
 
-def _run(run: _Run, state: StageState, inst: Any) -> StageState:
-    config = state.config
-    if inst.json_form:
-        command = _words(inst)
-    else:
-        script = _text(inst)
-        heredocs = getattr(inst, "heredocs", None) or []
-        if heredocs and _HEREDOC_ONLY.fullmatch(script):
-            script = heredocs[0].content  # `RUN <<EOF`: the document is the script
-        else:  # `RUN cat <<EOF >file`: the shell reads the document itself
-            for heredoc in heredocs:
-                script += "\n" + heredoc.content + ("" if heredoc.content.endswith("\n")
-                                                    else "\n") + heredoc.name
-        command = list(config.get("Shell") or DEFAULT_SHELL) + [script]
-    env_names = {e.partition("=")[0] for e in config.get("Env") or []}
-    arg_env = [f"{k}={v}" for k, v in sorted(state.args.items()) if k not in env_names]
-    step = "RUN " + json.dumps([command, arg_env])
-    cached = _cached(run, state, step)
-    if cached:
-        return cached
-    body = {"Image": state.image_id or "", "Cmd": command, "Entrypoint": [],
-            "Env": list(config.get("Env") or []) + arg_env,
-            "WorkingDir": config.get("WorkingDir") or "", "User": config.get("User") or "",
-            "Labels": {}, "AttachStdout": True, "AttachStderr": True}
-    cid = run.backend.run_container(body)
-    run.say(f" ---> Running in {cid[:12]}\n")
-    for _stream, data in run.backend.container_output(cid):
-        run.say(data.decode("utf-8", "replace"))
-    code = run.backend.wait_container(cid)
-    if code != 0:
-        if run.options.force_remove:
-            run.backend.remove_container(cid)
-        raise BuildFailed(
-            f"The command '{' '.join(command)}' returned a non-zero code: {code}", code)
-    with run.temp_file() as layer:
-        diff_tar(run.backend.container_upper(cid), layer)
-        layer.seek(0)
-        parent_chain = run.store.layer_chain(state.image_id)[-1] if state.image_id and \
-            run.store.layer_chain(state.image_id) else None
-        _chain, result = run.store.add_layer(layer, parent_chain)
-    if run.options.remove:
-        run.backend.remove_container(cid)
-        run.say(f"Removing intermediate container {cid[:12]}\n")
-    prefix = f"|{len(arg_env)} {' '.join(arg_env)} " if arg_env else ""
-    return commit_config(run, state, prefix + " ".join(command), step, result.diff_id)
-
-
 def _owner(run: _Run, state: StageState, spec: str | None) -> Owner:
     if not spec:
         return Owner()
@@ -359,18 +313,29 @@ def _owner(run: _Run, state: StageState, spec: str | None) -> Owner:
     return Owner(uid, gid)
 
 
-def _exists_as_dir(run: _Run, state: StageState, path: str) -> bool:
+def _lookup(run: _Run, state: StageState, path: str) -> str | None:
+    """The host path of ``path`` in the topmost layer of the image holding it (None when
+    no layer does, or a layer above deleted it)."""
     rel = path.strip("/")
     if not rel:
-        return True
+        return "/"
     for layer in run.backend.lower_dirs(state.image_id) if state.image_id else []:
         full = posixpath.join(layer, rel)
         if posixpath.lexists(full):
-            return posixpath.isdir(full)
+            return full
         parent, name = posixpath.split(full)
         if posixpath.lexists(posixpath.join(parent, ".wh." + name)):
-            return False
-    return False
+            return None
+    return None
+
+
+def _exists(run: _Run, state: StageState, path: str) -> bool:
+    return _lookup(run, state, path) is not None
+
+
+def _exists_as_dir(run: _Run, state: StageState, path: str) -> bool:
+    found = _lookup(run, state, path)
+    return found is not None and posixpath.isdir(found)
 
 
 class _HeredocFiles(list):  # type: ignore[type-arg]

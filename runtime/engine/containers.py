@@ -18,7 +18,7 @@ from typing import Any
 from cove.runtime import errors
 from cove.runtime.containers import names
 from cove.runtime.containers.record import ZERO_TIME, Container, Status, now_rfc3339, parse_rfc3339
-from cove.runtime.engine import create_config
+from cove.runtime.engine import create_config, mounts
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.lifecycle import LifecycleMixin
 from cove.runtime.store.layout import Layout, atomic_write
@@ -147,7 +147,7 @@ class ContainerService(LifecycleMixin):
                 "UpperDir": str(lay.container_upper(cid)),
                 "WorkDir": str(lay.container_work(cid)),
                 "MergedDir": str(lay.bundle_rootfs(cid))}},
-            "Mounts": [],
+            "Mounts": mounts.inspect_mounts(host),
             "Config": config,
             "NetworkSettings": {"Bridge": "", "SandboxID": "", "Ports": {}, "Networks": {},
                                 "IPAddress": "", "Gateway": "", "MacAddress": ""},
@@ -249,7 +249,7 @@ class ContainerService(LifecycleMixin):
             "State": "paused" if container.state["Paused"] else container.state["Status"],
             "Status": container.uptime_text(),
             "HostConfig": {"NetworkMode": container.host_config.get("NetworkMode", "default")},
-            "NetworkSettings": {"Networks": {}}, "Mounts": [],
+            "NetworkSettings": {"Networks": {}}, "Mounts": data.get("Mounts") or [],
         }
         if size:
             summary["SizeRw"] = _du(self.layout.container_upper(container.id))

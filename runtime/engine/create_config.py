@@ -12,6 +12,7 @@ import shlex
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.engine import mounts
 
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "Hostname": (str,), "Domainname": (str,), "User": (str,), "AttachStdin": (bool,),
@@ -101,9 +102,9 @@ def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     for env in config.get("Env") or []:
         if "=" not in env and not env:
             raise errors.InvalidParameter(f"invalid environment variable: {env}")
-    if host.get("Binds") or host.get("PortBindings"):
-        raise errors.NotImplementedByEngine(
-            "volumes and published ports are not supported by this engine yet")
+    if host.get("PortBindings"):
+        raise errors.NotImplementedByEngine("published ports are not supported by this engine yet")
+    mounts.validate(host)
     return config, host
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cove.runtime import errors
 from cove.runtime.containers import shim_client
 from cove.runtime.containers.record import Container, Status, parse_rfc3339
+from cove.runtime.engine import mounts
 from cove.runtime.linux import cgroups
 from cove.runtime.store.layout import read_json
 
@@ -86,14 +87,10 @@ class LifecycleMixin:
                         "stdin_once": bool(cfg.get("StdinOnce")), "console": console,
                         "init": bool(container.host_config.get("Init"))},
             "hostname": cfg["Hostname"], "domainname": cfg.get("Domainname") or "",
-            "mounts": [
-                {"source": str(lay.container_hosts(cid)), "destination": "/etc/hosts",
-                 "readonly": False},
-                {"source": str(lay.container_hostname(cid)), "destination": "/etc/hostname",
-                 "readonly": False},
-                {"source": str(lay.container_resolv(cid)), "destination": "/etc/resolv.conf",
-                 "readonly": False},
-            ],
+            "mounts": mounts.spec_mounts(container.host_config, [
+                (str(lay.container_hosts(cid)), "/etc/hosts"),
+                (str(lay.container_hostname(cid)), "/etc/hostname"),
+                (str(lay.container_resolv(cid)), "/etc/resolv.conf")]),
             "cgroup": {"join": manager.join_paths()},
             "log_path": str(lay.container_log(cid)), "log_max_size": 0,
             "exit_file": str(lay.exit_file(cid)),

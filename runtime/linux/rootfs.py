@@ -18,6 +18,7 @@ from cove.runtime.linux.syscalls import (
     MS_NODEV,
     MS_NOEXEC,
     MS_NOSUID,
+    MS_PRIVATE,
     MS_RDONLY,
     MS_REC,
     MS_REMOUNT,
@@ -158,8 +159,18 @@ def mount_dev(kernel: Kernel, rootfs: str) -> None:
         os.symlink(target, f"{dev}/{name}")
 
 
+_PROPAGATION_FLAGS = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
+                      "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC}
+
+
 def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict]) -> None:
-    """Bind mounts (hosts, hostname, resolv.conf, volumes) or typed mounts (tmpfs)."""
+    """Bind mounts (hosts, hostname, resolv.conf, the user's) or typed mounts (tmpfs).
+
+    Targets are resolved inside ``rootfs`` at mount time, after the mounts before them,
+    so a symlink in the image (or in a parent mount) cannot lead a mount outside it.
+    A bind is recursive unless ``recursive`` is false; ``propagation`` (private,
+    rprivate, slave, rslave) is applied to it after mounting.
+    """
     for entry in mounts:
         target = resolve_in_root(rootfs, entry["destination"])
         kind = entry.get("type") or "bind"
@@ -170,9 +181,14 @@ def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict]) -> None:
                 _mkdir(target)
             else:
                 _ensure_file(target)
-            kernel.mount(source, target, None, MS_BIND | MS_REC)
-            if flags:
-                kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+            recursive = MS_REC if entry.get("recursive", True) else 0
+            kernel.mount(source, target, None, MS_BIND | recursive)
+            if flags:  # keep the source's nosuid/nodev/noexec: they may be locked
+                kept = os.statvfs(target).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+                kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | kept)
+            propagation = _PROPAGATION_FLAGS.get(entry.get("propagation") or "")
+            if propagation:
+                kernel.mount(None, target, None, propagation)
         else:
             _mkdir(target)
             kernel.mount(source, target, kind, flags | entry.get("flags", 0),

@@ -82,6 +82,11 @@ class Layout:
         return self.image_dir / "build-cache.json"
 
     @property
+    def build_cache_mounts(self) -> Path:
+        """``RUN --mount=type=cache`` directories, one per cache id, kept across builds."""
+        return self.data_root / "build-cache-mounts"
+
+    @property
     def image_metadata(self) -> Path:
         return self.image_dir / "metadata.json"
 

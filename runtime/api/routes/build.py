@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.api.server import HANDLED, Request, Route
 from cove.runtime.build.builder import BuildOptions
 from cove.runtime.registry.auth import decode_registry_config
+
+log = logging.getLogger("coved.build")
 
 
 def _json_param(req: Request, name: str) -> dict[str, Any]:
@@ -53,6 +56,12 @@ def routes(engine: Any) -> list[Route]:
             if getattr(exc, "code", None) is not None:
                 detail["code"] = exc.code
             out.write_json({"errorDetail": detail, "error": exc.message})
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception as exc:  # a bug: the stream is open, so it ends with the error
+            log.exception("build failed")
+            text = str(exc) or exc.__class__.__name__
+            out.write_json({"errorDetail": {"message": text}, "error": text})
         req.body.drain()
         out.close()
         return HANDLED

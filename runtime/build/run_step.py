@@ -1,0 +1,118 @@
+"""RUN: a step's command runs in a real container of the engine, with the step's
+``--mount``s, and the container's upper directory becomes the step's layer."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from cove.runtime import errors
+from cove.runtime.build.instructions import (
+    _HEREDOC_ONLY,
+    DEFAULT_SHELL,
+    BuildFailed,
+    StageState,
+    _cached,
+    _exists,
+    _text,
+    _words,
+    commit_config,
+    expand_word,
+)
+from cove.runtime.build.layers import diff_tar
+
+if TYPE_CHECKING:
+    from cove.runtime.build.builder import _Run
+
+
+def run_step(run: _Run, state: StageState, inst: Any) -> StageState:
+    """RUN: the command in a container on the image so far; its changes become a layer."""
+    config = state.config
+    if inst.json_form:
+        command = _words(inst)
+    else:
+        script = _text(inst)
+        heredocs = getattr(inst, "heredocs", None) or []
+        if heredocs and _HEREDOC_ONLY.fullmatch(script):
+            script = heredocs[0].content  # `RUN <<EOF`: the document is the script
+        else:  # `RUN cat <<EOF >file`: the shell reads the document itself
+            for heredoc in heredocs:
+                script += "\n" + heredoc.content + ("" if heredoc.content.endswith("\n")
+                                                    else "\n") + heredoc.name
+        command = list(config.get("Shell") or DEFAULT_SHELL) + [script]
+    env_names = {e.partition("=")[0] for e in config.get("Env") or []}
+    arg_env = [f"{k}={v}" for k, v in sorted(state.args.items()) if k not in env_names]
+    mounts = _run_mounts(run, state, inst)
+    try:
+        return _run_command(run, state, command, arg_env, mounts)
+    finally:
+        if mounts is not None:
+            mounts.release()
+
+
+def _run_mounts(run: _Run, state: StageState, inst: Any) -> Any:
+    """The step's ``--mount``s prepared (None without any); ``--network``/``--security``
+    checked: RUN steps have no network of their own yet, so ``none`` and ``default``
+    both hold, and the entitlements BuildKit asks for (host network, insecure) are refused."""
+    flags = getattr(inst, "flags", {}) or {}
+    network = str(flags.get("network") or "default")
+    if network not in ("default", "none"):
+        raise errors.InvalidParameter(
+            f"RUN --network={network}: not allowed" if network == "host" else
+            f"RUN --network: unsupported value {network!r} (default, none or host)")
+    security = str(flags.get("security") or "sandbox")
+    if security != "sandbox":
+        raise errors.InvalidParameter(f"RUN --security={security}: not allowed")
+    specs = flags.get("mount") or []
+    if not specs:
+        return None
+    from cove.runtime.build import run_mounts
+
+    env = state.env()
+    workdir = state.config.get("WorkingDir") or "/"
+    parsed = [run_mounts.parse_mount(expand_word(str(spec), env), workdir) for spec in specs]
+    sources = run_mounts.MountSources(
+        run.context, run.image_for_copy_from, run.backend.lower_dirs,
+        str(run.builder.layout.tmp_dir), str(run.builder.layout.build_cache_mounts))
+    return run_mounts.prepare(parsed, sources)
+
+
+def _run_command(run: _Run, state: StageState, command: list[str], arg_env: list[str],
+                 mounts: Any) -> StageState:
+    config = state.config
+    step = "RUN " + json.dumps([command, arg_env] + ([mounts.cache_key] if mounts else []))
+    cached = _cached(run, state, step)
+    if cached:
+        return cached
+    body = {"Image": state.image_id or "", "Cmd": command, "Entrypoint": [],
+            "Env": list(config.get("Env") or []) + arg_env,
+            "WorkingDir": config.get("WorkingDir") or "", "User": config.get("User") or "",
+            "Labels": {}, "AttachStdout": True, "AttachStderr": True}
+    if mounts is not None and mounts.host_mounts:
+        body["HostConfig"] = {"Mounts": mounts.host_mounts}
+    cid = run.backend.run_container(body)
+    run.say(f" ---> Running in {cid[:12]}\n")
+    for _stream, data in run.backend.container_output(cid):
+        run.say(data.decode("utf-8", "replace"))
+    code = run.backend.wait_container(cid)
+    if code != 0:
+        if run.options.force_remove:
+            run.backend.remove_container(cid)
+        raise BuildFailed(
+            f"The command '{' '.join(command)}' returned a non-zero code: {code}", code)
+    if mounts is not None:
+        from cove.runtime.build.run_mounts import remove_stubs
+
+        remove_stubs(run.backend.container_upper(cid), mounts.targets,
+                     lambda path: _exists(run, state, path))
+    with run.temp_file() as layer:
+        diff_tar(run.backend.container_upper(cid), layer)
+        layer.seek(0)
+        parent_chain = run.store.layer_chain(state.image_id)[-1] if state.image_id and \
+            run.store.layer_chain(state.image_id) else None
+        _chain, result = run.store.add_layer(layer, parent_chain)
+    if run.options.remove:
+        run.backend.remove_container(cid)
+        run.say(f"Removing intermediate container {cid[:12]}\n")
+    prefix = f"|{len(arg_env)} {' '.join(arg_env)} " if arg_env else ""
+    return commit_config(run, state, prefix + " ".join(command), step, result.diff_id)

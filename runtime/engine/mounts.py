@@ -1,0 +1,371 @@
+"""A container's bind and tmpfs mounts: ``HostConfig.Binds``, ``.Mounts`` and ``.Tmpfs``.
+
+Parsed with dockerd's rules and error texts (moby ``volume/mounts/linux_parser.go``,
+``daemon/volumes.go``, ``oci_linux.go``) so clients see what they would see with
+Docker. Three callers, one parse: ``validate`` at create, ``inspect_mounts`` for the
+record's top-level ``Mounts``, and ``spec_mounts`` at every start (the spec is rebuilt
+from the record, so restarts and re-adopted containers keep their mounts). Volumes
+(named or anonymous) are refused until the engine has a volume store.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from cove.runtime import errors
+from cove.runtime.linux.syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY
+
+VOLUMES_REFUSED = "named volumes are not supported by this engine yet"
+DEFAULT_PROPAGATION = "rprivate"
+PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
+_RW_MODES = ("rw", "ro")
+_LABEL_MODES = ("z", "Z")
+_COPY_MODES = ("nocopy",)
+_CONSISTENCY_MODES = ("consistent", "cached", "delegated")
+
+# mount(8) option -> (clears the flag, MS_* flag), as moby/sys/mount's table; the values
+# not in ``syscalls`` are Linux's MS_SYNCHRONOUS, MS_MANDLOCK, MS_DIRSYNC, MS_NOATIME,
+# MS_NODIRATIME, MS_RELATIME and MS_STRICTATIME.
+_FLAG_OPTIONS: dict[str, tuple[bool, int]] = {
+    "ro": (False, MS_RDONLY), "rw": (True, MS_RDONLY),
+    "suid": (True, MS_NOSUID), "nosuid": (False, MS_NOSUID),
+    "dev": (True, MS_NODEV), "nodev": (False, MS_NODEV),
+    "exec": (True, MS_NOEXEC), "noexec": (False, MS_NOEXEC),
+    "sync": (False, 0x10), "async": (True, 0x10), "dirsync": (False, 0x80),
+    "mand": (False, 0x40), "nomand": (True, 0x40),
+    "atime": (True, 0x400), "noatime": (False, 0x400),
+    "diratime": (True, 0x800), "nodiratime": (False, 0x800),
+    "relatime": (False, 0x200000), "norelatime": (True, 0x200000),
+    "strictatime": (False, 0x1000000), "nostrictatime": (True, 0x1000000),
+}
+_TMPFS_DATA_KEYS = ("", "size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol")
+_TMPFS_DEFAULTS = ["noexec", "nosuid", "nodev", DEFAULT_PROPAGATION]
+
+
+@dataclass(frozen=True)
+class MountPoint:
+    """One user mount, in the shape both inspect and the runtime spec are made from."""
+
+    type: str                       # "bind" or "tmpfs"
+    destination: str                # cleaned, absolute
+    source: str = ""                # bind: host path
+    rw: bool = True
+    mode: str = ""                  # the Binds mode text ("ro,z"), shown by inspect
+    propagation: str = ""           # bind only; rprivate unless asked
+    recursive: bool = True          # BindOptions.NonRecursive turns it off
+    tmpfs_data: str = ""            # tmpfs: "size=64m,mode=755,..." before defaults
+    create_source: bool = False     # Binds create a missing host dir; Mounts refuse it
+    listed: bool = True             # in inspect's top-level Mounts (HostConfig.Tmpfs is not)
+
+
+def _mount_config_error(kind: Any, reason: str) -> errors.InvalidParameter:
+    return errors.InvalidParameter(f'invalid mount config for type "{kind}": {reason}')
+
+
+def _not_absolute(path: str) -> str | None:
+    if path.replace("\\", "/").startswith("/"):
+        return None
+    return f"invalid mount path: '{path}' mount path must be absolute"
+
+
+def _check_target(target: str) -> str | None:
+    """dockerd's target checks; the reason text, or None when the target is fine."""
+    if _clean(target.replace("\\", "/")) == "/":
+        return "invalid specification: destination can't be '/'"
+    return _not_absolute(target)
+
+
+def _clean(path: str) -> str:
+    cleaned = posixpath.normpath(path)
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("/") else cleaned
+
+
+def _valid_mode(mode: str) -> bool:
+    if not mode:
+        return True
+    counts = [0, 0, 0, 0, 0]
+    for option in mode.split(","):
+        for index, group in enumerate((_RW_MODES, _LABEL_MODES, PROPAGATIONS, _COPY_MODES,
+                                       _CONSISTENCY_MODES)):
+            if option in group:
+                counts[index] += 1
+                break
+        else:
+            return False
+    return max(counts) <= 1
+
+
+def _tmpfs_data(options: Any, read_only: bool) -> str:
+    """``TmpfsOptions`` as mount data (moby's ConvertTmpfsOptions): size gets k/m/g.
+
+    Raises ValueError with moby's reason for a bad ``Options`` entry."""
+    raw = ["ro"] if read_only else []
+    options = options or {}
+    mode = options.get("Mode") or 0
+    if mode:
+        raw.append(f"mode={mode:o}")
+    size = options.get("SizeBytes") or 0
+    if size:
+        for suffix, divisor in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
+            if size % divisor == 0:
+                raw.append(f"size={size // divisor}{suffix}")
+                break
+        else:
+            raw.append(f"size={size}")
+    for option in options.get("Options") or []:  # API 1.46: [["exec"]] lifts the noexec default
+        if not isinstance(option, list) or not 1 <= len(option) <= 2:
+            raise ValueError("invalid option array length")
+        if option[0] not in ("exec", "noexec"):
+            raise ValueError(f"invalid option: {option[0]}")
+        raw.append("=".join(str(part) for part in option))
+    return ",".join(raw)
+
+
+def _check_mount_types(spec: Any) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise errors.InvalidParameter(
+            "json: cannot unmarshal value into Go struct field HostConfig.Mounts of type "
+            "mount.Mount")
+    for key, kind, name in (("Type", str, "mount.Type"), ("Source", str, "string"),
+                            ("Target", str, "string"), ("ReadOnly", bool, "bool"),
+                            ("BindOptions", dict, "mount.BindOptions"),
+                            ("TmpfsOptions", dict, "mount.TmpfsOptions"),
+                            ("VolumeOptions", dict, "mount.VolumeOptions")):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise errors.InvalidParameter(
+                f"json: cannot unmarshal value into Go struct field Mount.HostConfig.Mounts."
+                f"{key} of type {name}")
+    for key in ("SizeBytes", "Mode"):
+        value = (spec.get("TmpfsOptions") or {}).get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise errors.InvalidParameter(
+                f"json: cannot unmarshal value into Go struct field TmpfsOptions.HostConfig."
+                f"Mounts.TmpfsOptions.{key} of type int64")
+    return spec
+
+
+def parse_mount(spec: dict[str, Any], check_source: bool = True) -> MountPoint:
+    """One ``HostConfig.Mounts`` entry (moby's ParseMountSpec); volumes are refused."""
+    kind = spec.get("Type") or ""
+    target = spec.get("Target") or ""
+    source = spec.get("Source") or ""
+    for field, owner in (("BindOptions", "bind"), ("VolumeOptions", "volume"),
+                         ("TmpfsOptions", "tmpfs")):
+        if spec.get(field) is not None and kind != owner:
+            raise _mount_config_error(kind, f"field {field} must not be specified")
+    if not target:
+        raise _mount_config_error(kind, "field Target must not be empty")
+    reason = _check_target(target)
+    if reason:
+        raise _mount_config_error(kind, reason)
+    read_only = bool(spec.get("ReadOnly"))
+    if kind == "bind":
+        return _parse_bind_spec(spec, source, target, read_only, check_source)
+    if kind == "volume":
+        raise errors.NotImplementedByEngine(VOLUMES_REFUSED)
+    if kind == "tmpfs":
+        if source:
+            raise _mount_config_error(kind, "field Source must not be specified")
+        try:
+            data = _tmpfs_data(spec.get("TmpfsOptions"), read_only)
+        except ValueError as exc:
+            raise _mount_config_error(kind, str(exc)) from exc
+        return MountPoint("tmpfs", _clean(target), rw=not read_only, tmpfs_data=data)
+    raise _mount_config_error(kind, "mount type unknown")
+
+
+def _parse_bind_spec(spec: dict[str, Any], source: str, target: str, read_only: bool,
+                     check_source: bool) -> MountPoint:
+    if not source:
+        raise _mount_config_error("bind", "field Source must not be empty")
+    options = spec.get("BindOptions") or {}
+    propagation = options.get("Propagation") or ""
+    if propagation and propagation not in PROPAGATIONS:
+        raise _mount_config_error("bind", f"invalid propagation mode: {propagation}")
+    reason = _not_absolute(source)
+    if reason:
+        raise _mount_config_error("bind", reason)
+    if check_source and not os.path.lexists(source):
+        raise _mount_config_error("bind", f"bind source path does not exist: {source}")
+    return MountPoint("bind", _clean(target), _clean(source), rw=not read_only,
+                      propagation=propagation or DEFAULT_PROPAGATION,
+                      recursive=not options.get("NonRecursive"))
+
+
+def parse_bind(raw: str) -> MountPoint:
+    """One ``HostConfig.Binds`` entry, ``/host:/ctr[:mode]`` (moby's ParseMountRaw)."""
+    parts = raw.split(":", 3)
+    if not parts[0] or len(parts) > 3:
+        raise errors.InvalidParameter(f"invalid volume specification: '{raw}'")
+    if len(parts) == 1:
+        raise errors.NotImplementedByEngine(VOLUMES_REFUSED)  # an anonymous volume
+    if len(parts) == 2 and _valid_mode(parts[1]):
+        raise errors.InvalidParameter(f"invalid volume specification: '{raw}'")
+    source, target = parts[0], parts[1]
+    mode = parts[2] if len(parts) == 3 else ""
+    if not _valid_mode(mode):
+        raise errors.InvalidParameter(f"invalid mode: {mode}")
+    options = mode.split(",") if mode else []
+    is_bind = source.startswith("/")
+    spec: dict[str, Any] = {"Type": "bind" if is_bind else "volume", "Source": source,
+                            "Target": target, "ReadOnly": "ro" in options}
+    if "nocopy" in options:
+        spec["VolumeOptions"] = {"NoCopy": True}
+    chosen = [o for o in options if o in PROPAGATIONS]
+    if chosen:
+        spec["BindOptions"] = {"Propagation": chosen[0]}
+    try:
+        point = parse_mount(spec, check_source=False)
+    except errors.InvalidParameter as exc:
+        raise errors.InvalidParameter(
+            f"invalid volume specification: '{raw}': {exc.message}") from exc
+    return MountPoint("bind", point.destination, point.source, rw=point.rw, mode=mode,
+                      propagation=point.propagation, create_source=True)
+
+
+def _go_quote_list(items: list[str]) -> str:
+    quoted = ('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items)
+    return "[" + " ".join(quoted) + "]"
+
+
+def tmpfs_options(data: str) -> tuple[int, str]:
+    """(MS_* flags, mount data) for a tmpfs: Docker's noexec,nosuid,nodev defaults, then
+    the user's options, the last of each kind winning (moby's MergeTmpfsOptions)."""
+    options = _TMPFS_DEFAULTS + (data.split(",") if data else [])
+    seen_flags: set[int] = set()
+    seen_keys: set[str] = set()
+    merged: list[str] = []
+    for option in reversed(options):
+        if option == "defaults":
+            continue
+        if option in _FLAG_OPTIONS or option in PROPAGATIONS:
+            key = -1 if option in PROPAGATIONS else _FLAG_OPTIONS[option][1]
+            if key not in seen_flags:
+                merged.insert(0, option)
+                seen_flags.add(key)
+            continue
+        pair = option.split("=", 1)
+        if len(pair) != 2 or pair[0] not in _TMPFS_DATA_KEYS:
+            raise errors.InvalidParameter(f"invalid tmpfs option {_go_quote_list(pair)}")
+        if pair[0] not in seen_keys:
+            merged.insert(0, option)
+            seen_keys.add(pair[0])
+    flags, kept = 0, []
+    for option in merged:
+        if option in PROPAGATIONS:
+            continue
+        if option in _FLAG_OPTIONS:
+            clears, flag = _FLAG_OPTIONS[option]
+            flags = flags & ~flag if clears else flags | flag
+        else:
+            kept.append(option)
+    return flags, ",".join(kept)
+
+
+def mount_points(host: dict[str, Any], check_source: bool = True) -> list[MountPoint]:
+    """Every user mount of a HostConfig, checked as dockerd checks them at create."""
+    binds = host.get("Binds") or []
+    specs = host.get("Mounts") or []
+    tmpfs = host.get("Tmpfs") or {}
+    if not isinstance(binds, list) or not all(isinstance(b, str) for b in binds):
+        raise errors.InvalidParameter(
+            "json: cannot unmarshal value into Go struct field HostConfig.Binds of type []string")
+    if not isinstance(specs, list):
+        raise errors.InvalidParameter(
+            "json: cannot unmarshal value into Go struct field HostConfig.Mounts of type "
+            "[]mount.Mount")
+    if not isinstance(tmpfs, dict) or not all(isinstance(v, str) for v in tmpfs.values()):
+        raise errors.InvalidParameter(
+            "json: cannot unmarshal value into Go struct field HostConfig.Tmpfs of type "
+            "map[string]string")
+    for destination in tmpfs:
+        reason = _check_target(destination)
+        if reason:
+            raise errors.InvalidParameter(reason)
+    points: list[MountPoint] = []
+    taken: set[str] = set()
+    for raw in binds:
+        point = parse_bind(raw)
+        if point.destination in taken or point.destination in tmpfs:
+            raise errors.InvalidParameter(f"Duplicate mount point: {point.destination}")
+        taken.add(point.destination)
+        points.append(point)
+    for spec in specs:
+        point = parse_mount(_check_mount_types(spec), check_source)
+        if point.destination in taken:
+            raise errors.InvalidParameter(f"Duplicate mount point: {spec.get('Target')}")
+        taken.add(point.destination)
+        points.append(point)
+    for destination, data in tmpfs.items():
+        points.append(MountPoint("tmpfs", _clean(destination), tmpfs_data=data, listed=False))
+    return points
+
+
+def validate(host: dict[str, Any]) -> None:
+    """Create-time checks: bad specs, duplicates, missing Mounts sources, volumes."""
+    mount_points(host, check_source=True)
+
+
+def inspect_mounts(host: dict[str, Any]) -> list[dict[str, Any]]:
+    """The top-level ``Mounts`` of inspect (and ``ps``), as dockerd shows mount points."""
+    shown = []
+    for point in mount_points(host, check_source=False):
+        if not point.listed:
+            continue
+        shown.append({"Type": point.type, "Source": point.source,
+                      "Destination": point.destination, "Mode": point.mode, "RW": point.rw,
+                      "Propagation": point.propagation})
+    return shown
+
+
+def spec_mounts(host: dict[str, Any],
+                network_files: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The runtime spec's mounts: the user's, parents before children (dockerd sorts by
+    depth), then each (source, destination) network file the user did not mount over
+    (dockerd's TrySetNetworkMount).
+
+    Run at each start: creates a missing Binds source directory (as dockerd does), and
+    fails the start when a ``Mounts`` bind source has gone or a tmpfs option is bad.
+    """
+    points = sorted(mount_points(host, check_source=False),
+                    key=lambda p: p.destination.count("/"))
+    entries: list[dict[str, Any]] = []
+    for point in points:
+        if point.type == "tmpfs":
+            flags, data = tmpfs_options(point.tmpfs_data)
+            entries.append({"type": "tmpfs", "source": "tmpfs",
+                            "destination": point.destination, "flags": flags, "data": data,
+                            "readonly": bool(flags & MS_RDONLY)})
+            continue
+        _ensure_source(point)
+        entries.append({"type": "bind", "source": point.source,
+                        "destination": point.destination, "readonly": not point.rw,
+                        "recursive": point.recursive,
+                        "propagation": _runtime_propagation(point.propagation)})
+    taken = {point.destination for point in points}
+    return entries + [{"source": source, "destination": destination, "readonly": False}
+                      for source, destination in network_files if destination not in taken]
+
+
+def _runtime_propagation(requested: str) -> str:
+    """Shared propagation would need a shared host mount; until then such binds stay private."""
+    return requested if requested in ("private", "rprivate", "slave", "rslave") \
+        else DEFAULT_PROPAGATION
+
+
+def _ensure_source(point: MountPoint) -> None:
+    if os.path.lexists(point.source):
+        return
+    if not point.create_source:
+        raise _mount_config_error("bind", f"bind source path does not exist: {point.source}")
+    try:
+        os.makedirs(point.source, 0o755, exist_ok=True)
+    except NotADirectoryError:
+        pass  # dockerd ignores ENOTDIR too: the mount itself will fail with a clear error
+    except OSError as exc:
+        raise errors.SystemError_(
+            f"error while creating mount source path '{point.source}': {exc.strerror}") from exc
