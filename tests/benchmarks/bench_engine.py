@@ -66,8 +66,8 @@ class DockerAPIEngine:
     def load(self, archive: bytes) -> None:
         sh([DOCKER, "load", "-q"], self.env, input=archive)
 
-    def run(self) -> None:
-        self.cli("run", "--rm", "busybox", "true")
+    def run(self, *flags: str) -> None:
+        self.cli("run", "--rm", *flags, "busybox", "true")
 
     def start_sleeper(self) -> str:
         return self.cli("run", "-d", "busybox", "sleep", "3600").stdout.decode().strip()
@@ -146,6 +146,8 @@ def main() -> int:
     results: dict[str, dict[str, float]] = {}
     notes: list[str] = []
     crun_root = tempfile.mkdtemp(prefix="bench-crun-")
+    bind_dir = os.path.join(crun_root, "bind")
+    os.makedirs(bind_dir)
     try:
         engines.append(DockerAPIEngine("coved", coved.env))
         env = ensure_dockerd()
@@ -161,6 +163,9 @@ def main() -> int:
             engine.load(archive)
             r: dict[str, float] = results.setdefault(engine.name, {})
             r["run"] = median_ms(engine.run, runs)
+            r["run -v"] = median_ms(lambda e=engine: e.run("-v", f"{bind_dir}:/data",
+                                                            "-v", f"{bind_dir}:/ro:ro"), runs)
+            r["run --tmpfs"] = median_ms(lambda e=engine: e.run("--tmpfs", "/scratch"), runs)
             sleeper = engine.start_sleeper()
             r["exec"] = median_ms(lambda e=engine, c=sleeper: e.exec(c), runs)
             engine.remove([sleeper])
@@ -188,7 +193,7 @@ def main() -> int:
         coved.cleanup()
         shutil.rmtree(crun_root, ignore_errors=True)
 
-    ops = ["run", "cove-run", "exec", "create+start", "ps100"]
+    ops = ["run", "cove-run", "run -v", "run --tmpfs", "exec", "create+start", "ps100"]
     names = list(results)
     print(f"median of {runs} runs, milliseconds (ratio = engine / dockerd)")
     print(f"{'operation':<14}" + "".join(f"{n:>22}" for n in names))
