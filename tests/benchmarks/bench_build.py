@@ -50,6 +50,13 @@ WORKDIR /app
 CMD ["cat", "/app/a.txt"]
 """
 
+# the "download" a package manager would do, kept in a cache mount between builds
+CACHE_MOUNT_DOCKERFILE = """\
+FROM busybox
+RUN --mount=type=cache,id=bench-deps,target=/var/cache/deps \\
+    sh -c 'test -f /var/cache/deps/blob || dd if=/dev/urandom of=/var/cache/deps/blob bs=1M count=16 2>/dev/null; wc -c < /var/cache/deps/blob > /size'
+"""
+
 ENGINES = ("coved", "cove", "legacy", "buildkit", "podman")
 
 
@@ -154,6 +161,26 @@ class PodmanEngine(Engine):
 Result = tuple[float, float, bool, bool]
 
 
+def make_cache_mount_context(root: str) -> str:
+    context = os.path.join(root, "cache-mount-context")
+    os.makedirs(context)
+    with open(os.path.join(context, "Dockerfile"), "w") as f:
+        f.write(CACHE_MOUNT_DOCKERFILE)
+    return context
+
+
+def measure_cache_mount(engine: Engine, context: str, runs: int) -> float:
+    """Median ms of ``--no-cache`` builds whose RUN finds its cache mount already filled."""
+    engine.build(context, no_cache=True)  # fills the cache mount
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        engine.build(context, no_cache=True)
+        times.append((time.perf_counter() - start) * 1000)
+    engine.remove()
+    return statistics.median(times)
+
+
 def measure(engine: Engine, context: str, runs: int) -> Result:
     """Median ms of ``runs`` cold builds and of ``runs`` rebuilds; whether every cold build
     made a new image (so nothing came from a cache) and every rebuild gave the image ID of
@@ -191,6 +218,16 @@ def buildkit_problem(env: dict[str, str], context: str) -> str | None:
     lines = [line.strip() for line in probe.stderr.decode(errors="replace").splitlines()
              if line.strip()]
     return f"docker buildx missing, DOCKER_BUILDKIT=1 build fails ({lines[0] if lines else '?'})"
+
+
+def report_cache_mount(timings: dict[str, float], runs: int) -> None:
+    if not timings:
+        return
+    base = timings.get("podman")
+    print(f"\nRUN --mount=type=cache with a filled cache, --no-cache build, median of {runs}, "
+          "ms (ratio = engine / podman)")
+    for name, value in timings.items():
+        print(f"{name:<10}{value:>10.1f}{f'{value / base:.2f}x' if base else '-':>9}")
 
 
 def report(results: dict[str, Result], notes: list[str], runs: int) -> None:
@@ -278,7 +315,20 @@ def main() -> int:
                 results[engine.name] = measure(engine, context, opts.runs)
             except Exception as exc:  # noqa: BLE001 - one engine failing must not hide the rest
                 notes.append(f"{engine.name}: failed ({str(exc)[:200]})")
+        cache_context = make_cache_mount_context(work)
+        cache_mount: dict[str, float] = {}
+        for engine in engines:
+            if engine.name in ("legacy", "buildkit"):
+                continue  # the legacy builder refuses --mount; BuildKit is not here
+            try:
+                cache_mount[engine.name] = measure_cache_mount(engine, cache_context, opts.runs)
+            except Exception as exc:  # noqa: BLE001 - as above
+                notes.append(f"{engine.name}: cache-mount build failed ({str(exc)[:200]})")
         report(results, notes, opts.runs)
+        report_cache_mount(cache_mount, opts.runs)
+        if "legacy" in results:
+            print("legacy: RUN --mount is refused by dockerd's classic builder "
+                  "(\"the --mount option requires BuildKit\")")
     finally:
         for engine in engines:
             if isinstance(engine, PodmanEngine):
