@@ -255,9 +255,44 @@ def _flags(parser: FlagParser) -> None:
                         help="Set platform if server is multi-platform capable")
 
 
+def prune(args: Namespace, cli: Cli) -> int:
+    """``builder prune``: the daemon's unused build cache (cache mounts; with -a the steps)."""
+    import sys
+
+    from .command import parse_filters
+    from .units import human_size
+
+    if not args.force:
+        what = "all build cache" if args.all else "all dangling build cache"
+        cli.stdout.write(f"WARNING! This will remove {what}. "
+                         "Are you sure you want to continue? [y/N] ")
+        cli.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    report = cli.client.prune_build_cache(args.all, parse_filters(args.filter)) or {}
+    deleted = report.get("CachesDeleted") or []
+    if deleted:
+        cli.out("Deleted build cache objects:\n" + "".join(f"{i}\n" for i in deleted))
+    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0)}")
+    return 0
+
+
+def _prune_flags(parser: FlagParser) -> None:
+    parser.add_argument("-a", "--all", action="store_true",
+                        help="Remove all unused build cache, not just dangling ones")
+    parser.add_argument("--filter", action="append", default=[],
+                        help='Provide filter values (e.g. "until=24h")')
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="Do not prompt for confirmation")
+    parser.add_argument("--keep-storage", default=None,
+                        help="Amount of disk space to keep for cache")
+
+
 COMMANDS = {
     "build": Command("build", "[OPTIONS] PATH | URL | -",
                      "Build an image from a Dockerfile", build, _flags, min_args=1, max_args=1),
+    "builder prune": Command("builder prune", "", "Remove build cache", prune, _prune_flags,
+                             max_args=0),
 }
 
 

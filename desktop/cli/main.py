@@ -49,6 +49,7 @@ GROUPS = {
         "build": ("build", "build"),
     },
     "system": {"info": ("system", "info"), "events": ("system", "events")},
+    "builder": {"build": ("build", "build"), "prune": ("build", "builder prune")},
 }
 
 USAGE = """
@@ -70,6 +71,7 @@ Common Commands:
   info        Display system-wide information
 
 Management Commands:
+  builder     Manage builds
   container   Manage containers
   image       Manage images
   system      Manage Cove

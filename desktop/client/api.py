@@ -49,6 +49,9 @@ def _params(values: dict[str, Any]) -> str:
         if isinstance(value, bool):
             value = "1" if value else "0"
         elif isinstance(value, dict):
+            if key == "filters":  # as docker's filters.ToJSON: {"name": {"value": true}}
+                value = {name: dict.fromkeys(sorted(items), True)
+                         for name, items in sorted(value.items())}
             value = json.dumps(value, separators=(",", ":"))
         elif isinstance(value, list):
             pairs.extend((key, str(item)) for item in value)
@@ -316,6 +319,11 @@ class APIClient:
 
     def tag(self, ref: str, repo: str, tag: str | None = None) -> None:
         self._call("POST", f"/images/{ref}/tag", {"repo": repo, "tag": tag})
+
+    def prune_build_cache(self, everything: bool = False,
+                          filters: dict[str, list[str]] | None = None) -> JSON:
+        return self._call("POST", "/build/prune", {"all": everything or None,
+                                                   "filters": filters or None})
 
     def prune_images(self, filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/images/prune", {"filters": filters or None})

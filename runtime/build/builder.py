@@ -86,12 +86,34 @@ class BuildCache:
             self._entries[key] = image_id
             atomic_write_json(self._path, self._entries)
 
+    def clear(self) -> list[str]:
+        """Forget every step (the next build runs them all again); the keys dropped."""
+        with self._lock:
+            dropped = list(self._entries)
+            self._entries = {}
+            atomic_write_json(self._path, self._entries)
+            return dropped
+
 
 class Builder:
     def __init__(self, backend: BuildBackend, layout: Layout) -> None:
         self.backend = backend
         self.layout = layout
         self.cache = BuildCache(layout)
+
+    def prune(self, everything: bool, used_before: float | None = None) -> tuple[list[str], int]:
+        """``builder prune``: unused cache mounts; with ``everything`` the step cache too.
+
+        Returns the IDs of what was deleted and the bytes freed. Steps cached before are
+        images (the parents of what was built), so forgetting them frees no space itself.
+        """
+        from cove.runtime.build.run_mounts import prune_cache_mounts
+
+        removed = prune_cache_mounts(str(self.layout.build_cache_mounts), used_before)
+        ids = [name for name, _size in removed]
+        if everything and used_before is None:
+            ids += self.cache.clear()
+        return ids, sum(size for _name, size in removed)
 
     def build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit) -> str:
         context = BuildContext(context_stream, str(self.layout.tmp_dir))

@@ -275,6 +275,10 @@ def _cache(mount: RunMount, sources: MountSources, prepared: PreparedMounts) -> 
             return
     else:
         fcntl.flock(lock_fd, fcntl.LOCK_SH)
+    try:
+        os.utime(directory)  # last used: what ``builder prune --filter until=`` goes by
+    except FileNotFoundError:
+        pass
     if not os.path.isdir(directory):
         # filled beside it and renamed: a crash never leaves a half-seeded cache
         staging = tempfile.mkdtemp(prefix="cache-mount-", dir=sources.tmp_root)
@@ -329,3 +333,48 @@ def remove_stubs(upper: str, targets: list[str], exists_in_image: Callable[[str]
             except OSError:
                 break
             path = posixpath.dirname(path)
+
+
+def _disk_usage(path: str) -> int:
+    total = 0
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def prune_cache_mounts(cache_root: str, used_before: float | None = None) -> list[tuple[str, int]]:
+    """Delete the cache-mount directories no step is using: (id, bytes freed) for each.
+
+    A directory is taken only with its lock held exclusively, so a running step keeps its
+    cache; the lock files stay (a step may be waiting on one).
+    """
+    removed: list[tuple[str, int]] = []
+    try:
+        names = sorted(os.listdir(cache_root))
+    except FileNotFoundError:
+        return removed
+    for name in names:
+        directory = os.path.join(cache_root, name)
+        if name.endswith(".lock") or not os.path.isdir(directory):
+            continue
+        if used_before is not None and os.stat(directory).st_mtime >= used_before:
+            continue
+        lock_fd = os.open(directory + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            size = _disk_usage(directory)
+            # renamed first: a crash mid-delete leaves a name no step will use
+            doomed = directory + ".deleting"
+            os.rename(directory, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+            removed.append((name, size))
+        finally:
+            os.close(lock_fd)
+    return removed

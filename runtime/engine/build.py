@@ -70,6 +70,17 @@ class BuildService:
         self.builder = Builder(EngineBuildBackend(engine), engine.layout)
         self.events = engine.events
 
+    def prune(self, everything: bool, filters: dict[str, list[str]]) -> dict[str, Any]:
+        """``POST /build/prune``: only the ``until`` filter means anything to this cache."""
+        from cove.runtime.images.views import parse_until
+
+        for key in filters:
+            if key != "until":
+                raise errors.InvalidParameter(f"invalid filter '{key}'")
+        until = parse_until(filters["until"][-1]) if filters.get("until") else None
+        deleted, space = self.builder.prune(everything, until)
+        return {"CachesDeleted": deleted, "SpaceReclaimed": space}
+
     def build(self, context: BinaryIO, options: BuildOptions, emit: Emit) -> str:
         image_id = self.builder.build(context, options, emit)
         self.events.publish("image", "build", image_id, {"name": image_id})

@@ -126,3 +126,26 @@ def test_cove_build_with_a_cache_mount(cove, docker, tmp_path):
     assert _cat(docker, "mnt-cove:1", "/mounted").strip() == "1"  # target relative to WORKDIR
     assert _absent(docker, "mnt-cove:1", "/app/deps")
     docker("rmi", "mnt-cove:1")
+
+
+def test_builder_prune_empties_cache_mounts_and_with_all_the_step_cache(build, docker, cove):
+    cache_id = uuid.uuid4().hex[:8]
+    dockerfile = ("FROM busybox\n"
+                  f"RUN --mount=type=cache,id={cache_id},target=/c "
+                  "sh -c 'head -c 300000 /dev/zero > /c/blob; ls /c | wc -l > /n'\n"
+                  "RUN echo step > /step\n")
+    assert build(dockerfile, "-t", "mnt-prune:1").returncode == 0
+    pruned = docker("builder", "prune", "-f")
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.startswith("Deleted build cache objects:\n")
+    assert pruned.stdout.endswith("\n\nTotal reclaimed space: 300kB\n")
+    assert cove("builder", "prune", "-f").stdout == "Total reclaimed space: 0B\n"
+    again = build(dockerfile, "-t", "mnt-prune:1")
+    assert again.stdout.count("Using cache") == 2  # the steps themselves are still cached
+    everything = cove("builder", "prune", "-af")
+    assert everything.returncode == 0 and "Deleted build cache objects:" in everything.stdout
+    rebuilt = build(dockerfile, "-t", "mnt-prune:1")
+    assert rebuilt.returncode == 0 and "Using cache" not in rebuilt.stdout
+    bad = docker("builder", "prune", "-f", "--filter", "colour=blue")
+    assert bad.returncode == 1 and "invalid filter 'colour'" in bad.stderr
+    docker("rmi", "mnt-prune:1")

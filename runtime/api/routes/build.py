@@ -66,4 +66,7 @@ def routes(engine: Any) -> list[Route]:
         out.close()
         return HANDLED
 
-    return [("POST", "/build", build)]
+    def prune(req: Request) -> Any:
+        return engine.builds.prune(req.flag("all"), req.filters())
+
+    return [("POST", "/build", build), ("POST", "/build/prune", prune)]

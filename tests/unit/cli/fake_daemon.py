@@ -49,6 +49,8 @@ class Script:
                            b'{"aux":{"ID":"sha256:' + b"ab" * 32 + b'"}}\n'
                            b'{"stream":"Successfully built abcdef012345\\n"}\n')
     build_error: tuple[int, str] | None = None  # HTTP error instead of a stream
+    build_prune: dict[str, Any] = field(default_factory=lambda: {
+        "CachesDeleted": None, "SpaceReclaimed": 0})
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -135,6 +137,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._error(*script.build_error)
             else:
                 self._send(200, script.build_stream)
+        elif rec.path == "/build/prune":
+            self._send(200, json.dumps(script.build_prune).encode())
         elif rec.path.endswith("/push"):
             self._send(200, script.push_stream)
         elif rec.path == "/auth":

@@ -255,3 +255,27 @@ def test_daemon_error_and_bad_input(daemon, context):
     assert _stderr(proc) == ("unable to prepare context: unable to evaluate symlinks in "
                              f"Dockerfile path: lstat {context}/Dockerfile: no such file or "
                              "directory\n")
+
+
+@pytest.mark.parametrize("flags", [["-f"], ["-af", "--filter", "until=24h"]])
+@pytest.mark.parametrize("deleted", [None, ["abc123", "def456"]])
+def test_builder_prune_matches_docker(daemon, tmp_path, flags, deleted):
+    daemon.script.build_prune = {"CachesDeleted": deleted, "SpaceReclaimed": 2_500_000}
+    ours = run([*COVE, "builder", "prune", *flags], daemon, str(tmp_path))
+    assert ours.returncode == 0, ours.stderr
+    expected = ("Deleted build cache objects:\nabc123\ndef456\n\n" if deleted else "") + \
+        "Total reclaimed space: 2.5MB\n"
+    assert ours.stdout.decode() == expected
+    request = daemon.last("/build/prune")
+    daemon.requests.clear()
+    if DOCKER:
+        theirs = run([DOCKER, "builder", "prune", *flags], daemon, str(tmp_path))
+        assert theirs.stdout == ours.stdout
+        assert daemon.last("/build/prune").query == request.query
+
+
+def test_builder_prune_asks_first(daemon, tmp_path):
+    answered_no = run([*COVE, "builder", "prune"], daemon, str(tmp_path), input=b"n\n")
+    assert answered_no.stdout.decode() == ("WARNING! This will remove all dangling build cache. "
+                                           "Are you sure you want to continue? [y/N] ")
+    assert not [r for r in daemon.requests if r.path == "/build/prune"]

@@ -219,7 +219,7 @@ def test_streaming_logs_arrive_in_pieces(daemon) -> None:  # type: ignore[no-unt
 def test_query_string_matches_urlencode() -> None:
     values = {"name": "a b/c+&=%~é", "filters": {"label": ["k=v w"]}, "names": ["x:1", "y"],
               "all": True, "size": False, "stdin": False, "skip": None}
-    expected = [("name", "a b/c+&=%~é"), ("filters", '{"label":["k=v w"]}'),
+    expected = [("name", "a b/c+&=%~é"), ("filters", '{"label":{"k=v w":true}}'),
                 ("names", "x:1"), ("names", "y"), ("all", "1"), ("stdin", "0")]
     assert _params(values) == "?" + urlencode(expected)
     assert quote("sha256:ab/c d") == "sha256%3Aab%2Fc%20d"
