@@ -3,7 +3,7 @@
 Docker's rules: a directory source copies its *contents*; several sources need a
 destination directory ending in ``/``; a file copied onto an existing directory lands
 inside it; missing parent directories are created; ``--chown``/``--chmod`` apply to
-what is copied; ADD unpacks local tar archives instead of copying them.
+what is copied; ADD unpacks local tar archives instead of copying them (not fetched ones).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
     root = posixpath.normpath(dest).lstrip("/")
     made: set[str] = set()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for src, _given in sources:
+        for src, given in sources:
             if os.path.isdir(src) and not os.path.islink(src):
                 target = root
                 if target:
@@ -89,7 +89,8 @@ def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
                         full = os.path.join(walk_root, name)
                         rel = posixpath.join(target, os.path.relpath(full, src).replace(os.sep, "/"))
                         _add_path(tar, full, rel.lstrip("/"), owner, chmod, made)
-            elif extract_archives and _is_archive(src):
+            elif extract_archives and not given.startswith(("http://", "https://")) \
+                    and _is_archive(src):  # a fetched archive stays a file
                 _parents(tar, (root + "/x") if root else "x", owner, made)
                 with tarfile.open(src, mode="r:*") as archive:
                     for member in archive:

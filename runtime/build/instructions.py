@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import posixpath
 import re
 import shlex
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cove.runtime import errors
+from cove.runtime.build import remote
 from cove.runtime.build.copy import Owner, copy_layer
 
 if TYPE_CHECKING:
@@ -366,6 +368,32 @@ def _heredoc_sources(run: _Run, inst: Any) -> tuple[_HeredocFiles, str]:
     return files, digest.hexdigest()
 
 
+def _url_sources(run: _Run, patterns: list[str]) -> tuple[_HeredocFiles, str]:
+    """ADD's sources when URLs are among them: each fetched into a temporary directory
+    of its own (two URLs may end in the same name); context files selected as usual."""
+    import hashlib
+    import tempfile
+
+    files = _HeredocFiles(tempfile.mkdtemp(prefix="add-url-", dir=run.builder.layout.tmp_dir))
+    digest = hashlib.sha256()
+    try:
+        for number, pattern in enumerate(patterns):
+            if remote.is_url(pattern):
+                directory = posixpath.join(files.directory, str(number))
+                os.mkdir(directory)
+                path, content = remote.download(pattern, directory)
+                files.append((path, pattern))
+                digest.update(f"url\0{pattern}\0{content}\0".encode())
+            else:
+                rels = run.context.select(pattern)
+                files.extend((run.context.path(rel), rel) for rel in rels)
+                digest.update(f"context\0{run.context.checksum(rels)}\0".encode())
+    except BaseException:
+        files.release()
+        raise
+    return files, digest.hexdigest()
+
+
 def _copy(run: _Run, state: StageState, inst: Any, is_add: bool) -> StageState:
     words = _words(inst)
     if len(words) < 2:
@@ -386,6 +414,9 @@ def _copy(run: _Run, state: StageState, inst: Any, is_add: bool) -> StageState:
     elif getattr(inst, "heredocs", None) and all(p.startswith("<<") for p in patterns):
         sources, checksum = _heredoc_sources(run, inst)
         origin = "heredoc"
+    elif is_add and any(remote.is_url(p) for p in patterns):
+        sources, checksum = _url_sources(run, patterns)
+        origin = "url"
     else:
         rels = [rel for pattern in patterns for rel in run.context.select(pattern)]
         sources = [(run.context.path(rel), rel) for rel in rels]
@@ -402,7 +433,8 @@ def _copy(run: _Run, state: StageState, inst: Any, is_add: bool) -> StageState:
             copy_layer(sources, dest, layer, dest_is_dir=lambda p: _exists_as_dir(run, state, p),
                        owner=_owner(run, state, flags.get("chown")), chmod=chmod,
                        extract_archives=is_add and not from_ref,
-                       many=len(sources) > 1 or any(ch in "".join(patterns) for ch in "*?["))
+                       many=len(sources) > 1 or any(
+                           ch in p for p in patterns if not remote.is_url(p) for ch in "*?["))
             layer.seek(0)
             chain = run.store.layer_chain(state.image_id) if state.image_id else []
             _chain, result = run.store.add_layer(layer, chain[-1] if chain else None)
