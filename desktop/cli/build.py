@@ -7,6 +7,8 @@ docker's (the failing RUN's code, 1 for other errors).
 
 from __future__ import annotations
 
+from cove.common.remote_context import looks_like_archive
+
 from .command import Cli, Command
 from .errors import StatusError
 
@@ -17,15 +19,6 @@ if TYPE_CHECKING:
     from .command import FlagParser, Namespace
 
 SENDING = "Sending build context to Docker daemon"
-_TAR_MAGIC_OFFSET = 257
-_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
-
-
-def looks_like_archive(head: bytes) -> bool:
-    """docker's ``IsArchive``: a (possibly compressed) tar rather than a Dockerfile."""
-    if head.startswith(_COMPRESSED_MAGIC):
-        return True
-    return head[_TAR_MAGIC_OFFSET:_TAR_MAGIC_OFFSET + 5] == b"ustar"
 
 
 def _context_error(message: str) -> StatusError:
@@ -108,9 +101,76 @@ def prepare_context(args: Namespace, cli: Cli, body: IO[bytes]) -> str:
             while chunk := f.read(1 << 20):
                 body.write(chunk)
         return args.file or "Dockerfile"
-    if source.startswith(("http://", "https://", "git://", "git@", "github.com/")):
-        raise _context_error(f"building from a URL is not supported yet: {source}")
+    from cove.common import remote_context
+
+    if remote_context.is_git_url(source):
+        return _git_context(args, cli, body, source)
+    if remote_context.is_url(source):
+        data = _download(source, cli.stdout if not args.quiet else None)
+        if looks_like_archive(data[:512]):
+            body.write(data)
+            return args.file or "Dockerfile"
+        if args.file:
+            raise _context_error("ambiguous Dockerfile source: both stdin and flag "
+                                 "correspond to Dockerfiles")
+        from .build_context import write_single_file_tar
+
+        write_single_file_tar("Dockerfile", data, body)
+        return "Dockerfile"
     raise _context_error(f'path "{source}" not found')
+
+
+def _download(url: str, progress: IO[str] | None) -> bytes:
+    from cove.common.remote_context import RemoteContextError, download
+
+    from .units import human_size
+
+    try:
+        data = download(url)
+    except RemoteContextError as exc:
+        raise _context_error(str(exc)) from exc
+    if progress is not None:
+        progress.write(f"Downloading build context from remote url: {url} "
+                       f"{human_size(len(data), 4):>8}\r\n")
+    return data
+
+
+def _git_context(args: Namespace, cli: Cli, body: IO[bytes], url: str) -> str:
+    """Clone, then tar the checkout as a local context; ``-f`` is relative to it."""
+    import os
+    import shutil
+
+    from cove.common.remote_context import RemoteContextError, clone
+
+    from .build_context import write_context_tar
+
+    temp_root = _temporary_dir()
+    try:
+        try:
+            context = clone(url, temp_root)
+        except RemoteContextError as exc:
+            raise _context_error(str(exc)) from exc
+        _path, dockerfile = _dockerfile_in_dir(
+            context, os.path.join(context, args.file) if args.file else None)
+        if dockerfile.startswith(".."):
+            raise _context_error(f"the Dockerfile ({args.file}) must be within the build "
+                                 "context")
+        try:
+            write_context_tar(context, dockerfile.replace(os.sep, "/"), body)
+        except (ValueError, OSError) as exc:
+            raise StatusError(1, f"error checking context: {exc}") from exc
+        return dockerfile.replace(os.sep, "/")
+    finally:
+        shutil.rmtree(temp_root, ignore_errors=True)
+
+
+def _temporary_dir() -> str:
+    import os
+
+    directory = os.path.join(os.environ.get("TMPDIR") or "/tmp",
+                             f"cove-build-git-{os.urandom(8).hex()}")
+    os.mkdir(directory, 0o700)
+    return directory
 
 
 def build_params(args: Namespace, dockerfile: str) -> dict[str, Any]:

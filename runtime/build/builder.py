@@ -60,6 +60,8 @@ class BuildOptions:
     pull: bool = False
     registry_auths: dict[str, Any] = field(default_factory=dict)
     """The client's logins (``X-Registry-Config``), for pulling FROM and COPY --from."""
+    remote: str | None = None
+    """A git repository or URL to fetch the context from, instead of the request body."""
 
 
 class BuildCache:
@@ -116,6 +118,15 @@ class Builder:
         return ids, sum(size for _name, size in removed)
 
     def build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit) -> str:
+        if options.remote:
+            from cove.runtime.build.remote import remote_context
+
+            with remote_context(options.remote, options.dockerfile,
+                                str(self.layout.tmp_dir)) as fetched:
+                return self._build(fetched, options, emit)
+        return self._build(context_stream, options, emit)
+
+    def _build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit) -> str:
         context = BuildContext(context_stream, str(self.layout.tmp_dir))
         try:
             return _Run(self, context, options, emit).run()

@@ -12,7 +12,22 @@ import tarfile
 import tempfile
 from typing import BinaryIO
 
+from cove.common.paths import resolve_in_root
 from cove.runtime import errors
+
+
+def _context_filter(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+    """tarfile's ``data`` filter, except that a symlink may point anywhere.
+
+    Contexts do hold links out of themselves (``shared -> ../shared`` in a monorepo), and
+    docker sends and keeps them as links. Nothing is ever written through one: a later
+    member whose path runs through a link out of the context is refused by the ``data``
+    filter, which resolves the real path. Reads resolve links inside the context.
+    """
+    if member.issym():
+        placed = tarfile.data_filter(member.replace(linkname=".", deep=False), dest)
+        return placed.replace(linkname=member.linkname, deep=False)
+    return tarfile.data_filter(member, dest)
 
 
 class BuildContext:
@@ -20,7 +35,7 @@ class BuildContext:
         self.root = tempfile.mkdtemp(prefix="build-context-", dir=tmp_root)
         try:
             with tarfile.open(fileobj=stream, mode="r|*") as tar:
-                tar.extractall(self.root, filter="data")
+                tar.extractall(self.root, filter=_context_filter)
         except (tarfile.TarError, OSError, EOFError) as exc:
             self.close()
             raise errors.InvalidParameter(f"invalid build context: {exc}") from exc
@@ -29,12 +44,16 @@ class BuildContext:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def read_text(self, name: str) -> str | None:
-        path = self._inside(name)
+        self._inside(name)  # refuses ../ names
         try:
+            path = resolve_in_root(self.root, name)  # a linked Dockerfile is read in scope
             with open(path, encoding="utf-8") as f:
                 return f.read()
         except (FileNotFoundError, IsADirectoryError):
             return None
+        except OSError as exc:  # a link loop, say
+            raise errors.InvalidParameter(f"cannot read {name} in the build context: "
+                                          f"{exc.strerror or exc}") from exc
 
     def apply_ignore(self, is_excluded: object) -> None:
         """Remove what .dockerignore excludes, as dockerd does once it has read the
@@ -55,10 +74,20 @@ class BuildContext:
                     os.rmdir(full)
 
     def _inside(self, rel: str) -> str:
-        path = os.path.normpath(os.path.join(self.root, rel.lstrip("/")))
-        if path != self.root and not path.startswith(self.root + os.sep):
+        """The host path of context path ``rel``: its directories resolved inside the
+        context (a link among them cannot lead out of it); the last element as it is, so
+        that a link given as a source is copied as a link."""
+        clean = os.path.normpath(rel.lstrip("/")) if rel.strip("/") else "."
+        if clean == ".." or clean.startswith("../"):
             raise errors.InvalidParameter(f"forbidden path outside the build context: {rel}")
-        return path
+        if clean == ".":
+            return self.root
+        parent, name = os.path.split(clean)
+        try:
+            base = resolve_in_root(self.root, parent) if parent else self.root
+        except OSError as exc:  # a link loop
+            raise errors.InvalidParameter(f"{rel}: {exc.strerror or exc}") from exc
+        return os.path.join(base, name)
 
     def select(self, pattern: str) -> list[str]:
         """Context-relative paths matching a COPY source (Docker: globs, no escapes)."""

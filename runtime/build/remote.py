@@ -1,4 +1,6 @@
-"""ADD from a URL: the daemon fetches the file, as the classic builder does.
+"""What the builder fetches itself: ADD's URLs, and ``remote=`` build contexts.
+
+ADD from a URL: the daemon fetches the file, as the classic builder does.
 
 The file is named after the last element of the URL's path (or the destination when it
 does not end in ``/``), gets mode 0600 and the ``Last-Modified`` time when the server
@@ -9,10 +11,17 @@ builder) but reuses the cache while the content stays the same.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import posixpath
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from cove.runtime import errors
@@ -63,3 +72,46 @@ def download(url: str, directory: str) -> tuple[str, str]:
         except (TypeError, ValueError):
             pass
     return path, digest.hexdigest()
+
+
+@contextlib.contextmanager
+def remote_context(remote: str, dockerfile: str, tmp_root: str) -> Iterator[BinaryIO]:
+    """``POST /build?remote=``: the context as a tar stream, fetched as dockerd fetches it.
+
+    A git URL is cloned (``#ref:subdir`` as docker reads it); another URL is a tar or,
+    when it is not an archive, the Dockerfile itself (named ``dockerfile``) alone.
+    """
+    from cove.common import remote_context as fetch
+
+    scratch = tempfile.mkdtemp(prefix="remote-context-", dir=tmp_root)
+    try:
+        if fetch.is_git_url(remote):
+            try:
+                directory = fetch.clone(remote, scratch)
+            except fetch.RemoteContextError as exc:
+                raise errors.InvalidParameter(str(exc)) from exc
+            with tempfile.TemporaryFile(dir=scratch) as body:
+                with tarfile.open(fileobj=body, mode="w") as tar:
+                    for name in sorted(os.listdir(directory)):
+                        if name != ".git":
+                            tar.add(os.path.join(directory, name), arcname=name)
+                body.seek(0)
+                yield body
+        elif fetch.is_url(remote):
+            try:
+                data = fetch.download(remote)
+            except fetch.RemoteContextError as exc:
+                raise errors.InvalidParameter(str(exc)) from exc
+            if not fetch.looks_like_archive(data[:512]):
+                archive = io.BytesIO()
+                with tarfile.open(fileobj=archive, mode="w") as tar:
+                    info = tarfile.TarInfo(dockerfile)
+                    info.size, info.mode = len(data), 0o644
+                    tar.addfile(info, io.BytesIO(data))
+                data = archive.getvalue()
+            yield io.BytesIO(data)
+        else:
+            raise errors.InvalidParameter(
+                f"remote context must be a git repository or an http(s) URL: {remote}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -219,7 +219,7 @@ def _bind_entry(source: str, target: str, readonly: bool) -> dict[str, Any]:
 
 
 def _bind(mount: RunMount, sources: MountSources, prepared: PreparedMounts) -> None:
-    from cove.runtime.linux.rootfs import resolve_in_root
+    from cove.common.paths import resolve_in_root
 
     if mount.origin:
         from cove.runtime.build.copy_from import select_from_image

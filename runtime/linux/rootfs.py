@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
+from cove.common.paths import resolve_in_root
 from cove.runtime.linux.syscalls import (
     MNT_DETACH,
     MS_BIND,
@@ -44,39 +45,6 @@ MASKED_PATHS = (
     "/sys/firmware", "/sys/devices/virtual/powercap",
 )
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
-
-
-def resolve_in_root(root: str, path: str, max_links: int = 40) -> str:
-    """The host path of ``path`` inside ``root``, following symlinks without leaving root.
-
-    Like moby's ``symlink.FollowSymlinkInScope``: ".." and absolute link targets are
-    taken relative to ``root``, so a hostile image cannot point a mount outside it.
-    """
-    root = root.rstrip("/") or "/"
-    pending = [p for p in path.split("/") if p]
-    resolved: list[str] = []
-    links = 0
-    while pending:
-        part = pending.pop(0)
-        if part == ".":
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = root + "/" + "/".join(resolved + [part])
-        try:
-            target = os.readlink(candidate)
-        except OSError:
-            resolved.append(part)
-            continue
-        links += 1
-        if links > max_links:
-            raise KernelError(40, "resolve path", path)
-        if target.startswith("/"):
-            resolved = []
-        pending = [p for p in target.split("/") if p] + pending
-    return root + ("/" + "/".join(resolved) if resolved else "")
 
 
 def overlay_options(lower: list[str], upper: str, work: str,

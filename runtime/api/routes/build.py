@@ -29,8 +29,6 @@ def _json_param(req: Request, name: str) -> dict[str, Any]:
 
 def routes(engine: Any) -> list[Route]:
     def build(req: Request) -> Any:
-        if req.param("remote"):
-            raise errors.NotImplementedByEngine("building from a remote context is not supported")
         options = BuildOptions(
             tags=[t for t in req.query.get("t", []) if t],
             dockerfile=req.param("dockerfile") or "Dockerfile",
@@ -43,6 +41,7 @@ def routes(engine: Any) -> list[Route]:
             quiet=req.flag("q"),
             pull=req.flag("pull"),
             registry_auths=decode_registry_config(req.headers.get("X-Registry-Config")),
+            remote=req.param("remote") or None,
         )
         for tag in options.tags:
             from cove.runtime.images.reference import parse
