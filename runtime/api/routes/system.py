@@ -1,4 +1,9 @@
-"""/_ping, /version, /info, /events."""
+"""/_ping, /version, /info, /events, and /networks/prune.
+
+There are no user-defined networks yet (containers get a loopback-only namespace), so
+``POST /networks/prune`` honestly deletes nothing. It exists because ``docker system
+prune`` calls it between the container and image prunes and stops at a 404.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,12 @@ def routes(engine: Any) -> list[Route]:
 
     def info(req: Request) -> Any:
         return system.info(engine)
+
+    def prune_networks(req: Request) -> Any:
+        for key in req.filters():
+            if key not in ("until", "label", "label!"):
+                raise errors.InvalidParameter(f"invalid filter '{key}'")
+        return {"NetworksDeleted": None}
 
     def events(req: Request) -> Any:
         filters = req.filters()
@@ -66,6 +77,7 @@ def routes(engine: Any) -> list[Route]:
         ("GET", "/version", version),
         ("GET", "/info", info),
         ("GET", "/events", events),
+        ("POST", "/networks/prune", prune_networks),
     ]
 
 
