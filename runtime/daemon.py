@@ -79,7 +79,15 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
 
-    from cove.runtime.api.routes import build, containers, distribution, images, system
+    from cove.runtime.api.routes import (
+        build,
+        container_stats,
+        containers,
+        distribution,
+        images,
+        system,
+        volumes,
+    )
     from cove.runtime.api.server import APIServer, Router
     from cove.runtime.engine.engine import Engine
     from cove.runtime.registry import config as registry_config
@@ -96,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     engine.start(seed_images={"hello-world:latest": build_hello_world_archive})
     router = Router()
-    for module in (system, build, containers, images, distribution):
+    for module in (system, build, containers, container_stats, images, distribution, volumes):
         router.add(module.routes(engine))
 
     path = socket_path((args.host or [DEFAULT_HOST])[0])

@@ -333,7 +333,7 @@ def prune(args: Namespace, cli: Cli) -> int:
     deleted = report.get("CachesDeleted") or []
     if deleted:
         cli.out("Deleted build cache objects:\n" + "".join(f"{i}\n" for i in deleted))
-    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0)}")
+    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0, 4)}")
     return 0
 
 

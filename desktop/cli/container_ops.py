@@ -130,7 +130,7 @@ def prune(args: Namespace, cli: Cli) -> int:
         for cid in deleted:
             cli.out(cid)
         cli.out()
-    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0)}")
+    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0, 4)}")
     return 0
 
 

@@ -247,7 +247,7 @@ def prune(args: Namespace, cli: Cli) -> int:
             if item.get("Deleted"):
                 cli.out(f"deleted: {item['Deleted']}")
         cli.out()
-    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0)}")
+    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0, 4)}")
     return 0
 
 

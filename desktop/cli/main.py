@@ -28,7 +28,7 @@ TOP_LEVEL = {
     "tag": "images", "history": "images", "load": "images", "save": "images",
     "version": "system", "info": "system", "events": "system",
     "pull": "registry", "push": "registry", "login": "registry", "logout": "registry",
-    "build": "build",
+    "build": "build", "stats": "container_stats",
 }
 GROUPS = {
     "container": {
@@ -37,7 +37,7 @@ GROUPS = {
         "inspect": ("inspect", "container inspect"),
         **{name: (TOP_LEVEL[name], name) for name in (
             "run", "create", "start", "attach", "logs", "stop", "kill", "restart", "rm",
-            "wait", "pause", "unpause", "rename", "top", "exec")},
+            "wait", "pause", "unpause", "rename", "top", "exec", "stats")},
         "remove": ("container_ops", "rm"),
     },
     "image": {
@@ -49,6 +49,12 @@ GROUPS = {
         "build": ("build", "build"),
     },
     "system": {"info": ("system", "info"), "events": ("system", "events")},
+    "volume": {
+        "create": ("volumes", "volume create"), "ls": ("volumes", "volume ls"),
+        "list": ("volumes", "volume ls"), "inspect": ("volumes", "volume inspect"),
+        "rm": ("volumes", "volume rm"), "remove": ("volumes", "volume rm"),
+        "prune": ("volumes", "volume prune"),
+    },
     "builder": {"build": ("build", "build"), "prune": ("build", "builder prune")},
 }
 
@@ -75,6 +81,7 @@ Management Commands:
   container   Manage containers
   image       Manage images
   system      Manage Cove
+  volume      Manage volumes
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
@@ -92,6 +99,7 @@ Commands:
   rmi         Remove one or more images
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
   start       Start one or more stopped containers
+  stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
   top         Display the running processes of a container

@@ -59,6 +59,7 @@ def configure(parser: FlagParser, run: bool) -> None:
     add("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
     add("-v", "--volume", action="append", default=[], help="Bind mount a volume")
     add("--mount", action="append", default=[], help="Attach a filesystem mount to the container")
+    add("--volumes-from", action="append", default=[], help="Mount volumes from the specified container(s)")
     add("--cap-add", action="append", default=[], help="Add Linux capabilities")
     add("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
     add("--ulimit", action="append", default=[], help="Ulimit options")
@@ -193,6 +194,8 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
         host_config["Dns"] = args.dns
     if args.add_host:
         host_config["ExtraHosts"] = args.add_host
+    if args.volumes_from:
+        host_config["VolumesFrom"] = args.volumes_from
     volumes: dict[str, Any] = {}
     if args.volume or args.mount or args.tmpfs:
         from . import mount_options

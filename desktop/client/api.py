@@ -320,6 +320,15 @@ class APIClient:
     def tag(self, ref: str, repo: str, tag: str | None = None) -> None:
         self._call("POST", f"/images/{ref}/tag", {"repo": repo, "tag": tag})
 
+    def stats(self, container: str, stream: bool = True) -> Iterator[JSON]:
+        """``GET /containers/{id}/stats``: one sample, or one a second while it runs."""
+        response = self._stream("GET", f"/containers/{quote(container)}/stats",
+                                {"stream": "1" if stream else "0"})
+        try:
+            yield from iter_json_lines(iter(response))
+        finally:
+            response.close()
+
     def prune_build_cache(self, everything: bool = False,
                           filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/build/prune", {"all": everything or None,
@@ -380,6 +389,28 @@ class APIClient:
             yield from iter_json_lines(iter(stream))
         finally:
             stream.close()
+
+    # --- volumes --------------------------------------------------------------------
+
+    def volumes(self, filters: dict[str, list[str]] | None = None) -> JSON:
+        """``GET /volumes``: ``{"Volumes": [...], "Warnings": ...}``."""
+        return self._call("GET", "/volumes", {"filters": filters or None}) or {}
+
+    def create_volume(self, name: str = "", driver: str = "local",
+                      labels: dict[str, str] | None = None,
+                      driver_opts: dict[str, str] | None = None) -> JSON:
+        body = {"Driver": driver, "DriverOpts": driver_opts or {}, "Labels": labels or {},
+                "Name": name}
+        return self._call("POST", "/volumes/create", None, body)
+
+    def inspect_volume(self, name: str) -> JSON:
+        return self._call("GET", f"/volumes/{_ref(name)}")
+
+    def remove_volume(self, name: str, force: bool = False) -> None:
+        self._call("DELETE", f"/volumes/{_ref(name)}", {"force": force})
+
+    def prune_volumes(self, filters: dict[str, list[str]] | None = None) -> JSON:
+        return self._call("POST", "/volumes/prune", {"filters": filters or None})
 
     def login(self, auth_config: dict[str, str]) -> JSON:
         """``POST /auth``: the daemon checks the credentials against the registry."""

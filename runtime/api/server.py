@@ -327,6 +327,8 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Api-Version", API_VERSION)
+        if self.close_connection:  # say so: a client reusing the connection would be reset
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -334,6 +336,8 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     def _send_empty(self, status: int) -> None:
         self.send_response(status)
         self.send_header("Api-Version", API_VERSION)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         if status != 304:
             self.send_header("Content-Length", "0")
         self.end_headers()

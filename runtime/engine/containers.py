@@ -19,8 +19,11 @@ from cove.runtime import errors
 from cove.runtime.containers import names
 from cove.runtime.containers.record import ZERO_TIME, Container, Status, now_rfc3339, parse_rfc3339
 from cove.runtime.engine import create_config, mounts
+from cove.runtime.engine import volumes as volume_service
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.lifecycle import LifecycleMixin
+from cove.runtime.engine.mounts import MountPoint
+from cove.runtime.engine.volumes import VolumeService
 from cove.runtime.store.layout import Layout, atomic_write
 
 _HOSTS = """127.0.0.1\tlocalhost
@@ -33,10 +36,12 @@ ff02::2\tip6-allrouters
 
 
 class ContainerService(LifecycleMixin):
-    def __init__(self, layout: Layout, images: Any, events: EventBus) -> None:
+    def __init__(self, layout: Layout, images: Any, events: EventBus,
+                 volumes: VolumeService | None = None) -> None:
         self.layout = layout
         self.images = images
         self.events = events
+        self.volumes = volumes or VolumeService(layout, events)
         self._lock = threading.RLock()
         self._containers: dict[str, Container] = {}
         self._names: dict[str, str] = {}  # "/name" -> id
@@ -51,8 +56,28 @@ class ContainerService(LifecycleMixin):
                 continue  # a half-created container: its record was never renamed into place
             self._containers[container.id] = container
             self._names[container.data["Name"]] = container.id
+            self.volumes.adopt(container.id, self.mount_points(container) or [])
             loaded.append(container)
         return loaded
+
+    def mount_points(self, container: Container) -> list[MountPoint] | None:
+        """The record's resolved mount points; None for a record made before volumes (its
+        HostConfig is parsed again instead)."""
+        recorded = container.private.get("mount_points")
+        if recorded is None:
+            return None
+        return [MountPoint.from_record(item) for item in recorded]
+
+    def _points_of(self, ref: str) -> list[MountPoint]:
+        """A ``--volumes-from`` container's mounts; dockerd answers a missing one with 400."""
+        try:
+            container = self.get(ref)
+        except errors.NotFound as exc:
+            raise errors.InvalidParameter(exc.message) from exc
+        points = self.mount_points(container)
+        if points is None:
+            points = mounts.mount_points(container.host_config, check_source=False)
+        return points
 
     def get(self, ref: str) -> Container:
         """By full ID, name, or unique ID prefix (dockerd's lookup order)."""
@@ -103,11 +128,15 @@ class ContainerService(LifecycleMixin):
             else:
                 canonical = "/" + names.generate(set(self._names))
             self._names[canonical] = cid  # reserve while the record is written
+        points: list[MountPoint] = []
         try:
-            container = self._write_new(cid, canonical, merged, host, image_id)
+            planned = volume_service.plan_mounts(merged, host, self._points_of)
+            points = self.volumes.attach(cid, planned, self.images.lower_dirs(image_id))
+            container = self._write_new(cid, canonical, merged, host, image_id, points)
         except BaseException:
             with self._lock:
                 self._names.pop(canonical, None)
+            self.volumes.detach(cid, points, remove_anonymous=True)
             shutil.rmtree(self.layout.container_dir(cid), ignore_errors=True)
             raise
         with self._lock:
@@ -116,7 +145,7 @@ class ContainerService(LifecycleMixin):
         return {"Id": cid, "Warnings": []}
 
     def _write_new(self, cid: str, name: str, config: dict[str, Any], host: dict[str, Any],
-                   image_id: str) -> Container:
+                   image_id: str, points: list[MountPoint]) -> Container:
         lay = self.layout
         cdir = lay.container_dir(cid)
         cdir.mkdir(mode=0o710)
@@ -147,10 +176,11 @@ class ContainerService(LifecycleMixin):
                 "UpperDir": str(lay.container_upper(cid)),
                 "WorkDir": str(lay.container_work(cid)),
                 "MergedDir": str(lay.bundle_rootfs(cid))}},
-            "Mounts": mounts.inspect_mounts(host),
+            "Mounts": mounts.inspect_mounts(host, points),
             "Config": config,
             "NetworkSettings": {"Bridge": "", "SandboxID": "", "Ports": {}, "Networks": {},
                                 "IPAddress": "", "Gateway": "", "MacAddress": ""},
+            "_cove": {"mount_points": [point.to_record() for point in points]},
         }
         container = Container(self.layout, data)
         container.save()
@@ -279,7 +309,8 @@ class ContainerService(LifecycleMixin):
             self._names[canonical] = container.id
         self.publish(container, "rename", {"oldName": old})
 
-    def remove(self, ref: str, force: bool) -> None:
+    def remove(self, ref: str, force: bool, volumes: bool = False) -> None:
+        """``volumes`` (``rm -v``) also removes the container's anonymous volumes."""
         container = self.get(ref)
         with container.lock:
             if container.running:
@@ -294,9 +325,9 @@ class ContainerService(LifecycleMixin):
         if container.running:
             self.kill(container.id, "KILL")
             self.wait_not_running(container, 15.0)
-        self._delete(container)
+        self._delete(container, volumes)
 
-    def _delete(self, container: Container) -> None:
+    def _delete(self, container: Container, volumes: bool = False) -> None:
         with self._lock:
             if container.removed:
                 return
@@ -313,6 +344,7 @@ class ContainerService(LifecycleMixin):
         except FileNotFoundError:
             pass
         shutil.rmtree(self.layout.container_dir(container.id), ignore_errors=True)
+        self.volumes.detach(container.id, self.mount_points(container) or [], volumes)
         self.publish(container, "destroy")
         with container.lock:
             container.changed.notify_all()

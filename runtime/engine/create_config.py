@@ -27,7 +27,7 @@ _HOST_TYPES: dict[str, tuple[type, ...]] = {
     "CpuQuota": (int,), "CpuPeriod": (int,), "PidsLimit": (int,), "AutoRemove": (bool,),
     "ReadonlyRootfs": (bool,), "Privileged": (bool,), "RestartPolicy": (dict,),
     "Init": (bool,), "Binds": (list,), "PortBindings": (dict,), "NetworkMode": (str,),
-    "CapAdd": (list,), "CapDrop": (list,),
+    "CapAdd": (list,), "CapDrop": (list,), "VolumesFrom": (list,),
 }
 _GO_TYPES = {bool: "bool", int: "int64", str: "string", list: "[]string", dict: "map[string]string"}
 _JSON_TYPES = {bool: "bool", int: "number", float: "number", str: "string", list: "array",

@@ -13,6 +13,7 @@ from cove.runtime.engine.containers import ContainerService
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.exec import ExecService
 from cove.runtime.engine.images import ImageService
+from cove.runtime.engine.volumes import VolumeService
 from cove.runtime.store.layout import Layout, atomic_write
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ class Engine:
         self.engine_id = self._engine_id()
         self.events = EventBus()
         self.images = ImageService(self.layout, self.events, registry_config)
-        self.containers = ContainerService(self.layout, self.images, self.events)
+        self.volumes = VolumeService(self.layout, self.events)
+        self.containers = ContainerService(self.layout, self.images, self.events, self.volumes)
         self.images.containers = self.containers
         self.execs = ExecService(self.containers)
         self.builds = BuildService(self)

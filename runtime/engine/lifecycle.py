@@ -90,7 +90,8 @@ class LifecycleMixin:
             "mounts": mounts.spec_mounts(container.host_config, [
                 (str(lay.container_hosts(cid)), "/etc/hosts"),
                 (str(lay.container_hostname(cid)), "/etc/hostname"),
-                (str(lay.container_resolv(cid)), "/etc/resolv.conf")]),
+                (str(lay.container_resolv(cid)), "/etc/resolv.conf")],
+                self.mount_points(container)),
             "cgroup": {"join": manager.join_paths()},
             "log_path": str(lay.container_log(cid)), "log_max_size": 0,
             "exit_file": str(lay.exit_file(cid)),
@@ -136,6 +137,7 @@ class LifecycleMixin:
         with container.lock:
             container.set_running(shim.pid)
             container.save()
+        self.volumes.publish_mounts(container.id, self.mount_points(container) or [], "mount")
         self.publish(container, "start")
         threading.Thread(target=self._monitor, args=(container, shim.popen),
                          name=f"monitor-{container.id[:12]}", daemon=True).start()
@@ -149,7 +151,7 @@ class LifecycleMixin:
             container.save()
         self.publish(container, "die", {"exitCode": str(code)})
         if container.host_config.get("AutoRemove"):
-            self._delete(container)
+            self._delete(container, volumes=True)
 
     def _take_pending_attaches(self: ContainerService, container: Container) -> list[Any]:
         with container.lock:
@@ -187,6 +189,7 @@ class LifecycleMixin:
         except errors.EngineError:
             pass
         self._discard_runtime_state(container)
+        self.volumes.publish_mounts(container.id, self.mount_points(container) or [], "unmount")
         code = int(result.get("exit_code", 255))
         with container.lock:
             started = container.state.get("StartedAt")
@@ -202,7 +205,7 @@ class LifecycleMixin:
             threading.Thread(target=self._restart_later, args=(container, started),
                              daemon=True).start()
         elif container.host_config.get("AutoRemove"):
-            self._delete(container)
+            self._delete(container, volumes=True)
 
     def _should_restart(self: ContainerService, container: Container, code: int) -> bool:
         if container.removed or container.private.get("manually_stopped"):

@@ -1,24 +1,24 @@
-"""A container's bind and tmpfs mounts: ``HostConfig.Binds``, ``.Mounts`` and ``.Tmpfs``.
+"""A container's mounts: ``HostConfig.Binds``, ``.Mounts``, ``.Tmpfs`` (and volumes).
 
 Parsed with dockerd's rules and error texts (moby ``volume/mounts/linux_parser.go``,
 ``daemon/volumes.go``, ``oci_linux.go``) so clients see what they would see with
-Docker. Three callers, one parse: ``validate`` at create, ``inspect_mounts`` for the
-record's top-level ``Mounts``, and ``spec_mounts`` at every start (the spec is rebuilt
-from the record, so restarts and re-adopted containers keep their mounts). Volumes
-(named or anonymous) are refused until the engine has a volume store.
+Docker. One parse, three callers: ``validate`` at create, ``inspect_mounts`` for the
+record's top-level ``Mounts``, and ``spec_mounts`` at every start. Volume mount
+points leave the parse without a name when anonymous; the volume service resolves
+them at create and the record keeps the resolved list (``to_record``), so restarts
+and re-adopted containers mount the same volumes.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.linux.syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY
 
-VOLUMES_REFUSED = "named volumes are not supported by this engine yet"
 DEFAULT_PROPAGATION = "rprivate"
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 _RW_MODES = ("rw", "ro")
@@ -49,9 +49,9 @@ _TMPFS_DEFAULTS = ["noexec", "nosuid", "nodev", DEFAULT_PROPAGATION]
 class MountPoint:
     """One user mount, in the shape both inspect and the runtime spec are made from."""
 
-    type: str                       # "bind" or "tmpfs"
+    type: str                       # "bind", "volume" or "tmpfs"
     destination: str                # cleaned, absolute
-    source: str = ""                # bind: host path
+    source: str = ""                # bind: host path; volume: its _data, once resolved
     rw: bool = True
     mode: str = ""                  # the Binds mode text ("ro,z"), shown by inspect
     propagation: str = ""           # bind only; rprivate unless asked
@@ -59,6 +59,24 @@ class MountPoint:
     tmpfs_data: str = ""            # tmpfs: "size=64m,mode=755,..." before defaults
     create_source: bool = False     # Binds create a missing host dir; Mounts refuse it
     listed: bool = True             # in inspect's top-level Mounts (HostConfig.Tmpfs is not)
+    name: str = ""                  # volume: its name ("" until an anonymous one is made)
+    driver: str = ""                # volume: the driver asked for / used
+    copy_data: bool = True          # volume: fill it from the image when empty (not nocopy)
+    anonymous: bool = False         # volume: no source given, so ``rm -v`` removes it
+    volume_labels: dict[str, str] | None = None   # volume: labels if this create makes it
+    volume_options: dict[str, str] | None = None  # volume: DriverConfig.Options
+
+    def to_record(self) -> dict[str, Any]:
+        """What the container record keeps (creation-only fields dropped)."""
+        data = asdict(self)
+        data.pop("volume_labels")
+        data.pop("volume_options")
+        return data
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> MountPoint:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def _mount_config_error(kind: Any, reason: str) -> errors.InvalidParameter:
@@ -166,7 +184,7 @@ def parse_mount(spec: dict[str, Any], check_source: bool = True) -> MountPoint:
     if kind == "bind":
         return _parse_bind_spec(spec, source, target, read_only, check_source)
     if kind == "volume":
-        raise errors.NotImplementedByEngine(VOLUMES_REFUSED)
+        return _parse_volume_spec(spec, source, target, read_only)
     if kind == "tmpfs":
         if source:
             raise _mount_config_error(kind, "field Source must not be specified")
@@ -176,6 +194,32 @@ def parse_mount(spec: dict[str, Any], check_source: bool = True) -> MountPoint:
             raise _mount_config_error(kind, str(exc)) from exc
         return MountPoint("tmpfs", _clean(target), rw=not read_only, tmpfs_data=data)
     raise _mount_config_error(kind, "mount type unknown")
+
+
+def _parse_volume_spec(spec: dict[str, Any], source: str, target: str,
+                       read_only: bool) -> MountPoint:
+    if read_only and not source:
+        raise _mount_config_error(
+            "volume", "must not set ReadOnly mode when using anonymous volumes")
+    options = spec.get("VolumeOptions") or {}
+    driver_config = options.get("DriverConfig") or {}
+    if not isinstance(driver_config, dict):
+        raise errors.InvalidParameter(
+            "json: cannot unmarshal value into Go struct field VolumeOptions.HostConfig."
+            "Mounts.VolumeOptions.DriverConfig of type mount.Driver")
+    for key, value in (("Labels", options.get("Labels")),
+                       ("DriverConfig.Options", driver_config.get("Options"))):
+        if value is not None and not (isinstance(value, dict) and
+                                      all(isinstance(v, str) for v in value.values())):
+            raise errors.InvalidParameter(
+                f"json: cannot unmarshal value into Go struct field VolumeOptions.HostConfig."
+                f"Mounts.VolumeOptions.{key} of type map[string]string")
+    # a local volume is relabelled: dockerd shows its Mode as "z" (setBindModeIfNull)
+    return MountPoint("volume", _clean(target), rw=not read_only, mode="z", name=source,
+                      driver=str(driver_config.get("Name") or ""),
+                      copy_data=not options.get("NoCopy"), anonymous=not source,
+                      volume_labels=options.get("Labels") or None,
+                      volume_options=driver_config.get("Options") or None)
 
 
 def _parse_bind_spec(spec: dict[str, Any], source: str, target: str, read_only: bool,
@@ -201,8 +245,12 @@ def parse_bind(raw: str) -> MountPoint:
     parts = raw.split(":", 3)
     if not parts[0] or len(parts) > 3:
         raise errors.InvalidParameter(f"invalid volume specification: '{raw}'")
-    if len(parts) == 1:
-        raise errors.NotImplementedByEngine(VOLUMES_REFUSED)  # an anonymous volume
+    if len(parts) == 1:  # an anonymous volume
+        reason = _check_target(raw)
+        if reason:
+            raise errors.InvalidParameter(f"invalid volume specification: '{raw}': "
+                                          f"{_mount_config_error('volume', reason).message}")
+        return MountPoint("volume", _clean(raw), mode="z", anonymous=True)
     if len(parts) == 2 and _valid_mode(parts[1]):
         raise errors.InvalidParameter(f"invalid volume specification: '{raw}'")
     source, target = parts[0], parts[1]
@@ -216,13 +264,16 @@ def parse_bind(raw: str) -> MountPoint:
     if "nocopy" in options:
         spec["VolumeOptions"] = {"NoCopy": True}
     chosen = [o for o in options if o in PROPAGATIONS]
-    if chosen:
+    if chosen and is_bind:
         spec["BindOptions"] = {"Propagation": chosen[0]}
     try:
         point = parse_mount(spec, check_source=False)
     except errors.InvalidParameter as exc:
         raise errors.InvalidParameter(
             f"invalid volume specification: '{raw}': {exc.message}") from exc
+    if point.type == "volume":
+        return MountPoint("volume", point.destination, rw=point.rw, mode=mode or "z",
+                          name=source, copy_data=point.copy_data)
     return MountPoint("bind", point.destination, point.source, rw=point.rw, mode=mode,
                       propagation=point.propagation, create_source=True)
 
@@ -310,11 +361,18 @@ def validate(host: dict[str, Any]) -> None:
     mount_points(host, check_source=True)
 
 
-def inspect_mounts(host: dict[str, Any]) -> list[dict[str, Any]]:
-    """The top-level ``Mounts`` of inspect (and ``ps``), as dockerd shows mount points."""
-    shown = []
-    for point in mount_points(host, check_source=False):
+def inspect_mounts(host: dict[str, Any],
+                   points: list[MountPoint] | None = None) -> list[dict[str, Any]]:
+    """The top-level ``Mounts`` of inspect (and ``ps``), as dockerd shows mount points:
+    ``points`` when the record has them resolved, else parsed from ``host``."""
+    shown: list[dict[str, Any]] = []
+    for point in mount_points(host, check_source=False) if points is None else points:
         if not point.listed:
+            continue
+        if point.type == "volume":
+            shown.append({"Type": "volume", "Name": point.name, "Source": point.source,
+                          "Destination": point.destination, "Driver": point.driver,
+                          "Mode": point.mode, "RW": point.rw, "Propagation": ""})
             continue
         shown.append({"Type": point.type, "Source": point.source,
                       "Destination": point.destination, "Mode": point.mode, "RW": point.rw,
@@ -322,8 +380,8 @@ def inspect_mounts(host: dict[str, Any]) -> list[dict[str, Any]]:
     return shown
 
 
-def spec_mounts(host: dict[str, Any],
-                network_files: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def spec_mounts(host: dict[str, Any], network_files: list[tuple[str, str]],
+                points: list[MountPoint] | None = None) -> list[dict[str, Any]]:
     """The runtime spec's mounts: the user's, parents before children (dockerd sorts by
     depth), then each (source, destination) network file the user did not mount over
     (dockerd's TrySetNetworkMount).
@@ -331,8 +389,9 @@ def spec_mounts(host: dict[str, Any],
     Run at each start: creates a missing Binds source directory (as dockerd does), and
     fails the start when a ``Mounts`` bind source has gone or a tmpfs option is bad.
     """
-    points = sorted(mount_points(host, check_source=False),
-                    key=lambda p: p.destination.count("/"))
+    if points is None:
+        points = mount_points(host, check_source=False)
+    points = sorted(points, key=lambda p: p.destination.count("/"))
     entries: list[dict[str, Any]] = []
     for point in points:
         if point.type == "tmpfs":
@@ -340,6 +399,13 @@ def spec_mounts(host: dict[str, Any],
             entries.append({"type": "tmpfs", "source": "tmpfs",
                             "destination": point.destination, "flags": flags, "data": data,
                             "readonly": bool(flags & MS_RDONLY)})
+            continue
+        if point.type == "volume":
+            if not os.path.isdir(point.source):
+                raise errors.NotFound(f"get {point.name}: no such volume")
+            entries.append({"type": "bind", "source": point.source,
+                            "destination": point.destination, "readonly": not point.rw,
+                            "recursive": True, "propagation": DEFAULT_PROPAGATION})
             continue
         _ensure_source(point)
         entries.append({"type": "bind", "source": point.source,
@@ -369,3 +435,42 @@ def _ensure_source(point: MountPoint) -> None:
     except OSError as exc:
         raise errors.SystemError_(
             f"error while creating mount source path '{point.source}': {exc.strerror}") from exc
+
+
+def config_volume_points(volumes: dict[str, Any] | None, taken: set[str]) -> list[MountPoint]:
+    """``Config.Volumes`` (``-v /path``, the image's VOLUME) as anonymous volumes, except
+    where another mount (or a tmpfs) already covers the destination (dockerd's
+    ``HasMountFor``)."""
+    points = []
+    for spec in volumes or {}:
+        destination = _clean(spec)
+        if destination in taken:
+            continue
+        taken.add(destination)
+        points.append(MountPoint("volume", destination, anonymous=True))
+    return points
+
+
+def parse_volumes_from(spec: str) -> tuple[str, str]:
+    """``container[:ro|rw]`` -> (container, mode), with moby's ParseVolumesFrom checks."""
+    if not spec:
+        raise errors.InvalidParameter("volumes-from specification cannot be an empty string")
+    ref, sep, mode = spec.partition(":")
+    if not sep:
+        return ref, "rw"
+    options = mode.split(",")
+    if (not _valid_mode(mode) or any(o in PROPAGATIONS for o in options)
+            or "nocopy" in options):
+        raise errors.InvalidParameter(f"invalid mode: {mode}")
+    return ref, mode
+
+
+def inherited_point(point: MountPoint, mode: str) -> MountPoint | None:
+    """A mount point of a ``--volumes-from`` container as the importer gets it: read-only
+    if asked, no mode text, no copy-up (dockerd's registerMountPoints); tmpfs is not shared."""
+    if point.type == "tmpfs" or not point.listed:
+        return None
+    from dataclasses import replace
+
+    return replace(point, rw=point.rw and "ro" not in mode.split(","), mode="",
+                   copy_data=False, create_source=False)

@@ -15,6 +15,8 @@
       containers/<id>/<id>-json.log   json-file log
       containers/<id>/{hostname,hosts,resolv.conf}
       containers/<id>/upper/ work/    the overlay's writable layer
+      volumes/<name>/_data/           a local volume's content (its Mountpoint)
+      volumes/<name>/volume.json      its record: driver, labels, options, creation time
     <exec-root>/                      (default /run/cove)
       containers/<id>/                what a running container's shim owns
         spec.json shim.sock shim.pid exit.json rootfs/
@@ -128,6 +130,21 @@ class Layout:
     def container_work(self, cid: str) -> Path:
         return self.container_dir(cid) / "work"
 
+    # volumes
+    @property
+    def volumes_dir(self) -> Path:
+        return self.data_root / "volumes"
+
+    def volume_dir(self, name: str) -> Path:
+        return self.volumes_dir / name
+
+    def volume_data(self, name: str) -> Path:
+        """What a container mounts, and what inspect shows as the Mountpoint."""
+        return self.volume_dir(name) / "_data"
+
+    def volume_record(self, name: str) -> Path:
+        return self.volume_dir(name) / "volume.json"
+
     # containers (runtime, owned by the shim while it runs)
     def bundle_dir(self, cid: str) -> Path:
         return self.exec_root / "containers" / cid
@@ -149,7 +166,7 @@ class Layout:
 
     def ensure(self) -> None:
         for path in (self.configs_dir, self.layers_dir, self.tmp_dir, self.containers_dir,
-                     self.exec_root / "containers"):
+                     self.volumes_dir, self.exec_root / "containers"):
             path.mkdir(parents=True, exist_ok=True)
 
 

@@ -73,15 +73,6 @@ def test_a_missing_mount_source_fails_with_exit_125(cli, request, tmp_path):
     assert not missing.exists()
 
 
-@pytest.mark.parametrize("cli", ["docker", "cove"])
-def test_named_volumes_are_refused_clearly(cli, request):
-    run = request.getfixturevalue(cli)
-    for flags in (["-v", "data:/data"], ["--mount", "type=volume,src=data,dst=/data"]):
-        result = run("run", "--rm", *flags, "busybox", "true")
-        assert result.returncode == 125
-        assert "named volumes are not supported by this engine yet" in result.stderr
-
-
 def test_bad_specs_get_dockerds_errors(docker, tmp_path):
     cases = [
         (["-v", f"{tmp_path}:/"], f"invalid volume specification: '{tmp_path}:/': invalid mount "

@@ -86,7 +86,7 @@ def routes(engine: Any) -> list[Route]:
         return Json("", 200)
 
     def remove(req: Request) -> Any:
-        containers.remove(req.args["id"], req.flag("force"))
+        containers.remove(req.args["id"], req.flag("force"), req.flag("v"))
 
     def prune(req: Request) -> Any:
         return containers.prune(req.filters())

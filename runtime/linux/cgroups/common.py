@@ -130,6 +130,43 @@ def parse_keyed(text: str | None) -> dict[str, int]:
     return out
 
 
+def parse_blkio_v1(text: str | None) -> list[dict[str, Any]]:
+    """``blkio.throttle.io_service_bytes_recursive`` ("8:0 Read 4096" lines) as Docker's
+    BlkioStatEntry list; the "Total" lines without a device are left out, as dockerd does."""
+    entries: list[dict[str, Any]] = []
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) != 3 or ":" not in fields[0]:
+            continue
+        major, _, minor = fields[0].partition(":")
+        try:
+            entries.append({"major": int(major), "minor": int(minor), "op": fields[1],
+                            "value": int(fields[2])})
+        except ValueError:
+            continue
+    return entries
+
+
+def parse_io_stat_v2(text: str | None) -> list[dict[str, Any]]:
+    """cgroup v2 ``io.stat`` ("8:0 rbytes=1 wbytes=2 ...") as dockerd reports it: the
+    rbytes and wbytes of each device as "read" and "write" entries."""
+    entries: list[dict[str, Any]] = []
+    for line in (text or "").splitlines():
+        device, *pairs = line.split()
+        if ":" not in device:
+            continue
+        major, _, minor = device.partition(":")
+        values = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+        for key, op in (("rbytes", "read"), ("wbytes", "write")):
+            if key in values:
+                try:
+                    entries.append({"major": int(major), "minor": int(minor), "op": op,
+                                    "value": int(values[key])})
+                except ValueError:
+                    continue
+    return entries
+
+
 def parse_int(text: str | None) -> int | None:
     """An integer file; "max" (v2 unlimited) and absent files give None."""
     if text is None:

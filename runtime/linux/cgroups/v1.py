@@ -17,6 +17,7 @@ from cove.runtime.linux.cgroups.common import (
     cpu_quota_us,
     kill_until_empty,
     make_dir,
+    parse_blkio_v1,
     parse_int,
     parse_keyed,
     read_optional,
@@ -215,6 +216,8 @@ class CgroupV1Manager:
                 "current": parse_int(read_optional(self._file("pids", "pids.current"))) or 0,
                 "limit": parse_int(read_optional(self._file("pids", "pids.max"))) or 0,
             },
+            "blkio_stats": {"io_service_bytes_recursive": parse_blkio_v1(read_optional(
+                self._file("blkio", "blkio.throttle.io_service_bytes_recursive")))},
         }
 
     def destroy(self) -> None:

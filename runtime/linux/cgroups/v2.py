@@ -17,6 +17,7 @@ from cove.runtime.linux.cgroups.common import (
     kill_until_empty,
     make_dir,
     parse_int,
+    parse_io_stat_v2,
     parse_keyed,
     read_optional,
     read_procs,
@@ -143,6 +144,8 @@ class CgroupV2Manager:
                 "current": parse_int(read_optional(self._file("pids.current"))) or 0,
                 "limit": parse_int(read_optional(self._file("pids.max"))) or 0,
             },
+            "blkio_stats": {"io_service_bytes_recursive": parse_io_stat_v2(
+                read_optional(self._file("io.stat")))},
         }
 
     def destroy(self) -> None:

@@ -57,16 +57,6 @@ def test_bad_binds_get_dockerds_texts(raw, message):
     assert error.message == message
 
 
-@pytest.mark.parametrize("host", [
-    {"Binds": ["data:/data"]}, {"Binds": ["/anonymous"]},
-    {"Mounts": [{"Type": "volume", "Source": "data", "Target": "/data"}]},
-])
-def test_volumes_are_refused_as_not_implemented(host):
-    error = _error(host)
-    assert isinstance(error, errors.NotImplementedByEngine) and error.status == 501
-    assert error.message == "named volumes are not supported by this engine yet"
-
-
 def test_duplicates_are_refused_as_dockerd_does(tmp_path):
     assert _error({"Binds": ["/a:/x", "/b:/x/"]}).message == "Duplicate mount point: /x"
     assert _error({"Binds": ["/a:/x"], "Tmpfs": {"/x": ""}}).message == "Duplicate mount point: /x"

@@ -1,0 +1,34 @@
+"""/volumes/...: list, create, inspect, remove and prune local volumes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cove.runtime.api.server import Json, Request, Route
+
+
+def routes(engine: Any) -> list[Route]:
+    volumes = engine.volumes
+
+    def list_(req: Request) -> Any:
+        return volumes.list(req.filters())
+
+    def create(req: Request) -> Any:
+        return Json(volumes.create(req.json()), 201)
+
+    def inspect(req: Request) -> Any:
+        return volumes.inspect(req.args["name"])
+
+    def remove(req: Request) -> Any:
+        volumes.remove(req.args["name"], req.flag("force"))
+
+    def prune(req: Request) -> Any:
+        return volumes.prune(req.filters())
+
+    return [
+        ("GET", "/volumes", list_),
+        ("POST", "/volumes/create", create),
+        ("POST", "/volumes/prune", prune),
+        ("GET", "/volumes/{name}", inspect),
+        ("DELETE", "/volumes/{name}", remove),
+    ]
