@@ -166,6 +166,10 @@ def main() -> int:
             r["run -v"] = median_ms(lambda e=engine: e.run("-v", f"{bind_dir}:/data",
                                                             "-v", f"{bind_dir}:/ro:ro"), runs)
             r["run --tmpfs"] = median_ms(lambda e=engine: e.run("--tmpfs", "/scratch"), runs)
+            volume = f"cove-bench-{os.getpid()}"
+            r["run -v volume"] = median_ms(lambda e=engine, v=volume: e.run("-v", f"{v}:/data"),
+                                           runs)
+            engine.cli("volume", "rm", "-f", volume, check=False)
             sleeper = engine.start_sleeper()
             r["exec"] = median_ms(lambda e=engine, c=sleeper: e.exec(c), runs)
             engine.remove([sleeper])
@@ -193,7 +197,8 @@ def main() -> int:
         coved.cleanup()
         shutil.rmtree(crun_root, ignore_errors=True)
 
-    ops = ["run", "cove-run", "run -v", "run --tmpfs", "exec", "create+start", "ps100"]
+    ops = ["run", "cove-run", "run -v", "run --tmpfs", "run -v volume", "exec", "create+start",
+           "ps100"]
     names = list(results)
     print(f"median of {runs} runs, milliseconds (ratio = engine / dockerd)")
     print(f"{'operation':<14}" + "".join(f"{n:>22}" for n in names))
