@@ -48,7 +48,8 @@ GROUPS = {
         "pull": ("registry", "pull"), "push": ("registry", "push"),
         "build": ("build", "build"),
     },
-    "system": {"info": ("system", "info"), "events": ("system", "events")},
+    "system": {"info": ("system", "info"), "events": ("system", "events"),
+               "df": ("system_disk", "system df"), "prune": ("system_disk", "system prune")},
     "volume": {
         "create": ("volumes", "volume create"), "ls": ("volumes", "volume ls"),
         "list": ("volumes", "volume ls"), "inspect": ("volumes", "volume inspect"),

@@ -334,6 +334,12 @@ class APIClient:
         return self._call("POST", "/build/prune", {"all": everything or None,
                                                    "filters": filters or None})
 
+    def prune_networks(self, filters: dict[str, list[str]] | None = None) -> JSON:
+        return self._call("POST", "/networks/prune", {"filters": filters or None})
+
+    def disk_usage(self) -> JSON:
+        return self._call("GET", "/system/df")
+
     def prune_images(self, filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/images/prune", {"filters": filters or None})
 

@@ -283,7 +283,12 @@ class ContainerService(LifecycleMixin):
         }
         if size:
             summary["SizeRw"] = _du(self.layout.container_upper(container.id))
-            summary["SizeRootFs"] = summary["SizeRw"]
+            store = self.images.store
+            try:
+                image_size = sum(store.layer_size(c) for c in store.layer_chain(data["Image"]))
+            except errors.EngineError:  # its image was removed with -f
+                image_size = 0
+            summary["SizeRootFs"] = summary["SizeRw"] + image_size
         return summary
 
     # rename, remove, prune, top

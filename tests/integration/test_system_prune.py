@@ -28,3 +28,36 @@ def test_docker_system_prune(docker, tmp_path):
     finally:
         docker("rm", "-f", running)
         docker("rmi", "prune-me:1")
+
+
+def _state(docker, tmp_path, tag):
+    """A stopped container with a 5 kB layer and an anonymous volume, and a dangling image."""
+    docker("run", "-v", "/anon", "busybox", "sh", "-c", "head -c 5000 /dev/zero > /f")
+    env = {**docker.env, "DOCKER_BUILDKIT": "0"}
+    for text in ("one", "two"):
+        (tmp_path / "Dockerfile").write_text(f"FROM busybox\nRUN echo {text}-{tag} > /f\n")
+        subprocess.run([docker.argv0[0], "build", "-q", "-t", f"prune-df:{tag}", str(tmp_path)],
+                       env=env, capture_output=True, timeout=120, check=True)
+
+
+def _shape(text):
+    import re
+
+    return re.sub(r"[0-9a-f]{64}|\b[0-9a-f]{12}\b", "<id>", text)
+
+
+def test_cove_system_df_and_prune_match_docker(docker, cove, tmp_path):
+    docker("system", "prune", "-f", "--volumes")
+    _state(docker, tmp_path, "a")
+    ours, theirs = cove("system", "df"), docker("system", "df")
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == theirs.stdout
+    assert ours.stdout.splitlines()[2].split()[:3] == ["Containers", "1", "0"]
+    pruned = cove("system", "prune", "-f", "--volumes")
+    assert pruned.returncode == 0, pruned.stderr
+    _state(docker, tmp_path, "b")
+    reference = docker("system", "prune", "-f", "--volumes")
+    assert _shape(pruned.stdout) == _shape(reference.stdout)
+    assert "Deleted Containers:" in pruned.stdout and "Deleted Volumes:" in pruned.stdout
+    assert "Deleted Images:" in pruned.stdout
+    docker("rmi", "prune-df:a", "prune-df:b")

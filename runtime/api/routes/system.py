@@ -1,4 +1,4 @@
-"""/_ping, /version, /info, /events, and /networks/prune.
+"""/_ping, /version, /info, /events, /system/df, and /networks/prune.
 
 There are no user-defined networks yet (containers get a loopback-only namespace), so
 ``POST /networks/prune`` honestly deletes nothing. It exists because ``docker system
@@ -33,6 +33,11 @@ def routes(engine: Any) -> list[Route]:
 
     def info(req: Request) -> Any:
         return system.info(engine)
+
+    def disk_usage(req: Request) -> Any:
+        from cove.runtime.engine.disk_usage import disk_usage as usage
+
+        return usage(engine)
 
     def prune_networks(req: Request) -> Any:
         for key in req.filters():
@@ -78,6 +83,7 @@ def routes(engine: Any) -> list[Route]:
         ("GET", "/info", info),
         ("GET", "/events", events),
         ("POST", "/networks/prune", prune_networks),
+        ("GET", "/system/df", disk_usage),
     ]
 
 
