@@ -28,6 +28,7 @@ TOP_LEVEL = {
     "tag": "images", "history": "images", "load": "images", "save": "images",
     "version": "system", "info": "system", "events": "system",
     "pull": "registry", "push": "registry", "login": "registry", "logout": "registry",
+    "search": "registry",
     "build": "build", "stats": "container_stats",
 }
 GROUPS = {
@@ -99,6 +100,7 @@ Commands:
   rm          Remove one or more containers
   rmi         Remove one or more images
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
+  search      Search Docker Hub for images
   start       Start one or more stopped containers
   stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers

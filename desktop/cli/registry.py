@@ -242,6 +242,53 @@ def logout(args: Namespace, cli: Cli) -> int:
     return 0
 
 
+SEARCH_FORMAT = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}"
+SEARCH_HEADERS = {"Name": "NAME", "Description": "DESCRIPTION", "StarCount": "STARS",
+                  "IsOfficial": "OFFICIAL", "IsAutomated": "AUTOMATED"}
+
+
+class _SearchRow:
+    """One result with the fields docker's search template offers."""
+
+    def __init__(self, result: dict[str, Any], trunc: bool) -> None:
+        self.Name = str(result.get("name") or "")
+        description = str(result.get("description") or "").replace("\n", " ").replace("\r", " ")
+        if trunc and len(description) > 45:
+            description = description[:44] + "…"
+        self.Description = description
+        self.StarCount = str(result.get("star_count") or 0)
+        self.IsOfficial = "[OK]" if result.get("is_official") else ""
+        self.IsAutomated = "[OK]" if result.get("is_automated") else ""
+
+
+def search(args: Namespace, cli: Cli) -> int:
+    """``search TERM``: the daemon asks the registry (Docker Hub unless the term names
+    one); the client sends its login for that registry, as for a pull."""
+    from ..client.credentials import auth_header_for
+    from ..client.reference import INDEX_SERVER
+    from .command import parse_filters
+    from .formatter import render
+
+    term = args.args[0]
+    first, sep, _rest = term.partition("/")
+    index = first if sep and ("." in first or ":" in first or first == "localhost") \
+        else INDEX_SERVER
+    results = cli.client.search(term, args.limit, parse_filters(args.filter),
+                                auth_header_for(index)) or []
+    rows = [_SearchRow(result, not args.no_trunc) for result in results]
+    cli.stdout.write(render(args.format or SEARCH_FORMAT, rows, SEARCH_HEADERS))
+    return 0
+
+
+def _search_flags(parser: FlagParser) -> None:
+    parser.add_argument("-f", "--filter", action="append", default=[],
+                        help="Filter output based on conditions provided")
+    parser.add_argument("--format", default=None,
+                        help="Pretty-print search using a Go template")
+    parser.add_argument("--limit", type=int, default=None, help="Max number of search results")
+    parser.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
+
+
 def _pull_flags(parser: FlagParser) -> None:
     parser.add_argument("-a", "--all-tags", action="store_true",
                         help="Download all tagged images in the repository")
@@ -278,6 +325,8 @@ COMMANDS = {
     "login": Command("login", "[OPTIONS] [SERVER]",
                      "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.",
                      login, _login_flags, max_args=1),
+    "search": Command("search", "[OPTIONS] TERM", "Search Docker Hub for images", search,
+                      _search_flags, min_args=1, max_args=1),
     "logout": Command("logout", "[SERVER]",
                       "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.",
                       logout, max_args=1),

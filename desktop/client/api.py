@@ -168,8 +168,8 @@ class APIClient:
         raise error_for_status(response.status, message)
 
     def _call(self, method: str, path: str, params: dict[str, Any] | None = None,
-              body: JSON | None = None) -> JSON:
-        conn, response = self._send(method, path, params, body)
+              body: JSON | None = None, headers: dict[str, str] | None = None) -> JSON:
+        conn, response = self._send(method, path, params, body, headers)
         try:
             raw = response.read()
         finally:
@@ -333,6 +333,15 @@ class APIClient:
                           filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/build/prune", {"all": everything or None,
                                                    "filters": filters or None})
+
+    def search(self, term: str, limit: int | None = None,
+               filters: dict[str, list[str]] | None = None,
+               registry_auth: str | None = None) -> JSON:
+        """``GET /images/search``; ``registry_auth`` is the X-Registry-Auth header value."""
+        headers = {"X-Registry-Auth": registry_auth} if registry_auth else None
+        return self._call("GET", "/images/search", {"term": term, "limit": limit,
+                                                    "filters": filters or None},
+                          headers=headers) or []
 
     def prune_networks(self, filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/networks/prune", {"filters": filters or None})

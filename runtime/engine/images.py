@@ -125,6 +125,12 @@ class ImageService:
 
         return login(self.registry_config, auth)
 
+    def search(self, term: str, limit: int | None, filters: dict[str, list[str]],
+               auth: AuthConfig) -> list[dict[str, Any]]:
+        from cove.runtime.registry.search import search
+
+        return search(self.registry_config, term, limit, filters, auth)
+
     def distribution(self, name: str, auth: AuthConfig) -> dict[str, Any]:
         from cove.runtime.registry.login import distribution_inspect
 

@@ -102,8 +102,16 @@ def routes(engine: Any) -> list[Route]:
         req.body.drain()
         return stream_progress(req, messages)
 
+    def search(req: Request) -> Any:
+        term = req.param("term")
+        if not term:
+            raise errors.InvalidParameter("term is required")  # dockerd's wording
+        return images.search(term, req.int_param("limit"), req.filters(),
+                             decode_registry_auth(req.headers.get("X-Registry-Auth")))
+
     return [
         ("GET", "/images/json", list_),
+        ("GET", "/images/search", search),
         ("POST", "/images/create", pull),
         ("POST", "/images/prune", prune),
         ("POST", "/images/load", load),
