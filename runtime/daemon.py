@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from cove.runtime.api.routes import (
         build,
+        container_files,
         container_stats,
         containers,
         distribution,
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
     engine.start(seed_images={"hello-world:latest": build_hello_world_archive})
     router = Router()
-    for module in (system, build, containers, container_stats, images, distribution, volumes):
+    for module in (system, build, containers, container_files, container_stats, images,
+                   distribution, volumes):
         router.add(module.routes(engine))
 
     path = socket_path((args.host or [DEFAULT_HOST])[0])

@@ -29,7 +29,8 @@ TOP_LEVEL = {
     "version": "system", "info": "system", "events": "system",
     "pull": "registry", "push": "registry", "login": "registry", "logout": "registry",
     "search": "registry",
-    "build": "build", "stats": "container_stats",
+    "build": "build", "stats": "container_stats", "cp": "container_files",
+    "export": "container_files", "diff": "container_files", "commit": "container_files",
 }
 GROUPS = {
     "container": {
@@ -40,6 +41,7 @@ GROUPS = {
             "run", "create", "start", "attach", "logs", "stop", "kill", "restart", "rm",
             "wait", "pause", "unpause", "rename", "top", "exec", "stats")},
         "remove": ("container_ops", "rm"),
+        **{name: ("container_files", name) for name in ("cp", "export", "diff", "commit")},
     },
     "image": {
         "ls": ("images", "images"), "list": ("images", "images"),
@@ -87,8 +89,12 @@ Management Commands:
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
+  commit      Create a new image from a container's changes
+  cp          Copy files/folders between a container and the local filesystem
   create      Create a new container
+  diff        Inspect changes to files or directories on a container's filesystem
   events      Get real time events from the server
+  export      Export a container's filesystem as a tar archive
   history     Show the history of an image
   inspect     Return low-level information on Cove objects
   kill        Kill one or more running containers

@@ -91,6 +91,13 @@ def iter_json_lines(chunks: Iterator[bytes]) -> Iterator[JSON]:
             yield value
 
 
+def _path_stat(value: str | None) -> JSON:
+    """The ``X-Docker-Container-Path-Stat`` header: base64 of the path's JSON stat."""
+    import base64
+
+    return json.loads(base64.b64decode(value)) if value else {}
+
+
 class StreamingResponse:
     """An open response body; iterate for raw chunks, ``close`` to drop the connection."""
 
@@ -301,6 +308,52 @@ class APIClient:
     def exec_resize(self, exec_id: str, height: int, width: int) -> None:
         self._call("POST", f"/exec/{_ref(exec_id)}/resize", {"h": height, "w": width})
 
+    # --- container files (cp, export, diff, commit) ----------------------------------
+
+    def stat_container_path(self, ref: str, path: str) -> JSON:
+        """``HEAD /containers/{id}/archive``: the path's stat (a HEAD error has no body)."""
+        from .errors import NotFound
+
+        try:
+            conn, response = self._send("HEAD", f"/containers/{_ref(ref)}/archive",
+                                        {"path": path})
+        except NotFound as exc:
+            raise NotFound(404, exc.message or
+                           f"Could not find the file {path} in container {ref}") from exc
+        conn.close()
+        return _path_stat(response.headers.get("x-docker-container-path-stat"))
+
+    def get_archive(self, ref: str, path: str) -> tuple[StreamingResponse, JSON]:
+        """``GET /containers/{id}/archive``: the tar stream and the path's stat."""
+        stream = self._stream("GET", f"/containers/{_ref(ref)}/archive", {"path": path})
+        return stream, _path_stat(stream.headers.get("x-docker-container-path-stat"))
+
+    def put_archive(self, ref: str, path: str, data: IO[bytes] | bytes,
+                    no_overwrite_dir_non_dir: bool = False, copy_uid_gid: bool = False) -> None:
+        """``PUT /containers/{id}/archive``: a tar extracted into the directory ``path``."""
+        params = {"path": path, "noOverwriteDirNonDir": no_overwrite_dir_non_dir,
+                  "copyUIDGID": copy_uid_gid}
+        conn, response = self._send("PUT", f"/containers/{_ref(ref)}/archive", params, data,
+                                    {"Content-Type": "application/x-tar"})
+        try:
+            response.read()
+        finally:
+            conn.close()
+
+    def export_container(self, ref: str) -> StreamingResponse:
+        return self._stream("GET", f"/containers/{_ref(ref)}/export")
+
+    def container_changes(self, ref: str) -> list[JSON] | None:
+        return self._call("GET", f"/containers/{_ref(ref)}/changes")
+
+    def commit(self, container: str, repo: str | None = None, tag: str | None = None,
+               comment: str | None = None, author: str | None = None, pause: bool = True,
+               changes: list[str] | None = None, config: JSON | None = None) -> JSON:
+        """``POST /commit``; ``config`` (the body) overrides the container's config."""
+        params = {"container": container, "repo": repo, "tag": tag, "comment": comment,
+                  "author": author, "pause": "1" if pause else "0", "changes": changes or None}
+        return self._call("POST", "/commit", params, config if config is not None else {})
+
     # --- images ---------------------------------------------------------------------
 
     def images(self, all: bool = False, filters: dict[str, list[str]] | None = None,
@@ -437,3 +490,4 @@ class APIClient:
         finally:
             conn.close()
         return json.loads(raw) if raw.strip() else {}
+

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from cove.runtime.containers import shim_client
 from cove.runtime.engine.build import BuildService
+from cove.runtime.engine.container_files import ContainerFilesService
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.exec import ExecService
@@ -33,6 +34,7 @@ class Engine:
         self.images.containers = self.containers
         self.execs = ExecService(self.containers)
         self.builds = BuildService(self)
+        self.container_files = ContainerFilesService(self)
 
     def _engine_id(self) -> str:
         path = self.layout.data_root / "engine-id"
