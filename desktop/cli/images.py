@@ -204,6 +204,47 @@ def load(args: Namespace, cli: Cli) -> int:
     return 0
 
 
+def import_(args: Namespace, cli: Cli) -> int:
+    """``import file|URL|- [REPOSITORY[:TAG]]``: a root filesystem tar as a new image."""
+    from ..client.reference import InvalidReference, parse_normalized
+    from .jsonmessage import JSONMessageError, display_stream
+
+    source = args.args[0]
+    repo = args.args[1] if len(args.args) > 1 else ""
+    if repo:
+        try:
+            parse_normalized(repo)
+        except InvalidReference as exc:
+            raise StatusError(1, str(exc)) from exc
+    data: Any = None
+    if source == "-":
+        data = sys.stdin.buffer
+    elif not source.startswith(("http://", "https://")):
+        try:
+            data = open(source, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise StatusError(1, f"open {source}: {(exc.strerror or str(exc)).lower()}") from exc
+    try:
+        messages = cli.client.import_image(source if data is None else "-", data, repo,
+                                           args.message or "", args.change, args.platform)
+        display_stream(messages, cli.stdout)  # type: ignore[arg-type]
+    except JSONMessageError as exc:
+        raise StatusError(exc.code or 1, exc.message) from exc
+    finally:
+        if data is not None and data is not sys.stdin.buffer:
+            data.close()
+    return 0
+
+
+def _import_flags(parser: FlagParser) -> None:
+    parser.add_argument("-c", "--change", action="append", default=[],
+                        help="Apply Dockerfile instruction to the created image")
+    parser.add_argument("-m", "--message", default=None,
+                        help="Set commit message for imported image")
+    parser.add_argument("--platform", default=None,
+                        help="Set platform if server is multi-platform capable")
+
+
 def save(args: Namespace, cli: Cli) -> int:
     if not args.output and os.isatty(sys.stdout.fileno()):
         raise StatusError(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
@@ -295,5 +336,8 @@ COMMANDS = {
     "history": Command("history", "[OPTIONS] IMAGE", "Show the history of an image", history, _history_flags, min_args=1, max_args=1),
     "load": Command("load", "[OPTIONS]", "Load an image from a tar archive or STDIN", load, _load_flags, max_args=0),
     "save": Command("save", "[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", save, _save_flags, min_args=1),
+    "import": Command("import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+                      "Import the contents from a tarball to create a filesystem image",
+                      import_, _import_flags, min_args=1, max_args=2),
     "image prune": Command("image prune", "[OPTIONS]", "Remove unused images", prune, _prune_flags, max_args=0),
 }

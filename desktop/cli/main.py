@@ -26,6 +26,7 @@ TOP_LEVEL = {
     "unpause": "container_ops", "rename": "container_ops", "top": "container_ops",
     "exec": "container_exec", "inspect": "inspect", "images": "images", "rmi": "images",
     "tag": "images", "history": "images", "load": "images", "save": "images",
+    "import": "images",
     "version": "system", "info": "system", "events": "system",
     "pull": "registry", "push": "registry", "login": "registry", "logout": "registry",
     "search": "registry",
@@ -49,7 +50,7 @@ GROUPS = {
         "inspect": ("inspect", "image inspect"), "history": ("images", "history"),
         "tag": ("images", "tag"), "load": ("images", "load"), "save": ("images", "save"),
         "pull": ("registry", "pull"), "push": ("registry", "push"),
-        "build": ("build", "build"),
+        "build": ("build", "build"), "import": ("images", "import"),
     },
     "system": {"info": ("system", "info"), "events": ("system", "events"),
                "df": ("system_disk", "system df"), "prune": ("system_disk", "system prune")},
@@ -96,6 +97,7 @@ Commands:
   events      Get real time events from the server
   export      Export a container's filesystem as a tar archive
   history     Show the history of an image
+  import      Import the contents from a tarball to create a filesystem image
   inspect     Return low-level information on Cove objects
   kill        Kill one or more running containers
   load        Load an image from a tar archive or STDIN

@@ -405,6 +405,19 @@ class APIClient:
     def prune_images(self, filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/images/prune", {"filters": filters or None})
 
+    def import_image(self, source: str, data: IO[bytes] | None, repo: str = "",
+                     message: str = "", changes: list[str] | None = None,
+                     platform: str | None = None) -> Iterator[JSON]:
+        """``POST /images/create?fromSrc=``: a rootfs tar (``data``, source ``-``) or a URL."""
+        params = {"fromSrc": source, "repo": repo, "tag": "", "message": message,
+                  "platform": platform, "changes": list(changes or [])}
+        stream = self._stream("POST", "/images/create", params, data,
+                              {"Content-Type": "application/x-tar"} if data is not None else None)
+        try:
+            yield from iter_json_lines(iter(stream))
+        finally:
+            stream.close()
+
     def load(self, data: IO[bytes] | bytes, quiet: bool = False) -> Iterator[JSON]:
         stream = self._stream("POST", "/images/load", {"quiet": quiet}, data,
                               {"Content-Type": "application/x-tar"})

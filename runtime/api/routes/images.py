@@ -89,7 +89,14 @@ def routes(engine: Any) -> list[Route]:
 
     def pull(req: Request) -> Any:
         if req.param("fromSrc") is not None:
-            raise errors.NotImplementedByEngine("importing from a tarball is not supported")
+            from cove.runtime.engine.image_import import import_image
+
+            messages = import_image(images, req.body, req.param("fromSrc") or "-",
+                                    req.param("repo"), req.param("tag"), req.param("message"),
+                                    req.query.get("changes", []), req.param("platform"))
+            result = stream_progress(req, messages)
+            req.body.drain()
+            return result
         auth = decode_registry_auth(req.headers.get("X-Registry-Auth"))
         messages = images.pull(req.param("fromImage") or "", req.param("tag"),
                                req.param("platform"), auth)
