@@ -26,7 +26,7 @@ TOP_LEVEL = {
     "unpause": "container_ops", "rename": "container_ops", "top": "container_ops",
     "exec": "container_exec", "inspect": "inspect", "images": "images", "rmi": "images",
     "tag": "images", "history": "images", "load": "images", "save": "images",
-    "import": "images",
+    "import": "images", "update": "container_update",
     "version": "system", "info": "system", "events": "system",
     "pull": "registry", "push": "registry", "login": "registry", "logout": "registry",
     "search": "registry",
@@ -43,6 +43,7 @@ GROUPS = {
             "wait", "pause", "unpause", "rename", "top", "exec", "stats")},
         "remove": ("container_ops", "rm"),
         **{name: ("container_files", name) for name in ("cp", "export", "diff", "commit")},
+        "update": ("container_update", "update"),
     },
     "image": {
         "ls": ("images", "images"), "list": ("images", "images"),
@@ -115,6 +116,7 @@ Commands:
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
   top         Display the running processes of a container
   unpause     Unpause all processes within one or more containers
+  update      Update configuration of one or more containers
   wait        Block until one or more containers stop, then print their exit codes
 
 Global Options:

@@ -253,6 +253,9 @@ class APIClient:
     def remove_container(self, ref: str, force: bool = False, v: bool = False) -> None:
         self._call("DELETE", f"/containers/{_ref(ref)}", {"force": force, "v": v})
 
+    def update_container(self, ref: str, body: dict[str, Any]) -> JSON:
+        return self._call("POST", f"/containers/{quote(ref)}/update", None, body)
+
     def prune_containers(self, filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/containers/prune", {"filters": filters or None})
 

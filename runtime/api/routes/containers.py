@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from cove.runtime import errors
 from cove.runtime.api.server import HANDLED, Json, Request, Route
 from cove.runtime.api.streams import frame, peer_closed, stream_sender
 from cove.runtime.engine import attach as attach_streams
@@ -72,6 +73,14 @@ def routes(engine: Any) -> list[Route]:
     def top(req: Request) -> Any:
         return containers.top(req.args["id"], req.param("ps_args"))
 
+    def update(req: Request) -> Any:
+        from cove.runtime.engine.container_update import update as update_container
+
+        body = req.json(required=True)
+        if not isinstance(body, dict):
+            raise errors.InvalidParameter("invalid update body: not an object")
+        return update_container(containers, req.args["id"], body)
+
     def rename(req: Request) -> Any:
         containers.rename(req.args["id"], req.param("name"))
 
@@ -129,6 +138,7 @@ def routes(engine: Any) -> list[Route]:
         ("GET", "/containers/{id}/logs", logs),
         ("GET", "/containers/{id}/top", top),
         ("POST", "/containers/{id}/rename", rename),
+        ("POST", "/containers/{id}/update", update),
         ("POST", "/containers/{id}/pause", pause),
         ("POST", "/containers/{id}/unpause", unpause),
         ("POST", "/containers/{id}/resize", resize),

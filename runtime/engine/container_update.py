@@ -1,0 +1,83 @@
+"""``POST /containers/{id}/update``: change a container's limits and restart policy live.
+
+The new values are written to the record (so the next start uses them) and, when the
+container runs, to its cgroup at once. dockerd's rules: a memory limit above an already
+set memory+swap needs the swap changed too; ``--restart`` cannot be given to an
+``--rm`` container; a removed container cannot be updated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cove.runtime import errors
+from cove.runtime.engine.create_config import RESTART_POLICIES
+from cove.runtime.linux import cgroups
+
+# what coved can change (HostConfig names); the rest of dockerd's are refused, not ignored
+UPDATABLE = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "RestartPolicy")
+IGNORED_WHEN_EMPTY = ("BlkioWeight", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod",
+                      "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "KernelMemory",
+                      "MemoryReservation", "MemorySwappiness", "KernelMemoryTCP")
+
+
+def _check(body: dict[str, Any], host: dict[str, Any]) -> None:
+    for key, value in body.items():
+        if key in UPDATABLE or not value:
+            continue
+        raise errors.NotImplementedByEngine(f"updating {key} is not supported by this engine")
+    memory, swap = body.get("Memory"), body.get("MemorySwap")
+    old_swap = host.get("MemorySwap") or 0
+    if memory and not swap and old_swap > 0 and memory > old_swap:
+        raise errors.InvalidParameter(
+            "Memory limit should be smaller than already set memoryswap limit, update the "
+            "memoryswap at the same time")
+    if memory and 0 < memory < 6 * 1024 * 1024:
+        raise errors.InvalidParameter("Minimum memory limit allowed is 6MB")
+    policy = body.get("RestartPolicy") or {}
+    if policy.get("Name") not in (None, "", "no") and host.get("AutoRemove"):
+        raise errors.InvalidParameter(
+            "Restart policy cannot be updated because AutoRemove is enabled for the container")
+
+
+def _check_policy(policy: dict[str, Any]) -> None:
+    name = policy.get("Name") or ""
+    if name not in RESTART_POLICIES:
+        raise errors.InvalidParameter(f"invalid restart policy '{name}'")
+    if policy.get("MaximumRetryCount") and name != "on-failure":
+        raise errors.InvalidParameter(
+            f"maximum retry count cannot be used with restart policy '{name}'")
+
+
+def update(containers: Any, ref: str, body: dict[str, Any]) -> dict[str, Any]:
+    container = containers.get(ref)
+    with container.op_lock:
+        with container.lock:
+            if container.removed:
+                raise errors.no_such_container(ref)
+            host = container.host_config
+            _check(body, host)
+            changed = {k: body[k] for k in ("Memory", "MemorySwap", "NanoCpus", "CpuShares",
+                                            "PidsLimit") if body.get(k)}
+            policy = body.get("RestartPolicy")
+            if policy and policy.get("Name") is not None:
+                _check_policy(policy)
+            running = container.running
+        if running and changed:
+            resources = cgroups.Resources(
+                memory=changed.get("Memory"), memory_swap=changed.get("MemorySwap"),
+                nano_cpus=changed.get("NanoCpus"), cpu_shares=changed.get("CpuShares"),
+                pids_limit=changed.get("PidsLimit"))
+            try:
+                containers.cgroup(container).update(resources)
+            except OSError as exc:
+                raise errors.InvalidParameter(
+                    f"Cannot update container {container.id}: {exc}") from exc
+        with container.lock:
+            host.update(changed)
+            if policy and policy.get("Name") is not None:
+                host["RestartPolicy"] = {"Name": policy.get("Name") or "",
+                                         "MaximumRetryCount": policy.get(
+                                             "MaximumRetryCount") or 0}
+            container.save()
+    return {"Warnings": None}
