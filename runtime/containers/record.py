@@ -149,7 +149,12 @@ class Container:
         if st["Running"]:
             text = "Up " + human_duration(now - parse_rfc3339(st["StartedAt"]))
             if st["Paused"]:
-                text += " (Paused)"
+                return text + " (Paused)"
+            health = (st.get("Health") or {}).get("Status")
+            if health == "starting":
+                return text + " (health: starting)"
+            if health:
+                return f"{text} ({health})"
             return text
         if status == "restarting":
             return f"Restarting ({st['ExitCode']}) {human_duration(now - parse_rfc3339(st['FinishedAt']))} ago"

@@ -13,6 +13,7 @@ from cove.runtime.engine.container_files import ContainerFilesService
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.exec import ExecService
+from cove.runtime.engine.health import HealthMonitor
 from cove.runtime.engine.images import ImageService
 from cove.runtime.engine.volumes import VolumeService
 from cove.runtime.store.layout import Layout, atomic_write
@@ -35,6 +36,7 @@ class Engine:
         self.execs = ExecService(self.containers)
         self.builds = BuildService(self)
         self.container_files = ContainerFilesService(self)
+        self.health = HealthMonitor(self.containers, self.execs)
 
     def _engine_id(self) -> str:
         path = self.layout.data_root / "engine-id"
@@ -55,9 +57,11 @@ class Engine:
         self.containers.adopt_all()
         for ref, make_archive in (seed_images or {}).items():
             self._ensure_image(ref, make_archive)
+        self.health.watch(self.events)
         shim_client.warm_shims.enable()
 
     def stop(self) -> None:
+        self.health.close()
         shim_client.warm_shims.close()
 
     def _ensure_image(self, ref: str, make_archive: Callable[[], bytes]) -> None:
