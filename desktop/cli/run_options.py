@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from .command import FlagParser, Namespace
 
 RESTART_NAMES = ("no", "always", "on-failure", "unless-stopped")
+ULIMIT_NAMES = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+                "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as")
+# the sysctls docker's CLI lets through (opts.ValidateSysctl): namespaced ones only
+SYSCTL_NAMES = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
+SYSCTL_PREFIXES = ("net.", "fs.mqueue.")
 
 
 def configure(parser: FlagParser, run: bool) -> None:
@@ -61,11 +67,28 @@ def configure(parser: FlagParser, run: bool) -> None:
     add("--mount", action="append", default=[], help="Attach a filesystem mount to the container")
     add("--volumes-from", action="append", default=[], help="Mount volumes from the specified container(s)")
     add("--cap-add", action="append", default=[], help="Add Linux capabilities")
+    add("--security-opt", action="append", default=[], help="Security Options")
+    add("--health-cmd", default=None, help="Command to run to check health")
+    add("--health-interval", default=None, help="Time between running the check (ms|s|m|h)")
+    add("--health-timeout", default=None,
+        help="Maximum time to allow one check to run (ms|s|m|h)")
+    add("--health-start-period", default=None,
+        help="Start period for the container to initialize before starting health-retries "
+             "countdown (ms|s|m|h)")
+    add("--health-retries", type=int, default=None,
+        help="Consecutive failures needed to report unhealthy")
+    add("--no-healthcheck", action="store_true", help="Disable any container-specified HEALTHCHECK")
     add("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
     add("--ulimit", action="append", default=[], help="Ulimit options")
     add("--tmpfs", action="append", default=[], help="Mount a tmpfs directory")
     add("--add-host", action="append", default=[], help="Add a custom host-to-IP mapping (host:ip)")
     add("--dns", action="append", default=[], help="Set custom DNS servers")
+    add("--dns-search", action="append", default=[], help="Set custom DNS search domains")
+    add("--dns-option", "--dns-opt", action="append", default=[], help="Set DNS options")
+    add("--shm-size", default=None, help="Size of /dev/shm")
+    add("--group-add", action="append", default=[], help="Add additional groups to join")
+    add("--sysctl", action="append", default=[], help="Sysctl options")
+    add("--oom-score-adj", type=int, default=None, help="Tune host's OOM preferences (-1000 to 1000)")
 
 
 def _flag_error(value: str, flag: str, reason: str) -> UsageError:
@@ -110,6 +133,169 @@ def parse_restart(value: str) -> dict[str, Any]:
         except ValueError as exc:
             raise StatusError(125, "cove: invalid restart policy format: maximum retry count must be an integer") from exc
     return {"Name": name or "no", "MaximumRetryCount": retries}
+
+
+def capability_names(values: list[str]) -> list[str]:
+    """``net_admin`` -> ``CAP_NET_ADMIN``, ``all`` -> ``ALL``, deduplicated and sorted,
+    as the docker CLI sends them (the daemon checks that they exist)."""
+    names = set()
+    for value in values:
+        upper = value.strip().upper()
+        names.add(upper if upper == "ALL" or upper.startswith("CAP_") else "CAP_" + upper)
+    return sorted(names)
+
+
+def _go_int(text: str) -> int:
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax') from None
+
+
+def parse_ulimit(value: str) -> dict[str, Any]:
+    """``nofile=1024:2048`` -> {"Name": "nofile", "Hard": 2048, "Soft": 1024} (go-units)."""
+    name, sep, limits = value.partition("=")
+    if not sep:
+        raise _flag_error(value, "--ulimit", f"invalid ulimit argument: {value}")
+    if name not in ULIMIT_NAMES:
+        raise _flag_error(value, "--ulimit", f"invalid ulimit type: {name}")
+    parts = limits.split(":")
+    if len(parts) > 2:
+        raise _flag_error(value, "--ulimit", f"too many limit value arguments - {limits}, "
+                          "can only have up to two, `soft[:hard]`")
+    try:
+        soft = _go_int(parts[0])
+        hard = _go_int(parts[1]) if len(parts) == 2 else soft
+    except ValueError as exc:
+        raise _flag_error(value, "--ulimit", str(exc)) from exc
+    if soft > hard:
+        raise _flag_error(value, "--ulimit", "ulimit soft limit must be less than or equal "
+                          f"to hard limit: {soft} > {hard}")
+    return {"Name": name, "Hard": hard, "Soft": soft}
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_extra_host(value: str) -> str:
+    """``name:ip`` or ``name=ip`` (also ``name:host-gateway``) -> ``name:ip``."""
+    separator = "=" if "=" in value else ":"
+    name, sep, address = value.partition(separator)
+    if not sep or not name or not address:
+        raise _flag_error(value, "--add-host", f'bad format for add-host: "{value}"')
+    if address != "host-gateway" and not _is_ip(address.strip("[]")):
+        raise _flag_error(value, "--add-host", f'invalid IP address in add-host: "{address}"')
+    return f"{name}:{address.strip('[]')}"
+
+
+def parse_sysctls(values: list[str]) -> dict[str, str]:
+    sysctls: dict[str, str] = {}
+    for value in values:
+        key, sep, setting = value.partition("=")
+        if not sep or not (key in SYSCTL_NAMES or key.startswith(SYSCTL_PREFIXES)):
+            raise _flag_error(value, "--sysctl", f"sysctl '{value}' is not allowed")
+        sysctls[key] = setting
+    return sysctls
+
+
+_GO_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+             "m": 60_000_000_000, "h": 3_600_000_000_000}
+
+
+def go_duration_ns(text: str, flag: str) -> int:
+    """Go's ``time.ParseDuration`` ("1m30s", "500ms") in nanoseconds, for duration flags."""
+    import re
+
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
+    if text in ("0", "") or (parts and "".join(n + u for n, u in parts) == text):
+        return int(sum(float(n) * _GO_UNITS[u] for n, u in parts))
+    raise StatusError(125, f'cove: invalid argument "{text}" for "{flag}" flag: '
+                           f'time: invalid duration "{text}"')
+
+
+def _healthcheck(args: Namespace) -> dict[str, Any] | None:
+    """Config.Healthcheck from the --health-* flags, as the docker CLI builds it."""
+    timings = {"Interval": ("--health-interval", args.health_interval),
+               "Timeout": ("--health-timeout", args.health_timeout),
+               "StartPeriod": ("--health-start-period", args.health_start_period)}
+    given = args.health_cmd is not None or args.health_retries is not None or \
+        any(value is not None for _flag, value in timings.values())
+    if args.no_healthcheck:
+        if given:
+            raise StatusError(125, "cove: --no-healthcheck conflicts with --health-* options")
+        return {"Test": ["NONE"]}
+    if not given:
+        return None
+    check: dict[str, Any] = {}
+    if args.health_cmd:
+        check["Test"] = ["CMD-SHELL", args.health_cmd]
+    for key, (flag, value) in timings.items():
+        if value is not None:
+            nanoseconds = go_duration_ns(value, flag)
+            if nanoseconds < 0:
+                raise StatusError(125, f"cove: {flag} cannot be negative")
+            check[key] = nanoseconds
+    if args.health_retries is not None:
+        if args.health_retries < 0:
+            raise StatusError(125, "cove: --health-retries cannot be negative")
+        check["Retries"] = args.health_retries
+    return check
+
+
+def _security_opt(value: str) -> str:
+    """As the docker CLI: a seccomp profile given as a file travels as its JSON text."""
+    key, sep, path = value.partition("=")
+    if key != "seccomp" or not sep or path == "unconfined":
+        return value
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f"seccomp={f.read()}"
+    except OSError as exc:
+        raise StatusError(125, f"cove: opening seccomp profile ({path}) failed: open {path}: "
+                               f"{(exc.strerror or str(exc)).lower()}") from exc
+
+
+def privilege_and_environment(args: Namespace) -> dict[str, Any]:
+    """The HostConfig fields of --cap-add/--cap-drop, --ulimit, --add-host, --dns*,
+    --shm-size, --group-add, --sysctl and --oom-score-adj, checked as the docker CLI does."""
+    host: dict[str, Any] = {}
+    if args.cap_add:
+        host["CapAdd"] = capability_names(args.cap_add)
+    if args.cap_drop:
+        host["CapDrop"] = capability_names(args.cap_drop)
+    if args.security_opt:
+        host["SecurityOpt"] = [_security_opt(value) for value in args.security_opt]
+    if args.ulimit:
+        host["Ulimits"] = sorted((parse_ulimit(v) for v in args.ulimit),
+                                 key=lambda limit: limit["Name"])
+    for server in args.dns:
+        if not _is_ip(server):
+            raise _flag_error(server, "--dns", f"IP address is not correctly formatted: {server}")
+    for flag, key in (("dns", "Dns"), ("dns_search", "DnsSearch"), ("dns_option", "DnsOptions"),
+                      ("group_add", "GroupAdd")):
+        if getattr(args, flag):
+            host[key] = list(getattr(args, flag))
+    if args.add_host:
+        host["ExtraHosts"] = [parse_extra_host(v) for v in args.add_host]
+    if args.shm_size is not None:
+        from .units import ram_in_bytes
+
+        try:
+            host["ShmSize"] = ram_in_bytes(args.shm_size)
+        except ValueError as exc:
+            raise _flag_error(args.shm_size, "--shm-size", str(exc)) from exc
+    if args.sysctl:
+        host["Sysctls"] = parse_sysctls(args.sysctl)
+    if args.oom_score_adj is not None:
+        host["OomScoreAdj"] = args.oom_score_adj
+    return host
 
 
 def labels_map(entries: list[str]) -> dict[str, str]:
@@ -186,14 +372,7 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
         host_config["Init"] = True
     if args.network:
         host_config["NetworkMode"] = args.network
-    if args.cap_add:
-        host_config["CapAdd"] = args.cap_add
-    if args.cap_drop:
-        host_config["CapDrop"] = args.cap_drop
-    if args.dns:
-        host_config["Dns"] = args.dns
-    if args.add_host:
-        host_config["ExtraHosts"] = args.add_host
+    host_config.update(privilege_and_environment(args))
     if args.volumes_from:
         host_config["VolumesFrom"] = args.volumes_from
     volumes: dict[str, Any] = {}
@@ -235,4 +414,7 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
         body["StopSignal"] = args.stop_signal
     if args.stop_timeout is not None:
         body["StopTimeout"] = args.stop_timeout
+    healthcheck = _healthcheck(args)
+    if healthcheck is not None:
+        body["Healthcheck"] = healthcheck
     return body

@@ -7,7 +7,10 @@ so the child lands in the container's PID namespace, and exits with the child's
 status (128+signal when killed), forwarding the signals it receives.
 
 Spec (JSON file): {"pid": init host pid, "args": [...], "env": [...], "cwd": "",
-"user": "", "tty": bool, "cgroup_join": [...], "privileged": bool}
+"user": "", "tty": bool, "cgroup_join": [...], "privileged": bool, "capabilities": mask,
+"groups_add": [...], "rlimits": [[n, soft, hard]...], "oom_score_adj": int|null} — the
+container's capability set, extra groups, ulimits and OOM score apply to execs too, as
+dockerd copies the container's process spec for them.
 
 fd 3 (or the one given), one JSON line: {"pid": host pid} once the exec succeeded, or
 {"error": "...", "exit_code": 126|127|125} when it did not.
@@ -23,7 +26,7 @@ import struct
 import termios
 
 from cove.runtime.containers import shim_json as json
-from cove.runtime.linux import namespaces, process
+from cove.runtime.linux import caps, namespaces, process
 from cove.runtime.linux.syscalls import KernelError, kernel
 from cove.runtime.linux.users import UserError, resolve_user
 
@@ -47,13 +50,20 @@ def _child(spec: dict, error_w: int) -> None:
             os.closerange(REPORT_FD, error_w)
             os.closerange(error_w + 1, 1 << 16)
             user = resolve_user(spec.get("user") or "")
+            user = process.with_extra_groups(
+                user, process.resolve_extra_groups(list(spec.get("groups_add") or [])))
             env = process.env_dict(list(spec.get("env") or []))
             env.setdefault("HOME", user.home)
             os.setsid()
             if spec.get("tty") and os.isatty(0):
                 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
             process.enter_workdir(spec.get("cwd") or "/", create=False)
-            process.restrict_privileges(kernel(), user, bool(spec.get("privileged")))
+            if spec.get("oom_score_adj") is not None:
+                process.set_oom_score_adj(int(spec["oom_score_adj"]))
+            process.apply_rlimits(list(spec.get("rlimits") or []))
+            process.restrict_privileges(kernel(), user, bool(spec.get("privileged")),
+                                        int(spec.get("capabilities", caps.DEFAULT_MASK)),
+                                        bool(spec.get("no_new_privs")))
             process.exec_command(list(spec["args"]), env)
         except (process.ExecError, UserError, KernelError, OSError) as exc:
             code = getattr(exc, "exit_code", 125 if not isinstance(exc, OSError) else 126)

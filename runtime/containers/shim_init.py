@@ -19,7 +19,7 @@ import termios
 
 from cove.runtime.containers import shim_json as json
 from cove.runtime.containers.shim_socket import Socket, send_with_fds
-from cove.runtime.linux import namespaces, netdev, process, rootfs
+from cove.runtime.linux import caps, namespaces, netdev, process, rootfs
 from cove.runtime.linux.syscalls import CLONE_NEWCGROUP, Kernel, KernelError, kernel
 from cove.runtime.linux.users import UserError, resolve_user
 
@@ -71,10 +71,14 @@ def setup_container(k: Kernel, spec: dict, bundle: str) -> tuple[process.ExecUse
         flags &= ~CLONE_NEWCGROUP
     k.unshare(flags)
     target = os.path.join(bundle, "rootfs")
+    privileged = bool(spec.get("privileged"))
     rootfs.prepare_rootfs(k, spec["rootfs"], list(spec.get("mounts") or []), target,
-                          os.path.join(bundle, "overlay"))
+                          os.path.join(bundle, "overlay"), privileged,
+                          int(spec.get("shm_size") or rootfs.DEFAULT_SHM_SIZE))
     rootfs.pivot_into(k, target)
-    rootfs.mask_paths(k)
+    process.write_sysctls(dict(spec.get("sysctls") or {}))
+    if not privileged:
+        rootfs.mask_paths(k)
     if spec["rootfs"].get("readonly"):
         rootfs.remount_root_readonly(k)
     if spec.get("hostname"):
@@ -84,6 +88,8 @@ def setup_container(k: Kernel, spec: dict, bundle: str) -> tuple[process.ExecUse
     netdev.set_link_up("lo")
 
     user = resolve_user(proc.get("user") or "")
+    user = process.with_extra_groups(
+        user, process.resolve_extra_groups(list(proc.get("groups_add") or [])))
     env = process.env_dict(list(proc.get("env") or []))
     env.setdefault("HOME", user.home)
     master = -1
@@ -95,7 +101,12 @@ def setup_container(k: Kernel, spec: dict, bundle: str) -> tuple[process.ExecUse
             os.dup2(slave, number)
         os.close(slave)
     process.enter_workdir(proc.get("cwd") or "/")
-    process.restrict_privileges(k, user)
+    if proc.get("oom_score_adj") is not None:
+        process.set_oom_score_adj(int(proc["oom_score_adj"]))
+    process.apply_rlimits(list(proc.get("rlimits") or []))
+    process.restrict_privileges(k, user, privileged,
+                                int(proc.get("capabilities", caps.DEFAULT_MASK)),
+                                bool(proc.get("no_new_privs")))
     return user, env, master
 
 

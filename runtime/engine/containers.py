@@ -26,14 +26,6 @@ from cove.runtime.engine.mounts import MountPoint
 from cove.runtime.engine.volumes import VolumeService
 from cove.runtime.store.layout import Layout, atomic_write
 
-_HOSTS = """127.0.0.1\tlocalhost
-::1\tlocalhost ip6-localhost ip6-loopback
-fe00::0\tip6-localnet
-ff00::0\tip6-mcastprefix
-ff02::1\tip6-allnodes
-ff02::2\tip6-allrouters
-"""
-
 
 class ContainerService(LifecycleMixin):
     def __init__(self, layout: Layout, images: Any, events: EventBus,
@@ -153,8 +145,8 @@ class ContainerService(LifecycleMixin):
         lay.container_work(cid).mkdir()
         config["Hostname"] = config.get("Hostname") or cid[:12]
         atomic_write(lay.container_hostname(cid), (config["Hostname"] + "\n").encode())
-        atomic_write(lay.container_hosts(cid), _HOSTS.encode())
-        atomic_write(lay.container_resolv(cid), _resolv_conf().encode())
+        atomic_write(lay.container_hosts(cid), create_config.hosts_file(host).encode())
+        atomic_write(lay.container_resolv(cid), create_config.resolv_conf(host).encode())
         argv = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
         lower = self.images.lower_dirs(image_id)
         data = {
@@ -438,18 +430,4 @@ def _du(path: os.PathLike[str] | str) -> int:
             except OSError:
                 pass
     return total
-
-
-def _resolv_conf() -> str:
-    """The host's resolver, minus loopback servers a container cannot reach."""
-    try:
-        with open("/etc/resolv.conf") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        lines = []
-    kept = [line for line in lines
-            if not (line.startswith("nameserver") and ("127." in line or "::1" in line))]
-    if not any(line.startswith("nameserver") for line in kept):
-        kept += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
-    return "\n".join(kept) + "\n"
 

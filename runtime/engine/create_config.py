@@ -2,7 +2,11 @@
 
 Type errors are reported like dockerd's JSON decoder (``json: cannot unmarshal
 string into Go struct field Config.Env of type []string``) so clients see the
-same text; value errors use dockerd's wording.
+same text; value errors use dockerd's wording. The privilege and environment
+settings (capabilities, ulimits, sysctls, extra hosts, DNS) are checked here and
+turned into what the shim applies (``capability_set``, ``rlimits``) and the files
+the container sees (``hosts_file``, ``resolv_conf``): none of them is accepted and
+then ignored.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.engine import mounts
+from cove.runtime.linux import caps
+from cove.runtime.linux.process import RLIMIT_NUMBERS
 
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "Hostname": (str,), "Domainname": (str,), "User": (str,), "AttachStdin": (bool,),
@@ -27,8 +33,23 @@ _HOST_TYPES: dict[str, tuple[type, ...]] = {
     "CpuQuota": (int,), "CpuPeriod": (int,), "PidsLimit": (int,), "AutoRemove": (bool,),
     "ReadonlyRootfs": (bool,), "Privileged": (bool,), "RestartPolicy": (dict,),
     "Init": (bool,), "Binds": (list,), "PortBindings": (dict,), "NetworkMode": (str,),
-    "CapAdd": (list,), "CapDrop": (list,), "VolumesFrom": (list,),
+    "CapAdd": (list,), "CapDrop": (list,), "VolumesFrom": (list,), "ShmSize": (int,),
+    "OomScoreAdj": (int,), "GroupAdd": (list,), "Dns": (list,), "DnsSearch": (list,),
+    "DnsOptions": (list,), "ExtraHosts": (list,), "Sysctls": (dict,), "Ulimits": (list,),
 }
+_NOT_STRING_LISTS = ("Binds", "Ulimits")
+# sysctls that live in the container's own IPC or network namespace (runc's validator)
+_IPC_SYSCTLS = frozenset(("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                          "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
+                          "kernel.shm_rmid_forced"))
+DEFAULT_SHM_SIZE = 64 * 1024 * 1024
+HOSTS = """127.0.0.1\tlocalhost
+::1\tlocalhost ip6-localhost ip6-loopback
+fe00::0\tip6-localnet
+ff00::0\tip6-mcastprefix
+ff02::1\tip6-allnodes
+ff02::2\tip6-allrouters
+"""
 _GO_TYPES = {bool: "bool", int: "int64", str: "string", list: "[]string", dict: "map[string]string"}
 _JSON_TYPES = {bool: "bool", int: "number", float: "number", str: "string", list: "array",
                dict: "object"}
@@ -49,7 +70,7 @@ def _check_types(section: str, body: dict[str, Any], types: dict[str, tuple[type
             raise errors.InvalidParameter(
                 f"json: cannot unmarshal {_JSON_TYPES.get(type(value), 'value')} into Go struct "
                 f"field {section}.{key} of type {_GO_TYPES[allowed[0]]}")
-        if allowed[0] is list and isinstance(value, list) and key not in ("Binds",):
+        if allowed[0] is list and isinstance(value, list) and key not in _NOT_STRING_LISTS:
             if not all(isinstance(item, str) for item in value):
                 raise errors.InvalidParameter(
                     f"json: cannot unmarshal non-string into Go struct field {section}.{key} "
@@ -64,6 +85,31 @@ def _as_list(value: Any) -> list[str] | None:
     return list(value)
 
 
+def no_new_privileges(host: dict[str, Any]) -> bool:
+    """``--security-opt``: whether ``no-new-privileges`` is asked for (dockerd's default is
+    off, so setuid programs work). Profiles this engine cannot apply are refused, not
+    ignored; ``unconfined`` ones and SELinux labels (no SELinux here) are accepted."""
+    wanted = False
+    for option in host.get("SecurityOpt") or []:
+        text = str(option)
+        separator = "=" if "=" in text else ":"
+        key, sep, value = text.partition(separator)
+        if key == "no-new-privileges":
+            if sep and value not in ("true", "false"):
+                raise errors.InvalidParameter(f"invalid --security-opt 2: {text!r}")
+            wanted = value != "false"
+        elif key in ("seccomp", "apparmor") and sep:
+            if value != "unconfined":
+                raise errors.NotImplementedByEngine(
+                    f"{key} profiles are not supported by this engine yet "
+                    f"(only {key}=unconfined)")
+        elif key in ("label", "systempaths") and sep:
+            continue
+        else:
+            raise errors.InvalidParameter(f"invalid --security-opt 2: {text!r}")
+    return wanted
+
+
 def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a create body into (Config, HostConfig), both checked."""
     if not isinstance(body, dict):
@@ -75,6 +121,7 @@ def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
     _check_types("Config", config, _CONFIG_TYPES)
     _check_types("HostConfig", host, _HOST_TYPES)
+    no_new_privileges(host)
     if not config.get("Image"):
         raise errors.InvalidParameter("No image specified")  # dockerd: config.Image == ""
     memory = host.get("Memory") or 0
@@ -105,7 +152,159 @@ def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     if host.get("PortBindings"):
         raise errors.NotImplementedByEngine("published ports are not supported by this engine yet")
     mounts.validate(host)
+    capability_set(host)
+    rlimits(host)
+    _check_process_settings(host)
     return config, host
+
+
+def capability_set(host: dict[str, Any], last_cap: int | None = None,
+                   held: int | None = None) -> int:
+    """The container's capability mask from Privileged/CapAdd/CapDrop (dockerd's rules).
+
+    "All" (privileged, or ALL added) means all that the engine itself holds, since no
+    process can hand out more; a capability named explicitly that the engine lacks is
+    refused, as runc refuses it, rather than silently left out."""
+    last = caps.last_capability() if last_cap is None else last_cap
+    if host.get("Privileged"):
+        wanted, explicit = caps.all_mask(last), 0
+    else:
+        adds, drops = list(host.get("CapAdd") or []), list(host.get("CapDrop") or [])
+        for key, names in (("CapAdd", adds), ("CapDrop", drops)):
+            try:
+                caps.normalize_names(names, last)
+            except ValueError as exc:
+                raise errors.InvalidParameter(f"invalid {key}: {exc}") from exc
+        wanted = caps.tweak_capabilities(adds, drops, last)
+        named = [n for n in caps.normalize_names(adds, last) if n != caps.ALL]
+        explicit = caps.capability_mask(named)
+    if held is None:
+        return wanted
+    missing = explicit & ~held
+    if missing:
+        raise errors.SystemError_(
+            "unable to apply caps: operation not permitted: the engine itself does not hold "
+            + ", ".join(caps.capability_names(missing)))
+    return wanted & held
+
+
+def rlimits(host: dict[str, Any]) -> list[list[int]]:
+    """``[[RLIMIT number, soft, hard], ...]`` from HostConfig.Ulimits, checked with the
+    docker CLI's words (dockerd itself leaves them to runc at start)."""
+    result = []
+    for item in host.get("Ulimits") or []:
+        if not isinstance(item, dict):
+            raise errors.InvalidParameter(
+                "json: cannot unmarshal non-object into Go struct field "
+                "HostConfig.Ulimits of type units.Ulimit")
+        for field, kind in (("Name", str), ("Soft", int), ("Hard", int)):
+            value = item.get(field)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise errors.InvalidParameter(
+                    f"json: cannot unmarshal {_JSON_TYPES.get(type(value), 'value')} into Go "
+                    f"struct field Ulimit.HostConfig.Ulimits.{field} of type "
+                    f"{'string' if kind is str else 'int64'}")
+        name = item.get("Name") or ""
+        if name not in RLIMIT_NUMBERS:
+            raise errors.InvalidParameter(f"invalid ulimit type: {name}")
+        soft, hard = item.get("Soft") or 0, item.get("Hard") or 0
+        if hard >= 0 and (soft < 0 or soft > hard):
+            raise errors.InvalidParameter(
+                f"ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}")
+        result.append([RLIMIT_NUMBERS[name], soft, hard])
+    return result
+
+
+def _check_process_settings(host: dict[str, Any]) -> None:
+    """ShmSize, OomScoreAdj, ExtraHosts and Sysctls, with dockerd's (and runc's) words."""
+    if (host.get("ShmSize") or 0) < 0:
+        raise errors.InvalidParameter("SHM size can not be less than 0")
+    oom = host.get("OomScoreAdj") or 0
+    if not -1000 <= oom <= 1000:
+        raise errors.InvalidParameter(
+            f"Invalid value {oom}, range for oom score adj is [-1000, 1000]")
+    import ipaddress
+
+    for entry in host.get("ExtraHosts") or []:
+        name, sep, address = entry.partition(":")
+        if not sep or not name:
+            raise errors.InvalidParameter(f'bad format for add-host: "{entry}"')
+        if address == "host-gateway":
+            raise errors.NotImplementedByEngine(
+                "host-gateway in add-host is not supported by this engine: containers have "
+                "no network to the host yet")
+        try:
+            ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            raise errors.InvalidParameter(
+                f'invalid IP address in add-host: "{address}"') from None
+    for key, value in (host.get("Sysctls") or {}).items():
+        if not isinstance(value, str):
+            raise errors.InvalidParameter(
+                f"json: cannot unmarshal {_JSON_TYPES.get(type(value), 'value')} into Go "
+                "struct field HostConfig.Sysctls of type string")
+        if not (key in _IPC_SYSCTLS or key.startswith(("fs.mqueue.", "net."))):
+            raise errors.InvalidParameter(f'sysctl "{key}" is not in a separate kernel namespace')
+        if "/" in key or ".." in key or key.endswith("."):
+            raise errors.InvalidParameter(f'sysctl "{key}" is not a valid name')
+
+
+def hosts_file(host: dict[str, Any]) -> str:
+    """/etc/hosts: the standard entries, then each ``--add-host`` as "ip<TAB>name", the
+    layout dockerd writes for a container without a network address."""
+    lines = [HOSTS]
+    for entry in host.get("ExtraHosts") or []:
+        name, _, address = entry.partition(":")
+        lines.append(f"{address.strip('[]')}\t{name}\n")
+    return "".join(lines)
+
+
+def resolv_conf(host: dict[str, Any], host_resolv: str | None = None) -> str:
+    """/etc/resolv.conf as libnetwork builds it: the host's, minus loopback servers the
+    container cannot reach (Google's when none is left); with --dns, --dns-search or
+    --dns-option, a new file of search, nameserver and options lines where each given
+    one replaces the host's."""
+    if host_resolv is None:
+        try:
+            with open("/etc/resolv.conf") as f:
+                host_resolv = f.read()
+        except OSError:
+            host_resolv = ""
+    lines = host_resolv.splitlines()
+
+    def loopback(line: str) -> bool:
+        fields = line.split()
+        return (len(fields) > 1 and fields[0] == "nameserver"
+                and (fields[1].startswith("127.") or fields[1] == "::1"))
+
+    kept = [line for line in lines if not loopback(line)]
+    servers = [line.split()[1] for line in kept
+               if line.startswith("nameserver") and len(line.split()) > 1]
+    if not servers:
+        servers = ["8.8.8.8", "8.8.4.4"]
+        kept += ["nameserver " + server for server in servers]
+    dns, search, options = (list(host.get(key) or [])
+                            for key in ("Dns", "DnsSearch", "DnsOptions"))
+    if not (dns or search or options):
+        return "\n".join(kept) + "\n"
+
+    def values(keyword: str) -> list[str]:
+        found: list[str] = []
+        for line in kept:
+            fields = line.split()
+            if fields and fields[0] == keyword:
+                found = fields[1:] if keyword != "options" else found + fields[1:]
+        return found
+
+    search = search or values("search")
+    options = options or values("options")
+    out = ""
+    if search and " ".join(search).strip(" ") != ".":
+        out += "search " + " ".join(search) + "\n"
+    out += "".join(f"nameserver {server}\n" for server in (dns or servers))
+    if options and " ".join(options).strip(" "):
+        out += "options " + " ".join(options) + "\n"
+    return out
 
 
 def merge_image_config(config: dict[str, Any], image_config: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +336,15 @@ def merge_image_config(config: dict[str, Any], image_config: dict[str, Any]) -> 
         merged["ExposedPorts"] = image_config["ExposedPorts"]
     if image_config.get("Volumes") and not merged.get("Volumes"):
         merged["Volumes"] = image_config["Volumes"]
-    if image_config.get("Healthcheck") and not merged.get("Healthcheck"):
-        merged["Healthcheck"] = image_config["Healthcheck"]
+    image_check = image_config.get("Healthcheck")
+    if image_check and not merged.get("Healthcheck"):
+        merged["Healthcheck"] = image_check
+    elif image_check:  # dockerd's merge: what the user left out comes from the image
+        check = dict(merged["Healthcheck"])
+        for key in ("Test", "Interval", "Timeout", "StartPeriod", "Retries"):
+            if not check.get(key) and image_check.get(key):
+                check[key] = image_check[key]
+        merged["Healthcheck"] = check
     for key, default in (("Hostname", ""), ("Domainname", ""), ("User", ""),
                          ("AttachStdin", False), ("AttachStdout", False),
                          ("AttachStderr", False), ("Tty", False), ("OpenStdin", False),
@@ -165,5 +371,11 @@ def normalize_host_config(host: dict[str, Any]) -> dict[str, Any]:
         out.setdefault(key, False)
     out.setdefault("Binds", None)
     out.setdefault("PortBindings", {})
-    out.setdefault("ShmSize", 67108864)
+    if not out.get("ShmSize"):
+        out["ShmSize"] = DEFAULT_SHM_SIZE  # dockerd: 0 means the default
+    out.setdefault("OomScoreAdj", 0)
+    for key in ("CapAdd", "CapDrop", "ExtraHosts", "GroupAdd", "Ulimits"):
+        out.setdefault(key, None)
+    for key in ("Dns", "DnsOptions", "DnsSearch"):
+        out.setdefault(key, [])
     return out

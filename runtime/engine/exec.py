@@ -115,7 +115,9 @@ class ExecService:
             "user": cfg.get("User") or container.config.get("User") or "",
             "tty": bool(cfg.get("Tty")),
             "cgroup_join": self.containers.cgroup(container).join_paths(),
-            "privileged": bool(cfg.get("Privileged")),
+            "privileged": bool(cfg.get("Privileged")
+                               or container.host_config.get("Privileged")),
+            **self.containers.process_privileges(container),
         }
 
     def _spawn(self, instance: ExecInstance, detach: bool) -> tuple[subprocess.Popen[bytes], dict[str, int]]:

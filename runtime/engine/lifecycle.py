@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from cove.runtime import errors
 from cove.runtime.containers import shim_client
 from cove.runtime.containers.record import Container, Status, parse_rfc3339
-from cove.runtime.engine import mounts
-from cove.runtime.linux import cgroups
+from cove.runtime.engine import create_config, mounts
+from cove.runtime.linux import caps, cgroups
 from cove.runtime.store.layout import read_json
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class LifecycleMixin:
             oom = {"kind": "v1", "path": manager.path("memory")}
         else:
             oom = {"kind": "v2", "path": manager.path}
+        host = container.host_config
         return {
             "id": cid,
             "rootfs": {"lower": self.images.lower_dirs(container.data["Image"]),
@@ -85,8 +86,12 @@ class LifecycleMixin:
                         "user": cfg.get("User") or "", "tty": bool(cfg.get("Tty")),
                         "open_stdin": bool(cfg.get("OpenStdin")),
                         "stdin_once": bool(cfg.get("StdinOnce")), "console": console,
-                        "init": bool(container.host_config.get("Init"))},
+                        "init": bool(container.host_config.get("Init")),
+                        **self.process_privileges(container)},
             "hostname": cfg["Hostname"], "domainname": cfg.get("Domainname") or "",
+            "privileged": bool(host.get("Privileged")),
+            "shm_size": host.get("ShmSize") or create_config.DEFAULT_SHM_SIZE,
+            "sysctls": dict(host.get("Sysctls") or {}),
             "mounts": mounts.spec_mounts(container.host_config, [
                 (str(lay.container_hosts(cid)), "/etc/hosts"),
                 (str(lay.container_hostname(cid)), "/etc/hostname"),
@@ -96,6 +101,18 @@ class LifecycleMixin:
             "log_path": str(lay.container_log(cid)), "log_max_size": 0,
             "exit_file": str(lay.exit_file(cid)),
             "oom_check": oom,
+        }
+
+    def process_privileges(self: ContainerService, container: Container) -> dict[str, Any]:
+        """What the container's processes (init and execs alike, as in dockerd) get from
+        HostConfig: capabilities, extra groups, ulimits, OOM score adjustment."""
+        host = container.host_config
+        return {
+            "capabilities": create_config.capability_set(host, held=caps.held_capabilities()),
+            "groups_add": list(host.get("GroupAdd") or []),
+            "rlimits": create_config.rlimits(host),
+            "oom_score_adj": host.get("OomScoreAdj"),
+            "no_new_privs": create_config.no_new_privileges(host),
         }
 
     # start

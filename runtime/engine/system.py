@@ -85,7 +85,7 @@ def info(engine: Any) -> dict[str, Any]:
                                             "NodeAddr": "", "ControlAvailable": False,
                                             "Error": "", "RemoteManagers": None},
         "LiveRestoreEnabled": True, "Isolation": "default", "InitBinary": "",
-        "SecurityOptions": ["name=no-new-privileges"],
+        "SecurityOptions": ["name=cgroupns"],
         "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
         "PidsLimit": True, "IPv4Forwarding": False, "Debug": False, "NFd": 0,
         "NGoroutines": 0, "HttpProxy": "", "HttpsProxy": "", "NoProxy": "",

@@ -46,6 +46,62 @@ def capability_mask(names: tuple[str, ...] | list[str]) -> int:
 
 
 DEFAULT_MASK = capability_mask(DEFAULT_CAPABILITIES)  # 0xa80425fb
+ALL = "ALL"
+
+
+def normalize_names(names: list[str], last_cap: int) -> list[str]:
+    """``["net_admin", "all"]`` -> ``["CAP_NET_ADMIN", "ALL"]`` (moby's
+    NormalizeLegacyCapabilities); a name the kernel does not know raises ValueError with
+    dockerd's text, ``unknown capability: "CAP_FOO"``."""
+    normalized = []
+    for name in names:
+        upper = name.upper()
+        if upper == ALL:
+            normalized.append(ALL)
+            continue
+        key = upper.removeprefix("CAP_")
+        if CAPABILITY_NUMBERS.get(key, last_cap + 1) > last_cap:
+            raise ValueError(f'unknown capability: "CAP_{key}"')
+        normalized.append("CAP_" + key)
+    return normalized
+
+
+def all_mask(last_cap: int) -> int:
+    return (1 << (last_cap + 1)) - 1
+
+
+def tweak_capabilities(adds: list[str], drops: list[str], last_cap: int,
+                       base: int = DEFAULT_MASK) -> int:
+    """The container's set from ``--cap-add``/``--cap-drop`` in dockerd's order: ALL added
+    means every capability but the dropped ones; ALL dropped means only the added ones;
+    otherwise the defaults minus the dropped plus the added (so add wins over drop)."""
+    add = normalize_names(adds, last_cap)
+    drop = normalize_names(drops, last_cap)
+    every = all_mask(last_cap)
+    if ALL in add:
+        return every & ~capability_mask([c for c in drop if c != ALL])
+    if ALL in drop:
+        return capability_mask(add)
+    return (base & ~capability_mask(drop)) | capability_mask(add)
+
+
+def held_capabilities(status_path: str = "/proc/self/status") -> int:
+    """This process's bounding set: what any container it starts can be given at most."""
+    try:
+        with open(status_path) as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return all_mask(max(CAPABILITY_NUMBERS.values()))
+
+
+def capability_names(mask: int) -> list[str]:
+    """``CAP_`` names of the bits in ``mask``, lowest first (for error messages)."""
+    by_number = {number: name for name, number in CAPABILITY_NUMBERS.items()}
+    return ["CAP_" + by_number.get(bit, str(bit)) for bit in range(mask.bit_length())
+            if mask & (1 << bit)]
 
 
 def last_capability(path: str = "/proc/sys/kernel/cap_last_cap") -> int:

@@ -1,7 +1,7 @@
 """The last steps before a container process execs, shared by init and ``exec``.
 
 Become the user (groups, gid, uid), keep only the allowed capabilities, set
-no_new_privs, chdir, restore default signal dispositions, then exec the command
+no_new_privs when asked, chdir, restore default signal dispositions, then exec the command
 found in the *container's* PATH. Exec failures carry Docker's messages and exit
 codes (127 not found, 126 not executable) so the CLI can report them as docker does.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import _signal
 import errno
 import os
+import resource
 import stat
 
 from cove.runtime.linux import caps
@@ -18,6 +19,13 @@ from cove.runtime.linux.syscalls import PR_SET_KEEPCAPS, Kernel, KernelError
 from cove.runtime.linux.users import ExecUser
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# --ulimit names (dockerd's) -> Linux RLIMIT_* numbers
+RLIMIT_NUMBERS = {
+    "cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6,
+    "nofile": 7, "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12,
+    "nice": 13, "rtprio": 14, "rttime": 15,
+}
 
 
 class ExecError(Exception):
@@ -74,9 +82,88 @@ def change_user(kernel: Kernel, user: ExecUser) -> None:
         raise KernelError(exc.errno or 0, "set user", f"{user.uid}:{user.gid}") from exc
 
 
+def resolve_extra_groups(names: list[str], group_path: str = "/etc/group") -> list[int]:
+    """``--group-add`` values: numbers as they are, names looked up in the container's
+    /etc/group (runc's GetAdditionalGroups), with dockerd's error for unknown ones."""
+    entries: list[list[str]] = []
+    try:
+        with open(group_path, encoding="utf-8", errors="replace") as f:
+            entries = [line.strip().split(":") for line in f
+                       if line.strip() and not line.startswith("#")]
+    except OSError:
+        pass
+    gids = []
+    for name in names:
+        for entry in entries:
+            if len(entry) >= 3 and entry[0] == name and entry[2].isdigit():
+                gids.append(int(entry[2]))
+                break
+        else:
+            if not name.isdigit() or int(name) > 2**31 - 1:
+                raise ExecError(f"Unable to find group {name}: no matching entries in "
+                                "group file", 125)
+            gids.append(int(name))
+    return gids
+
+
+def with_extra_groups(user: ExecUser, gids: list[int]) -> ExecUser:
+    groups = list(user.groups)
+    groups += [gid for gid in gids if gid not in groups]
+    return ExecUser(user.uid, user.gid, groups, user.home)
+
+
+def apply_rlimits(limits: list[list[int]]) -> None:
+    """``[[RLIMIT number, soft, hard], ...]``; a negative value is unlimited, as in docker.
+
+    Raising a hard limit needs CAP_SYS_RESOURCE: without it the error says so."""
+    names = {number: name for name, number in RLIMIT_NUMBERS.items()}
+    for number, soft, hard in limits:
+        soft = resource.RLIM_INFINITY if soft < 0 else soft
+        hard = resource.RLIM_INFINITY if hard < 0 else hard
+        try:
+            resource.setrlimit(number, (soft, hard))
+        except (OSError, ValueError) as exc:
+            reason = str(exc) if isinstance(exc, ValueError) else (
+                "raising a hard limit needs CAP_SYS_RESOURCE, which the engine lacks")
+            raise ExecError(f"error setting rlimit {names.get(number, number)}: {reason}",
+                            125) from exc
+
+
+def set_oom_score_adj(value: int, path: str = "/proc/self/oom_score_adj") -> None:
+    """Written only when it differs, since lowering it needs CAP_SYS_RESOURCE."""
+    try:
+        with open(path, "r+") as f:
+            if int(f.read().strip() or 0) != value:
+                f.seek(0)
+                f.write(str(value))
+    except OSError as exc:
+        reason = ("lowering it needs CAP_SYS_RESOURCE, which the engine lacks"
+                  if exc.errno in (errno.EACCES, errno.EPERM) else f"errno {exc.errno}")
+        raise ExecError(f"cannot set oom_score_adj to {value}: {reason}", 125) from exc
+
+
+def write_sysctls(sysctls: dict[str, str], proc_sys: str = "/proc/sys") -> None:
+    """Namespaced sysctls (checked by the engine), before /proc/sys goes read-only."""
+    for key, value in sysctls.items():
+        path = os.path.join(proc_sys, key.replace(".", "/"))
+        try:
+            with open(path, "w") as f:
+                f.write(value)
+        except OSError as exc:
+            # worded without "no such file"/"permission denied": the CLI would read those
+            # as a missing or unrunnable command and exit 127/126 instead of 125
+            reason = {errno.ENOENT: "it does not exist in the container's namespaces",
+                      errno.EINVAL: f"invalid value {value!r}"}.get(
+                          exc.errno or 0, f"errno {exc.errno}")
+            raise ExecError(f"write sysctl key {key}: {reason}", 125) from exc
+
+
 def restrict_privileges(kernel: Kernel, user: ExecUser, privileged: bool = False,
-                        bounding: int = caps.DEFAULT_MASK) -> None:
-    """Switch user and cut capabilities to Docker's defaults (root) or none (others)."""
+                        bounding: int = caps.DEFAULT_MASK, no_new_privs: bool = False) -> None:
+    """Switch user and cut capabilities to ``bounding`` (root) or none (others); a
+    privileged process keeps every capability this process holds. ``no_new_privs``
+    (``--security-opt no-new-privileges``) stops setuid programs from gaining any:
+    off by default, as in Docker, so ``su`` and ``ping`` behave as they do there."""
     if privileged:
         change_user(kernel, user)
         return
@@ -85,7 +172,8 @@ def restrict_privileges(kernel: Kernel, user: ExecUser, privileged: bool = False
     change_user(kernel, user)
     allowed = bounding if user.uid == 0 else 0
     caps.set_capabilities(kernel, allowed, allowed, 0)
-    caps.set_no_new_privs(kernel)
+    if no_new_privs:
+        caps.set_no_new_privs(kernel)
 
 
 def enter_workdir(cwd: str, create: bool = True) -> None:

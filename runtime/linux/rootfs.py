@@ -103,8 +103,44 @@ def _ensure_file(path: str) -> None:
         raise KernelError(exc.errno or 0, "create mount point", path) from exc
 
 
-def mount_dev(kernel: Kernel, rootfs: str) -> None:
-    """A fresh tmpfs /dev with the nodes, devpts instance, shm and mqueue Docker provides."""
+DEFAULT_SHM_SIZE = 64 * 1024 * 1024
+# host /dev entries a privileged container does not get copies of (moby's HostDevices)
+_SKIPPED_HOST_DEVICES = frozenset(("pts", "shm", "mqueue", "fd", ".lxc", ".udev", "console"))
+
+
+def copy_host_devices(dev: str, host_dev: str = "/dev") -> None:
+    """``--privileged``: a node for every character and block device of the host's /dev
+    (same numbers, mode and owner), subdirectories included, as dockerd creates them."""
+    for root, dirs, files in os.walk(host_dev):
+        rel = os.path.relpath(root, host_dev)
+        if rel == ".":
+            dirs[:] = [d for d in dirs if d not in _SKIPPED_HOST_DEVICES]
+        for name in files:
+            if rel == "." and name in _SKIPPED_HOST_DEVICES:
+                continue
+            source = os.path.join(root, name)
+            try:
+                st = os.lstat(source)
+            except OSError:
+                continue
+            if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+                continue
+            node = os.path.normpath(os.path.join(dev, rel, name))
+            if os.path.lexists(node):
+                continue
+            _mkdir(os.path.dirname(node))
+            try:
+                os.mknod(node, st.st_mode, st.st_rdev)
+                os.chmod(node, stat.S_IMODE(st.st_mode))
+                os.chown(node, st.st_uid, st.st_gid)
+            except OSError as exc:
+                raise KernelError(exc.errno or 0, "mknod", node) from exc
+
+
+def mount_dev(kernel: Kernel, rootfs: str, shm_size: int = DEFAULT_SHM_SIZE,
+              privileged: bool = False) -> None:
+    """A fresh tmpfs /dev with the nodes, devpts instance, shm (``--shm-size`` bytes) and
+    mqueue Docker provides; a privileged container also gets the host's devices."""
     dev = rootfs + "/dev"
     _mkdir(dev)
     kernel.mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=755,size=65536k")
@@ -120,11 +156,13 @@ def mount_dev(kernel: Kernel, rootfs: str) -> None:
                  "newinstance,ptmxmode=0666,mode=0620,gid=5")
     _mkdir(dev + "/shm", 0o1777)
     kernel.mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 "mode=1777,size=65536k")
+                 f"mode=1777,size={shm_size or DEFAULT_SHM_SIZE}")
     _mkdir(dev + "/mqueue")
     kernel.mount("mqueue", dev + "/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     for name, target in DEV_SYMLINKS:
         os.symlink(target, f"{dev}/{name}")
+    if privileged:
+        copy_host_devices(dev)
 
 
 _PROPAGATION_FLAGS = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
@@ -164,11 +202,14 @@ def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict]) -> None:
 
 
 def prepare_rootfs(kernel: Kernel, rootfs_spec: dict, mounts: list[dict], target: str,
-                   scratch: str) -> None:
+                   scratch: str, privileged: bool = False,
+                   shm_size: int = DEFAULT_SHM_SIZE) -> None:
     """Everything before pivot_root: propagation, overlay, API filesystems, spec mounts.
 
     ``scratch`` is a directory of the bundle for the empty lower dir and layer links.
+    A privileged container gets /sys and its cgroups read-write, and the host's devices.
     """
+    readonly = 0 if privileged else MS_RDONLY
     kernel.mount(None, "/", None, MS_REC | MS_SLAVE)
     lower = list(rootfs_spec.get("lower") or [])
     if not lower:
@@ -180,10 +221,9 @@ def prepare_rootfs(kernel: Kernel, rootfs_spec: dict, mounts: list[dict], target
     _mkdir(target + "/proc")
     kernel.mount("proc", target + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _mkdir(target + "/sys")
-    kernel.mount("sysfs", target + "/sys", "sysfs",
-                 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    mount_cgroups(kernel, target)
-    mount_dev(kernel, target)
+    kernel.mount("sysfs", target + "/sys", "sysfs", readonly | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount_cgroups(kernel, target, readonly)
+    mount_dev(kernel, target, shm_size, privileged)
     mount_spec_mounts(kernel, target, mounts)
 
 
@@ -208,26 +248,28 @@ def host_cgroup_v1_hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[
     return found
 
 
-def mount_cgroups(kernel: Kernel, target: str) -> None:
-    """A read-only /sys/fs/cgroup showing the container's own cgroup as the root (the
-    cgroup namespace is already unshared), so runtimes inside can read their limits:
-    cgroup2 on a v2 host, a tmpfs of v1 hierarchies otherwise, as Docker mounts it."""
+def mount_cgroups(kernel: Kernel, target: str, readonly: int = MS_RDONLY) -> None:
+    """A read-only (``readonly=0``: privileged, read-write) /sys/fs/cgroup showing the
+    container's own cgroup as the root (the cgroup namespace is already unshared), so
+    runtimes inside can read their limits: cgroup2 on a v2 host, a tmpfs of v1
+    hierarchies otherwise, as Docker mounts it."""
     where = target + "/sys/fs/cgroup"
     flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
     if not os.path.isdir(where):
         return
     if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
-        kernel.mount("cgroup", where, "cgroup2", flags | MS_RDONLY)
+        kernel.mount("cgroup", where, "cgroup2", flags | readonly)
         return
     kernel.mount("tmpfs", where, "tmpfs", flags, "mode=755")
     for name, data in host_cgroup_v1_hierarchies():
         _mkdir(where + "/" + name)
-        kernel.mount("cgroup", where + "/" + name, "cgroup", flags | MS_RDONLY, data)
+        kernel.mount("cgroup", where + "/" + name, "cgroup", flags | readonly, data)
     for entry in os.listdir("/sys/fs/cgroup"):  # aliases such as cpu -> cpu,cpuacct
         link = "/sys/fs/cgroup/" + entry
         if os.path.islink(link) and not os.path.lexists(where + "/" + entry):
             os.symlink(os.readlink(link), where + "/" + entry)
-    kernel.mount(None, where, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
+    if readonly:
+        kernel.mount(None, where, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
 
 
 def pivot_into(kernel: Kernel, new_root: str) -> None:

@@ -59,7 +59,7 @@ def test_container_is_isolated(docker):
     assert lines[1] == "island"
     assert lines[2] == "0"  # no host mount visible
     assert lines[3].split() == ["CapEff:", "00000000a80425fb"]  # Docker's default set
-    assert lines[4].split() == ["NoNewPrivs:", "1"]
+    assert lines[4].split() == ["NoNewPrivs:", "0"]
     assert lines[5] == "sys-ro"
     assert lines[6] == "0"  # masked /proc files read empty
 

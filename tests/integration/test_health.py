@@ -71,3 +71,25 @@ def test_a_hanging_probe_is_killed_at_its_timeout(docker, tmp_path):
     finally:
         docker("rm", "-f", cid)
         docker("rmi", "hangs:1")
+
+
+def test_health_flags_override_and_disable(cove, docker):
+    cid = cove("run", "-d", "--health-cmd", "exit 0", "--health-interval", "500ms",
+               "busybox", "sleep", "60").stdout.strip()
+    try:
+        check = json.loads(docker("inspect", "--format", "{{json .Config.Healthcheck}}",
+                                  cid).stdout)
+        assert check == {"Test": ["CMD-SHELL", "exit 0"], "Interval": 500_000_000}
+        _wait_for(docker, cid, "healthy")
+    finally:
+        docker("rm", "-f", cid)
+    off = cove("run", "-d", "--no-healthcheck", "busybox", "sleep", "60").stdout.strip()
+    try:
+        assert _health(docker, off) is None
+    finally:
+        docker("rm", "-f", off)
+    both = cove("run", "--no-healthcheck", "--health-cmd", "true", "busybox", "true")
+    assert both.returncode == 125 and "--no-healthcheck conflicts with --health-* options" \
+        in both.stderr
+    bad = cove("run", "--health-interval", "soon", "busybox", "true")
+    assert bad.returncode == 125 and 'time: invalid duration "soon"' in bad.stderr

@@ -45,7 +45,7 @@ def test_exec_runs_inside_the_container_pid_and_uts_namespaces(make_container, t
     assert lines[0] != "1" and int(lines[0]) < 10
     assert lines[1] == "exechost"
     assert any(line.split()[:2] == ["1", "sleep"] for line in lines[2:])
-    assert "CapEff:\t00000000a80425fb" in out and "NoNewPrivs:\t1" in out
+    assert "CapEff:\t00000000a80425fb" in out and "NoNewPrivs:\t0" in out
     assert report and report[0]["pid"] > 0 and report[0]["pid"] != pid
 
 
