@@ -64,17 +64,7 @@ def prepare_context(args: Namespace, cli: Cli, body: IO[bytes]) -> str:
         raise StatusError(1, "invalid argument: can't use stdin for both build context "
                              "and dockerfile")
     if source == "-":
-        data = _read_stdin(cli)
-        if looks_like_archive(data[:512]):
-            body.write(data)
-            return args.file or "Dockerfile"
-        if args.file:
-            raise _context_error("ambiguous Dockerfile source: both stdin and flag "
-                                 "correspond to Dockerfiles")
-        from .build_context import write_single_file_tar
-
-        write_single_file_tar("Dockerfile", data, body)
-        return "Dockerfile"
+        return _archive_or_dockerfile(_read_stdin(cli), args, body)
     if os.path.isdir(source):
         from .build_context import write_context_tar
 
@@ -106,18 +96,24 @@ def prepare_context(args: Namespace, cli: Cli, body: IO[bytes]) -> str:
     if remote_context.is_git_url(source):
         return _git_context(args, cli, body, source)
     if remote_context.is_url(source):
-        data = _download(source, cli.stdout if not args.quiet else None)
-        if looks_like_archive(data[:512]):
-            body.write(data)
-            return args.file or "Dockerfile"
-        if args.file:
-            raise _context_error("ambiguous Dockerfile source: both stdin and flag "
-                                 "correspond to Dockerfiles")
-        from .build_context import write_single_file_tar
-
-        write_single_file_tar("Dockerfile", data, body)
-        return "Dockerfile"
+        return _archive_or_dockerfile(_download(source, cli.stdout if not args.quiet else None),
+                                      args, body)
     raise _context_error(f'path "{source}" not found')
+
+
+def _archive_or_dockerfile(data: bytes, args: Namespace, body: IO[bytes]) -> str:
+    """docker's GetContextFromReader: a (compressed) tar is the context; anything else is
+    a Dockerfile, alone in an empty context. Returns the Dockerfile's name in it."""
+    if looks_like_archive(data[:512]):
+        body.write(data)
+        return args.file or "Dockerfile"
+    if args.file:
+        raise _context_error("ambiguous Dockerfile source: both stdin and flag "
+                             "correspond to Dockerfiles")
+    from .build_context import write_single_file_tar
+
+    write_single_file_tar("Dockerfile", data, body)
+    return "Dockerfile"
 
 
 def _download(url: str, progress: IO[str] | None) -> bytes:

@@ -283,19 +283,9 @@ def export(args: Namespace, cli: Cli) -> int:
     if not args.output and sys.stdout.isatty():
         raise StatusError(1, "cowardly refusing to save to a terminal. Use the -o flag or "
                              "redirect")
-    stream = cli.client.export_container(args.args[0])
-    try:
-        if args.output:
-            with open(args.output, "wb") as f:
-                for chunk in stream:
-                    f.write(chunk)
-        else:
-            out = sys.stdout.buffer
-            for chunk in stream:
-                out.write(chunk)
-            out.flush()
-    finally:
-        stream.close()
+    from .images import write_stream
+
+    write_stream(cli.client.export_container(args.args[0]), args.output)
     return 0
 
 

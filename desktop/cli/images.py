@@ -248,14 +248,20 @@ def _import_flags(parser: FlagParser) -> None:
 def save(args: Namespace, cli: Cli) -> int:
     if not args.output and os.isatty(sys.stdout.fileno()):
         raise StatusError(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
-    stream = cli.client.save(args.args)
+    write_stream(cli.client.save(args.args), args.output)
+    return 0
+
+
+def write_stream(stream: Any, output: str | None) -> None:
+    """A tar from the daemon to ``-o FILE`` (whole or not at all: written beside it and
+    renamed) or to stdout; the stream is closed either way."""
     try:
-        if args.output:
-            partial = args.output + ".partial"
+        if output:
+            partial = output + ".partial"
             with open(partial, "wb") as handle:
                 for chunk in stream:
                     handle.write(chunk)
-            os.replace(partial, args.output)
+            os.replace(partial, output)
         else:
             out = sys.stdout.buffer
             for chunk in stream:
@@ -263,7 +269,6 @@ def save(args: Namespace, cli: Cli) -> int:
             out.flush()
     finally:
         stream.close()
-    return 0
 
 
 def prune(args: Namespace, cli: Cli) -> int:

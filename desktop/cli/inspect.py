@@ -41,28 +41,21 @@ def _lookup(cli: Cli, ref: str, kind: str | None, size: bool) -> Any:
     raise LookupError(f"No such object: {ref}")
 
 
-def inspect(args: Namespace, cli: Cli, kind: str | None = None) -> int:
-    from ..client.errors import ClientError
+def format_template(fmt: str | None) -> Template | None:
+    """``--format`` of an inspect command: None for docker's indented JSON array."""
+    if not fmt:
+        return None
+    source = fmt.replace("\\t", "\t").replace("\\n", "\n")
+    try:
+        return Template("{{json .}}" if source == "json" else source)
+    except TemplateError as exc:
+        raise StatusError(1, f"template parsing error: {exc}") from exc
 
-    kind = kind or args.type
-    if kind not in (None, "container", "image"):
-        raise StatusError(1, f'"{kind}" is not a valid value for --type')
-    template = None
-    if args.format:
-        source = args.format.replace("\\t", "\t").replace("\\n", "\n")
-        try:
-            template = Template("{{json .}}" if source == "json" else source)
-        except TemplateError as exc:
-            raise StatusError(1, f"template parsing error: {exc}") from exc
-    found: list[Any] = []
-    errors: list[str] = []
-    for ref in args.args:
-        try:
-            found.append(_lookup(cli, ref, kind, getattr(args, "size", False)))
-        except LookupError as exc:
-            errors.append(f"Error: {exc}")
-        except ClientError as exc:
-            errors.append(str(exc))
+
+def write_inspected(cli: Cli, found: list[Any], template: Template | None,
+                    errors: list[str]) -> int:
+    """What every ``inspect`` prints: the objects found, then the lookups that failed
+    (exit status 1 if any did)."""
     if template is None:
         cli.out(go_indent_json(found))
     else:
@@ -74,6 +67,25 @@ def inspect(args: Namespace, cli: Cli, kind: str | None = None) -> int:
     if errors:
         raise StatusError(1, "\n".join(errors))
     return 0
+
+
+def inspect(args: Namespace, cli: Cli, kind: str | None = None) -> int:
+    from ..client.errors import ClientError
+
+    kind = kind or args.type
+    if kind not in (None, "container", "image"):
+        raise StatusError(1, f'"{kind}" is not a valid value for --type')
+    template = format_template(args.format)
+    found: list[Any] = []
+    errors: list[str] = []
+    for ref in args.args:
+        try:
+            found.append(_lookup(cli, ref, kind, getattr(args, "size", False)))
+        except LookupError as exc:
+            errors.append(f"Error: {exc}")
+        except ClientError as exc:
+            errors.append(str(exc))
+    return write_inspected(cli, found, template, errors)
 
 
 def _configure(parser: FlagParser) -> None:

@@ -119,16 +119,9 @@ def ls(args: Namespace, cli: Cli) -> int:
 
 def inspect(args: Namespace, cli: Cli) -> int:
     from ..client.errors import ClientError
-    from .inspect import go_indent_json
-    from .template import Template, TemplateError
+    from .inspect import format_template, write_inspected
 
-    template = None
-    if args.format:
-        source = args.format.replace("\\t", "\t").replace("\\n", "\n")
-        try:
-            template = Template("{{json .}}" if source == "json" else source)
-        except TemplateError as exc:
-            raise StatusError(1, f"template parsing error: {exc}") from exc
+    template = format_template(args.format)
     found: list[Any] = []
     errors: list[str] = []
     for name in args.args:
@@ -136,17 +129,7 @@ def inspect(args: Namespace, cli: Cli) -> int:
             found.append(cli.client.inspect_volume(name))
         except ClientError as exc:
             errors.append(str(exc))
-    if template is None:
-        cli.out(go_indent_json(found))
-    else:
-        for item in found:
-            try:
-                cli.out(template.execute(item))
-            except TemplateError as exc:
-                raise StatusError(1, f"template: {exc}") from exc
-    if errors:
-        raise StatusError(1, "\n".join(errors))
-    return 0
+    return write_inspected(cli, found, template, errors)
 
 
 def rm(args: Namespace, cli: Cli) -> int:

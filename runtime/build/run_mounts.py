@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.store.layout import tree_size
 
 TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
 SHARING = ("shared", "private", "locked")
@@ -335,17 +336,6 @@ def remove_stubs(upper: str, targets: list[str], exists_in_image: Callable[[str]
             path = posixpath.dirname(path)
 
 
-def _disk_usage(path: str) -> int:
-    total = 0
-    for root, dirs, files in os.walk(path):
-        for name in dirs + files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def prune_cache_mounts(cache_root: str, used_before: float | None = None) -> list[tuple[str, int]]:
     """Delete the cache-mount directories no step is using: (id, bytes freed) for each.
 
@@ -369,7 +359,7 @@ def prune_cache_mounts(cache_root: str, used_before: float | None = None) -> lis
                 fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue
-            size = _disk_usage(directory)
+            size = tree_size(directory)
             # renamed first: a crash mid-delete leaves a name no step will use
             doomed = directory + ".deleting"
             os.rename(directory, doomed)

@@ -24,7 +24,7 @@ from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.lifecycle import LifecycleMixin
 from cove.runtime.engine.mounts import MountPoint
 from cove.runtime.engine.volumes import VolumeService
-from cove.runtime.store.layout import Layout, atomic_write
+from cove.runtime.store.layout import Layout, atomic_write, tree_size
 
 
 class ContainerService(LifecycleMixin):
@@ -274,7 +274,7 @@ class ContainerService(LifecycleMixin):
             "NetworkSettings": {"Networks": {}}, "Mounts": data.get("Mounts") or [],
         }
         if size:
-            summary["SizeRw"] = _du(self.layout.container_upper(container.id))
+            summary["SizeRw"] = tree_size(self.layout.container_upper(container.id))
             store = self.images.store
             try:
                 image_size = sum(store.layer_size(c) for c in store.layer_chain(data["Image"]))
@@ -362,7 +362,7 @@ class ContainerService(LifecycleMixin):
                 continue
             if until is not None and parse_rfc3339(container.data["Created"]) >= until:
                 continue
-            size = _du(self.layout.container_upper(container.id))
+            size = tree_size(self.layout.container_upper(container.id))
             try:
                 self._delete(container)
             except OSError:
@@ -420,14 +420,4 @@ def _until(values: list[str] | None) -> float | None:
     except ValueError as exc:
         raise errors.InvalidParameter(f"invalid until filter: {value}") from exc
 
-
-def _du(path: os.PathLike[str] | str) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
 

@@ -13,16 +13,7 @@ import time
 from collections import Counter
 from typing import Any
 
-
-def _du(path: str) -> int:
-    total = 0
-    for root, dirs, files in os.walk(path):
-        for name in dirs + files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
+from cove.runtime.store.layout import tree_size
 
 
 def _rfc3339(epoch: float) -> str:
@@ -47,7 +38,7 @@ def _images(engine: Any, containers: list[dict[str, Any]]) -> tuple[int, list[di
 def _volumes(engine: Any) -> list[dict[str, Any]]:
     volumes = engine.volumes.list({})["Volumes"] or []
     for volume in volumes:
-        volume["UsageData"] = {"Size": _du(volume["Mountpoint"]),
+        volume["UsageData"] = {"Size": tree_size(volume["Mountpoint"]),
                                "RefCount": len(engine.volumes.store.users(volume["Name"]))}
     return volumes
 
@@ -79,7 +70,7 @@ def _build_cache(cache_root: str) -> list[dict[str, Any]]:
         info = os.stat(path)
         entries.append({"ID": name, "Parent": "", "Type": "exec.cachemount",
                         "Description": "cached mount of a RUN --mount=type=cache step",
-                        "InUse": in_use, "Shared": False, "Size": _du(path),
+                        "InUse": in_use, "Shared": False, "Size": tree_size(path),
                         "CreatedAt": _rfc3339(info.st_ctime),
                         "LastUsedAt": _rfc3339(info.st_mtime), "UsageCount": 0})
     return entries

@@ -9,7 +9,6 @@ their volumes here at create (named ones made if missing, anonymous ones named w
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +18,7 @@ from cove.runtime import errors
 from cove.runtime.engine import mounts
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.mounts import MountPoint
-from cove.runtime.store.layout import Layout
+from cove.runtime.store.layout import Layout, tree_size
 from cove.runtime.volumes import copyup
 from cove.runtime.volumes.store import LOCAL_DRIVER, Volume, VolumeStore
 
@@ -50,16 +49,6 @@ def _matches(pattern: str, text: str) -> bool:
     except re.error:
         return pattern in text
 
-
-def _du(path: str) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
 
 
 def plan_mounts(config: dict[str, Any], host: dict[str, Any],
@@ -161,7 +150,7 @@ class VolumeService:
                 continue
             if self.store.in_use(volume.name):
                 continue
-            size = _du(self.store.mountpoint(volume.name))
+            size = tree_size(self.store.mountpoint(volume.name))
             try:
                 self.store.remove(volume.name)
             except (errors.Conflict, errors.NotFound):

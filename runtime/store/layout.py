@@ -201,3 +201,16 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, mode: int = 0o644)
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path, "rb") as f:
         return json.load(f)
+
+
+def tree_size(path: os.PathLike[str] | str) -> int:
+    """Bytes of the files under ``path`` as ``docker system df`` counts them (apparent
+    sizes, links not followed); 0 for a path that is gone."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
