@@ -68,6 +68,8 @@ def configure(parser: FlagParser, run: bool) -> None:
     add("--volumes-from", action="append", default=[], help="Mount volumes from the specified container(s)")
     add("--cap-add", action="append", default=[], help="Add Linux capabilities")
     add("--security-opt", action="append", default=[], help="Security Options")
+    add("--log-driver", default=None, help="Logging driver for the container")
+    add("--log-opt", action="append", default=[], help="Log driver options")
     add("--health-cmd", default=None, help="Command to run to check health")
     add("--health-interval", default=None, help="Time between running the check (ms|s|m|h)")
     add("--health-timeout", default=None,
@@ -272,6 +274,14 @@ def privilege_and_environment(args: Namespace) -> dict[str, Any]:
         host["CapDrop"] = capability_names(args.cap_drop)
     if args.security_opt:
         host["SecurityOpt"] = [_security_opt(value) for value in args.security_opt]
+    if args.log_driver or args.log_opt:
+        options = {}
+        for entry in args.log_opt:
+            key, sep, value = entry.partition("=")
+            if not sep:
+                raise StatusError(125, f"cove: invalid log opt '{entry}'")
+            options[key] = value
+        host["LogConfig"] = {"Type": args.log_driver or "", "Config": options}
     if args.ulimit:
         host["Ulimits"] = sorted((parse_ulimit(v) for v in args.ulimit),
                                  key=lambda limit: limit["Name"])

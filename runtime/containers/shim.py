@@ -144,7 +144,8 @@ class Shim:
             pid=pid, channel=channel, listener=listener, outputs=outputs, stdin_fd=stdin_fd,
             tty=self.tty, stdin_once=bool(self.proc.get("stdin_once")),
             log=JsonFileLog(self.spec.get("log_path") or None,
-                            int(self.spec.get("log_max_size") or 0)),
+                            int(self.spec.get("log_max_size") or 0),
+                            int(self.spec.get("log_max_files") or 1)),
             say=_say, on_exit=self.finish, socket_path=sock_path)
         _say({"pid": pid})
         try:

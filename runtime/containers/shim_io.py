@@ -34,11 +34,17 @@ def frame(stream: int, data: bytes) -> bytes:
 
 
 class JsonFileLog:
-    """Appends json-file entries; splits on newlines, flushes partial lines at EOF."""
+    """Appends json-file entries; splits on newlines, flushes partial lines at EOF.
 
-    def __init__(self, path: str | None, max_size: int = 0) -> None:
+    With ``max_size`` (``--log-opt max-size``) a full file is rotated to ``.1`` (older
+    ones shifted up to ``.{max_files - 1}``, the oldest dropped), as docker's json-file
+    driver keeps ``max-file`` files in all.
+    """
+
+    def __init__(self, path: str | None, max_size: int = 0, max_files: int = 1) -> None:
         self.path = path
         self.max_size = max_size
+        self.max_files = max(1, max_files)
         self._partial: dict[int, bytes] = {STDOUT: b"", STDERR: b""}
         self._fd = -1
         self._size = 0
@@ -54,7 +60,15 @@ class JsonFileLog:
     def _rotate(self) -> None:
         assert self.path
         os.close(self._fd)
-        os.replace(self.path, self.path + ".1")
+        if self.max_files == 1:
+            os.truncate(self.path, 0)
+        else:
+            for number in range(self.max_files - 1, 1, -1):
+                try:
+                    os.replace(f"{self.path}.{number - 1}", f"{self.path}.{number}")
+                except FileNotFoundError:
+                    pass
+            os.replace(self.path, self.path + ".1")
         self._open()
 
     def _emit(self, stream: int, chunk: bytes) -> None:

@@ -9,12 +9,15 @@ is released, so no output is missed. Logs read the json-file the shim writes.
 from __future__ import annotations
 
 import collections
+import itertools
 import json
+import os
 import socket
 import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cove.runtime import errors
@@ -139,6 +142,52 @@ def _parse_time(value: str | None) -> float | None:
         raise errors.InvalidParameter(f"invalid time value: {value}") from exc
 
 
+def _rotated_logs(path: Path) -> list[Path]:
+    """``<log>.N`` ... ``<log>.1``: the files json-file rotation left, oldest first."""
+    found = []
+    number = 1
+    while (candidate := path.with_name(f"{path.name}.{number}")).exists():
+        found.append(candidate)
+        number += 1
+    return list(reversed(found))
+
+
+def _lines_of(path: Path) -> Iterator[bytes]:
+    try:
+        with open(path, "rb") as f:
+            yield from f
+    except FileNotFoundError:  # rotated away while being read
+        return
+
+
+def _next_log(path: Path, f: Any) -> Any:
+    """The file written after the one ``f`` has read to its end: the next newer rotated
+    file, or the oldest one left if ours was dropped (all left are newer), else the
+    live log. None if there is none yet."""
+    ours = os.fstat(f.fileno()).st_ino
+    chain = [*_rotated_logs(path), path]
+    inodes = []
+    for candidate in chain:
+        try:
+            inodes.append(os.stat(candidate).st_ino)
+        except FileNotFoundError:
+            inodes.append(None)
+    position = inodes.index(ours) + 1 if ours in inodes else 0
+    for candidate in chain[position:]:
+        try:
+            return open(candidate, "rb")
+        except FileNotFoundError:
+            continue
+    return None
+
+
+def _replaced(path: Path, f: Any) -> bool:
+    try:
+        return os.stat(path).st_ino != os.fstat(f.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
 def logs(service: ContainerService, ref: str, *, follow: bool, stdout: bool, stderr: bool,
          since: str | None, until: str | None, timestamps: bool, tail: str | None,
          client_gone: Callable[[], bool]) -> tuple[bool, Iterator[tuple[int, bytes]]]:
@@ -155,7 +204,10 @@ def logs(service: ContainerService, ref: str, *, follow: bool, stdout: bool, std
             raise errors.InvalidParameter(f"invalid tail value: {tail}") from exc
         if count < 0:
             count = None
+    if ((container.host_config.get("LogConfig") or {}).get("Type")) == "none":
+        raise errors.InvalidParameter("configured logging driver does not support reading")
     path = service.layout.container_log(container.id)
+    rotated = _rotated_logs(path)
     tty = container.tty
     wanted = {"stdout": stdout, "stderr": stderr}
 
@@ -185,15 +237,14 @@ def logs(service: ContainerService, ref: str, *, follow: bool, stdout: bool, std
         except FileNotFoundError:
             f = None
         try:
-            if f is not None:
-                if count is not None:
-                    lines = collections.deque(f, maxlen=count) if count else []
-                else:
-                    lines = f
-                for line in lines:
-                    out = render(line)
-                    if out:
-                        yield out
+            history = itertools.chain(*(_lines_of(old) for old in rotated),
+                                      f if f is not None else ())
+            lines = (collections.deque(history, maxlen=count) if count else []) \
+                if count is not None else history
+            for line in lines:
+                out = render(line)
+                if out:
+                    yield out
             if not follow:
                 return
             pending = b""
@@ -211,6 +262,11 @@ def logs(service: ContainerService, ref: str, *, follow: bool, stdout: bool, std
                         pending = b""
                         if out:
                             yield out
+                    continue
+                if f is not None and _replaced(path, f):  # rotated: go on in the next file
+                    following = _next_log(path, f)
+                    f.close()
+                    f = following
                     continue
                 if until_t is not None and time.time() > until_t:
                     return

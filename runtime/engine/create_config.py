@@ -85,6 +85,60 @@ def _as_list(value: Any) -> list[str] | None:
     return list(value)
 
 
+LOG_DRIVERS = ("json-file", "none")
+JSON_FILE_OPTIONS = ("max-size", "max-file", "compress", "labels", "labels-regex", "env",
+                     "env-regex", "tag")
+
+
+def _decimal_size(text: str) -> int:
+    """go-units ``FromHumanSize`` ("10m" = 10,000,000), what json-file reads max-size with."""
+    import re
+
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?", text.strip().lower())
+    if not match:
+        raise errors.InvalidParameter(f"invalid size: '{text}'")
+    return int(float(match[1]) * 1000 ** " kmgtp".index(match[2] or " "))
+
+
+def log_settings(host: dict[str, Any], path: str) -> dict[str, Any]:
+    """The shim's log settings from ``LogConfig`` (``--log-driver``, ``--log-opt``): the
+    json-file driver with max-size/max-file rotation, or ``none``. Options json-file
+    knows but this engine does not act on (labels, env, tag: extra attributes; compress)
+    are refused unless they would change nothing."""
+    config = host.get("LogConfig") or {}
+    driver = config.get("Type") or "json-file"
+    options = config.get("Config") or {}
+    if driver not in LOG_DRIVERS:
+        raise errors.NotImplementedByEngine(
+            f"logging driver {driver!r} is not supported by this engine (json-file, none)")
+    if driver == "none":
+        if options:
+            raise errors.InvalidParameter(f"unknown log opt '{next(iter(options))}' for none "
+                                          "log driver")
+        return {"log_path": "", "log_max_size": 0, "log_max_files": 1}
+    for key, value in options.items():
+        if key not in JSON_FILE_OPTIONS:
+            raise errors.InvalidParameter(f"unknown log opt '{key}' for json-file log driver")
+        if key in ("labels", "labels-regex", "env", "env-regex", "tag") and value:
+            raise errors.NotImplementedByEngine(
+                f"log opt '{key}' is not supported by this engine yet")
+        if key == "compress" and str(value).lower() not in ("", "false"):
+            raise errors.NotImplementedByEngine("compressed log files are not supported yet")
+    max_size = _decimal_size(options["max-size"]) if options.get("max-size") else 0
+    max_files = 1
+    if options.get("max-file"):
+        try:
+            max_files = int(options["max-file"])
+        except ValueError as exc:
+            raise errors.InvalidParameter(f"invalid value for max-file: {options['max-file']}") \
+                from exc
+        if max_files < 1:
+            raise errors.InvalidParameter("max-file cannot be less than 1")
+        if not max_size:
+            raise errors.InvalidParameter("max-file cannot be set without max-size")
+    return {"log_path": path, "log_max_size": max_size, "log_max_files": max_files}
+
+
 def no_new_privileges(host: dict[str, Any]) -> bool:
     """``--security-opt``: whether ``no-new-privileges`` is asked for (dockerd's default is
     off, so setuid programs work). Profiles this engine cannot apply are refused, not
@@ -122,6 +176,7 @@ def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     _check_types("Config", config, _CONFIG_TYPES)
     _check_types("HostConfig", host, _HOST_TYPES)
     no_new_privileges(host)
+    log_settings(host, "")
     if not config.get("Image"):
         raise errors.InvalidParameter("No image specified")  # dockerd: config.Image == ""
     memory = host.get("Memory") or 0

@@ -98,7 +98,7 @@ class LifecycleMixin:
                 (str(lay.container_resolv(cid)), "/etc/resolv.conf")],
                 self.mount_points(container)),
             "cgroup": {"join": manager.join_paths()},
-            "log_path": str(lay.container_log(cid)), "log_max_size": 0,
+            **create_config.log_settings(container.host_config, str(lay.container_log(cid))),
             "exit_file": str(lay.exit_file(cid)),
             "oom_check": oom,
         }

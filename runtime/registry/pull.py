@@ -14,6 +14,7 @@ the store as it was.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import hashlib
 import logging
 import os
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import urllib3
 
 from ..errors import EngineError, InvalidParameter, NotFound, Unauthorized, Unavailable
 from ..images.reference import Reference
@@ -40,9 +42,10 @@ log = logging.getLogger("coved.registry")
 
 MAX_DOWNLOADS = 3
 MAX_ATTEMPTS = 3
-# Small on purpose: when a connection drops, urllib3 discards the read it was filling
-# (a 1 MiB read got 900 KiB, then raised), so a resume restarts at the last whole chunk.
-CHUNK = 64 << 10
+CHUNK = 1 << 20
+"""At most this much per read. Reads are ``read1``s (what the socket has, up to CHUNK):
+a full-size ``read`` that a dropped connection interrupts loses everything it had
+gathered (urllib3 discards it), so a resume would restart at the last whole MiB."""
 
 Publish = Callable[[str, str], None]  # (action, familiar reference)
 
@@ -147,7 +150,7 @@ def download_blob(reg: Registry, path: str, desc: mf.Descriptor, dest_dir: Path,
                         hasher, written = hashlib.sha256(), 0
                     elif resp.status_code not in (200, 206):
                         reg.check(resp, f"blob {desc.digest}")
-                    for chunk in resp.iter_content(CHUNK):
+                    for chunk in iter(functools.partial(resp.raw.read1, CHUNK), b""):
                         if cancel.is_set():
                             raise Cancelled()
                         written += len(chunk)
@@ -162,7 +165,8 @@ def download_blob(reg: Registry, path: str, desc: mf.Descriptor, dest_dir: Path,
                 if written < desc.size:
                     raise _Short(f"unexpected EOF: got {written} of {desc.size} bytes")
                 break
-            except (requests.RequestException, Unavailable, _Short) as exc:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, Unavailable,
+                    _Short) as exc:
                 attempts += 1
                 if attempts >= MAX_ATTEMPTS:
                     if isinstance(exc, _Short):
