@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
 
 
 class RemoteContextError(Exception):
@@ -72,6 +74,8 @@ def _supports_shallow(remote: str) -> bool:
 
 
 def _git(directory: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    import subprocess
+
     env = {**os.environ, "GIT_PROTOCOL_FROM_USER": "0", "GIT_TERMINAL_PROMPT": "0"}
     return subprocess.run(["git", "-c", "protocol.file.allow=never", *args], cwd=directory,
                           env=env, capture_output=True, timeout=600)
@@ -83,6 +87,8 @@ def _output(result: subprocess.CompletedProcess[bytes]) -> str:
 
 def clone(url: str, temp_root: str) -> str:
     """Clone ``url`` under ``temp_root`` (the caller removes it); returns the context dir."""
+    import shutil
+
     if shutil.which("git") is None:
         raise _error('unable to find \'git\': exec: "git": executable file not found in $PATH')
     remote, ref, subdir = _split_remote(url)

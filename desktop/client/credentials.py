@@ -55,10 +55,19 @@ def cove_config_dir() -> str:
     That is ``~/.config/cove`` on Linux (``$XDG_CONFIG_HOME`` honoured),
     ``~/Library/Application Support/cove`` on macOS and ``%LOCALAPPDATA%\\cove`` on Windows:
     where each platform's users and backup tools expect an application's settings.
+    On Linux the XDG rule is applied here directly: importing platformdirs (and the
+    pathlib it pulls in) would add tens of milliseconds to every pull and build.
     """
     configured = os.environ.get("COVE_CONFIG")
     if configured:
         return configured
+    import sys
+
+    if sys.platform.startswith("linux"):
+        base = os.environ.get("XDG_CONFIG_HOME", "").strip()
+        if not base or not os.path.isabs(base):
+            base = os.path.join(os.path.expanduser("~"), ".config")
+        return os.path.join(base, "cove")
     import platformdirs
 
     return platformdirs.user_config_dir("cove", appauthor=False)

@@ -234,3 +234,12 @@ def test_login_through_helper_cli(tmp_path, helper: str) -> None:
 ])
 def test_progress_string(detail, width, text) -> None:
     assert progress_string(detail, width, now=1010.0) == text
+
+
+def test_the_linux_shortcut_agrees_with_platformdirs(tmp_path, monkeypatch) -> None:
+    import platformdirs
+
+    monkeypatch.delenv("COVE_CONFIG")
+    for xdg in (str(tmp_path / "xdg"), "", "relative/path"):
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+        assert cove_config_dir() == platformdirs.user_config_dir("cove", appauthor=False)
