@@ -30,10 +30,22 @@ def test_log_splits_lines_and_flushes_the_partial_tail(tmp_path):
 
 def test_log_rotates_past_max_size(tmp_path):
     path = tmp_path / "c-json.log"
-    log = JsonFileLog(str(path), max_size=200)
+    log = JsonFileLog(str(path), max_size=200, max_files=3)
+    for i in range(20):
+        log.write(1, f"line {i}\n".encode())
+    log.close()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["c-json.log", "c-json.log.1", "c-json.log.2"]  # max-file=3 in all
+    assert all((tmp_path / name).stat().st_size <= 200 for name in files)
+    assert "line 19" in path.read_text()
+    assert "line 0" not in "".join((tmp_path / name).read_text() for name in files)
+
+
+def test_one_log_file_is_truncated_when_full(tmp_path):
+    path = tmp_path / "c-json.log"
+    log = JsonFileLog(str(path), max_size=200)  # max-file 1, docker's default
     for i in range(10):
         log.write(1, f"line {i}\n".encode())
     log.close()
-    assert (tmp_path / "c-json.log.1").exists()
-    assert path.stat().st_size <= 200
-    assert "line 9" in path.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c-json.log"]
+    assert path.stat().st_size <= 200 and "line 9" in path.read_text()
