@@ -11,6 +11,7 @@ import json
 
 from .errors import error_for_status, error_message
 from .hijack import HijackedSocket, hijack
+from .images_api import ImageCalls
 from .transport import (
     USER_AGENT,
     Connection,
@@ -21,6 +22,14 @@ from .transport import (
     parse_host,
     unreachable,
 )
+from .wire import (  # noqa: F401 - iter_json_lines and quote are part of this module's API
+    StreamingResponse,
+    _params,
+    _path_stat,
+    _ref,
+    iter_json_lines,
+    quote,
+)
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
@@ -30,100 +39,7 @@ if TYPE_CHECKING:
     JSON = Any
 
 API_VERSION = "1.41"
-# Characters left as they are in a query value or path segment (RFC 3986 unreserved).
-_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
-
-
-def quote(value: str, safe: str = "") -> str:
-    """Percent-encode ``value`` as UTF-8 (``urllib.parse.quote``'s rules, without its import)."""
-    keep = _UNRESERVED | frozenset(safe.encode())
-    return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in value.encode("utf-8"))
-
-
-def _params(values: dict[str, Any]) -> str:
-    """Query string, dropping unset values; booleans as 1/0 like the docker CLI."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in values.items():
-        if value is None or value is False and key not in ("stdin", "stdout", "stderr"):
-            continue
-        if isinstance(value, bool):
-            value = "1" if value else "0"
-        elif isinstance(value, dict):
-            if key == "filters":  # as docker's filters.ToJSON: {"name": {"value": true}}
-                value = {name: dict.fromkeys(sorted(items), True)
-                         for name, items in sorted(value.items())}
-            value = json.dumps(value, separators=(",", ":"))
-        elif isinstance(value, list):
-            pairs.extend((key, str(item)) for item in value)
-            continue
-        pairs.append((key, str(value)))
-    if not pairs:
-        return ""
-    return "?" + "&".join(f"{quote(k).replace('%20', '+')}={quote(v).replace('%20', '+')}"
-                          for k, v in pairs)
-
-
-def _ref(value: str) -> str:
-    return quote(value, safe="")
-
-
-def iter_json_lines(chunks: Iterator[bytes]) -> Iterator[JSON]:
-    """Decode a stream of concatenated JSON values (events, load/pull progress)."""
-    decoder = json.JSONDecoder()
-    buffer = ""
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        try:
-            buffer += pending.decode("utf-8")
-            pending = b""
-        except UnicodeDecodeError:
-            continue
-        while True:
-            buffer = buffer.lstrip()
-            if not buffer:
-                break
-            try:
-                value, end = decoder.raw_decode(buffer)
-            except ValueError:
-                break
-            buffer = buffer[end:]
-            yield value
-
-
-def _path_stat(value: str | None) -> JSON:
-    """The ``X-Docker-Container-Path-Stat`` header: base64 of the path's JSON stat."""
-    import base64
-
-    return json.loads(base64.b64decode(value)) if value else {}
-
-
-class StreamingResponse:
-    """An open response body; iterate for raw chunks, ``close`` to drop the connection."""
-
-    def __init__(self, conn: Connection, response: Response):
-        self.conn = conn
-        self.response = response
-        self.headers = response.headers
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            while True:
-                chunk = self.response.read1(65536)
-                if not chunk:
-                    return
-                yield chunk
-        except ConnectionError:
-            return
-
-    def read(self) -> bytes:
-        return self.response.read()
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-class APIClient:
+class APIClient(ImageCalls):
     """A client for one daemon; cheap to build, connects per request."""
 
     def __init__(self, host: str, version: str = API_VERSION, timeout: float | None = None):
@@ -359,23 +275,6 @@ class APIClient:
 
     # --- images ---------------------------------------------------------------------
 
-    def images(self, all: bool = False, filters: dict[str, list[str]] | None = None,
-               digests: bool = False) -> list[JSON]:
-        return self._call("GET", "/images/json",
-                          {"all": all, "filters": filters or None, "digests": digests}) or []
-
-    def inspect_image(self, ref: str) -> JSON:
-        return self._call("GET", f"/images/{ref}/json")
-
-    def history(self, ref: str) -> list[JSON]:
-        return self._call("GET", f"/images/{ref}/history") or []
-
-    def remove_image(self, ref: str, force: bool = False, noprune: bool = False) -> list[JSON]:
-        return self._call("DELETE", f"/images/{ref}", {"force": force, "noprune": noprune}) or []
-
-    def tag(self, ref: str, repo: str, tag: str | None = None) -> None:
-        self._call("POST", f"/images/{ref}/tag", {"repo": repo, "tag": tag})
-
     def stats(self, container: str, stream: bool = True) -> Iterator[JSON]:
         """``GET /containers/{id}/stats``: one sample, or one a second while it runs."""
         response = self._stream("GET", f"/containers/{quote(container)}/stats",
@@ -385,96 +284,11 @@ class APIClient:
         finally:
             response.close()
 
-    def prune_build_cache(self, everything: bool = False,
-                          filters: dict[str, list[str]] | None = None) -> JSON:
-        return self._call("POST", "/build/prune", {"all": everything or None,
-                                                   "filters": filters or None})
-
-    def search(self, term: str, limit: int | None = None,
-               filters: dict[str, list[str]] | None = None,
-               registry_auth: str | None = None) -> JSON:
-        """``GET /images/search``; ``registry_auth`` is the X-Registry-Auth header value."""
-        headers = {"X-Registry-Auth": registry_auth} if registry_auth else None
-        return self._call("GET", "/images/search", {"term": term, "limit": limit,
-                                                    "filters": filters or None},
-                          headers=headers) or []
-
     def prune_networks(self, filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/networks/prune", {"filters": filters or None})
 
     def disk_usage(self) -> JSON:
         return self._call("GET", "/system/df")
-
-    def prune_images(self, filters: dict[str, list[str]] | None = None) -> JSON:
-        return self._call("POST", "/images/prune", {"filters": filters or None})
-
-    def import_image(self, source: str, data: IO[bytes] | None, repo: str = "",
-                     message: str = "", changes: list[str] | None = None,
-                     platform: str | None = None) -> Iterator[JSON]:
-        """``POST /images/create?fromSrc=``: a rootfs tar (``data``, source ``-``) or a URL."""
-        params = {"fromSrc": source, "repo": repo, "tag": "", "message": message,
-                  "platform": platform, "changes": list(changes or [])}
-        stream = self._stream("POST", "/images/create", params, data,
-                              {"Content-Type": "application/x-tar"} if data is not None else None)
-        try:
-            yield from iter_json_lines(iter(stream))
-        finally:
-            stream.close()
-
-    def load(self, data: IO[bytes] | bytes, quiet: bool = False) -> Iterator[JSON]:
-        stream = self._stream("POST", "/images/load", {"quiet": quiet}, data,
-                              {"Content-Type": "application/x-tar"})
-        try:
-            yield from iter_json_lines(iter(stream))
-        finally:
-            stream.close()
-
-    def build(self, context: IO[bytes], params: dict[str, Any],
-              registry_config: str | None = None) -> Iterator[JSON]:
-        """``POST /build`` with the context tar streamed as the body; yields the messages.
-
-        ``registry_config`` is the ``X-Registry-Config`` header: the logins the daemon may
-        use to pull FROM images."""
-        headers = {"Content-Type": "application/x-tar"}
-        if registry_config:
-            headers["X-Registry-Config"] = registry_config
-        stream = self._stream("POST", "/build", params, context, headers)
-        try:
-            yield from iter_json_lines(iter(stream))
-        finally:
-            stream.close()
-
-    def save(self, refs: list[str]) -> StreamingResponse:
-        return self._stream("GET", "/images/get", {"names": refs})
-
-    def pull(self, image: str, tag: str | None = None, platform: str | None = None,
-             registry_auth: str | None = None) -> Iterator[JSON]:
-        """``POST /images/create``; ``registry_auth`` is the X-Registry-Auth header value.
-
-        The request is sent when the iterator is first advanced; an HTTP error (bad
-        reference, denied) is raised then, errors after the first byte arrive in the stream.
-        """
-        headers = {"X-Registry-Auth": registry_auth} if registry_auth else None
-        stream = self._stream("POST", "/images/create",
-                              {"fromImage": image, "tag": tag, "platform": platform},
-                              headers=headers)
-        try:
-            yield from iter_json_lines(iter(stream))
-        finally:
-            stream.close()
-
-    def push(self, name: str, tag: str | None = None, registry_auth: str | None = None,
-             platform: str | None = None) -> Iterator[JSON]:
-        """``POST /images/{name}/push``; docker sends the name unescaped (it holds ``/``)."""
-        headers = {"X-Registry-Auth": registry_auth or "e30="}
-        stream = self._stream("POST", f"/images/{quote(name, safe='/:')}/push",
-                              {"tag": tag, "platform": platform}, headers=headers)
-        try:
-            yield from iter_json_lines(iter(stream))
-        finally:
-            stream.close()
-
-    # --- volumes --------------------------------------------------------------------
 
     def volumes(self, filters: dict[str, list[str]] | None = None) -> JSON:
         """``GET /volumes``: ``{"Volumes": [...], "Warnings": ...}``."""
@@ -495,15 +309,3 @@ class APIClient:
 
     def prune_volumes(self, filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/volumes/prune", {"filters": filters or None})
-
-    def login(self, auth_config: dict[str, str]) -> JSON:
-        """``POST /auth``: the daemon checks the credentials against the registry."""
-        body = json.dumps(auth_config, separators=(",", ":")).encode() + b"\n"
-        conn, response = self._send("POST", "/auth", None, body,
-                                    {"Content-Type": "application/json"})
-        try:
-            raw = response.read()
-        finally:
-            conn.close()
-        return json.loads(raw) if raw.strip() else {}
-
