@@ -77,8 +77,11 @@ def _git(directory: str, *args: str) -> subprocess.CompletedProcess[bytes]:
     import subprocess
 
     env = {**os.environ, "GIT_PROTOCOL_FROM_USER": "0", "GIT_TERMINAL_PROMPT": "0"}
-    return subprocess.run(["git", "-c", "protocol.file.allow=never", *args], cwd=directory,
-                          env=env, capture_output=True, timeout=600)
+    # a transfer that stalls (under 1 KB/s for 30 s) is given up, not waited on forever
+    return subprocess.run(["git", "-c", "protocol.file.allow=never",
+                           "-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=30",
+                           *args], cwd=directory, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=600)
 
 
 def _output(result: subprocess.CompletedProcess[bytes]) -> str:

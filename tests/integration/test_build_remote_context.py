@@ -14,13 +14,21 @@ from pathlib import Path
 import pytest
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive, as git's curl expects of a web server, and no log lines."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A directory served over plain HTTP (git's "dumb" protocol works over it)."""
     root = tmp_path / "www"
     root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
