@@ -313,24 +313,18 @@ def _flags(parser: FlagParser) -> None:
 
 def prune(args: Namespace, cli: Cli) -> int:
     """``builder prune``: the daemon's unused build cache (cache mounts; with -a the steps)."""
-    import sys
 
+    from . import prune as report_prune
     from .command import parse_filters
-    from .units import human_size
 
-    if not args.force:
-        what = "all build cache" if args.all else "all dangling build cache"
-        cli.stdout.write(f"WARNING! This will remove {what}. "
-                         "Are you sure you want to continue? [y/N] ")
-        cli.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    what = "all build cache" if args.all else "all dangling build cache"
+    if not report_prune.confirmed(cli, f"WARNING! This will remove {what}.", args.force, " "):
+        return 0
     report = cli.client.prune_build_cache(args.all, parse_filters(args.filter)) or {}
-    deleted = report.get("CachesDeleted") or []
-    if deleted:
-        cli.out("Deleted build cache objects:\n" + "".join(f"{i}\n" for i in deleted))
-    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0, 4)}")
-    return 0
+    return report_prune.finish(
+        cli, [report_prune.section("Deleted build cache objects:",
+                                   report.get("CachesDeleted") or [])],
+        report.get("SpaceReclaimed") or 0)
 
 
 def _prune_flags(parser: FlagParser) -> None:

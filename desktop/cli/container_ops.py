@@ -7,7 +7,7 @@ import sys
 
 from .command import Cli, Command, parse_filters
 from .errors import StatusError
-from .units import human_size, parse_since
+from .units import parse_since
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
@@ -116,22 +116,15 @@ def logs(args: Namespace, cli: Cli) -> int:
 
 
 def prune(args: Namespace, cli: Cli) -> int:
-    if not args.force:
-        cli.stdout.write("WARNING! This will remove all stopped containers.\n"
-                         "Are you sure you want to continue? [y/N] ")
-        cli.stdout.flush()
-        answer = sys.stdin.readline().strip().lower()
-        if answer not in ("y", "yes"):
-            return 0
+    from . import prune as report_prune
+
+    if not report_prune.confirmed(cli, "WARNING! This will remove all stopped containers.",
+                                  args.force):
+        return 0
     report = cli.client.prune_containers(parse_filters(args.filter)) or {}
-    deleted = report.get("ContainersDeleted") or []
-    if deleted:
-        cli.out("Deleted Containers:")
-        for cid in deleted:
-            cli.out(cid)
-        cli.out()
-    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0, 4)}")
-    return 0
+    return report_prune.finish(
+        cli, [report_prune.section("Deleted Containers:", report.get("ContainersDeleted") or [])],
+        report.get("SpaceReclaimed") or 0)
 
 
 def _stop_flags(parser: FlagParser) -> None:

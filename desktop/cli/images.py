@@ -278,23 +278,14 @@ def prune(args: Namespace, cli: Cli) -> int:
         warning = "WARNING! This will remove all images without at least one container associated to them."
     else:
         warning = "WARNING! This will remove all dangling images."
-    if not args.force:
-        cli.stdout.write(f"{warning}\nAre you sure you want to continue? [y/N] ")
-        cli.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    from . import prune as report_prune
+
+    if not report_prune.confirmed(cli, warning, args.force):
+        return 0
     report = cli.client.prune_images(filters) or {}
-    deleted = report.get("ImagesDeleted") or []
-    if deleted:
-        cli.out("Deleted Images:")
-        for item in deleted:
-            if item.get("Untagged"):
-                cli.out(f"untagged: {item['Untagged']}")
-            if item.get("Deleted"):
-                cli.out(f"deleted: {item['Deleted']}")
-        cli.out()
-    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0, 4)}")
-    return 0
+    return report_prune.finish(
+        cli, [report_prune.section("Deleted Images:", report_prune.image_lines(report))],
+        report.get("SpaceReclaimed") or 0)
 
 
 def _images_flags(parser: FlagParser) -> None:

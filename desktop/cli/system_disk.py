@@ -7,8 +7,6 @@ them: ``df`` from ``GET /system/df``; ``prune`` by calling the container, networ
 
 from __future__ import annotations
 
-import sys
-
 from .command import Cli, Command, parse_filters
 from .units import human_size
 
@@ -75,46 +73,35 @@ def _warning(args: Namespace) -> str:
                   "  - all build cache"]
     else:
         lines += ["  - all dangling images", "  - unused build cache"]
-    return "\n".join(lines) + "\n\nAre you sure you want to continue? [y/N] "
-
-
-def _section(title: str, items: list[str]) -> str:
-    return f"{title}\n" + "".join(f"{item}\n" for item in items) if items else ""
+    return "\n".join(lines) + "\n\n"
 
 
 def prune(args: Namespace, cli: Cli) -> int:
-    if not args.force:
-        cli.stdout.write(_warning(args))
-        cli.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    from .prune import confirmed, finish, image_lines, section
+
+    if not confirmed(cli, _warning(args), args.force, ""):
+        return 0
     filters = parse_filters(args.filter)
     client = cli.client
     reclaimed = 0
     outputs: list[str] = []
     report = client.prune_containers(filters) or {}
     reclaimed += report.get("SpaceReclaimed") or 0
-    outputs.append(_section("Deleted Containers:", report.get("ContainersDeleted") or []))
+    outputs.append(section("Deleted Containers:", report.get("ContainersDeleted") or []))
     report = client.prune_networks(filters) or {}
-    outputs.append(_section("Deleted Networks:", report.get("NetworksDeleted") or []))
+    outputs.append(section("Deleted Networks:", report.get("NetworksDeleted") or []))
     if args.volumes:
         report = client.prune_volumes({k: v for k, v in filters.items() if k != "until"}) or {}
         reclaimed += report.get("SpaceReclaimed") or 0
-        outputs.append(_section("Deleted Volumes:", report.get("VolumesDeleted") or []))
+        outputs.append(section("Deleted Volumes:", report.get("VolumesDeleted") or []))
     image_filters = {**filters, "dangling": ["false"]} if args.all else filters
     report = client.prune_images(image_filters) or {}
     reclaimed += report.get("SpaceReclaimed") or 0
-    lines = [f"untagged: {item['Untagged']}" if item.get("Untagged") else
-             f"deleted: {item['Deleted']}" for item in report.get("ImagesDeleted") or []]
-    outputs.append(_section("Deleted Images:", lines))
+    outputs.append(section("Deleted Images:", image_lines(report)))
     report = client.prune_build_cache(args.all, filters) or {}
     reclaimed += report.get("SpaceReclaimed") or 0
-    outputs.append(_section("Deleted build cache objects:", report.get("CachesDeleted") or []))
-    for output in outputs:
-        if output:
-            cli.out(output)
-    cli.out(f"Total reclaimed space: {_size(reclaimed)}")
-    return 0
+    outputs.append(section("Deleted build cache objects:", report.get("CachesDeleted") or []))
+    return finish(cli, outputs, reclaimed)
 
 
 def _prune_flags(parser: FlagParser) -> None:

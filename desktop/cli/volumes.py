@@ -4,7 +4,6 @@ docker's flags, columns, prompts and messages."""
 from __future__ import annotations
 
 import re
-import sys
 
 from . import formatter
 from .command import Cli, Command, add_format, parse_filters
@@ -154,20 +153,14 @@ def prune(args: Namespace, cli: Cli) -> int:
         raise StatusError(1, f'"--all" requires API version 1.42, but the Cove daemon API '
                              f"version is {version}")
     filters = parse_filters(args.filter)
-    if not args.force:
-        cli.stdout.write(f"{PRUNE_WARNING}\nAre you sure you want to continue? [y/N] ")
-        cli.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    from . import prune as report_prune
+
+    if not report_prune.confirmed(cli, PRUNE_WARNING, args.force):
+        return 0
     report = cli.client.prune_volumes(filters) or {}
-    deleted = report.get("VolumesDeleted") or []
-    if deleted:
-        cli.out("Deleted Volumes:")
-        for name in deleted:
-            cli.out(name)
-        cli.out()
-    cli.out(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0, 4)}")
-    return 0
+    return report_prune.finish(
+        cli, [report_prune.section("Deleted Volumes:", report.get("VolumesDeleted") or [])],
+        report.get("SpaceReclaimed") or 0)
 
 
 def _create_flags(parser: FlagParser) -> None:
