@@ -336,35 +336,68 @@ def remove_stubs(upper: str, targets: list[str], exists_in_image: Callable[[str]
             path = posixpath.dirname(path)
 
 
+def cache_dirs(cache_root: str) -> list[str]:
+    """The cache-mount directories, oldest name first; not lock files, not half-deleted."""
+    try:
+        names = sorted(os.listdir(cache_root))
+    except FileNotFoundError:
+        return []
+    return [os.path.join(cache_root, name) for name in names
+            if not name.endswith((".lock", ".deleting"))
+            and os.path.isdir(os.path.join(cache_root, name))]
+
+
+def _lock_if_idle(directory: str) -> int | None:
+    """The cache's lock held exclusively (the caller closes the fd), or None while a
+    step uses it."""
+    fd = os.open(directory + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def in_use(directory: str) -> bool:
+    fd = _lock_if_idle(directory)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False
+
+
 def prune_cache_mounts(cache_root: str, used_before: float | None = None) -> list[tuple[str, int]]:
     """Delete the cache-mount directories no step is using: (id, bytes freed) for each.
 
     A directory is taken only with its lock held exclusively, so a running step keeps its
-    cache; the lock files stay (a step may be waiting on one).
+    cache; the lock files stay (a step may be waiting on one). Directories a crash left
+    half-deleted go too.
     """
+    for leftover in (os.path.join(cache_root, n) for n in _listing(cache_root)
+                     if n.endswith(".deleting")):
+        shutil.rmtree(leftover, ignore_errors=True)
     removed: list[tuple[str, int]] = []
-    try:
-        names = sorted(os.listdir(cache_root))
-    except FileNotFoundError:
-        return removed
-    for name in names:
-        directory = os.path.join(cache_root, name)
-        if name.endswith(".lock") or not os.path.isdir(directory):
-            continue
+    for directory in cache_dirs(cache_root):
         if used_before is not None and os.stat(directory).st_mtime >= used_before:
             continue
-        lock_fd = os.open(directory + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        lock_fd = _lock_if_idle(directory)
+        if lock_fd is None:
+            continue
         try:
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue
             size = tree_size(directory)
             # renamed first: a crash mid-delete leaves a name no step will use
             doomed = directory + ".deleting"
             os.rename(directory, doomed)
             shutil.rmtree(doomed, ignore_errors=True)
-            removed.append((name, size))
+            removed.append((os.path.basename(directory), size))
         finally:
             os.close(lock_fd)
     return removed
+
+
+def _listing(directory: str) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:
+        return []

@@ -44,33 +44,14 @@ def _volumes(engine: Any) -> list[dict[str, Any]]:
 
 
 def _build_cache(cache_root: str) -> list[dict[str, Any]]:
-    import fcntl
+    from cove.runtime.build.run_mounts import cache_dirs, in_use
 
     entries: list[dict[str, Any]] = []
-    try:
-        names = sorted(os.listdir(cache_root))
-    except FileNotFoundError:
-        return entries
-    for name in names:
-        path = os.path.join(cache_root, name)
-        if name.endswith((".lock", ".deleting")) or not os.path.isdir(path):
-            continue
-        in_use = False
-        try:
-            fd = os.open(path + ".lock", os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            fd = -1
-        if fd >= 0:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                in_use = True
-            finally:
-                os.close(fd)
+    for path in cache_dirs(cache_root):
         info = os.stat(path)
-        entries.append({"ID": name, "Parent": "", "Type": "exec.cachemount",
+        entries.append({"ID": os.path.basename(path), "Parent": "", "Type": "exec.cachemount",
                         "Description": "cached mount of a RUN --mount=type=cache step",
-                        "InUse": in_use, "Shared": False, "Size": tree_size(path),
+                        "InUse": in_use(path), "Shared": False, "Size": tree_size(path),
                         "CreatedAt": _rfc3339(info.st_ctime),
                         "LastUsedAt": _rfc3339(info.st_mtime), "UsageCount": 0})
     return entries

@@ -64,7 +64,8 @@ def test_bind_mount_of_the_context_is_read_only_and_keys_the_cache(build, docker
     changed = build(dockerfile, "-t", "mnt-bind:2", files={"conf.txt": "v2\n"})
     assert "Using cache" not in changed.stdout  # the bound file changed: the step reruns
     assert _cat(docker, "mnt-bind:2", "/conf.txt") == "v2\n"
-    refused = build("FROM busybox\nRUN --mount=target=/src touch /src/new\n", "--no-cache")
+    refused = build("FROM busybox\nRUN --mount=target=/src touch /src/new\n", "--no-cache",
+                    "--force-rm")
     assert refused.returncode != 0
     assert "Read-only file system" in refused.stdout + refused.stderr
     writable = build("FROM busybox\nRUN --mount=target=/src,rw sh -c "

@@ -19,7 +19,8 @@ def test_docker_system_prune(docker, tmp_path):
     try:
         pruned = docker("system", "prune", "-f")
         assert pruned.returncode == 0, pruned.stderr
-        assert f"Deleted Containers:\n{stopped}\n" in pruned.stdout
+        section = pruned.stdout.split("Deleted Containers:\n", 1)[1].split("\n\n", 1)[0]
+        assert stopped in section.splitlines()
         assert f"deleted: sha256:{dangling}" in pruned.stdout
         assert pruned.stdout.splitlines()[-1].startswith("Total reclaimed space: ")
         assert docker("inspect", "-f", "{{.State.Running}}", running).stdout == "true\n"
