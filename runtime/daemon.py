@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(args.data_root, args.exec_root, registry_config.load(
         args.data_root, args.config_file, args.registry_mirror, args.insecure_registry,
         args.registry_timeout))
-    from cove.packaging.hello import build_hello_world_archive
+    from cove.runtime.images.hello import build_hello_world_archive
 
     engine.start(seed_images={"hello-world:latest": build_hello_world_archive})
     router = Router()

@@ -143,7 +143,7 @@ def test_a_user_bind_replaces_the_engines_hosts_file(docker, tmp_path):
 
 
 def test_a_symlink_in_the_image_cannot_lead_a_mount_outside_the_rootfs(coved, docker, tmp_path):
-    from cove.packaging.hello.archive import Entry, Image, docker_archive, layer_tar
+    from cove.runtime.images.hello.archive import Entry, Image, docker_archive, layer_tar
 
     outside = tmp_path / "outside"
     outside.mkdir()

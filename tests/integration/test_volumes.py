@@ -30,7 +30,7 @@ def _filters(**values: list[str]) -> str:
 def volume_image(coved: Coved) -> str:
     """busybox plus /data (uid 1000, mode 0750) holding a file, a symlink and a subdir,
     declared as a VOLUME."""
-    from cove.packaging.hello.archive import Entry, Image, docker_archive, layer_tar
+    from cove.runtime.images.hello.archive import Entry, Image, docker_archive, layer_tar
 
     layer = layer_tar([
         Entry("data", "dir", mode=0o750, uid=1000, gid=1000),

@@ -13,7 +13,7 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cove.packaging.hello.archive import Entry, Image, docker_archive, layer_tar, oci_archive
+from cove.runtime.images.hello.archive import Entry, Image, docker_archive, layer_tar, oci_archive
 
 BUSYBOX = "/usr/bin/busybox"
 DEFAULT_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]

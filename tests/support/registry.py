@@ -35,7 +35,7 @@ import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from cove.packaging.hello.archive import (
+from cove.runtime.images.hello.archive import (
     OCI_CONFIG,
     OCI_LAYER,
     OCI_MANIFEST,

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from registry_helpers import errors_in
 
-from cove.packaging.hello.archive import Entry, Image, docker_archive, layer_tar
+from cove.runtime.images.hello.archive import Entry, Image, docker_archive, layer_tar
 from cove.runtime.images.store import ImageStore
 from cove.runtime.registry import client, push
 from cove.runtime.registry.auth import AuthConfig

@@ -21,7 +21,7 @@ from typing import Any
 from cutting_proxy import CuttingProxy
 from registry_helpers import errors_in, image_ids, pull
 
-from cove.packaging.hello.archive import docker_archive
+from cove.runtime.images.hello.archive import docker_archive
 from cove.runtime.registry import pull as pull_module
 from tests.support.coved import Coved
 from tests.support.images import busybox_image

@@ -1,3 +1,3 @@
-"""Fixtures of the runtime integration tests; the helpers live in ``shim_harness``."""
+"""Fixtures of the runtime integration tests; the helpers live in ``tests.support.shim``."""
 
-from shim_harness import busybox_rootfs, make_container  # noqa: F401
+from tests.support.shim import busybox_rootfs, make_container  # noqa: F401

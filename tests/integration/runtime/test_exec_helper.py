@@ -7,8 +7,7 @@ import os
 import subprocess
 
 from cove.runtime.containers.shim_launch import exec_command
-
-from shim_harness import TIMEOUT
+from tests.support.shim import TIMEOUT
 
 
 def run_exec(tmp_path, init_pid: int, args: list[str], **options: object):

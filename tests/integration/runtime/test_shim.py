@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from shim_harness import TIMEOUT, demux, read_all
+from tests.support.shim import TIMEOUT, demux, read_all
 
 
 def test_echo_arrives_through_attach_and_in_json_log(make_container):

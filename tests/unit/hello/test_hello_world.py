@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cove.packaging.hello import (
+from cove.runtime.images.hello import (
     HELLO_MESSAGE,
     build_hello_world_archive,
     hello_world_image_id,
 )
-from cove.packaging.hello.elf import build_elf
+from cove.runtime.images.hello.elf import build_elf
 from tests.support.dockerd import docker
 from tests.support.images import tar_members, tar_read
 

@@ -14,8 +14,7 @@ import pytest
 from cove.runtime.errors import InvalidParameter
 from cove.runtime.images.store import ImageStore
 from cove.runtime.store.layout import Layout
-
-from imagetestlib import (
+from tests.support.layers import (
     LayerTar,
     busybox_rootfs_layer,
     docker_archive,

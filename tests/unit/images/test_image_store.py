@@ -10,8 +10,7 @@ import pytest
 from cove.runtime.errors import Conflict, InvalidParameter, NotFound
 from cove.runtime.images.store import ImageStore, chain_ids
 from cove.runtime.store.layout import Layout
-
-from imagetestlib import LayerTar, docker_archive, image_config, sha256, tree
+from tests.support.layers import LayerTar, docker_archive, image_config, sha256, tree
 
 BASE = LayerTar().dir("bin").file("bin/tool", b"base tool", mode=0o755).bytes()
 APP = LayerTar().dir("app").file("app/main", b"app code" * 10).bytes()

@@ -15,8 +15,7 @@ import pytest
 from cove.runtime.errors import InvalidParameter
 from cove.runtime.images.tarsplit import write_tar
 from cove.runtime.images.unpack import unpack_layer, unpack_layer_atomic
-
-from imagetestlib import MTIME, LayerTar, sha256, tree, zstd_compress
+from tests.support.layers import MTIME, LayerTar, sha256, tree, zstd_compress
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ deterministic, so the image ID is the same everywhere.
 
 from __future__ import annotations
 
-from cove.packaging.hello.archive import Entry, Image, docker_archive, image_id, layer_tar
-from cove.packaging.hello.elf import build_elf
+from cove.runtime.images.hello.archive import Entry, Image, docker_archive, image_id, layer_tar
+from cove.runtime.images.hello.elf import build_elf
 
 __all__ = [
     "HELLO_MESSAGE",
@@ -50,7 +50,7 @@ def hello_world_image(arch: str = "amd64") -> Image:
         "WorkingDir": "/",
     }
     return Image(layers=[layer], config=config, repo_tags=[TAG], architecture=arch,
-                 history=["COPY hello / # built offline by cove.packaging.hello"])
+                 history=["COPY hello / # built offline by cove.runtime.images.hello"])
 
 
 def build_hello_world_archive(arch: str = "amd64") -> bytes:

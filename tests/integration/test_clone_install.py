@@ -1,0 +1,37 @@
+"""A clone made where links are not allowed (``core.symlinks=false``, as on Windows) installs
+and imports: the package tree must not depend on symlinks anywhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+IMPORT_EVERY_MODULE = """
+import importlib, pkgutil, cove
+names = [m.name for m in pkgutil.walk_packages(cove.__path__, "cove.")]
+for name in names:
+    importlib.import_module(name)
+assert cove.__file__.startswith(TARGET), cove.__file__
+print("\n".join(names))
+"""
+
+
+def test_clone_without_symlinks_installs_and_imports_every_module(tmp_path: Path) -> None:
+    clone, target = tmp_path / "clone", tmp_path / "site"
+    subprocess.run(["git", "clone", "-q", "-c", "core.symlinks=false", str(ROOT), str(clone)],
+                   check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(clone)],
+                   check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", f"TARGET = {str(target)!r}\n" + IMPORT_EVERY_MODULE],
+        cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    imported = set(result.stdout.split())
+    assert {"cove.runtime.daemon", "cove.runtime.api.server", "cove.desktop.cli.main",
+            "cove.common.reference", "cove.vm", "cove.guest_agent"} <= imported
