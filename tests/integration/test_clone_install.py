@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-IMPORT_EVERY_MODULE = """
+IMPORT_EVERY_MODULE = r"""
 import importlib, pkgutil, cove
 names = [m.name for m in pkgutil.walk_packages(cove.__path__, "cove.")]
 for name in names:
@@ -29,7 +29,7 @@ def test_clone_without_symlinks_installs_and_imports_every_module(tmp_path: Path
                    check=True, capture_output=True)
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run(
-        [sys.executable, "-S", "-c", f"TARGET = {str(target)!r}\n" + IMPORT_EVERY_MODULE],
+        [sys.executable, "-c", f"TARGET = {str(target)!r}\n" + IMPORT_EVERY_MODULE],
         cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     imported = set(result.stdout.split())
