@@ -18,6 +18,7 @@ SOCKET = "/tmp/dockerd.sock"
 DOCKER_HOST = f"unix://{SOCKET}"
 
 _started: subprocess.Popen[bytes] | None = None
+_seeded = False
 
 
 def docker_env() -> dict[str, str]:
@@ -32,10 +33,27 @@ def _answers() -> bool:
     return probe.returncode == 0
 
 
+def _seed_busybox() -> None:
+    """Load the busybox test image the tests compare against: a fresh dockerd has none and
+    cannot pull one offline."""
+    global _seeded
+    if _seeded:
+        return
+    if docker("image", "inspect", "busybox:latest").returncode != 0:
+        from tests.support.images import busybox_archive
+
+        loaded = docker("load", input=busybox_archive())
+        if loaded.returncode != 0:
+            raise RuntimeError(f"loading busybox into dockerd failed: {loaded.stderr!r}")
+    _seeded = True
+
+
 def ensure_dockerd(timeout: float = 30.0) -> dict[str, str] | None:
-    """The environment for `docker` against the reference daemon, or None if it can't run."""
+    """The environment for `docker` against the reference daemon (with the busybox test image
+    loaded), or None if it can't run."""
     global _started
     if _answers():
+        _seed_busybox()
         return docker_env()
     if shutil.which("dockerd") is None or shutil.which("docker") is None:
         return None
@@ -49,6 +67,7 @@ def ensure_dockerd(timeout: float = 30.0) -> dict[str, str] | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _started.poll() is None:
         if _answers():
+            _seed_busybox()
             return docker_env()
         time.sleep(0.5)
     return None
