@@ -66,9 +66,9 @@ def _lock_data_root(lock_path: os.PathLike[str]) -> int | None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.version:
-        from cove import __version__
+        from cove.common.version import VERSION
 
-        print(f"Cove engine (coved) version {__version__}")
+        print(f"Cove engine (coved) version {VERSION}")
         return 0
     level = {"warn": "WARNING", "fatal": "CRITICAL"}.get(args.log_level, args.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,6 +1,6 @@
 """``cove``: docker's command line against a Cove (or Docker) daemon.
 
-Startup stays fast: ``--version`` imports nothing, and a command's module is imported
+Startup stays fast: ``--version`` imports only the version constant, and a command's module is imported
 only when that command runs. Every error becomes docker's message and exit code here,
 in ``main``, and nowhere else.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import sys
 
+from cove.common.version import VERSION
+
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
     from typing import NoReturn
 
-VERSION = "0.1.0"
 BUILD = "dev"
 
 # command -> module under cove.desktop.cli; groups map sub-commands the same way.

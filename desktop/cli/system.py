@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from cove.common.version import VERSION
+
 from . import formatter
 from .command import Cli, Command, add_format, parse_filters
 from .units import bytes_size, parse_since, parse_timestamp
@@ -98,7 +100,7 @@ def info(args: Namespace, cli: Cli) -> int:
     if args.format:
         cli.stdout.write(formatter.render(args.format, [data], {}))
         return 0
-    lines = ["Client:", " Version:    0.1.0", " Context:    default", " Debug Mode: false", "",
+    lines = ["Client:", f" Version:    {VERSION}", " Context:    default", " Debug Mode: false", "",
              "Server:",
              f" Containers: {data.get('Containers', 0)}",
              f"  Running: {data.get('ContainersRunning', 0)}",

@@ -17,6 +17,8 @@ from __future__ import annotations
 import _socket
 import os
 
+from cove.common.version import VERSION
+
 from .errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False  # ``typing`` itself costs milliseconds to import; type checkers know the name
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from typing import IO
 
 DEFAULT_HOST = "unix:///run/cove.sock"
-USER_AGENT = "Cove-Client/0.1.0"
+USER_AGENT = f"Cove-Client/{VERSION}"
 MAX_HEADER_BYTES = 64 * 1024
 _RECV = 65536
 

@@ -11,7 +11,7 @@ import platform
 import time
 from typing import Any
 
-from cove import __version__
+from cove.common.version import VERSION
 
 API_VERSION = "1.41"
 MIN_API_VERSION = "1.12"
@@ -47,11 +47,11 @@ def version() -> dict[str, Any]:
     return {
         "Platform": {"Name": "Cove Engine"},
         "Components": [
-            {"Name": "Engine", "Version": __version__, "Details": details},
+            {"Name": "Engine", "Version": VERSION, "Details": details},
             {"Name": "Host OS", "Version": os_release(),
              "Details": {"KernelVersion": kernel, "Arch": arch()}},
         ],
-        "Version": __version__, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+        "Version": VERSION, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
         "GitCommit": "cove", "GoVersion": "python" + platform.python_version(),
         "Os": "linux", "Arch": arch(), "KernelVersion": kernel, "BuildTime": "",
     }
@@ -80,7 +80,7 @@ def info(engine: Any) -> dict[str, Any]:
         "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"],
                            "Mirrors": []},
         "Name": platform.node(), "Labels": [], "ExperimentalBuild": False,
-        "ServerVersion": __version__, "Runtimes": {"cove": {"path": "cove-shim"}},
+        "ServerVersion": VERSION, "Runtimes": {"cove": {"path": "cove-shim"}},
         "DefaultRuntime": "cove", "Swarm": {"LocalNodeState": "inactive", "NodeID": "",
                                             "NodeAddr": "", "ControlAvailable": False,
                                             "Error": "", "RemoteManagers": None},
