@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from cove.runtime import errors
 from cove.runtime.build import remote
 from cove.runtime.build.copy import Owner, copy_layer
+from cove.runtime.build.expansion import expand_instruction
+from cove.runtime.build.substitution import expand
 
 if TYPE_CHECKING:
     from cove.runtime.build.builder import _Run
@@ -98,8 +100,6 @@ def declare_args(arg_instructions: list[Any], build_args: dict[str, str | None])
 
 
 def expand_word(word: str, env: dict[str, str]) -> str:
-    from cove.runtime.build.shell_words import expand
-
     return expand(word, env)
 
 
@@ -135,8 +135,6 @@ def _key_values(inst: Any) -> list[tuple[str, str]]:
 
 
 def _expand_inst(run: _Run, state: StageState, inst: Any) -> Any:
-    from cove.runtime.build.shell_words import expand_instruction
-
     return expand_instruction(inst, state.env())
 
 

@@ -38,7 +38,7 @@ def merged_config(container_config: dict[str, Any], overrides: dict[str, Any]) -
 def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
     """``--change`` lines, as the builder would apply them to an image's config."""
     from cove.runtime.build import instructions, parser
-    from cove.runtime.build.shell_words import expand_instruction
+    from cove.runtime.build.expansion import expand_instruction
 
     for line in changes:
         if not line.strip():

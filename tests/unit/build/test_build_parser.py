@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 
 from cove.runtime.build import parser
-from cove.runtime.build.parser import DockerfileError, parse
+from cove.runtime.build.dockerfile import (
+    Dockerfile,
+    DockerfileError,
+    Heredoc,
+    Instruction,
+    arg_pairs,
+)
+from cove.runtime.build.expansion import expand_instruction
+from cove.runtime.build.instruction_parsers import parse_duration
+from cove.runtime.build.parser import parse
 from cove.runtime.errors import InvalidParameter, http_status
 
 CORPUS = {
@@ -119,8 +128,8 @@ COPY --from=builder /artifact /artifact
 }
 
 
-def _instructions(df: parser.Dockerfile) -> list[parser.Instruction]:
-    stage_insts: list[parser.Instruction] = list(df.global_args)
+def _instructions(df: Dockerfile) -> list[Instruction]:
+    stage_insts: list[Instruction] = list(df.global_args)
     for stage in df.stages:
         stage_insts.append(parser.parse_instruction(stage.original))
         stage_insts[-1].line = stage.from_line
@@ -128,7 +137,7 @@ def _instructions(df: parser.Dockerfile) -> list[parser.Instruction]:
     return stage_insts
 
 
-def _oracle_value(inst: parser.Instruction) -> tuple[str, ...]:
+def _oracle_value(inst: Instruction) -> tuple[str, ...]:
     if inst.keyword == "HEALTHCHECK":
         test = list(inst.args)
         if test[0] == "CMD-SHELL":
@@ -233,8 +242,8 @@ def test_env_label_arg_keep_quotes_until_expansion() -> None:
     assert env.args == ["A", "1", "B", '"two words"', "C", "'single $x'"]
     assert legacy.args == ["LEGACY", "some value with spaces"]
     assert label.pairs == [("org.example", '"x y"'), ("other", "z")]
-    assert parser.arg_pairs(arg) == [("USER", "app"), ("OTHER", None)]
-    expanded = parser.expand_instruction(env, {"x": "unused"})
+    assert arg_pairs(arg) == [("USER", "app"), ("OTHER", None)]
+    expanded = expand_instruction(env, {"x": "unused"})
     assert expanded.pairs == [("A", "1"), ("B", "two words"), ("C", "single $x")]
     assert env.args[3] == '"two words"'  # the parsed instruction is not modified
 
@@ -258,8 +267,8 @@ def test_onbuild_keeps_the_trigger_text_and_parses_it() -> None:
 def test_heredocs_bodies_chomp_and_quoting() -> None:
     plain, chomped, two, copy, after = parse(CORPUS["heredocs"]).stages[0].instructions
     assert plain.args == "<<EOF"
-    assert plain.heredocs == [parser.Heredoc("EOF", "echo hello\necho $HOME\n", True, False)]
-    assert chomped.heredocs == [parser.Heredoc("EOT", "echo tabs stripped\n", False, True)]
+    assert plain.heredocs == [Heredoc("EOF", "echo hello\necho $HOME\n", True, False)]
+    assert chomped.heredocs == [Heredoc("EOT", "echo tabs stripped\n", False, True)]
     assert [(d.name, d.content) for d in two.heredocs] == [("A", "a line\n"),
                                                           ("B", "b line\n")]
     assert copy.args == ["<<EOF", "/etc/conf"]
@@ -269,7 +278,7 @@ def test_heredocs_bodies_chomp_and_quoting() -> None:
 
 def test_copy_heredoc_content_is_expanded_unless_quoted() -> None:
     df = parse("FROM busybox\nCOPY <<EOF <<'RAW' /d/\nv=$V \"q\"\nEOF\nv=$V\nRAW\n")
-    expanded = parser.expand_instruction(df.stages[0].instructions[0], {"V": "1"})
+    expanded = expand_instruction(df.stages[0].instructions[0], {"V": "1"})
     assert [d.content for d in expanded.heredocs] == ['v=1 "q"\n', "v=$V\n"]
 
 
@@ -284,7 +293,7 @@ def test_expand_instruction_expands_only_what_docker_expands() -> None:
     df = parse("FROM busybox\nWORKDIR $DIR/sub\nRUN echo $DIR\nCOPY --chown=$U ${SRC:-a} /x/\n"
                "EXPOSE ${PORT}\nUSER \"$U\"\n")
     env = {"DIR": "/srv", "U": "app", "PORT": "8080"}
-    workdir, run, copy, expose, user = (parser.expand_instruction(i, env)
+    workdir, run, copy, expose, user = (expand_instruction(i, env)
                                         for i in df.stages[0].instructions)
     assert workdir.args == "/srv/sub"
     assert run.args == "echo $DIR"
@@ -343,8 +352,6 @@ def test_crlf_and_bom_are_accepted() -> None:
 
 
 def test_parse_duration_follows_go() -> None:
-    from cove.runtime.build.parser_instructions import parse_duration
-
     assert parse_duration("1m30s") == 90_000_000_000
     assert parse_duration("1.5h") == 5_400_000_000_000
     assert parse_duration("250ms") == 250_000_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cove.runtime.build.shell_words import ShellWordError, expand, split_words
+from cove.runtime.build.substitution import ShellWordError, expand, split_words
 
 ENV = {"A": "alpha", "EMPTY": "", "SP": "x y", "PATH_": "/usr/local/bin.tar.gz", "N1": "one"}
 

@@ -1,6 +1,6 @@
 """Per-instruction rules of the Dockerfile parser: argument shapes, flags, Docker's errors.
 
-Split from ``parser`` (which reads lines) the way buildkit splits ``parser`` from
+Apart from ``parser`` (which reads lines) the way buildkit keeps ``parser`` apart from
 ``instructions``: each keyword's checks and messages follow buildkit's
 ``instructions/parse.go`` so a bad Dockerfile fails with the words Docker users know.
 """
@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import re
 
-from cove.runtime.build.parser import (
-    _FLAGS,
-    _WHITESPACE,
-    BOOL,
-    KEYWORDS,
-    STRINGS,
-    DockerfileError,
-    Instruction,
-    Stage,
-    _Node,
-    _parse_json,
-    _split_command,
+from cove.runtime.build.dockerfile import KEYWORDS, DockerfileError, Instruction, Stage
+from cove.runtime.build.words import (
+    WHITESPACE,
+    Node,
     parse_heredoc_word,
+    parse_json,
+    split_command,
     split_words,
 )
 
+_STRING, _BOOL, _STRINGS = "string", "bool", "strings"
+_FLAGS: dict[str, dict[str, str]] = {
+    "FROM": {"platform": _STRING},
+    "COPY": {"from": _STRING, "chown": _STRING, "chmod": _STRING, "link": _BOOL,
+             "parents": _BOOL, "exclude": _STRINGS},
+    "ADD": {"chown": _STRING, "chmod": _STRING, "link": _BOOL, "checksum": _STRING,
+            "keep-git-dir": _BOOL, "exclude": _STRINGS, "unpack": _BOOL},
+    "RUN": {"mount": _STRINGS, "network": _STRING, "security": _STRING},
+    "HEALTHCHECK": {"interval": _STRING, "timeout": _STRING, "start-period": _STRING,
+                    "start-interval": _STRING, "retries": _STRING},
+}
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")
 _ONBUILD_PREFIX = re.compile(r"(?i)^\s*ONBUILD\s*")
 _DURATION_PART = re.compile(r"(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)")
@@ -33,7 +38,7 @@ _UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
 _MINIMUM_DURATION_NS = 1_000_000
 
 
-def instruction(node: _Node, escape: str) -> Instruction:
+def instruction(node: Node, escape: str) -> Instruction:
     """The Instruction for one parsed line, or DockerfileError at the node's line."""
     try:
         return _build(node, escape)
@@ -60,7 +65,7 @@ def stage(inst: Instruction) -> Stage:
                  original=inst.original)
 
 
-def _build(node: _Node, escape: str) -> Instruction:
+def _build(node: Node, escape: str) -> Instruction:
     keyword = node.keyword.upper()
     if keyword not in KEYWORDS:
         raise DockerfileError(f"unknown instruction: {keyword}")
@@ -82,7 +87,7 @@ def _build(node: _Node, escape: str) -> Instruction:
         inst.args, inst.json_form = _maybe_json_list(rest)
         _check_list(keyword, inst.args)
     elif keyword in ("EXPOSE", "FROM"):
-        inst.args = _WHITESPACE.split(rest) if rest else []
+        inst.args = WHITESPACE.split(rest) if rest else []
         if keyword == "EXPOSE" and not inst.args:
             raise DockerfileError("EXPOSE requires at least one argument")
     elif keyword in ("ENV", "LABEL"):
@@ -113,9 +118,9 @@ def parse_flags(keyword: str, words: list[str]) -> dict[str, str | list[str]]:
         kind = allowed.get(name)
         if kind is None:
             raise DockerfileError(f"unknown flag: {name}")
-        if name in flags and kind != STRINGS:
+        if name in flags and kind != _STRINGS:
             raise DockerfileError(f"duplicate flag specified: {name}")
-        if kind == BOOL:
+        if kind == _BOOL:
             if has_value and value == "":
                 raise DockerfileError(f"missing a value on flag: {name}")
             if value.lower() not in ("", "true", "false"):
@@ -125,7 +130,7 @@ def parse_flags(keyword: str, words: list[str]) -> dict[str, str | list[str]]:
             continue
         if not has_value:
             raise DockerfileError(f"missing a value on flag: {name}")
-        if kind == STRINGS:
+        if kind == _STRINGS:
             existing = flags.setdefault(name, [])
             assert isinstance(existing, list)
             existing.append(value)
@@ -136,16 +141,16 @@ def parse_flags(keyword: str, words: list[str]) -> dict[str, str | list[str]]:
 
 def _maybe_json(rest: str) -> tuple[list[str] | str, bool]:
     try:
-        return _parse_json(rest), True
+        return parse_json(rest), True
     except ValueError:
         return rest, False
 
 
 def _maybe_json_list(rest: str) -> tuple[list[str], bool]:
     try:
-        return _parse_json(rest), True
+        return parse_json(rest), True
     except ValueError:
-        return (_WHITESPACE.split(rest) if rest else []), False
+        return (WHITESPACE.split(rest) if rest else []), False
 
 
 def _check_list(keyword: str, args: list[str]) -> None:
@@ -169,7 +174,7 @@ def _name_values(keyword: str, rest: str, escape: str) -> list[str]:
     if not words:
         raise DockerfileError(f"{keyword} requires at least one argument")
     if "=" not in words[0]:
-        parts = _WHITESPACE.split(rest, maxsplit=1)
+        parts = WHITESPACE.split(rest, maxsplit=1)
         if len(parts) < 2:
             raise DockerfileError(f"{keyword} must have two arguments")
         pairs = parts
@@ -187,7 +192,7 @@ def _name_values(keyword: str, rest: str, escape: str) -> list[str]:
     return pairs
 
 
-def _healthcheck(inst: Instruction, node: _Node, rest: str) -> Instruction:
+def _healthcheck(inst: Instruction, node: Node, rest: str) -> Instruction:
     parts = rest.split(None, 1)
     if not parts:
         raise DockerfileError("HEALTHCHECK requires at least one argument")
@@ -260,7 +265,7 @@ def _onbuild(inst: Instruction, rest: str, escape: str) -> None:
         raise DockerfileError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
     if trigger in ("MAINTAINER", "FROM"):
         raise DockerfileError(f"{trigger} isn't allowed as an ONBUILD trigger")
-    sub = _split_command(rest, inst.line, escape)
+    sub = split_command(rest, inst.line, escape)
     sub.end_line = inst.end_line
     inst.onbuild = _build(sub, escape)
     inst.args = _ONBUILD_PREFIX.sub("", inst.original)
