@@ -1,29 +1,29 @@
 """The error kinds of the engine, defined once.
 
 Every error that crosses a package boundary is one of these kinds (as moby's
-``errdefs``). The API layer turns a kind into an HTTP status in exactly one place
-(``http_status``); handlers never choose status codes. Messages use dockerd's
-wording, because users and scripts read them.
+``errdefs``). A class names a kind and nothing more: the API layer maps kinds to HTTP
+statuses in one table (``cove.runtime.api.status``); handlers never choose status codes.
+Messages use dockerd's wording, because users and scripts read them.
 
-    EngineError
-    ├── NotFound          404  no such container / image / exec
-    ├── InvalidParameter  400  malformed request, bad flag values, bad names
-    ├── Conflict          409  name in use, image in use, container running
-    ├── NotModified       304  start of a started container, stop of a stopped one
-    ├── Unauthorized      401
-    ├── Forbidden         403
-    ├── Unavailable       503
-    ├── NotImplemented    501
-    └── SystemError       500  the kernel or the disk failed us
+    EngineError           anything else: the engine failed
+    ├── NotFound          no such container / image / exec
+    ├── InvalidParameter  malformed request, bad flag values, bad names
+    │   └── CommandNotRunnable  the container's command is missing or not executable
+    ├── Conflict          name in use, image in use, container running
+    ├── NotModified       start of a started container, stop of a stopped one
+    ├── Unauthorized
+    ├── Forbidden
+    ├── Unavailable
+    ├── NotImplementedByEngine
+    └── SystemError_      the kernel or the disk failed us
+        └── StartFailed   the container's process could not be started
 """
 
 from __future__ import annotations
 
 
 class EngineError(Exception):
-    """Base of every engine error; ``status`` is read only by ``http_status``."""
-
-    status = 500
+    """Base of every engine error; ``message`` is what the client is shown."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -31,59 +31,60 @@ class EngineError(Exception):
 
 
 class NotFound(EngineError):
-    status = 404
+    pass
 
 
 class InvalidParameter(EngineError):
-    status = 400
+    pass
 
 
 class Conflict(EngineError):
-    status = 409
+    pass
 
 
 class NotModified(EngineError):
-    status = 304
+    pass
 
 
 class Unauthorized(EngineError):
-    status = 401
+    pass
 
 
 class Forbidden(EngineError):
-    status = 403
+    pass
 
 
 class Unavailable(EngineError):
-    status = 503
+    pass
 
 
 class NotImplementedByEngine(EngineError):
-    status = 501
+    pass
 
 
 class SystemError_(EngineError):  # noqa: N801 - avoid shadowing the builtin SystemError
-    status = 500
+    pass
 
 
-class StartFailed(EngineError):
-    """The container's process could not be started (exec failed, bad working dir...).
-
-    dockerd answers these with 400 for "not found"/"permission denied" of the
-    command (the CLI then exits 127/126) and 500 otherwise.
-    """
+class StartFailed(SystemError_):
+    """The container's process could not be started (bad working dir, setup failed...);
+    ``exit_code`` is what ``docker run`` exits with."""
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-        self.status = 400 if exit_code in (126, 127) else 500
 
 
-def http_status(error: BaseException) -> int:
-    """The one mapping from an error to an HTTP status."""
-    if isinstance(error, EngineError):
-        return error.status
-    return 500
+class CommandNotRunnable(InvalidParameter, StartFailed):
+    """The command was not found (127) or not executable (126): the request's fault, as
+    dockerd sees it; the CLI then exits 127/126."""
+
+
+def start_failed(message: str, exit_code: int) -> StartFailed:
+    """The kind of a start failure follows the exit code docker would give it."""
+    if exit_code in (126, 127):
+        return CommandNotRunnable(message, exit_code)
+    return StartFailed(message, exit_code)
 
 
 def no_such_container(ref: str) -> NotFound:

@@ -10,6 +10,7 @@ hijack). Errors become ``{"message": ...}`` here and only here.
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import logging
 import re
@@ -17,12 +18,14 @@ import socket
 import socketserver
 import traceback
 from collections.abc import Callable, Iterable
-from typing import Any
+from email.message import Message
+from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qs, urlsplit
 
 from cove.runtime import errors
-from cove.runtime.api.streams import ChunkedWriter
-from cove.runtime.engine.system import API_VERSION, MIN_API_VERSION
+from cove.runtime.api.status import http_status
+from cove.runtime.api.streams import ChunkedWriter, peer_closed
+from cove.runtime.api.version import API_VERSION, MIN_API_VERSION
 
 log = logging.getLogger("coved.api")
 
@@ -54,7 +57,7 @@ HANDLED = Handled()
 class BodyReader:
     """Reads a request body framed by Content-Length or chunked encoding."""
 
-    def __init__(self, rfile: Any, headers: Any) -> None:
+    def __init__(self, rfile: io.BufferedIOBase, headers: Message) -> None:
         self._rfile = rfile
         self._chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
         length = headers.get("Content-Length")
@@ -118,6 +121,20 @@ class Request:
         self.body = BodyReader(handler.rfile, handler.headers)
         self.responded = False
 
+    @property
+    def stream(self) -> BinaryIO:
+        """The body as the binary stream the engine reads (``read`` is all it calls)."""
+        return cast(BinaryIO, self.body)
+
+    @staticmethod
+    def sink(out: ChunkedWriter) -> BinaryIO:
+        """A chunked response as the binary stream the engine writes (``write`` only)."""
+        return cast(BinaryIO, out)
+
+    def drain(self) -> None:
+        """Read what is left of the body, so the connection can carry the answer."""
+        self.body.drain()
+
     # query parameters
     def param(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -170,17 +187,36 @@ class Request:
         except ValueError as exc:
             raise errors.InvalidParameter(f"invalid JSON: {exc}") from exc
 
+    def json_object(self, what: str, required: bool = False) -> dict[str, Any]:
+        """The body as a JSON object; anything else is the client's error, said once here."""
+        body = self.json(required)
+        if not isinstance(body, dict):
+            raise errors.InvalidParameter(f"invalid JSON: {what} must be an object")
+        return body
+
+    def client_gone(self) -> bool:
+        """True once the client has hung up (followers stop streaming to nobody)."""
+        return peer_closed(self.handler.connection)
+
     # responses that handlers write themselves
-    def start_stream(self, content_type: str, status: int = 200) -> ChunkedWriter:
+    def start_stream(self, content_type: str, status: int = 200,
+                     headers: dict[str, str] | None = None) -> ChunkedWriter:
         h = self.handler
         h.send_response(status)
         h.send_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            h.send_header(key, value)
         h.send_header("Transfer-Encoding", "chunked")
         h.send_header("Api-Version", API_VERSION)
         h.end_headers()
         h.wfile.flush()
         self.responded = True
         return ChunkedWriter(h.wfile)
+
+    def send_raw(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+        """A complete answer with the handler's own headers (ping, archive stat)."""
+        self.handler.send_raw(status, {"Api-Version": API_VERSION, **headers}, body)
+        self.responded = True
 
     def hijack(self, content_type: str = "application/vnd.docker.raw-stream") -> tuple[Any, socket.socket]:
         """Take over the connection as a raw byte stream (attach, exec start).
@@ -299,7 +335,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             else:
                 self._send_json(200, result)
         except errors.EngineError as exc:
-            self._error(request, errors.http_status(exc), exc.message)
+            self._error(request, http_status(exc), exc.message)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception as exc:  # a bug: answer 500, keep serving

@@ -14,7 +14,7 @@ import select
 import socket
 import struct
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 _HEADER = struct.Struct(">BxxxI")
@@ -25,11 +25,16 @@ def frame(stream: int, data: bytes) -> bytes:
     return _HEADER.pack(stream, len(data)) + data
 
 
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+    def flush(self) -> object: ...
+
+
 class ChunkedWriter:
     """Writes an HTTP/1.1 chunked body; each ``write`` is flushed at once so
     followers (``logs -f``, ``events``) see data as it happens."""
 
-    def __init__(self, wfile: BinaryIO) -> None:
+    def __init__(self, wfile: Writable) -> None:
         self._wfile = wfile
         self.closed = False
 
@@ -65,3 +70,14 @@ def peer_closed(sock: socket.socket) -> bool:
     except OSError:
         return True
     return False
+
+
+def write_stream_error(out: ChunkedWriter, error: BaseException) -> None:
+    """End an open JSON stream with the error, as dockerd does once its answer has begun:
+    an ``errorDetail`` line (with the step's exit ``code`` when a build step failed)."""
+    message = getattr(error, "message", None) or str(error) or error.__class__.__name__
+    detail: dict[str, Any] = {"message": message}
+    code = getattr(error, "code", None)
+    if isinstance(code, int):
+        detail["code"] = code
+    out.write_json({"errorDetail": detail, "error": message})

@@ -39,7 +39,7 @@ class ShimProcess:
         reply = _read_reply(self.popen)
         self.popen.stdout.close()
         if "error" in reply:
-            raise errors.StartFailed(reply["error"], int(reply.get("exit_code", 128)))
+            raise errors.start_failed(reply["error"], int(reply.get("exit_code", 128)))
 
     def abort(self) -> None:
         for stream in (self.popen.stdin, self.popen.stdout):
@@ -155,7 +155,7 @@ def start(layout: Layout, cid: str, spec: dict[str, Any]) -> ShimProcess:
     if "error" in reply:
         shim = ShimProcess(popen, 0)
         shim.abort()
-        raise errors.StartFailed(reply["error"], int(reply.get("exit_code", 128)))
+        raise errors.start_failed(reply["error"], int(reply.get("exit_code", 128)))
     return ShimProcess(popen, int(reply["pid"]))
 
 

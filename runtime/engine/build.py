@@ -4,15 +4,18 @@ container and image services (moby's builder.Backend)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cove.runtime import errors
 from cove.runtime.build.builder import Builder, BuildOptions, Emit
 from cove.runtime.engine import attach
 
+if TYPE_CHECKING:
+    from cove.runtime.engine.engine import Engine
+
 
 class EngineBuildBackend:
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.store = engine.images.store
 
@@ -29,13 +32,13 @@ class EngineBuildBackend:
             except errors.NotFound:
                 pass
         named = parse(ref).with_default_tag()
-        for message in self.engine.images.pull(named.familiar_name, named.tag or named.digest,
-                                               None, resolve_auth(auths or {}, named.domain)):
+        for message in self.engine.images.pull_as(named.familiar_name, named.tag or named.digest,
+                                                  None, resolve_auth(auths or {}, named.domain)):
             emit(message)
         return self.engine.images.resolve(str(named))
 
     def run_container(self, body: dict[str, Any]) -> str:
-        cid = self.engine.containers.create(body, None)["Id"]
+        cid = str(self.engine.containers.create(body, None)["Id"])
         try:
             self.engine.containers.start(cid)
         except errors.EngineError:
@@ -66,7 +69,7 @@ class EngineBuildBackend:
 
 
 class BuildService:
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.builder = Builder(EngineBuildBackend(engine), engine.layout)
         self.events = engine.events
 
@@ -81,7 +84,26 @@ class BuildService:
         deleted, space = self.builder.prune(everything, until)
         return {"CachesDeleted": deleted, "SpaceReclaimed": space}
 
-    def build(self, context: BinaryIO, options: BuildOptions, emit: Emit) -> str:
-        image_id = self.builder.build(context, options, emit)
-        self.events.publish("image", "build", image_id, {"name": image_id})
+    def prepare(self, **options: Any) -> BuildJob:
+        """A build whose request is checked (a bad tag is a 400 before any output);
+        ``registry_auths`` come as the client sent them, server -> credentials."""
+        from cove.runtime.images.reference import parse
+        from cove.runtime.registry.auth import AuthConfig
+
+        auths = {server: AuthConfig.from_dict(value)
+                 for server, value in (options.pop("registry_auths", None) or {}).items()}
+        build_options = BuildOptions(**options, registry_auths=auths)
+        for tag in build_options.tags:
+            parse(tag)
+        return BuildJob(self, build_options)
+
+
+class BuildJob:
+    def __init__(self, service: BuildService, options: BuildOptions) -> None:
+        self._service = service
+        self._options = options
+
+    def run(self, context: BinaryIO, emit: Emit) -> str:
+        image_id = self._service.builder.build(context, self._options, emit)
+        self._service.events.publish("image", "build", image_id, {"name": image_id})
         return image_id

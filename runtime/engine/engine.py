@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING
 from cove.runtime.containers import shim_client
 from cove.runtime.engine.build import BuildService
 from cove.runtime.engine.container_files import ContainerFilesService
+from cove.runtime.engine.container_update import ContainerUpdater
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.exec import ExecService
 from cove.runtime.engine.health import HealthMonitor
 from cove.runtime.engine.images import ImageService
+from cove.runtime.engine.monitor import ContainerMonitor
+from cove.runtime.engine.system import SystemService
 from cove.runtime.engine.volumes import VolumeService
 from cove.runtime.store.layout import Layout, atomic_write
 
@@ -36,6 +39,9 @@ class Engine:
         self.execs = ExecService(self.containers)
         self.builds = BuildService(self)
         self.container_files = ContainerFilesService(self)
+        self.container_updates = ContainerUpdater(self.containers)
+        self.monitor = ContainerMonitor(self.containers)
+        self.system = SystemService(self)
         self.health = HealthMonitor(self.containers, self.execs)
 
     def _engine_id(self) -> str:

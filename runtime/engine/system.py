@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import platform
+import queue
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cove.common.version import VERSION
+from cove.runtime.engine.events import matches
 
-API_VERSION = "1.41"
-MIN_API_VERSION = "1.12"
+if TYPE_CHECKING:
+    from cove.runtime.engine.engine import Engine
 
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
          "s390x": "s390x", "riscv64": "riscv64"}
@@ -38,9 +40,10 @@ def os_release() -> str:
     return "Linux"
 
 
-def version() -> dict[str, Any]:
+def version(api_version: str, min_api_version: str) -> dict[str, Any]:
+    """``/version``: the API's versions are the API layer's to say, the rest the engine's."""
     kernel = platform.release()
-    details = {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+    details = {"ApiVersion": api_version, "MinAPIVersion": min_api_version,
                "GitCommit": "cove", "GoVersion": "python" + platform.python_version(),
                "Os": "linux", "Arch": arch(), "KernelVersion": kernel,
                "Experimental": "false", "BuildTime": "", "OperatingSystem": os_release()}
@@ -51,13 +54,13 @@ def version() -> dict[str, Any]:
             {"Name": "Host OS", "Version": os_release(),
              "Details": {"KernelVersion": kernel, "Arch": arch()}},
         ],
-        "Version": VERSION, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+        "Version": VERSION, "ApiVersion": api_version, "MinAPIVersion": min_api_version,
         "GitCommit": "cove", "GoVersion": "python" + platform.python_version(),
         "Os": "linux", "Arch": arch(), "KernelVersion": kernel, "BuildTime": "",
     }
 
 
-def info(engine: Any) -> dict[str, Any]:
+def info(engine: Engine) -> dict[str, Any]:
     containers = engine.containers.all()
     running = sum(1 for c in containers if c.running and not c.state["Paused"])
     paused = sum(1 for c in containers if c.state["Paused"])
@@ -92,3 +95,31 @@ def info(engine: Any) -> dict[str, Any]:
         "Plugins": {"Volume": [], "Network": ["null"], "Log": ["json-file"]},
         "Warnings": [],
     }
+
+
+class SystemService:
+    """The engine-wide answers: versions, info, disk usage and the event stream."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def version(self, api_version: str, min_api_version: str) -> dict[str, Any]:
+        return version(api_version, min_api_version)
+
+    def info(self) -> dict[str, Any]:
+        return info(self._engine)
+
+    def disk_usage(self) -> dict[str, Any]:
+        from cove.runtime.engine.disk_usage import disk_usage
+
+        return disk_usage(self._engine)
+
+    def subscribe(self, since_ns: int | None) -> tuple[list[dict[str, Any]],
+                                                       queue.Queue[dict[str, Any]]]:
+        return self._engine.events.subscribe(since_ns)
+
+    def unsubscribe(self, q: queue.Queue[dict[str, Any]]) -> None:
+        self._engine.events.unsubscribe(q)
+
+    def event_matches(self, event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
+        return matches(event, filters)

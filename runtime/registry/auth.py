@@ -1,8 +1,8 @@
 """Registry credentials and the v2 auth handshake (pure parts; HTTP lives in client.py).
 
-- ``X-Registry-Auth``: base64url JSON AuthConfig the CLI sends with pull/push.
-- ``X-Registry-Config``: base64url JSON ``{server: AuthConfig}`` the CLI sends with a
-  build, every login it has; ``resolve_auth`` picks the one for a registry.
+- AuthConfig: the credentials a client sent (the API decodes its headers into JSON
+  objects); a build gets every login the client has, and ``resolve_auth`` picks the one
+  for a registry.
 - ``WWW-Authenticate``: a registry's 401 names a scheme (Bearer or Basic) and, for
   Bearer, the token server (``realm``), ``service`` and ``scope``.
 - Tokens are cached per (registry, scope set, user) until shortly before expiry, so
@@ -11,17 +11,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import threading
 import time
 from dataclasses import dataclass
 
 from cove.common.reference import INDEX_SERVER, convert_to_hostname
-
-from ..errors import InvalidParameter
 
 TOKEN_MIN_LIFETIME = 60  # seconds, the spec's default when expires_in is absent
 
@@ -46,44 +41,6 @@ class AuthConfig:
                        "registrytoken")})
 
 
-def _decode_header(name: str, header: str) -> object:
-    """base64url (padding optional, std base64 accepted) JSON; None if not base64 at all."""
-    text = header.strip()
-    padded = text + "=" * (-len(text) % 4)
-    try:
-        raw = base64.urlsafe_b64decode(padded)
-    except (binascii.Error, ValueError):
-        try:
-            raw = base64.b64decode(padded)
-        except (binascii.Error, ValueError):
-            return None
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise InvalidParameter(f"invalid {name} header: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidParameter(f"invalid {name} header: not an object")
-    return data
-
-
-def decode_registry_auth(header: str | None) -> AuthConfig:
-    """dockerd's ``registry.DecodeAuthConfig``: base64url (padding optional) JSON.
-
-    An empty header means anonymous; a header that is not valid base64 JSON is
-    also treated as anonymous, as dockerd does for old clients sending ``{}``."""
-    data = _decode_header("X-Registry-Auth", header) if header else None
-    return AuthConfig.from_dict(data) if isinstance(data, dict) else AuthConfig()
-
-
-def decode_registry_config(header: str | None) -> dict[str, AuthConfig]:
-    """``X-Registry-Config`` of a build: server -> credentials (empty when absent)."""
-    data = _decode_header("X-Registry-Config", header) if header else None
-    if not isinstance(data, dict):
-        return {}
-    return {str(server): AuthConfig.from_dict(value) for server, value in data.items()
-            if isinstance(value, dict)}
-
-
 def resolve_auth(configs: dict[str, AuthConfig], domain: str) -> AuthConfig:
     """dockerd's ``ResolveAuthConfig``: the exact key, else a key with the same host.
 
@@ -96,11 +53,6 @@ def resolve_auth(configs: dict[str, AuthConfig], domain: str) -> AuthConfig:
         if convert_to_hostname(server) == key:
             return auth
     return AuthConfig()
-
-
-def encode_registry_auth(auth: AuthConfig) -> str:
-    data = {k: v for k, v in auth.__dict__.items() if v}
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
 
 
 @dataclass(frozen=True)

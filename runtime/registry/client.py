@@ -26,7 +26,15 @@ import urllib3
 
 from cove.common.reference import INDEX_SERVER
 
-from ..errors import EngineError, Unauthorized, Unavailable
+from ..errors import (
+    EngineError,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    SystemError_,
+    Unauthorized,
+    Unavailable,
+)
 from ..images.reference import DEFAULT_DOMAIN, Reference
 from .auth import AuthConfig, Challenge, TokenCache, parse_challenges
 from .config import RegistryConfig
@@ -77,12 +85,45 @@ def normalise_server(address: str) -> str:
 
 
 class RegistryError(EngineError):
-    """An error answer of the registry: ``code`` from its JSON body when it sent one."""
+    """An error answer of a registry: ``registry_status`` is the status the registry sent,
+    ``code`` the code in its JSON body when it sent one. The subclasses give the kind."""
 
-    def __init__(self, message: str, status: int, code: str = "") -> None:
+    def __init__(self, message: str, registry_status: int, code: str = "") -> None:
         super().__init__(message)
-        self.status = status if status in (400, 401, 403, 404) else 502
+        self.registry_status = registry_status
         self.code = code
+
+
+class RegistryBadRequest(RegistryError, InvalidParameter):
+    pass
+
+
+class RegistryUnauthorized(RegistryError, Unauthorized):
+    pass
+
+
+class RegistryForbidden(RegistryError, Forbidden):
+    pass
+
+
+class RegistryNotFound(RegistryError, NotFound):
+    pass
+
+
+class RegistryFailed(RegistryError, SystemError_):
+    """The registry failed (5xx) or answered nonsense: the engine could not do the work."""
+
+
+_KIND_BY_STATUS: dict[int, type[RegistryError]] = {
+    400: RegistryBadRequest, 401: RegistryUnauthorized, 403: RegistryForbidden,
+    404: RegistryNotFound,
+}
+
+
+def registry_error(message: str, registry_status: int, code: str = "") -> RegistryError:
+    """The registry's answer as the engine's error of the matching kind."""
+    kind = _KIND_BY_STATUS.get(registry_status, RegistryFailed)
+    return kind(message, registry_status, code)
 
 
 def _error_body(resp: requests.Response) -> bytes:
@@ -283,11 +324,11 @@ class Registry:
             return
         code, text = _error_text(resp)
         if resp.status_code == 404:
-            raise RegistryError(text or f"{what}: not found", 404, code)
+            raise registry_error(text or f"{what}: not found", 404, code)
         if resp.status_code in (401, 403):
-            raise RegistryError(text or "denied: requested access to the resource is denied",
-                                resp.status_code, code)
-        raise RegistryError(f"{what}: {text}", resp.status_code, code)
+            raise registry_error(text or "denied: requested access to the resource is denied",
+                                 resp.status_code, code)
+        raise registry_error(f"{what}: {text}", resp.status_code, code)
 
 
 def _short(exc: BaseException) -> str:

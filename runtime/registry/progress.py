@@ -56,10 +56,6 @@ def bar(text: str, id_: str, current: int, total: int) -> Message:
             "progress": progress_bar(current, total), "id": id_}
 
 
-def error(text: str) -> Message:
-    return {"errorDetail": {"message": text}, "error": text}
-
-
 def push_result(tag: str, digest: str, size: int) -> list[Message]:
     """Two messages, as dockerd sends them: the CLI prints the first and hands the
     second (``aux``) to its callback without printing it."""

@@ -75,9 +75,9 @@ def fetch_manifest(reg: Registry, path: str, reference: str, ref: Reference,
         try:
             reg.check(resp, f"manifest for {ref}")
         except RegistryError as exc:
-            if exc.code in ("NAME_UNKNOWN", "UNAUTHORIZED", "DENIED") or exc.status in (401, 403):
+            if exc.code in ("NAME_UNKNOWN", "UNAUTHORIZED", "DENIED") or exc.registry_status in (401, 403):
                 raise access_denied(ref, str(exc.message)) from exc
-            if exc.status == 404:
+            if exc.registry_status == 404:
                 raise NotFound(f"manifest for {ref} not found: {exc.message}") from exc
             raise
     data = read_limited(resp, mf.MAX_MANIFEST, f"manifest for {ref}")

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import InvalidParameter
 from .auth import AuthConfig
-from .client import Registry, RegistryError
+from .client import Registry, RegistryFailed, registry_error
 from .config import RegistryConfig
 
 HUB_INDEX_HOST = "index.docker.io"
@@ -72,12 +72,12 @@ def search(config: RegistryConfig, term: str, limit: int | None,
                 last = exc
                 continue
             if resp.status_code != 200:
-                raise RegistryError(f"Unexpected status code {resp.status_code}",
-                                    resp.status_code)
+                raise registry_error(f"Unexpected status code {resp.status_code}",
+                                     resp.status_code)
             try:
                 results = resp.json().get("results") or []
             except ValueError as exc:
-                raise RegistryError(f"error decoding search results: {exc}", 502) from exc
+                raise RegistryFailed(f"error decoding search results: {exc}", 200) from exc
             break
         else:
             assert last is not None

@@ -7,14 +7,16 @@ import logging
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.api.backend import BuildBackend, JSONObject
+from cove.runtime.api.registry_auth import decode_registry_config
 from cove.runtime.api.server import HANDLED, Request, Route
-from cove.runtime.build.builder import BuildOptions
-from cove.runtime.registry.auth import decode_registry_config
+from cove.runtime.api.streams import write_stream_error
 
 log = logging.getLogger("coved.build")
 
 
-def _json_param(req: Request, name: str) -> dict[str, Any]:
+def _json_param(req: Request, name: str) -> JSONObject:
+    """A query parameter holding a JSON object (``buildargs``, ``labels``)."""
     raw = req.param(name)
     if not raw:
         return {}
@@ -27,9 +29,9 @@ def _json_param(req: Request, name: str) -> dict[str, Any]:
     return value
 
 
-def routes(engine: Any) -> list[Route]:
+def routes(builds: BuildBackend) -> list[Route]:
     def build(req: Request) -> Any:
-        options = BuildOptions(
+        job = builds.prepare(
             tags=[t for t in req.query.get("t", []) if t],
             dockerfile=req.param("dockerfile") or "Dockerfile",
             build_args=_json_param(req, "buildargs"),
@@ -43,29 +45,20 @@ def routes(engine: Any) -> list[Route]:
             registry_auths=decode_registry_config(req.headers.get("X-Registry-Config")),
             remote=req.param("remote") or None,
         )
-        for tag in options.tags:
-            from cove.runtime.images.reference import parse
-
-            parse(tag)  # a bad tag is a 400 before any work
         out = req.start_stream("application/json")
         try:
-            engine.builds.build(req.body, options, out.write_json)
-        except errors.EngineError as exc:
-            detail: dict[str, Any] = {"message": exc.message}
-            if getattr(exc, "code", None) is not None:
-                detail["code"] = exc.code
-            out.write_json({"errorDetail": detail, "error": exc.message})
+            job.run(req.stream, out.write_json)
         except (BrokenPipeError, ConnectionResetError):
             raise
-        except Exception as exc:  # a bug: the stream is open, so it ends with the error
-            log.exception("build failed")
-            text = str(exc) or exc.__class__.__name__
-            out.write_json({"errorDetail": {"message": text}, "error": text})
-        req.body.drain()
+        except Exception as exc:  # the stream is open, so it ends with the error
+            if not isinstance(exc, errors.EngineError):
+                log.exception("build failed")
+            write_stream_error(out, exc)
+        req.drain()
         out.close()
         return HANDLED
 
     def prune(req: Request) -> Any:
-        return engine.builds.prune(req.flag("all"), req.filters())
+        return builds.prune(req.flag("all"), req.filters())
 
     return [("POST", "/build", build), ("POST", "/build/prune", prune)]

@@ -2,42 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
+from cove.runtime.api.backend import ArchiveSource, ContainerFilesBackend, JSONObject
 from cove.runtime.api.server import HANDLED, Json, Request, Route
-from cove.runtime.api.streams import ChunkedWriter
-from cove.runtime.engine.container_files import stat_header
-from cove.runtime.engine.system import API_VERSION
 
 
-def _send_tar(req: Request, stream: Any, extra: dict[str, str]) -> Any:
+def stat_header(stat: JSONObject) -> str:
+    """``X-Docker-Container-Path-Stat``: the path's stat as base64 JSON, as docker cp reads it."""
+    return base64.b64encode(json.dumps(stat, separators=(",", ":")).encode()).decode()
+
+
+def _send_tar(req: Request, stream: ArchiveSource, headers: dict[str, str]) -> Any:
     """A tar body of unknown length, after headers that may carry the path's stat."""
-    h = req.handler
     try:
-        h.send_response(200)
-        h.send_header("Content-Type", "application/x-tar")
-        h.send_header("Api-Version", API_VERSION)
-        for key, value in extra.items():
-            h.send_header(key, value)
-        h.send_header("Transfer-Encoding", "chunked")
-        h.end_headers()
-        req.responded = True
-        out = ChunkedWriter(h.wfile)
-        stream.write_to(out)
+        out = req.start_stream("application/x-tar", headers=headers)
+        stream.write_to(req.sink(out))
         out.close()
     finally:
         stream.close()
     return HANDLED
 
 
-def routes(engine: Any) -> list[Route]:
-    files = engine.container_files
-
+def routes(files: ContainerFilesBackend) -> list[Route]:
     def stat(req: Request) -> Any:
         info = files.stat_path(req.args["id"], req.param("path"))
-        req.handler.send_raw(200, {"Api-Version": API_VERSION,
-                                   "X-Docker-Container-Path-Stat": stat_header(info)}, b"")
-        req.responded = True
+        req.send_raw(200, {"X-Docker-Container-Path-Stat": stat_header(info)})
         return HANDLED
 
     def get_archive(req: Request) -> Any:
@@ -47,10 +39,9 @@ def routes(engine: Any) -> list[Route]:
         return _send_tar(req, stream, {"X-Docker-Container-Path-Stat": stat_header(stream.stat)})
 
     def put_archive(req: Request) -> Any:
-        files.extract(req.args["id"], req.param("path"), req.body,
+        files.extract(req.args["id"], req.param("path"), req.stream,
                       req.flag("noOverwriteDirNonDir"), req.flag("copyUIDGID"))
-        req.handler.send_raw(200, {"Api-Version": API_VERSION}, b"")
-        req.responded = True
+        req.send_raw(200, {})
         return HANDLED
 
     def export(req: Request) -> Any:
@@ -60,11 +51,10 @@ def routes(engine: Any) -> list[Route]:
         return Json(files.changes(req.args["id"]), 200)
 
     def commit(req: Request) -> Any:
-        overrides = req.json() or {}
         result = files.commit(
             req.param("container") or "", req.param("repo"), req.param("tag"),
             req.param("comment"), req.param("author"), req.flag("pause", True),
-            req.query.get("changes", []), overrides if isinstance(overrides, dict) else {})
+            req.query.get("changes", []), req.json_object("container config"))
         return Json(result, 201)
 
     return [

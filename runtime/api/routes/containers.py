@@ -1,23 +1,25 @@
-"""/containers/... and /exec/...: parse the request, make one engine call, answer."""
+"""/containers/... and /exec/...: parse the request, make one backend call, answer."""
 
 from __future__ import annotations
 
 import socket
 from typing import Any
 
-from cove.runtime import errors
+from cove.runtime.api.backend import (
+    ContainerBackend,
+    ContainerUpdateBackend,
+    ExecBackend,
+    MonitorBackend,
+)
 from cove.runtime.api.server import HANDLED, Json, Request, Route
 from cove.runtime.api.streams import frame, peer_closed, stream_sender
-from cove.runtime.engine import attach as attach_streams
-from cove.runtime.engine.attach import AttachSession
 
 
-def routes(engine: Any) -> list[Route]:
-    containers = engine.containers
-    execs = engine.execs
-
+def routes(containers: ContainerBackend, updates: ContainerUpdateBackend,
+           monitor: MonitorBackend, execs: ExecBackend) -> list[Route]:
     def create(req: Request) -> Any:
-        return Json(containers.create(req.json(required=True), req.param("name")), 201)
+        return Json(containers.create(req.json_object("container config", required=True),
+                                      req.param("name")), 201)
 
     def list_(req: Request) -> Any:
         return containers.list(req.flag("all"), req.int_param("limit"), req.flag("size"),
@@ -46,27 +48,36 @@ def routes(engine: Any) -> list[Route]:
         return HANDLED
 
     def attach(req: Request) -> Any:
-        container = attach_streams.attach(containers, req.args["id"])
+        target = monitor.attach(req.args["id"])
         reader, sock = req.hijack()
-        session = AttachSession(containers, container, reader,
-                                stream_sender(sock, container.tty), lambda: peer_closed(sock),
-                                req.flag("stdin"), req.flag("stdout"), req.flag("stderr"))
         try:
-            session.run()
+            target.run(reader, stream_sender(sock, target.tty), lambda: peer_closed(sock),
+                       req.flag("stdin"), req.flag("stdout"), req.flag("stderr"))
         finally:
             _close(sock)
         return HANDLED
 
     def logs(req: Request) -> Any:
-        conn = req.handler.connection
-        tty, chunks = attach_streams.logs(
-            containers, req.args["id"], follow=req.flag("follow"), stdout=req.flag("stdout"),
+        tty, chunks = monitor.logs(
+            req.args["id"], follow=req.flag("follow"), stdout=req.flag("stdout"),
             stderr=req.flag("stderr"), since=req.param("since"), until=req.param("until"),
             timestamps=req.flag("timestamps"), tail=req.param("tail"),
-            client_gone=lambda: peer_closed(conn))
+            client_gone=req.client_gone)
         out = req.start_stream("application/vnd.docker.raw-stream")
         for stream, data in chunks:
             out.write(data if tty else frame(stream, data))
+        out.close()
+        return HANDLED
+
+    def stats(req: Request) -> Any:
+        samples = monitor.stats(req.args["id"], stream=req.flag("stream", True),
+                                one_shot=req.flag("one-shot"), client_gone=req.client_gone)
+        out = req.start_stream("application/json")
+        try:
+            for message in samples:
+                out.write_json(message)
+        except (BrokenPipeError, ConnectionResetError):
+            return HANDLED
         out.close()
         return HANDLED
 
@@ -74,12 +85,7 @@ def routes(engine: Any) -> list[Route]:
         return containers.top(req.args["id"], req.param("ps_args"))
 
     def update(req: Request) -> Any:
-        from cove.runtime.engine.container_update import update as update_container
-
-        body = req.json(required=True)
-        if not isinstance(body, dict):
-            raise errors.InvalidParameter("invalid update body: not an object")
-        return update_container(containers, req.args["id"], body)
+        return updates.update(req.args["id"], req.json_object("update config", required=True))
 
     def rename(req: Request) -> Any:
         containers.rename(req.args["id"], req.param("name"))
@@ -91,7 +97,7 @@ def routes(engine: Any) -> list[Route]:
         containers.unpause(req.args["id"])
 
     def resize(req: Request) -> Any:
-        containers.resize(req.args["id"], req.int_param("h", 0), req.int_param("w", 0))
+        containers.resize(req.args["id"], req.int_param("h", 0) or 0, req.int_param("w", 0) or 0)
         return Json("", 200)
 
     def remove(req: Request) -> Any:
@@ -101,28 +107,28 @@ def routes(engine: Any) -> list[Route]:
         return containers.prune(req.filters())
 
     def exec_create(req: Request) -> Any:
-        return Json(execs.create(req.args["id"], req.json(required=True)), 201)
+        return Json(execs.create(req.args["id"], req.json_object("exec config", required=True)),
+                    201)
 
     def exec_start(req: Request) -> Any:
-        body = req.json()
+        body = req.json_object("exec start config")
         if body.get("Detach"):
             execs.start_detached(req.args["id"])
             return Json(None, 200)
-        instance = execs.prepare_start(req.args["id"])
+        target = execs.prepare_attached(req.args["id"])
         reader, sock = req.hijack()
         try:
-            execs.run_attached(instance, reader,
-                               stream_sender(sock, bool(instance.config.get("Tty"))))
+            target.run(reader, stream_sender(sock, target.tty))
         finally:
             _close(sock)
         return HANDLED
 
     def exec_resize(req: Request) -> Any:
-        execs.resize(req.args["id"], req.int_param("h", 0), req.int_param("w", 0))
+        execs.resize(req.args["id"], req.int_param("h", 0) or 0, req.int_param("w", 0) or 0)
         return Json("", 200)
 
     def exec_inspect(req: Request) -> Any:
-        return execs.get(req.args["id"]).inspect()
+        return execs.inspect(req.args["id"])
 
     return [
         ("POST", "/containers/create", create),
@@ -136,6 +142,7 @@ def routes(engine: Any) -> list[Route]:
         ("POST", "/containers/{id}/wait", wait),
         ("POST", "/containers/{id}/attach", attach),
         ("GET", "/containers/{id}/logs", logs),
+        ("GET", "/containers/{id}/stats", stats),
         ("GET", "/containers/{id}/top", top),
         ("POST", "/containers/{id}/rename", rename),
         ("POST", "/containers/{id}/update", update),

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from cove.runtime.api.backend import ImageBackend
+from cove.runtime.api.registry_auth import decode_registry_auth
 from cove.runtime.api.server import Request, Route
-from cove.runtime.registry.auth import AuthConfig, decode_registry_auth
 
 
-def routes(engine: Any) -> list[Route]:
-    images = engine.images
-
+def routes(images: ImageBackend) -> list[Route]:
     def auth(req: Request) -> Any:
-        body = req.json(required=True)
-        return images.login(AuthConfig.from_dict(body if isinstance(body, dict) else {}))
+        return images.login(req.json_object("auth config", required=True))
 
     def distribution(req: Request) -> Any:
         return images.distribution(req.args["name"],

@@ -1,4 +1,4 @@
-"""/images/...: list, inspect, tag, remove, prune, history, load, save, pull and push."""
+"""/images/...: list, inspect, tag, remove, prune, history, load, save, import, pull and push."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.api.backend import ImageBackend, JSONObject
+from cove.runtime.api.registry_auth import decode_registry_auth
 from cove.runtime.api.server import HANDLED, Json, Request, Route
-from cove.runtime.registry.auth import decode_registry_auth
+from cove.runtime.api.streams import write_stream_error
 
 
-def stream_progress(req: Request, messages: Iterator[dict[str, Any]]) -> Any:
+def stream_progress(req: Request, messages: Iterator[JSONObject]) -> Any:
     """Send Docker's JSON progress stream. An error before the first message is an
     ordinary HTTP error (the server turns it into ``{"message"}``); one after it
-    becomes an ``errorDetail`` line, as dockerd does once its output is flushed."""
+    ends the stream as an ``errorDetail`` line, as dockerd does once its output is flushed."""
     try:
         first = next(messages, None)
         out = req.start_stream("application/json")
@@ -22,13 +24,10 @@ def stream_progress(req: Request, messages: Iterator[dict[str, Any]]) -> Any:
                 out.write_json(first)
                 for message in messages:
                     out.write_json(message)
-        except errors.EngineError as exc:
-            out.write_json({"errorDetail": {"message": exc.message}, "error": exc.message})
         except (BrokenPipeError, ConnectionResetError):
             raise
-        except Exception as exc:  # noqa: BLE001 - a bug, but the stream is already open
-            text = str(exc) or exc.__class__.__name__
-            out.write_json({"errorDetail": {"message": text}, "error": text})
+        except Exception as exc:  # noqa: BLE001 - the stream is open: it ends with the error
+            write_stream_error(out, exc)
         out.close()
     finally:
         close = getattr(messages, "close", None)
@@ -37,13 +36,12 @@ def stream_progress(req: Request, messages: Iterator[dict[str, Any]]) -> Any:
     return HANDLED
 
 
-def routes(engine: Any) -> list[Route]:
-    images = engine.images
-
+def routes(images: ImageBackend) -> list[Route]:
     def list_(req: Request) -> Any:
         filters = req.filters()
-        if req.param("filter"):  # the pre-1.25 single reference filter
-            filters.setdefault("reference", []).append(req.param("filter"))
+        legacy = req.param("filter")
+        if legacy:  # the pre-1.25 single reference filter
+            filters.setdefault("reference", []).append(legacy)
         return images.list(req.flag("all"), filters)
 
     def inspect(req: Request) -> Any:
@@ -65,8 +63,8 @@ def routes(engine: Any) -> list[Route]:
         return images.prune(dangling[0].lower() in ("true", "1"), filters)
 
     def load(req: Request) -> Any:
-        messages = images.load(req.body, req.flag("quiet"))
-        req.body.drain()
+        messages = images.load(req.stream, req.flag("quiet"))
+        req.drain()
         out = req.start_stream("application/json")
         for message in messages:
             out.write_json({"stream": message + "\n"})
@@ -77,7 +75,7 @@ def routes(engine: Any) -> list[Route]:
         for name in names:
             images.resolve(name)  # a 404 before any byte of the tar
         out = req.start_stream("application/x-tar")
-        images.save(names, out)
+        images.save(names, req.sink(out))
         out.close()
         return HANDLED
 
@@ -87,26 +85,25 @@ def routes(engine: Any) -> list[Route]:
     def get_one(req: Request) -> Any:
         return save(req, [req.args["name"]])
 
-    def pull(req: Request) -> Any:
+    def create(req: Request) -> Any:
+        """Import a root filesystem (``fromSrc``) or pull (``fromImage``)."""
         if req.param("fromSrc") is not None:
-            from cove.runtime.engine.image_import import import_image
-
-            messages = import_image(images, req.body, req.param("fromSrc") or "-",
-                                    req.param("repo"), req.param("tag"), req.param("message"),
-                                    req.query.get("changes", []), req.param("platform"))
+            messages = images.import_image(
+                req.stream, req.param("fromSrc") or "-", req.param("repo"), req.param("tag"),
+                req.param("message"), req.query.get("changes", []), req.param("platform"))
             result = stream_progress(req, messages)
-            req.body.drain()
+            req.drain()
             return result
         auth = decode_registry_auth(req.headers.get("X-Registry-Auth"))
         messages = images.pull(req.param("fromImage") or "", req.param("tag"),
                                req.param("platform"), auth)
-        req.body.drain()
+        req.drain()
         return stream_progress(req, messages)
 
     def push(req: Request) -> Any:
         auth = decode_registry_auth(req.headers.get("X-Registry-Auth"))
         messages = images.push(req.args["name"], req.param("tag"), auth)
-        req.body.drain()
+        req.drain()
         return stream_progress(req, messages)
 
     def search(req: Request) -> Any:
@@ -119,7 +116,7 @@ def routes(engine: Any) -> list[Route]:
     return [
         ("GET", "/images/json", list_),
         ("GET", "/images/search", search),
-        ("POST", "/images/create", pull),
+        ("POST", "/images/create", create),
         ("POST", "/images/prune", prune),
         ("POST", "/images/load", load),
         ("GET", "/images/get", get_many),

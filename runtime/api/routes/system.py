@@ -12,32 +12,31 @@ import time
 from typing import Any
 
 from cove.runtime import errors
-from cove.runtime.api.server import API_VERSION, HANDLED, Request, Route
-from cove.runtime.api.streams import peer_closed
-from cove.runtime.engine import system
-from cove.runtime.engine.events import matches
+from cove.runtime.api.backend import SystemBackend
+from cove.runtime.api.server import HANDLED, Request, Route
+from cove.runtime.api.version import API_VERSION, MIN_API_VERSION
+
+EVENT_FILTERS = ("type", "event", "action", "container", "image", "label", "scope", "network",
+                 "volume", "daemon", "plugin", "node", "service", "secret", "config")
 
 
-def routes(engine: Any) -> list[Route]:
+def routes(system: SystemBackend) -> list[Route]:
     def ping(req: Request) -> Any:
-        req.handler.send_raw(200, {
-            "Content-Type": "text/plain; charset=utf-8", "API-Version": API_VERSION,
+        req.send_raw(200, {
+            "Content-Type": "text/plain; charset=utf-8",
             "Docker-Experimental": "false", "OSType": "linux", "Builder-Version": "1",
             "Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache",
         }, b"OK")
-        req.responded = True
         return HANDLED
 
     def version(req: Request) -> Any:
-        return system.version()
+        return system.version(API_VERSION, MIN_API_VERSION)
 
     def info(req: Request) -> Any:
-        return system.info(engine)
+        return system.info()
 
     def disk_usage(req: Request) -> Any:
-        from cove.runtime.engine.disk_usage import disk_usage as usage
-
-        return usage(engine)
+        return system.disk_usage()
 
     def prune_networks(req: Request) -> Any:
         for key in req.filters():
@@ -48,33 +47,31 @@ def routes(engine: Any) -> list[Route]:
     def events(req: Request) -> Any:
         filters = req.filters()
         for key in filters:
-            if key not in ("type", "event", "action", "container", "image", "label", "scope",
-                           "network", "volume", "daemon", "plugin", "node", "service",
-                           "secret", "config"):
+            if key not in EVENT_FILTERS:
                 raise errors.InvalidParameter(f"invalid filter '{key}'")
         since, until = _time_param(req, "since"), _time_param(req, "until")
-        past, q = engine.events.subscribe(int(since * 1e9) if since is not None else None)
+        past, q = system.subscribe(int(since * 1e9) if since is not None else None)
         try:
             out = req.start_stream("application/json")
             for event in past:
                 if until is not None and event["timeNano"] > until * 1e9:
                     break
-                if matches(event, filters):
+                if system.event_matches(event, filters):
                     out.write_json(event)
             while until is None or time.time() < until:
                 try:
                     event = q.get(timeout=0.5)
                 except queue.Empty:
-                    if peer_closed(req.handler.connection):
+                    if req.client_gone():
                         return HANDLED
                     continue
                 if until is not None and event["timeNano"] > until * 1e9:
                     break
-                if matches(event, filters):
+                if system.event_matches(event, filters):
                     out.write_json(event)
             out.close()
         finally:
-            engine.events.unsubscribe(q)
+            system.unsubscribe(q)
         return HANDLED
 
     return [

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from cove.runtime.api.backend import VolumeBackend
 from cove.runtime.api.server import Json, Request, Route
 
 
-def routes(engine: Any) -> list[Route]:
-    volumes = engine.volumes
-
+def routes(volumes: VolumeBackend) -> list[Route]:
     def list_(req: Request) -> Any:
         return volumes.list(req.filters())
 
     def create(req: Request) -> Any:
-        return Json(volumes.create(req.json()), 201)
+        return Json(volumes.create(req.json_object("volume config")), 201)
 
     def inspect(req: Request) -> Any:
         return volumes.inspect(req.args["name"])

@@ -7,19 +7,13 @@ import json
 
 import pytest
 
+from cove.runtime.api.registry_auth import decode_registry_auth, decode_registry_config
 from cove.runtime.errors import InvalidParameter, NotFound
 from cove.runtime.images.reference import parse
 from cove.runtime.registry import config as cfg
 from cove.runtime.registry import manifests as mf
 from cove.runtime.registry import progress as pg
-from cove.runtime.registry.auth import (
-    AuthConfig,
-    TokenCache,
-    decode_registry_auth,
-    encode_registry_auth,
-    parse_challenges,
-    repository_scope,
-)
+from cove.runtime.registry.auth import AuthConfig, TokenCache, parse_challenges, repository_scope
 from cove.runtime.registry.client import endpoints, normalise_server
 
 
@@ -40,16 +34,25 @@ def test_two_challenges_in_one_header_and_basic() -> None:
 
 
 def test_x_registry_auth_round_trip_and_padding() -> None:
-    auth = AuthConfig(username="alice", password="s3cr=t", serveraddress="127.0.0.1:5000")
-    header = encode_registry_auth(auth)
-    assert decode_registry_auth(header) == auth
-    assert decode_registry_auth(header.rstrip("=")) == auth  # the CLI sends it unpadded
+    sent = {"username": "alice", "password": "s3cr=t", "serveraddress": "127.0.0.1:5000"}
+    header = base64.urlsafe_b64encode(json.dumps(sent).encode()).decode()
+    assert decode_registry_auth(header) == sent
+    assert decode_registry_auth(header.rstrip("=")) == sent  # the CLI sends it unpadded
+    assert AuthConfig.from_dict(decode_registry_auth(header)) == AuthConfig(
+        username="alice", password="s3cr=t", serveraddress="127.0.0.1:5000")
     std = base64.b64encode(json.dumps({"Username": "bob", "Password": "x"}).encode()).decode()
-    assert decode_registry_auth(std).username == "bob"  # keys are case-insensitive
-    assert decode_registry_auth(None).empty
-    assert decode_registry_auth("e30=").empty  # "{}"
+    assert AuthConfig.from_dict(decode_registry_auth(std)).username == "bob"  # any case
+    assert AuthConfig.from_dict(decode_registry_auth(None)).empty
+    assert AuthConfig.from_dict(decode_registry_auth("e30=")).empty  # "{}"
     with pytest.raises(InvalidParameter):
         decode_registry_auth(base64.urlsafe_b64encode(b"[1]").decode())
+
+
+def test_x_registry_config_keeps_only_objects() -> None:
+    sent = {"127.0.0.1:5000": {"username": "a"}, "bad": "x"}
+    header = base64.urlsafe_b64encode(json.dumps(sent).encode()).decode()
+    assert decode_registry_config(header) == {"127.0.0.1:5000": {"username": "a"}}
+    assert decode_registry_config(None) == {}
 
 
 def test_scopes_and_token_cache_expiry() -> None:
@@ -130,7 +133,6 @@ def test_progress_message_shapes() -> None:
     assert pg.push_result("latest", "sha256:x", 527) == [
         {"status": "latest: digest: sha256:x size: 527"},
         {"progressDetail": {}, "aux": {"Tag": "latest", "Digest": "sha256:x", "Size": 527}}]
-    assert pg.error("boom") == {"errorDetail": {"message": "boom"}, "error": "boom"}
     assert pg.short_id("sha256:" + "0123456789abcdef" * 4) == "0123456789ab"
 
 
