@@ -51,16 +51,10 @@ def socket_path(host: str) -> str:
 def _lock_data_root(lock_path: os.PathLike[str]) -> int | None:
     """Hold an exclusive lock on the data root for the daemon's life (two daemons on one
     store would adopt the same containers); None when another daemon has it."""
-    import fcntl
+    from cove.runtime.store import locks
 
     os.makedirs(os.path.dirname(lock_path), exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+    return locks.hold_if_free(lock_path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,6 @@ so editing a bound file reruns the step.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import posixpath
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.store import locks
 from cove.runtime.store.layout import tree_size
 
 TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
@@ -261,21 +261,19 @@ def _cache(mount: RunMount, sources: MountSources, prepared: PreparedMounts) -> 
     name = hashlib.sha256(mount.id.encode()).hexdigest()[:32]
     directory = os.path.join(sources.cache_root, name)
     os.makedirs(sources.cache_root, mode=0o700, exist_ok=True)
-    lock_fd = os.open(directory + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    lock_fd = locks.open_lock(directory + ".lock")
     prepared._cleanups.append(lambda: os.close(lock_fd))
     if mount.sharing == "locked":
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        locks.hold(lock_fd)
     elif mount.sharing == "private":
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # in use: this step gets a directory of its own
+        if not locks.try_hold(lock_fd):  # in use: this step gets a directory of its own
             directory = tempfile.mkdtemp(prefix="cache-mount-", dir=sources.tmp_root)
             prepared._cleanups.append(lambda: shutil.rmtree(directory, ignore_errors=True))
             _init_cache_dir(directory, mount, sources, prepared)
             prepared.host_mounts.append(_bind_entry(directory, mount.target, mount.readonly))
             return
     else:
-        fcntl.flock(lock_fd, fcntl.LOCK_SH)
+        locks.hold(lock_fd, shared=True)
     try:
         os.utime(directory)  # last used: what ``builder prune --filter until=`` goes by
     except FileNotFoundError:
@@ -347,20 +345,9 @@ def cache_dirs(cache_root: str) -> list[str]:
             and os.path.isdir(os.path.join(cache_root, name))]
 
 
-def _lock_if_idle(directory: str) -> int | None:
-    """The cache's lock held exclusively (the caller closes the fd), or None while a
-    step uses it."""
-    fd = os.open(directory + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
-
-
 def in_use(directory: str) -> bool:
-    fd = _lock_if_idle(directory)
+    """Whether a step is using the cache directory (holds its lock) now."""
+    fd = locks.hold_if_free(directory + ".lock")
     if fd is None:
         return True
     os.close(fd)
@@ -381,7 +368,7 @@ def prune_cache_mounts(cache_root: str, used_before: float | None = None) -> lis
     for directory in cache_dirs(cache_root):
         if used_before is not None and os.stat(directory).st_mtime >= used_before:
             continue
-        lock_fd = _lock_if_idle(directory)
+        lock_fd = locks.hold_if_free(directory + ".lock")
         if lock_fd is None:
             continue
         try:
