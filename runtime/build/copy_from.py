@@ -10,7 +10,8 @@ import shutil
 import tempfile
 
 from cove.runtime import errors
-from cove.runtime.linux.syscalls import MNT_DETACH, MS_RDONLY, kernel
+from cove.runtime.linux.overlay import mount_overlay
+from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
 
 class ImageSources(list):  # type: ignore[type-arg]
@@ -33,12 +34,8 @@ def select_from_image(lower_dirs: list[str], image_id: str, patterns: list[str],
                       tmp_root: str) -> tuple[ImageSources, str]:
     scratch = tempfile.mkdtemp(prefix="copy-from-", dir=tmp_root)
     mountpoint = os.path.join(scratch, "root")
-    empty = os.path.join(scratch, "empty")
     os.mkdir(mountpoint)
-    os.mkdir(empty)
-    # a read-only overlay needs two lower dirs at least: the empty one goes at the bottom
-    kernel().mount("overlay", mountpoint, "overlay", MS_RDONLY,
-                   "lowerdir=" + ":".join([*lower_dirs, empty]))
+    mount_overlay(kernel(), lower_dirs, mountpoint, scratch)
     sources = ImageSources(mountpoint, scratch)
     try:
         for pattern in patterns:

@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import _signal
 import _socket
-import fcntl
 import os
 import struct
-import termios
 
 from cove.runtime.containers import shim_json as json
-from cove.runtime.linux import caps, namespaces, process
+from cove.runtime.linux import caps, namespaces, process, tty
 from cove.runtime.linux.syscalls import KernelError, kernel
 from cove.runtime.linux.users import UserError, resolve_user
 
@@ -56,7 +54,7 @@ def _child(spec: dict, error_w: int) -> None:
             env.setdefault("HOME", user.home)
             os.setsid()
             if spec.get("tty") and os.isatty(0):
-                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+                tty.make_controlling_terminal(0)
             process.enter_workdir(spec.get("cwd") or "/", create=False)
             if spec.get("oom_score_adj") is not None:
                 process.set_oom_score_adj(int(spec["oom_score_adj"]))

@@ -12,19 +12,18 @@ Nothing here may import lazily: after pivot_root the host's stdlib is gone.
 from __future__ import annotations
 
 import _signal
-import fcntl
 import os
-import struct
-import termios
 
 from cove.runtime.containers import shim_json as json
 from cove.runtime.containers.shim_socket import Socket, send_with_fds
-from cove.runtime.linux import caps, namespaces, netdev, process, rootfs
-from cove.runtime.linux.syscalls import CLONE_NEWCGROUP, Kernel, KernelError, kernel
+from cove.runtime.linux import caps, namespaces, netdev, process, rootfs, tty
+from cove.runtime.linux.syscalls import CLONE_NEWCGROUP, KernelError, kernel
 from cove.runtime.linux.users import UserError, resolve_user
 
-TIOCSPTLCK = 0x40045431
-TIOCGPTN = 0x80045430
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cove.runtime.linux.kernel_interface import Kernel
+
 SETUP_FAILED = 125
 
 
@@ -40,15 +39,12 @@ def set_window_size(fd: int, console: dict | None) -> None:
     console = console or {}
     height, width = int(console.get("height") or 0), int(console.get("width") or 0)
     if height and width:
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        tty.set_window_size(fd, height, width)
 
 
 def open_container_pty(console: dict | None, uid: int) -> tuple[int, int]:
     """(master, slave) from the container's own devpts, so ``tty`` says /dev/pts/0."""
-    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
-    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
-    slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    master, slave = tty.open_pty()
     os.fchown(slave, uid, -1)
     set_window_size(master, console)
     return master, slave
@@ -96,7 +92,7 @@ def setup_container(k: Kernel, spec: dict, bundle: str) -> tuple[process.ExecUse
     os.setsid()
     if proc.get("tty"):
         master, slave = open_container_pty(proc.get("console"), user.uid)
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        tty.make_controlling_terminal(slave)
         for number in range(3):
             os.dup2(slave, number)
         os.close(slave)

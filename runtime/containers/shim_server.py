@@ -16,16 +16,14 @@ shim.sock, one JSON request line per connection:
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import select
-import struct
-import termios
 import time
 
 from cove.runtime.containers import shim_json as json
 from cove.runtime.containers.shim_io import STDOUT, JsonFileLog, frame
 from cove.runtime.containers.shim_socket import Socket, accept
+from cove.runtime.linux import tty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing/collections cost startup time the shim cannot spare
@@ -452,6 +450,6 @@ class ShimServer:
             return
         for fd in self.outputs:
             try:
-                fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+                tty.set_window_size(fd, height, width)
             except OSError:
                 pass

@@ -27,6 +27,8 @@ from cove.common.paths import resolve_in_root
 from cove.runtime import errors
 from cove.runtime.engine import container_archive
 from cove.runtime.engine.container_changes import upper_changes
+from cove.runtime.linux.overlay import mount_overlay
+from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
 _HELPER = container_archive.__file__
 _COPY = 1 << 20
@@ -147,25 +149,18 @@ class ContainerFilesService:
 
     @contextmanager
     def _overlay(self, container: Any, writable: bool) -> Iterator[str]:
-        from cove.runtime.linux.syscalls import MNT_DETACH, MS_RDONLY, kernel
-
         cid = container.id
         lower = self.images.lower_dirs(container.data["Image"])
         upper = str(self.layout.container_upper(cid))
         scratch = tempfile.mkdtemp(prefix="container-fs-", dir=self.layout.tmp_dir)
         mountpoint = os.path.join(scratch, "root")
-        empty = os.path.join(scratch, "empty")
         os.mkdir(mountpoint)
-        os.mkdir(empty)
-        if writable:
-            flags = 0
-            options = (f"lowerdir={':'.join(lower or [empty])},upperdir={upper},"
-                       f"workdir={self.layout.container_work(cid)}")
-        else:  # the upper dir as the top lower layer: its whiteouts still hide files
-            flags = MS_RDONLY
-            options = "lowerdir=" + ":".join([upper, *lower, empty])
         try:
-            kernel().mount("overlay", mountpoint, "overlay", flags, options)
+            if writable:
+                mount_overlay(kernel(), lower, mountpoint, scratch, upper,
+                              str(self.layout.container_work(cid)))
+            else:  # the upper dir as the top lower layer: its whiteouts still hide files
+                mount_overlay(kernel(), [upper, *lower], mountpoint, scratch)
         except OSError as exc:
             shutil.rmtree(scratch, ignore_errors=True)
             raise errors.SystemError_(f"mount container filesystem: {exc}") from exc

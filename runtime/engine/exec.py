@@ -8,21 +8,19 @@ since the CLI inspects the exec for it right after.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import secrets
 import select
 import socket
-import struct
 import subprocess
-import termios
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.engine.containers import ContainerService
+from cove.runtime.linux import tty
 from cove.runtime.store.layout import atomic_write_json
 
 
@@ -169,7 +167,7 @@ class ExecService:
         if console is not None:
             master = _receive_fd(console)
             if master is not None:
-                _set_winsize(master, *instance.console)
+                tty.set_window_size(master, *instance.console)
                 instance.master_fd = fds["tty"] = master
         instance.pid = popen.pid
         instance.running = True
@@ -273,7 +271,7 @@ class ExecService:
         instance = self.get(eid)
         instance.console = (height, width)
         if instance.master_fd is not None:
-            _set_winsize(instance.master_fd, height, width)
+            tty.set_window_size(instance.master_fd, height, width)
 
 
 def _receive_fd(channel: socket.socket, timeout: float = 10.0) -> int | None:
@@ -293,10 +291,6 @@ def _unlink(path: Any) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def _set_winsize(fd: int, height: int, width: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
 
 def _pump_stdin(reader: Any, fd: int, close_at_eof: bool, popen: subprocess.Popen[bytes]) -> None:

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from ..errors import EngineError, InvalidParameter, SystemError_
+from ..linux.overlay import make_whiteout
+from ..linux.syscalls import kernel
 from .compression import DECODE_ERRORS, open_decompressed
 from .tarsplit import SkeletonWriter
 
@@ -185,7 +187,7 @@ class _Extractor:
             if not self.allow_devices:
                 return
             kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
-            os.mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
+            kernel().mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
         elif member.isfifo():
             os.mkfifo(path, 0o600)
         else:
@@ -236,7 +238,7 @@ class _Extractor:
             raise InvalidParameter(f"invalid layer: refusing whiteout {member.name!r}")
         path = os.path.join(parent, hidden)
         self._remove(path, "/".join(parts[:-1] + [hidden]), keep_dir=False)
-        os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+        make_whiteout(kernel(), path)
         os.chown(path, member.uid, member.gid, follow_symlinks=False)
 
     def _metadata(self, path: str, member: tarfile.TarInfo) -> None:

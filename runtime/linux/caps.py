@@ -12,9 +12,12 @@ from cove.runtime.linux.syscalls import (
     PR_CAP_AMBIENT_CLEAR_ALL,
     PR_CAPBSET_DROP,
     PR_SET_NO_NEW_PRIVS,
-    Kernel,
     KernelError,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cove.runtime.linux.kernel_interface import Kernel
 
 CAPABILITY_NUMBERS = {
     "CHOWN": 0, "DAC_OVERRIDE": 1, "DAC_READ_SEARCH": 2, "FOWNER": 3, "FSETID": 4,

@@ -15,9 +15,12 @@ from cove.runtime.linux.syscalls import (
     CLONE_NEWNS,
     CLONE_NEWPID,
     CLONE_NEWUTS,
-    Kernel,
     KernelError,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cove.runtime.linux.kernel_interface import Kernel
 
 NAMESPACE_FLAGS = {
     "ipc": CLONE_NEWIPC, "uts": CLONE_NEWUTS, "net": CLONE_NEWNET, "pid": CLONE_NEWPID,

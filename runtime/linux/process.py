@@ -8,15 +8,19 @@ codes (127 not found, 126 not executable) so the CLI can report them as docker d
 
 from __future__ import annotations
 
-import _signal
+import _signal  # type: ignore[import-not-found]  # no stub; signal imports enum, too slow here
 import errno
 import os
 import resource
 import stat
 
 from cove.runtime.linux import caps
-from cove.runtime.linux.syscalls import PR_SET_KEEPCAPS, Kernel, KernelError
+from cove.runtime.linux.syscalls import PR_SET_KEEPCAPS, KernelError
 from cove.runtime.linux.users import ExecUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cove.runtime.linux.kernel_interface import Kernel
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

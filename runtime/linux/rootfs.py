@@ -13,6 +13,7 @@ import os
 import stat
 
 from cove.common.paths import resolve_in_root
+from cove.runtime.linux.overlay import mount_overlay
 from cove.runtime.linux.syscalls import (
     MNT_DETACH,
     MS_BIND,
@@ -24,12 +25,15 @@ from cove.runtime.linux.syscalls import (
     MS_REC,
     MS_REMOUNT,
     MS_SLAVE,
-    Kernel,
     KernelError,
+    make_dirs,
 )
 
-# The kernel copies mount data into one page; leave room for the option names.
-MAX_OVERLAY_DATA = 3000
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cove.runtime.linux.kernel_interface import Kernel
 
 DEVICES = (  # name, major, minor
     ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
@@ -47,56 +51,10 @@ MASKED_PATHS = (
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 
-def overlay_options(lower: list[str], upper: str, work: str,
-                    links_dir: str) -> tuple[str, list[tuple[str, str]]]:
-    """(mount data, short symlinks to create in ``links_dir`` first).
-
-    Mount data must fit in one page. Past that, each layer is reached through a
-    symlink named by its index in ``links_dir`` (Docker's ``overlay2/l`` idea);
-    the kernel resolves them at mount time, so the caller chdirs there to mount.
-    """
-    data = f"lowerdir={':'.join(lower)},upperdir={upper},workdir={work}"
-    if len(data) <= MAX_OVERLAY_DATA:
-        return data, []
-    links = [(str(i), path) for i, path in enumerate(lower)]
-    data = f"lowerdir={':'.join(name for name, _ in links)},upperdir={upper},workdir={work}"
-    if len(data) > MAX_OVERLAY_DATA:
-        raise KernelError(7, "mount overlay: too many layers", links_dir)  # E2BIG
-    return data, links
-
-
-def mount_overlay(kernel: Kernel, lower: list[str], upper: str, work: str, target: str,
-                  links_dir: str) -> None:
-    data, links = overlay_options(lower, upper, work, links_dir)
-    if not links:
-        kernel.mount("overlay", target, "overlay", 0, data)
-        return
-    _mkdir(links_dir)
-    for name, path in links:
-        link = os.path.join(links_dir, name)
-        if os.path.lexists(link):
-            os.unlink(link)
-        os.symlink(path, link)
-    previous = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.chdir(links_dir)
-        kernel.mount("overlay", target, "overlay", 0, data)
-    finally:
-        os.fchdir(previous)
-        os.close(previous)
-
-
-def _mkdir(path: str, mode: int = 0o755) -> None:
-    try:
-        os.makedirs(path, mode, exist_ok=True)
-    except OSError as exc:
-        raise KernelError(exc.errno or 0, "mkdir", path) from exc
-
-
 def _ensure_file(path: str) -> None:
     if os.path.lexists(path):
         return
-    _mkdir(os.path.dirname(path))
+    make_dirs(os.path.dirname(path))
     try:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
     except OSError as exc:
@@ -108,7 +66,7 @@ DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 _SKIPPED_HOST_DEVICES = frozenset(("pts", "shm", "mqueue", "fd", ".lxc", ".udev", "console"))
 
 
-def copy_host_devices(dev: str, host_dev: str = "/dev") -> None:
+def copy_host_devices(kernel: Kernel, dev: str, host_dev: str = "/dev") -> None:
     """``--privileged``: a node for every character and block device of the host's /dev
     (same numbers, mode and owner), subdirectories included, as dockerd creates them."""
     for root, dirs, files in os.walk(host_dev):
@@ -128,13 +86,12 @@ def copy_host_devices(dev: str, host_dev: str = "/dev") -> None:
             node = os.path.normpath(os.path.join(dev, rel, name))
             if os.path.lexists(node):
                 continue
-            _mkdir(os.path.dirname(node))
+            make_dirs(os.path.dirname(node))
+            kernel.mknod(node, st.st_mode, st.st_rdev)
             try:
-                os.mknod(node, st.st_mode, st.st_rdev)
-                os.chmod(node, stat.S_IMODE(st.st_mode))
                 os.chown(node, st.st_uid, st.st_gid)
             except OSError as exc:
-                raise KernelError(exc.errno or 0, "mknod", node) from exc
+                raise KernelError(exc.errno or 0, "chown", node) from exc
 
 
 def mount_dev(kernel: Kernel, rootfs: str, shm_size: int = DEFAULT_SHM_SIZE,
@@ -142,34 +99,29 @@ def mount_dev(kernel: Kernel, rootfs: str, shm_size: int = DEFAULT_SHM_SIZE,
     """A fresh tmpfs /dev with the nodes, devpts instance, shm (``--shm-size`` bytes) and
     mqueue Docker provides; a privileged container also gets the host's devices."""
     dev = rootfs + "/dev"
-    _mkdir(dev)
+    make_dirs(dev)
     kernel.mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=755,size=65536k")
     for name, major, minor in DEVICES:
-        node = f"{dev}/{name}"
-        try:
-            os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(major, minor))
-            os.chmod(node, 0o666)
-        except OSError as exc:
-            raise KernelError(exc.errno or 0, "mknod", node) from exc
-    _mkdir(dev + "/pts")
+        kernel.mknod(f"{dev}/{name}", stat.S_IFCHR | 0o666, os.makedev(major, minor))
+    make_dirs(dev + "/pts")
     kernel.mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                  "newinstance,ptmxmode=0666,mode=0620,gid=5")
-    _mkdir(dev + "/shm", 0o1777)
+    make_dirs(dev + "/shm", 0o1777)
     kernel.mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                  f"mode=1777,size={shm_size or DEFAULT_SHM_SIZE}")
-    _mkdir(dev + "/mqueue")
+    make_dirs(dev + "/mqueue")
     kernel.mount("mqueue", dev + "/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     for name, target in DEV_SYMLINKS:
         os.symlink(target, f"{dev}/{name}")
     if privileged:
-        copy_host_devices(dev)
+        copy_host_devices(kernel, dev)
 
 
 _PROPAGATION_FLAGS = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
                       "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC}
 
 
-def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict]) -> None:
+def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict[str, Any]]) -> None:
     """Bind mounts (hosts, hostname, resolv.conf, the user's) or typed mounts (tmpfs).
 
     Targets are resolved inside ``rootfs`` at mount time, after the mounts before them,
@@ -184,7 +136,7 @@ def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict]) -> None:
         flags = MS_RDONLY if entry.get("readonly") else 0
         if kind == "bind":
             if os.path.isdir(source):
-                _mkdir(target)
+                make_dirs(target)
             else:
                 _ensure_file(target)
             recursive = MS_REC if entry.get("recursive", True) else 0
@@ -196,13 +148,13 @@ def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict]) -> None:
             if propagation:
                 kernel.mount(None, target, None, propagation)
         else:
-            _mkdir(target)
+            make_dirs(target)
             kernel.mount(source, target, kind, flags | entry.get("flags", 0),
                          entry.get("data"))
 
 
-def prepare_rootfs(kernel: Kernel, rootfs_spec: dict, mounts: list[dict], target: str,
-                   scratch: str, privileged: bool = False,
+def prepare_rootfs(kernel: Kernel, rootfs_spec: dict[str, Any], mounts: list[dict[str, Any]],
+                   target: str, scratch: str, privileged: bool = False,
                    shm_size: int = DEFAULT_SHM_SIZE) -> None:
     """Everything before pivot_root: propagation, overlay, API filesystems, spec mounts.
 
@@ -211,16 +163,12 @@ def prepare_rootfs(kernel: Kernel, rootfs_spec: dict, mounts: list[dict], target
     """
     readonly = 0 if privileged else MS_RDONLY
     kernel.mount(None, "/", None, MS_REC | MS_SLAVE)
-    lower = list(rootfs_spec.get("lower") or [])
-    if not lower:
-        lower = [scratch + "/empty"]
-        _mkdir(lower[0])
-    _mkdir(target)
-    mount_overlay(kernel, lower, rootfs_spec["upper"], rootfs_spec["work"], target,
-                  scratch + "/layers")
-    _mkdir(target + "/proc")
+    make_dirs(target)
+    mount_overlay(kernel, list(rootfs_spec.get("lower") or []), target, scratch,
+                  rootfs_spec["upper"], rootfs_spec["work"])
+    make_dirs(target + "/proc")
     kernel.mount("proc", target + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    _mkdir(target + "/sys")
+    make_dirs(target + "/sys")
     kernel.mount("sysfs", target + "/sys", "sysfs", readonly | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     mount_cgroups(kernel, target, readonly)
     mount_dev(kernel, target, shm_size, privileged)
@@ -262,7 +210,7 @@ def mount_cgroups(kernel: Kernel, target: str, readonly: int = MS_RDONLY) -> Non
         return
     kernel.mount("tmpfs", where, "tmpfs", flags, "mode=755")
     for name, data in host_cgroup_v1_hierarchies():
-        _mkdir(where + "/" + name)
+        make_dirs(where + "/" + name)
         kernel.mount("cgroup", where + "/" + name, "cgroup", flags | readonly, data)
     for entry in os.listdir("/sys/fs/cgroup"):  # aliases such as cpu -> cpu,cpuacct
         link = "/sys/fs/cgroup/" + entry

@@ -1,10 +1,10 @@
 """The raw system calls Python 3.11's ``os`` lacks, through ctypes on libc.
 
-Everything above this module talks to the kernel through a ``Kernel`` object, so
-unit tests can hand the rootfs/caps code a recording fake instead (as youki's
-``Syscall`` trait). Failures raise ``KernelError``, which names the operation and
-the path, because "Invalid argument" alone never tells you which mount failed.
-Stdlib only and import-light: the shim imports this in a fresh ``python -I -S``.
+Everything above this module talks to the kernel through a ``Kernel``
+(``kernel_interface``), so unit tests can hand the rootfs/caps code a recording fake
+instead (as youki's ``Syscall`` trait). Failures raise ``KernelError``, which names the
+operation and the path, because "Invalid argument" alone never tells you which mount
+failed. Stdlib only and import-light: the shim imports this in a fresh ``python -I -S``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 
+CLONE_FS = 0x00000200
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000
@@ -72,12 +73,20 @@ class _CapData(ctypes.Structure):
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
+def make_dirs(path: str, mode: int = 0o755) -> None:
+    """``mkdir -p`` whose failure names the path, as the system calls' do."""
+    try:
+        os.makedirs(path, mode, exist_ok=True)
+    except OSError as exc:
+        raise KernelError(exc.errno or 0, "mkdir", path) from exc
+
+
 def _encode(value: str | None) -> bytes | None:
     return None if value is None else os.fsencode(value)
 
 
-class Kernel:
-    """The real kernel. Each method is one system call and raises ``KernelError``."""
+class LibcKernel:
+    """The real kernel, a ``kernel_interface.Kernel``: each method raises ``KernelError``."""
 
     def __init__(self) -> None:
         self._libc = ctypes.CDLL(None, use_errno=True)
@@ -113,6 +122,19 @@ class Kernel:
                                     _encode(put_old))
         self._check(result, "pivot_root", new_root)
 
+    def chroot(self, new_root: str) -> None:
+        try:
+            os.chroot(new_root)
+        except OSError as exc:
+            raise KernelError(exc.errno or 0, "chroot", new_root) from exc
+
+    def mknod(self, path: str, mode: int, device: int) -> None:
+        try:
+            os.mknod(path, mode, device)
+            os.chmod(path, mode & 0o7777)
+        except OSError as exc:
+            raise KernelError(exc.errno or 0, "mknod", path) from exc
+
     def prctl(self, option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0,
               arg5: int = 0) -> int:
         result = self._libc.prctl(option, arg2, arg3, arg4, arg5)
@@ -133,7 +155,7 @@ class Kernel:
         data = (_CapData * 2)()
         self._check(self._libc.syscall(ctypes.c_long(self._nr_capget), ctypes.byref(header),
                                        ctypes.byref(data)), "capget")
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             getattr(data[0], f) | (getattr(data[1], f) << 32)
             for f in ("effective", "permitted", "inheritable"))
 
@@ -149,12 +171,12 @@ class Kernel:
                                        ctypes.byref(data)), "capset")
 
 
-_kernel: Kernel | None = None
+_kernel: LibcKernel | None = None
 
 
-def kernel() -> Kernel:
-    """The process-wide real ``Kernel`` (libc is loaded once, on first use)."""
+def kernel() -> LibcKernel:
+    """The process-wide real kernel (libc is loaded once, on first use)."""
     global _kernel
     if _kernel is None:
-        _kernel = Kernel()
+        _kernel = LibcKernel()
     return _kernel

@@ -18,7 +18,8 @@ import tempfile
 
 from cove.common.paths import resolve_in_root
 from cove.runtime import errors
-from cove.runtime.linux.syscalls import MNT_DETACH, MS_RDONLY, kernel
+from cove.runtime.linux.overlay import mount_overlay
+from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
 _SKIPPED_XATTR_ERRORS = (errno.ENOTSUP, errno.EPERM, errno.ENODATA, errno.EOPNOTSUPP)
 
@@ -33,14 +34,10 @@ def copy_image_path(lower_dirs: list[str], destination: str, volume_dir: str,
         return False
     scratch = tempfile.mkdtemp(prefix="volume-copyup-", dir=tmp_root)
     root = os.path.join(scratch, "root")
-    empty = os.path.join(scratch, "empty")
     os.mkdir(root)
-    os.mkdir(empty)
     mounted = False
     try:
-        # read-only overlay: no upper dir, so two lower dirs at least (the empty one last)
-        kernel().mount("overlay", root, "overlay", MS_RDONLY,
-                       "lowerdir=" + ":".join([*lower_dirs, empty]))
+        mount_overlay(kernel(), lower_dirs, root, scratch)
         mounted = True
         source = resolve_in_root(root, destination)
         if not os.path.isdir(source) or os.path.islink(source):
@@ -89,7 +86,7 @@ def _copy_children(source: str, target: str, links: dict[tuple[int, int], str]) 
             elif stat.S_ISFIFO(mode):
                 os.mkfifo(dst, 0o600)
             elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-                os.mknod(dst, stat.S_IFMT(mode) | 0o600, info.st_rdev)
+                kernel().mknod(dst, stat.S_IFMT(mode) | 0o600, info.st_rdev)
             else:
                 continue  # sockets are not copied (dockerd skips them too)
             if info.st_nlink > 1:

@@ -14,9 +14,10 @@ from cove.desktop.cli.command import parse
 from cove.desktop.cli.errors import UsageError
 from cove.runtime import errors
 from cove.runtime.engine import create_config
-from cove.runtime.linux import caps, process, rootfs
+from cove.runtime.linux import caps, process, rootfs, syscalls
 from cove.runtime.linux.syscalls import MS_RDONLY
 from cove.runtime.linux.users import ExecUser
+from tests.support.kernel import RecordingKernel
 
 LAST = 40
 NET_ADMIN, CHOWN = 1 << 12, 1 << 0
@@ -172,30 +173,23 @@ def test_oom_score_adj_and_sysctls_are_written_to_proc_files(tmp_path):
         process.write_sysctls({"net.nope": "1"}, str(tmp_path))
 
 
-class RecordingKernel:
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def mount(self, source, target, fstype, flags=0, data=None):
-        self.calls.append(("mount", source, target, fstype, flags, data))
-
-
 def test_shm_size_and_privileged_sysfs_reach_the_mounts(tmp_path, monkeypatch):
     copied = []
-    monkeypatch.setattr(rootfs, "copy_host_devices", copied.append)
+    monkeypatch.setattr(rootfs, "copy_host_devices",
+                        lambda kernel, dev: copied.append(dev))
     kernel = RecordingKernel()
     rootfs.prepare_rootfs(kernel, {"lower": [], "upper": "/u", "work": "/w"}, [],
                           str(tmp_path / "rootfs"), str(tmp_path / "scratch"),
                           privileged=True, shm_size=128 << 20)
-    by_type = {call[3]: call for call in kernel.calls if call[3]}
-    assert not by_type["sysfs"][4] & MS_RDONLY
-    shm = [c for c in kernel.calls if c[1] == "shm"][0]
-    assert shm[5] == f"mode=1777,size={128 << 20}"
+    by_type = {mount.fstype: mount for mount in kernel.mounts() if mount.fstype}
+    assert not by_type["sysfs"].flags & MS_RDONLY
+    shm = [m for m in kernel.mounts() if m.source == "shm"][0]
+    assert shm.data == f"mode=1777,size={128 << 20}"
     assert copied == [str(tmp_path / "rootfs" / "dev")]
     plain = RecordingKernel()
     rootfs.prepare_rootfs(plain, {"lower": [], "upper": "/u", "work": "/w"}, [],
                           str(tmp_path / "plain"), str(tmp_path / "scratch2"))
-    assert [c for c in plain.calls if c[3] == "sysfs"][0][4] & MS_RDONLY
+    assert [m for m in plain.mounts() if m.fstype == "sysfs"][0].flags & MS_RDONLY
     assert len(copied) == 1
 
 
@@ -211,7 +205,7 @@ def test_host_devices_are_copied_with_numbers_and_modes(tmp_path):
     os.symlink("/proc/self/fd", host / "fd")
     dev = tmp_path / "dev"
     dev.mkdir()
-    rootfs.copy_host_devices(str(dev), str(host))
+    rootfs.copy_host_devices(syscalls.kernel(), str(dev), str(host))
     assert sorted(os.listdir(dev)) == ["kmsg", "net"]
     tun = os.lstat(dev / "net" / "tun")
     assert (tun.st_rdev, stat.S_IMODE(tun.st_mode)) == (os.makedev(10, 200), 0o666)

@@ -20,6 +20,7 @@ from cove.runtime.linux.syscalls import (
     MS_REC,
     MS_REMOUNT,
 )
+from tests.support.kernel import Mount, RecordingKernel
 
 NETWORK = [("/c/hosts", "/etc/hosts"), ("/c/hostname", "/etc/hostname"),
            ("/c/resolv.conf", "/etc/resolv.conf")]
@@ -172,14 +173,6 @@ def test_inspect_lists_binds_and_mounts_but_not_the_tmpfs_map(tmp_path):
          "Propagation": ""}]
 
 
-class RecordingKernel:
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def mount(self, source, target, fstype, flags=0, data=None):
-        self.calls.append((source, target, fstype, flags, data))
-
-
 def test_the_rootfs_applies_spec_binds_read_only_private_and_non_recursive(tmp_path):
     root, source = tmp_path / "root", tmp_path / "src"
     root.mkdir()
@@ -192,8 +185,8 @@ def test_the_rootfs_applies_spec_binds_read_only_private_and_non_recursive(tmp_p
          "data": "size=1m", "readonly": False}])
     kept = os.statvfs(root / "d").f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
     assert kernel.calls == [
-        (str(source), f"{root}/d", None, MS_BIND, None),
-        (None, f"{root}/d", None, MS_BIND | MS_REMOUNT | MS_RDONLY | kept, None),
-        (None, f"{root}/d", None, MS_PRIVATE | MS_REC, None),
-        ("tmpfs", f"{root}/t", "tmpfs", MS_NOEXEC, "size=1m")]
+        Mount(str(source), f"{root}/d", None, MS_BIND),
+        Mount(None, f"{root}/d", None, MS_BIND | MS_REMOUNT | MS_RDONLY | kept),
+        Mount(None, f"{root}/d", None, MS_PRIVATE | MS_REC),
+        Mount("tmpfs", f"{root}/t", "tmpfs", MS_NOEXEC, "size=1m")]
     assert (root / "d").is_dir() and (root / "t").is_dir()
