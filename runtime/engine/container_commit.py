@@ -15,7 +15,11 @@ import tempfile
 from typing import Any
 
 from cove.runtime import errors
-from cove.runtime.engine.container_files import COMMIT_CHANGES
+from cove.runtime.images.views import now_rfc3339
+
+# the Dockerfile instructions ``--change`` accepts, as dockerd's commit
+COMMIT_CHANGES = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME",
+                  "WORKDIR", "STOPSIGNAL", "HEALTHCHECK")
 
 
 def merged_config(container_config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -68,14 +72,13 @@ def _has_changes(upper: str) -> bool:
 def commit_container(store: Any, container: Any, layout: Any, comment: str, author: str,
                      changes: list[str], overrides: dict[str, Any]) -> str:
     """Store the layer and the image; return the new image ID."""
-    from cove.runtime.build.instructions import _now
     from cove.runtime.build.layers import diff_tar
 
     config = apply_changes(merged_config(container.config, overrides), changes)
     parent_id = container.data["Image"]
     image = json.loads(store.config_bytes(parent_id))
     upper = str(layout.container_upper(container.id))
-    created = _now()
+    created = now_rfc3339()
     entry: dict[str, Any] = {"created": created}
     if author:
         entry["author"] = author

@@ -27,13 +27,12 @@ from cove.common.paths import resolve_in_root
 from cove.runtime import errors
 from cove.runtime.engine import container_archive
 from cove.runtime.engine.container_changes import upper_changes
+from cove.runtime.engine.container_commit import commit_container
 from cove.runtime.linux.overlay import mount_overlay
 from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
 _HELPER = container_archive.__file__
 _COPY = 1 << 20
-COMMIT_CHANGES = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME",
-                  "WORKDIR", "STOPSIGNAL", "HEALTHCHECK")
 
 
 def _preserve_trailing(cleaned: str, original: str) -> str:
@@ -260,8 +259,6 @@ class ContainerFilesService:
                author: str | None, pause: bool, changes: list[str],
                overrides: dict[str, Any] | None) -> dict[str, str]:
         """``POST /commit``: the container's upper dir as a layer on its image."""
-        from cove.runtime.engine.container_commit import commit_container
-
         container = self.containers.get(ref)
         paused_here = False
         if pause and container.running and not container.state.get("Paused"):
