@@ -1,0 +1,97 @@
+"""What the shim is told to build and run, made from the container's record at each start.
+
+Built anew at every start, so a ``docker update`` or a resize in between is seen; the
+process privileges are shared with ``docker exec``, as dockerd copies the container's
+process spec for its execs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cove.runtime.containers.record import Container
+from cove.runtime.engine import create_config, mounts
+from cove.runtime.engine.containers.context import ContainerContext
+from cove.runtime.linux import caps, cgroups
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_CONSOLE = {"height": 24, "width": 80}
+
+
+def resources(container: Container) -> cgroups.Resources:
+    """The cgroup limits HostConfig asks for."""
+    host = container.host_config
+    return cgroups.Resources(
+        memory=host.get("Memory") or None, memory_swap=host.get("MemorySwap") or None,
+        nano_cpus=host.get("NanoCpus") or None, cpu_shares=host.get("CpuShares") or None,
+        pids_limit=host.get("PidsLimit") or None)
+
+
+def process_privileges(container: Container) -> dict[str, Any]:
+    """What the container's processes (init and execs alike, as in dockerd) get from
+    HostConfig: capabilities, extra groups, ulimits, OOM score adjustment."""
+    host = container.host_config
+    return {
+        "capabilities": create_config.capability_set(host, held=caps.held_capabilities()),
+        "groups_add": list(host.get("GroupAdd") or []),
+        "rlimits": create_config.rlimits(host),
+        "oom_score_adj": host.get("OomScoreAdj"),
+        "no_new_privs": create_config.no_new_privileges(host),
+    }
+
+
+def _environment(container: Container) -> list[str]:
+    """The image's and the request's variables, after PATH, HOSTNAME and TERM (for a tty)
+    where they are not set, as dockerd adds them."""
+    cfg = container.config
+    env = list(cfg.get("Env") or [])
+    keys = {item.split("=", 1)[0] for item in env}
+    extra = []
+    if "PATH" not in keys:
+        extra.append(DEFAULT_PATH)
+    extra.append("HOSTNAME=" + cfg["Hostname"])
+    if cfg.get("Tty") and "TERM" not in keys:
+        extra.append("TERM=xterm")
+    return extra + env
+
+
+def _oom_check(manager: cgroups.CgroupManager) -> dict[str, str] | None:
+    """Where the shim reads the cgroup's OOM-kill counter when the container exits."""
+    if isinstance(manager, cgroups.CgroupV1Manager):
+        return {"kind": "v1", "path": manager.path("memory")}
+    if isinstance(manager, cgroups.CgroupV2Manager):
+        return {"kind": "v2", "path": manager.path}
+    return None
+
+
+def shim_spec(ctx: ContainerContext, container: Container,
+              manager: cgroups.CgroupManager) -> dict[str, Any]:
+    lay, cid, cfg, host = ctx.layout, container.id, container.config, container.host_config
+    return {
+        "id": cid,
+        "rootfs": {"lower": ctx.images.lower_dirs(container.data["Image"]),
+                   "upper": str(lay.container_upper(cid)),
+                   "work": str(lay.container_work(cid)),
+                   "readonly": bool(host.get("ReadonlyRootfs"))},
+        "process": {"args": [container.data["Path"], *container.data["Args"]],
+                    "env": _environment(container), "cwd": cfg.get("WorkingDir") or "/",
+                    "user": cfg.get("User") or "", "tty": bool(cfg.get("Tty")),
+                    "open_stdin": bool(cfg.get("OpenStdin")),
+                    "stdin_once": bool(cfg.get("StdinOnce")),
+                    "console": container.private.get("console") or DEFAULT_CONSOLE,
+                    "init": bool(host.get("Init")),
+                    **process_privileges(container)},
+        "hostname": cfg["Hostname"], "domainname": cfg.get("Domainname") or "",
+        "privileged": bool(host.get("Privileged")),
+        "shm_size": host.get("ShmSize") or create_config.DEFAULT_SHM_SIZE,
+        "sysctls": dict(host.get("Sysctls") or {}),
+        "mounts": mounts.spec_mounts(host, [
+            (str(lay.container_hosts(cid)), "/etc/hosts"),
+            (str(lay.container_hostname(cid)), "/etc/hostname"),
+            (str(lay.container_resolv(cid)), "/etc/resolv.conf")],
+            ctx.mount_points(container)),
+        "cgroup": {"join": manager.join_paths()},
+        **create_config.log_settings(host, str(lay.container_log(cid))),
+        "exit_file": str(lay.exit_file(cid)),
+        "oom_check": _oom_check(manager),
+    }
