@@ -191,15 +191,8 @@ def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         raise errors.InvalidParameter(
             "Conflicting options: Nano CPUs and CPU Period cannot both be set")
     policy = host.get("RestartPolicy") or {}
-    name = policy.get("Name") or ""
-    if name not in RESTART_POLICIES:
-        raise errors.InvalidParameter(f"invalid restart policy '{name}'")
-    if policy.get("MaximumRetryCount") and name != "on-failure":
-        raise errors.InvalidParameter(
-            f"maximum retry count cannot be used with restart policy '{name}'")
-    if (policy.get("MaximumRetryCount") or 0) < 0:
-        raise errors.InvalidParameter("maximum retry count cannot be negative")
-    if host.get("AutoRemove") and name not in ("", "no"):
+    validate_restart_policy(policy)
+    if host.get("AutoRemove") and (policy.get("Name") or "") not in ("", "no"):
         raise errors.InvalidParameter("can't create 'AutoRemove' container with restart policy")
     for env in config.get("Env") or []:
         if "=" not in env and not env:
@@ -211,6 +204,19 @@ def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     rlimits(host)
     _check_process_settings(host)
     return config, host
+
+
+def validate_restart_policy(policy: dict[str, Any]) -> None:
+    """A ``RestartPolicy`` as dockerd checks it on create and on update alike: a known name,
+    a retry count only with on-failure, and never a negative one."""
+    name = policy.get("Name") or ""
+    if name not in RESTART_POLICIES:
+        raise errors.InvalidParameter(f"invalid restart policy '{name}'")
+    if policy.get("MaximumRetryCount") and name != "on-failure":
+        raise errors.InvalidParameter(
+            f"maximum retry count cannot be used with restart policy '{name}'")
+    if (policy.get("MaximumRetryCount") or 0) < 0:
+        raise errors.InvalidParameter("maximum retry count cannot be negative")
 
 
 def capability_set(host: dict[str, Any], last_cap: int | None = None,

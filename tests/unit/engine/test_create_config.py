@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from cove.runtime import errors
-from cove.runtime.engine.create_config import merge_image_config, normalize_host_config, validate
+from cove.runtime.engine.create_config import (
+    merge_image_config,
+    normalize_host_config,
+    validate,
+    validate_restart_policy,
+)
 
 IMAGE = {"Cmd": ["sh"], "Entrypoint": None, "Env": ["PATH=/bin", "A=image"],
          "WorkingDir": "/srv", "User": "daemon", "StopSignal": "SIGUSR1",
@@ -51,6 +56,23 @@ def test_no_command_at_all_is_refused():
 def test_bad_requests_are_refused_with_dockers_words(body, message):
     with pytest.raises(errors.InvalidParameter, match=message):
         validate(body)
+
+
+@pytest.mark.parametrize("policy, message", [
+    ({"Name": "sometimes"}, "invalid restart policy 'sometimes'"),
+    ({"Name": "unless-stopped", "MaximumRetryCount": 1},
+     "maximum retry count cannot be used with restart policy 'unless-stopped'"),
+    ({"Name": "on-failure", "MaximumRetryCount": -1}, "maximum retry count cannot be negative"),
+])
+def test_restart_policies_are_checked_as_dockerd_does_on_create_and_update(policy, message):
+    with pytest.raises(errors.InvalidParameter, match=message):
+        validate_restart_policy(policy)
+
+
+@pytest.mark.parametrize("policy", [{}, {"Name": "no"}, {"Name": "always"},
+                                    {"Name": "on-failure", "MaximumRetryCount": 3}])
+def test_valid_restart_policies_pass(policy):
+    validate_restart_policy(policy)
 
 
 def test_host_config_defaults_are_filled():
