@@ -1,4 +1,4 @@
-"""How the daemon starts a shim or an exec helper: a fresh ``python -I -S`` per process.
+"""How the daemon starts a shim or a helper: a fresh ``python -I -S`` per process.
 
 ``-I -S`` skips site and the user's environment, so startup is fast and nothing on
 the host can inject code into a process that becomes a container's PID 1. Without
@@ -56,6 +56,10 @@ EXEC_BOOT = _BOOT_PACKAGES + (
     "sys.exit(main(sys.argv[2], *map(int, sys.argv[3:4])))\n"
 )
 
+MODULE_BOOT = _BOOT_PACKAGES + (
+    "sys.exit(__import__(sys.argv[2], fromlist=['main']).main(sys.argv[3:]))\n"
+)
+
 
 def package_paths_json() -> str:
     """Where this daemon's ``cove`` and ``cove.runtime`` live, for the boot code."""
@@ -86,3 +90,9 @@ def exec_command(spec_path: str | os.PathLike[str], report_fd: int | None = None
     if report_fd is not None:
         argv.append(str(report_fd))
     return argv
+
+
+def module_command(module: str, *args: str) -> list[str]:
+    """argv for a fresh ``python -I -S`` that runs ``module.main(list(args))`` with only the
+    daemon's ``cove`` importable, for helpers that chroot before they read their input."""
+    return [sys.executable, "-I", "-S", "-c", MODULE_BOOT, package_paths_json(), module, *args]

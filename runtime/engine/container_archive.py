@@ -8,7 +8,8 @@ byte of the tar or a name of the container: there, ``/`` and ``..`` are the cont
 Everything the helper needs is imported before the chroot (the container's own
 libraries, NSS modules included, are never loaded: owners stay numeric).
 
-This file is stdlib-only on purpose: it runs as a script, without the ``cove`` package.
+The helper imports nothing of Cove's but this module and the kernel layer
+(``shim_launch.module_command`` runs ``main``), so it starts as fast as a script.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import os
 import stat
 import sys
 import tarfile
+
+from cove.runtime.linux.syscalls import kernel
 
 BREAKOUT = "breakout"
 
@@ -170,7 +173,7 @@ def extract_tree(dest: str, stream: object, no_overwrite_dir_non_dir: bool,
             tar.utime(member, path)
 
 
-def helper_main(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     """``tar ROOT DIR BASE REBASE`` writes a tar to stdout; ``untar ROOT DEST NOOVERWRITE
     [UID GID]`` reads one from stdin. Errors: one line on stderr, exit 1."""
     import bz2  # noqa: F401 - "r|*" imports these lazily: they must exist before the chroot
@@ -182,7 +185,7 @@ def helper_main(argv: list[str]) -> int:
     tarfile.grp = None  # type: ignore[attr-defined]
     mode, root = argv[0], argv[1]
     try:
-        os.chroot(root)
+        kernel().chroot(root)
         os.chdir("/")
         if mode == "tar":
             write_tree(argv[2], argv[3], argv[4], sys.stdout.buffer)
@@ -198,7 +201,3 @@ def helper_main(argv: list[str]) -> int:
         return 1
     sys.stdout.flush()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(helper_main(sys.argv[1:]))

@@ -17,7 +17,6 @@ import os
 import shutil
 import stat as stat_module
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,13 +24,14 @@ from typing import IO, Any, BinaryIO
 
 from cove.common.paths import resolve_in_root
 from cove.runtime import errors
+from cove.runtime.containers.shim_launch import module_command
 from cove.runtime.engine import container_archive
 from cove.runtime.engine.container_changes import upper_changes
 from cove.runtime.engine.container_commit import commit_container
 from cove.runtime.linux.overlay import mount_overlay
 from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
-_HELPER = container_archive.__file__
+_HELPER = container_archive.__name__
 _COPY = 1 << 20
 
 
@@ -206,8 +206,7 @@ class ContainerFilesService:
         try:
             info = self._resolve(root, path, ref)
             source_dir, source_base, rebase = info.tar_source()
-            argv = [sys.executable, "-I", "-S", _HELPER, "tar", root, source_dir, source_base,
-                    rebase]
+            argv = module_command(_HELPER, "tar", root, source_dir, source_base, rebase)
             return ArchiveStream(info.stat(), view, argv)
         except BaseException:
             view.__exit__(None, None, None)
@@ -219,7 +218,7 @@ class ContainerFilesService:
         container = self.containers.get(ref)
         view = self._root(container, writable=False, live=False)
         root = view.__enter__()
-        argv = [sys.executable, "-I", "-S", _HELPER, "tar", root, "/", "/", "."]
+        argv = module_command(_HELPER, "tar", root, "/", "/", ".")
         return ArchiveStream({}, view, argv)
 
     def extract(self, ref: str, path: str | None, body: BinaryIO | IO[bytes],
@@ -240,8 +239,8 @@ class ContainerFilesService:
             if container.host_config.get("ReadonlyRootfs"):
                 raise errors.SystemError_("container rootfs is marked read-only")
             dest = container_path(root, host)
-            argv = [sys.executable, "-I", "-S", _HELPER, "untar", root, dest,
-                    "1" if no_overwrite_dir_non_dir else "0"]
+            argv = module_command(_HELPER, "untar", root, dest,
+                                  "1" if no_overwrite_dir_non_dir else "0")
             owner = _container_owner(container) if copy_uid_gid else None
             if owner is not None:
                 argv += [str(owner[0]), str(owner[1])]
