@@ -17,6 +17,7 @@ from cove.runtime.containers import shim_json, shim_socket
 from cove.runtime.containers.shim_init import run_init
 from cove.runtime.containers.shim_io import STDERR, STDOUT, JsonFileLog, rfc3339_nano
 from cove.runtime.containers.shim_server import ShimServer
+from cove.runtime.linux.oom import oom_kills
 from cove.runtime.linux.syscalls import CLONE_NEWPID, kernel
 
 SPEC_FILE = "spec.json"
@@ -33,22 +34,6 @@ def _say(message: dict) -> None:
         os.write(CONTROL_OUT, (shim_json.dumps(message) + "\n").encode())
     except OSError:
         pass
-
-
-def read_oom_kills(oom_check: dict | None) -> bool:
-    """Whether the cgroup's oom_kill counter moved off zero (v1 oom_control, v2 events)."""
-    if not oom_check or not oom_check.get("path"):
-        return False
-    name = "memory.oom_control" if oom_check.get("kind") == "v1" else "memory.events"
-    try:
-        with open(os.path.join(oom_check["path"], name), "rb") as f:
-            for line in f.read().decode().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value or 0) > 0
-    except (OSError, ValueError):
-        pass
-    return False
 
 
 def write_exit_file(path: str, record: dict) -> None:
@@ -160,8 +145,9 @@ class Shim:
     def finish(self, status: int) -> dict:
         """Turn the wait status into the exit record, persist it, return it for waiters."""
         code = os.waitstatus_to_exitcode(status)
+        events = self.spec.get("oom_events_file")
         record = {"exit_code": code if code >= 0 else 128 - code,
-                  "oom_killed": read_oom_kills(self.spec.get("oom_check")),
+                  "oom_killed": oom_kills(events) > 0 if events else False,
                   "finished_at": rfc3339_nano()}
         exit_file = self.spec.get("exit_file") or os.path.join(self.bundle, "exit.json")
         try:

@@ -103,6 +103,6 @@ def commit_container(store: Any, container: Any, layout: Any, comment: str, auth
         else:
             image.pop(key, None)
     image.setdefault("history", []).append(entry)
-    image_id = store.add_image(json.dumps(image, separators=(",", ":")).encode())
+    image_id: str = store.add_image(json.dumps(image, separators=(",", ":")).encode())
     store.set_parent(image_id, parent_id)
     return image_id

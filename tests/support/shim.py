@@ -229,7 +229,7 @@ def make_container(busybox_rootfs: Path, tmp_path: Path) -> Iterator:
             "cgroup": {"join": options.get("cgroup_join", [])},
             "log_path": str(directory / f"{cid}-json.log"), "log_max_size": 0,
             "exit_file": str(directory / "bundle" / "exit.json"),
-            "oom_check": None,
+            "oom_events_file": None,
         }
         container = Container(directory, spec)
         made.append(container)

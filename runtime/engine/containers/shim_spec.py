@@ -55,15 +55,6 @@ def _environment(container: Container) -> list[str]:
     return extra + env
 
 
-def _oom_check(manager: cgroups.CgroupManager) -> dict[str, str] | None:
-    """Where the shim reads the cgroup's OOM-kill counter when the container exits."""
-    if isinstance(manager, cgroups.CgroupV1Manager):
-        return {"kind": "v1", "path": manager.path("memory")}
-    if isinstance(manager, cgroups.CgroupV2Manager):
-        return {"kind": "v2", "path": manager.path}
-    return None
-
-
 def shim_spec(ctx: ContainerContext, container: Container,
               manager: cgroups.CgroupManager) -> dict[str, Any]:
     lay, cid, cfg, host = ctx.layout, container.id, container.config, container.host_config
@@ -93,5 +84,5 @@ def shim_spec(ctx: ContainerContext, container: Container,
         "cgroup": {"join": manager.join_paths()},
         **create_config.log_settings(host, str(lay.container_log(cid))),
         "exit_file": str(lay.exit_file(cid)),
-        "oom_check": _oom_check(manager),
+        "oom_events_file": manager.oom_events_file(),
     }

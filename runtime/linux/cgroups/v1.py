@@ -29,6 +29,7 @@ from cove.runtime.linux.cgroups.common import (
     wait_for,
     write_text,
 )
+from cove.runtime.linux.oom import oom_kills
 
 CONTROLLERS = ("cpuset", "cpu", "cpuacct", "memory", "devices", "freezer", "pids", "blkio")
 """The hierarchies a container joins; those not mounted on the host are skipped."""
@@ -176,10 +177,10 @@ class CgroupV1Manager:
         return sorted(found)
 
     def oom_killed(self) -> bool:
-        control = parse_keyed(read_optional(self._file("memory", "memory.oom_control")))
-        if "oom_kill" in control:
-            return control["oom_kill"] > 0
-        return False
+        return oom_kills(self.oom_events_file()) > 0
+
+    def oom_events_file(self) -> str:
+        return self._file("memory", "memory.oom_control")
 
     def stats(self) -> dict[str, Any]:
         """Raw usage in the shape of Docker's stats (memory_stats, cpu_stats, pids_stats)."""

@@ -27,6 +27,7 @@ from cove.runtime.linux.cgroups.common import (
     wait_for,
     write_text,
 )
+from cove.runtime.linux.oom import oom_kills
 
 WANTED_CONTROLLERS = ("cpu", "memory", "pids")
 
@@ -117,7 +118,10 @@ class CgroupV2Manager:
         return sorted(read_procs(self.path))
 
     def oom_killed(self) -> bool:
-        return parse_keyed(read_optional(self._file("memory.events"))).get("oom_kill", 0) > 0
+        return oom_kills(self.oom_events_file()) > 0
+
+    def oom_events_file(self) -> str:
+        return self._file("memory.events")
 
     def stats(self) -> dict[str, Any]:
         """Raw usage in the shape of Docker's stats (memory_stats, cpu_stats, pids_stats)."""
