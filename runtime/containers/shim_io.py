@@ -74,9 +74,9 @@ class JsonFileLog:
     def _emit(self, stream: int, chunk: bytes) -> None:
         if self._fd < 0:
             return
-        entry = json.dumps({"log": chunk.decode("utf-8", "replace"),
-                            "stream": STREAM_NAMES[stream], "time": rfc3339_nano()})
-        data = (entry + "\n").encode()
+        # json.dumps({"log": ..., "stream": ..., "time": ...}) spelt out: every line passes here
+        data = ('{"log": ' + json.dumps(chunk.decode("utf-8", "replace")) + ', "stream": "'
+                + STREAM_NAMES[stream] + '", "time": "' + rfc3339_nano() + '"}\n').encode()
         if self.max_size and self._size and self._size + len(data) > self.max_size:
             self._rotate()
         os.write(self._fd, data)

@@ -9,28 +9,27 @@ directories; only the modules the shim needs are then imported from there.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 _BOOT_PACKAGES = (
     "import sys\n"
-    # _json's scanner, not json: importing json (re, enum) costs ~10 ms here
-    "import _json\n"
-    "ctx = type('Ctx', (), dict(strict=True, object_hook=None, object_pairs_hook=None,"
-    " parse_float=float, parse_int=int, parse_constant=float, memo={}))()\n"
-    "paths = _json.make_scanner(ctx)(sys.argv[1], 0)[0]\n"
-    "for name, dirs in paths:\n"
+    # argv: for cove, then cove.runtime, the number of its directories and the directories
+    "args, at = sys.argv, 1\n"
+    "for name in ('cove', 'cove.runtime'):\n"
+    "    count = int(args[at])\n"
     "    module = type(sys)(name)\n"
-    "    module.__path__ = dirs\n"
+    "    module.__path__ = args[at + 1:at + 1 + count]\n"
     "    module.__package__ = name\n"
     "    sys.modules[name] = module\n"
+    "    at += 1 + count\n"
+    "del args[1:at]\n"
     "sys.modules['cove'].runtime = sys.modules['cove.runtime']\n"
 )
 
 SHIM_BOOT = _BOOT_PACKAGES + (
     "from cove.runtime.containers.shim import main\n"
-    "sys.exit(main(sys.argv[2]))\n"
+    "sys.exit(main(sys.argv[1]))\n"
 )
 
 WARM_SHIM_BOOT = _BOOT_PACKAGES + (
@@ -53,30 +52,35 @@ stdin (one line, byte by byte so nothing of the later ``go`` is buffered away)."
 
 EXEC_BOOT = _BOOT_PACKAGES + (
     "from cove.runtime.containers.exec_helper import main\n"
-    "sys.exit(main(sys.argv[2], *map(int, sys.argv[3:4])))\n"
+    "sys.exit(main(sys.argv[1], *map(int, sys.argv[2:3])))\n"
 )
 
 MODULE_BOOT = _BOOT_PACKAGES + (
-    "sys.exit(__import__(sys.argv[2], fromlist=['main']).main(sys.argv[3:]))\n"
+    "sys.exit(__import__(sys.argv[1], fromlist=['main']).main(sys.argv[2:]))\n"
 )
 
 
-def package_paths_json() -> str:
-    """Where this daemon's ``cove`` and ``cove.runtime`` live, for the boot code."""
+def package_paths() -> list[str]:
+    """Where this daemon's ``cove`` and ``cove.runtime`` live, as the boot code reads them:
+    for each, the number of its directories, then the directories (no separator to
+    escape, whatever the paths hold)."""
     import cove.runtime
 
-    return json.dumps([["cove", list(cove.__path__)],
-                       ["cove.runtime", list(cove.runtime.__path__)]])
+    args: list[str] = []
+    for package in (cove, cove.runtime):
+        directories = list(package.__path__)
+        args += [str(len(directories)), *directories]
+    return args
 
 
 def shim_command(bundle_dir: str | os.PathLike[str]) -> list[str]:
     """argv for the shim of the container whose spec.json is in ``bundle_dir``."""
-    return [sys.executable, "-I", "-S", "-c", SHIM_BOOT, package_paths_json(),
+    return [sys.executable, "-I", "-S", "-c", SHIM_BOOT, *package_paths(),
             os.fspath(bundle_dir)]
 
 
 def warm_shim_command() -> list[str]:
-    return [sys.executable, "-I", "-S", "-c", WARM_SHIM_BOOT, package_paths_json()]
+    return [sys.executable, "-I", "-S", "-c", WARM_SHIM_BOOT, *package_paths()]
 
 
 def exec_command(spec_path: str | os.PathLike[str], report_fd: int | None = None) -> list[str]:
@@ -85,7 +89,7 @@ def exec_command(spec_path: str | os.PathLike[str], report_fd: int | None = None
     ``report_fd`` (default 3) is the inherited fd the helper writes its one JSON
     line to: ``{"pid": N}`` after a successful exec, else ``{"error", "exit_code"}``.
     """
-    argv = [sys.executable, "-I", "-S", "-c", EXEC_BOOT, package_paths_json(),
+    argv = [sys.executable, "-I", "-S", "-c", EXEC_BOOT, *package_paths(),
             os.fspath(spec_path)]
     if report_fd is not None:
         argv.append(str(report_fd))
@@ -95,4 +99,4 @@ def exec_command(spec_path: str | os.PathLike[str], report_fd: int | None = None
 def module_command(module: str, *args: str) -> list[str]:
     """argv for a fresh ``python -I -S`` that runs ``module.main(list(args))`` with only the
     daemon's ``cove`` importable, for helpers that chroot before they read their input."""
-    return [sys.executable, "-I", "-S", "-c", MODULE_BOOT, package_paths_json(), module, *args]
+    return [sys.executable, "-I", "-S", "-c", MODULE_BOOT, *package_paths(), module, *args]
