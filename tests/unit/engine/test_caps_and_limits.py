@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import resource
-import stat
 
 import pytest
 
@@ -14,7 +13,7 @@ from cove.desktop.cli.command import parse
 from cove.desktop.cli.errors import UsageError
 from cove.runtime import errors
 from cove.runtime.engine import create_config
-from cove.runtime.linux import caps, process, rootfs, syscalls
+from cove.runtime.linux import caps, process, rootfs
 from cove.runtime.linux.syscalls import MS_RDONLY
 from cove.runtime.linux.users import ExecUser
 from tests.support.kernel import RecordingKernel
@@ -191,24 +190,6 @@ def test_shm_size_and_privileged_sysfs_reach_the_mounts(tmp_path, monkeypatch):
                           str(tmp_path / "plain"), str(tmp_path / "scratch2"))
     assert [m for m in plain.mounts() if m.fstype == "sysfs"][0].flags & MS_RDONLY
     assert len(copied) == 1
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
-def test_host_devices_are_copied_with_numbers_and_modes(tmp_path):
-    host = tmp_path / "hostdev"
-    (host / "net").mkdir(parents=True)
-    (host / "pts").mkdir()
-    os.mknod(host / "kmsg", stat.S_IFCHR | 0o644, os.makedev(1, 11))
-    os.mknod(host / "net" / "tun", stat.S_IFCHR | 0o666, os.makedev(10, 200))
-    os.chmod(host / "net" / "tun", 0o666)  # past the umask
-    os.mknod(host / "pts" / "0", stat.S_IFCHR | 0o620, os.makedev(136, 0))
-    os.symlink("/proc/self/fd", host / "fd")
-    dev = tmp_path / "dev"
-    dev.mkdir()
-    rootfs.copy_host_devices(syscalls.kernel(), str(dev), str(host))
-    assert sorted(os.listdir(dev)) == ["kmsg", "net"]
-    tun = os.lstat(dev / "net" / "tun")
-    assert (tun.st_rdev, stat.S_IMODE(tun.st_mode)) == (os.makedev(10, 200), 0o666)
 
 
 # the CLI's body
