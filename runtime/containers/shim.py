@@ -17,8 +17,13 @@ from cove.runtime.containers import shim_json, shim_socket
 from cove.runtime.containers.shim_init import run_init
 from cove.runtime.containers.shim_io import STDERR, STDOUT, JsonFileLog, rfc3339_nano
 from cove.runtime.containers.shim_server import ShimServer
+from cove.runtime.containers.spec import ContainerSpec
 from cove.runtime.linux.oom import oom_kills
 from cove.runtime.linux.syscalls import CLONE_NEWPID, kernel
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the shim's start time
+    from typing import Any
 
 SPEC_FILE = "spec.json"
 SOCKET_FILE = "shim.sock"
@@ -28,7 +33,7 @@ GRACE_SECONDS = 2.0
 CONTROL_IN, CONTROL_OUT = 0, 1
 
 
-def _say(message: dict) -> None:
+def _say(message: dict[str, Any]) -> None:
     """One JSON line to the daemon; it may be gone already, which is fine."""
     try:
         os.write(CONTROL_OUT, (shim_json.dumps(message) + "\n").encode())
@@ -36,7 +41,7 @@ def _say(message: dict) -> None:
         pass
 
 
-def write_exit_file(path: str, record: dict) -> None:
+def write_exit_file(path: str, record: dict[str, Any]) -> None:
     """Temp file, fsync, rename, as ``store.layout.atomic_write``.
 
     Not imported from there: that module pulls in tempfile (and random, hashlib...),
@@ -55,11 +60,11 @@ def write_exit_file(path: str, record: dict) -> None:
 class Shim:
     """Start the init, then hand the loop to ``ShimServer`` until the container is gone."""
 
-    def __init__(self, spec: dict, bundle: str) -> None:
+    def __init__(self, spec: ContainerSpec, bundle: str) -> None:
         self.spec = spec
         self.bundle = bundle
-        self.proc = spec["process"]
-        self.tty = bool(self.proc.get("tty"))
+        self.proc = spec.process
+        self.tty = spec.process.tty
 
     def start_init(self) -> tuple[int, shim_socket.Socket, dict[int, int], int | None]:
         """Fork PID 1; returns (pid, channel, output fds by stream, container stdin fd)."""
@@ -70,7 +75,7 @@ class Shim:
         if not self.tty:
             out_r, out_w = os.pipe()
             err_r, err_w = os.pipe()
-            if self.proc.get("open_stdin"):
+            if self.proc.open_stdin:
                 in_r, stdin_fd = os.pipe()
             else:
                 in_r = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
@@ -89,7 +94,7 @@ class Shim:
             os.close(fd)
         return pid, parent, outputs, stdin_fd
 
-    def wait_ready(self, pid: int, channel: shim_socket.Socket) -> tuple[dict, int | None]:
+    def wait_ready(self, pid: int, channel: shim_socket.Socket) -> tuple[dict[str, Any], int | None]:
         """The init's first message (ready or error) and the pty master it sent, if any."""
         buffered = b""
         master: int | None = None
@@ -118,7 +123,7 @@ class Shim:
         if master is not None:
             os.set_blocking(master, False)
             outputs = {master: STDOUT}
-            stdin_fd = master if self.proc.get("open_stdin") else None
+            stdin_fd = master if self.proc.open_stdin else None
         sock_path = os.path.join(self.bundle, SOCKET_FILE)
         try:
             os.unlink(sock_path)
@@ -127,10 +132,9 @@ class Shim:
         listener = shim_socket.listen_unix(self.bundle, SOCKET_FILE)
         server = ShimServer(
             pid=pid, channel=channel, listener=listener, outputs=outputs, stdin_fd=stdin_fd,
-            tty=self.tty, stdin_once=bool(self.proc.get("stdin_once")),
-            log=JsonFileLog(self.spec.get("log_path") or None,
-                            int(self.spec.get("log_max_size") or 0),
-                            int(self.spec.get("log_max_files") or 1)),
+            tty=self.tty, stdin_once=self.proc.stdin_once,
+            log=JsonFileLog(self.spec.log.path or None, self.spec.log.max_size,
+                            self.spec.log.max_files),
             say=_say, on_exit=self.finish, socket_path=sock_path)
         _say({"pid": pid})
         try:
@@ -142,14 +146,14 @@ class Shim:
                 pass
         return 0
 
-    def finish(self, status: int) -> dict:
+    def finish(self, status: int) -> dict[str, Any]:
         """Turn the wait status into the exit record, persist it, return it for waiters."""
         code = os.waitstatus_to_exitcode(status)
-        events = self.spec.get("oom_events_file")
+        events = self.spec.oom_events_file
         record = {"exit_code": code if code >= 0 else 128 - code,
                   "oom_killed": oom_kills(events) > 0 if events else False,
                   "finished_at": rfc3339_nano()}
-        exit_file = self.spec.get("exit_file") or os.path.join(self.bundle, "exit.json")
+        exit_file = self.spec.exit_file or os.path.join(self.bundle, "exit.json")
         try:
             write_exit_file(exit_file, record)
         except OSError as exc:
@@ -159,7 +163,7 @@ class Shim:
 
 def main(bundle: str) -> int:
     with open(os.path.join(bundle, SPEC_FILE), "rb") as f:
-        spec = shim_json.loads(f.read())
+        spec = ContainerSpec.from_json(shim_json.loads(f.read()))
     with open(os.path.join(bundle, PID_FILE), "w") as f:
         f.write(str(os.getpid()))
     try:

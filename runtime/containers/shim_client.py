@@ -18,6 +18,7 @@ import threading
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.containers.spec import ContainerSpec
 from cove.runtime.store.layout import Layout, atomic_write_json
 
 START_TIMEOUT = 30.0
@@ -62,7 +63,8 @@ def _read_reply(popen: subprocess.Popen[bytes]) -> dict[str, Any]:
         popen.wait()
         raise errors.SystemError_(f"container shim exited unexpectedly (status {popen.returncode})")
     try:
-        return json.loads(line)
+        reply: dict[str, Any] = json.loads(line)
+        return reply
     except ValueError as exc:
         raise errors.SystemError_(f"container shim said {line[:200]!r}") from exc
 
@@ -127,11 +129,11 @@ def _dismiss(popen: subprocess.Popen[bytes]) -> None:
 warm_shims = WarmShims()
 
 
-def start(layout: Layout, cid: str, spec: dict[str, Any]) -> ShimProcess:
+def start(layout: Layout, cid: str, spec: ContainerSpec) -> ShimProcess:
     """Write the bundle, start the shim and wait until the container is prepared."""
     bundle = layout.bundle_dir(cid)
     bundle.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(layout.bundle_spec(cid), spec, 0o600)
+    atomic_write_json(layout.bundle_spec(cid), spec.to_json(), 0o600)
     popen = warm_shims.take()
     if popen is not None:
         assert popen.stdin
@@ -185,7 +187,8 @@ def _request(layout: Layout, cid: str, request: dict[str, Any],
             if not chunk:
                 raise ConnectionError("shim closed the connection")
             buf += chunk
-    return json.loads(buf)
+    reply: dict[str, Any] = json.loads(buf)
+    return reply
 
 
 def wait(layout: Layout, cid: str) -> dict[str, Any]:

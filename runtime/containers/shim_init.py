@@ -11,23 +11,26 @@ Nothing here may import lazily: after pivot_root the host's stdlib is gone.
 
 from __future__ import annotations
 
-import _signal
+import _signal  # type: ignore[import-not-found]  # signal itself imports enum: too slow here
 import os
 
 from cove.runtime.containers import shim_json as json
 from cove.runtime.containers.shim_socket import Socket, send_with_fds
-from cove.runtime.linux import caps, namespaces, netdev, process, rootfs, tty
+from cove.runtime.containers.spec import ConsoleSize, ContainerSpec
+from cove.runtime.linux import namespaces, netdev, process, rootfs, tty
 from cove.runtime.linux.syscalls import CLONE_NEWCGROUP, KernelError, kernel
-from cove.runtime.linux.users import UserError, resolve_user
+from cove.runtime.linux.users import ExecUser, UserError, resolve_user
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cove.runtime.linux.kernel_interface import Kernel
 
 SETUP_FAILED = 125
 
 
-def _send(channel: Socket, message: dict, fds: list[int] | None = None) -> None:
+def _send(channel: Socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
     data = (json.dumps(message) + "\n").encode()
     if fds:
         send_with_fds(channel, data, fds)
@@ -35,14 +38,12 @@ def _send(channel: Socket, message: dict, fds: list[int] | None = None) -> None:
         channel.sendall(data)
 
 
-def set_window_size(fd: int, console: dict | None) -> None:
-    console = console or {}
-    height, width = int(console.get("height") or 0), int(console.get("width") or 0)
-    if height and width:
-        tty.set_window_size(fd, height, width)
+def set_window_size(fd: int, console: ConsoleSize) -> None:
+    if console.height and console.width:
+        tty.set_window_size(fd, console.height, console.width)
 
 
-def open_container_pty(console: dict | None, uid: int) -> tuple[int, int]:
+def open_container_pty(console: ConsoleSize, uid: int) -> tuple[int, int]:
     """(master, slave) from the container's own devpts, so ``tty`` says /dev/pts/0."""
     master, slave = tty.open_pty()
     os.fchown(slave, uid, -1)
@@ -58,51 +59,52 @@ def _become_pid1_stdio(stdio: list[int] | None, devnull: int) -> None:
             os.dup2(fd, number)
 
 
-def setup_container(k: Kernel, spec: dict, bundle: str) -> tuple[process.ExecUser, dict, int]:
+def setup_container(k: Kernel, spec: ContainerSpec,
+                    bundle: str) -> tuple[ExecUser, dict[str, str], int]:
     """Everything but exec; returns (user, environment, pty master or -1)."""
-    proc = spec["process"]
-    namespaces.join_cgroups(list((spec.get("cgroup") or {}).get("join") or []))
+    proc = spec.process
+    namespaces.join_cgroups(spec.cgroup_join)
     flags = namespaces.CONTAINER_NAMESPACES
     if not os.path.exists("/proc/self/ns/cgroup"):
         flags &= ~CLONE_NEWCGROUP
     k.unshare(flags)
     target = os.path.join(bundle, "rootfs")
-    privileged = bool(spec.get("privileged"))
-    rootfs.prepare_rootfs(k, spec["rootfs"], list(spec.get("mounts") or []), target,
+    privileged = spec.privileged
+    rootfs.prepare_rootfs(k, spec.rootfs.to_json(), spec.mounts, target,
                           os.path.join(bundle, "overlay"), privileged,
-                          int(spec.get("shm_size") or rootfs.DEFAULT_SHM_SIZE))
+                          spec.shm_size or rootfs.DEFAULT_SHM_SIZE)
     rootfs.pivot_into(k, target)
-    process.write_sysctls(dict(spec.get("sysctls") or {}))
+    process.write_sysctls(spec.sysctls)
     if not privileged:
         rootfs.mask_paths(k)
-    if spec["rootfs"].get("readonly"):
+    if spec.rootfs.readonly:
         rootfs.remount_root_readonly(k)
-    if spec.get("hostname"):
-        k.sethostname(spec["hostname"])
-    if spec.get("domainname"):
-        k.setdomainname(spec["domainname"])
+    if spec.hostname:
+        k.sethostname(spec.hostname)
+    if spec.domainname:
+        k.setdomainname(spec.domainname)
     netdev.set_link_up("lo")
 
-    user = resolve_user(proc.get("user") or "")
+    privileges = proc.privileges
+    user = resolve_user(proc.user)
     user = process.with_extra_groups(
-        user, process.resolve_extra_groups(list(proc.get("groups_add") or [])))
-    env = process.env_dict(list(proc.get("env") or []))
+        user, process.resolve_extra_groups(privileges.groups_add))
+    env = process.env_dict(proc.env)
     env.setdefault("HOME", user.home)
     master = -1
     os.setsid()
-    if proc.get("tty"):
-        master, slave = open_container_pty(proc.get("console"), user.uid)
+    if proc.tty:
+        master, slave = open_container_pty(proc.console, user.uid)
         tty.make_controlling_terminal(slave)
         for number in range(3):
             os.dup2(slave, number)
         os.close(slave)
-    process.enter_workdir(proc.get("cwd") or "/")
-    if proc.get("oom_score_adj") is not None:
-        process.set_oom_score_adj(int(proc["oom_score_adj"]))
-    process.apply_rlimits(list(proc.get("rlimits") or []))
-    process.restrict_privileges(k, user, privileged,
-                                int(proc.get("capabilities", caps.DEFAULT_MASK)),
-                                bool(proc.get("no_new_privs")))
+    process.enter_workdir(proc.cwd or "/")
+    if privileges.oom_score_adj is not None:
+        process.set_oom_score_adj(privileges.oom_score_adj)
+    process.apply_rlimits(privileges.rlimits)
+    process.restrict_privileges(k, user, privileged, privileges.capabilities,
+                                privileges.no_new_privs)
     return user, env, master
 
 
@@ -110,7 +112,7 @@ FORWARDED_SIGNALS = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SI
                      _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
 
 
-def _run_as_init(channel: Socket, args: list[str], env: dict) -> None:
+def _run_as_init(channel: Socket, args: list[str], env: dict[str, str]) -> None:
     """``--init``: stay PID 1, run the command as a child, forward signals to it and
     reap every orphan (what docker-init/tini do); exit with the child's status."""
     try:  # what ps shows for PID 1 (docker's shows docker-init)
@@ -158,7 +160,8 @@ def _forward(pid: int, signum: int) -> None:
         pass
 
 
-def run_init(spec: dict, bundle: str, channel: Socket, stdio: list[int] | None) -> None:
+def run_init(spec: ContainerSpec, bundle: str, channel: Socket,
+             stdio: list[int] | None) -> None:
     """Never returns: execs the container command or exits with Docker's exit code."""
     code = SETUP_FAILED
     try:
@@ -181,11 +184,11 @@ def run_init(spec: dict, bundle: str, channel: Socket, stdio: list[int] | None) 
         if channel.recv(1) != b"G":
             os._exit(SETUP_FAILED)  # the shim gave up on us
         os.umask(0o022)
-        proc = spec["process"]
-        if proc.get("init"):
-            _run_as_init(channel, list(proc["args"]), env)
+        proc = spec.process
+        if proc.init:
+            _run_as_init(channel, proc.args, env)
         try:
-            process.exec_command(list(proc["args"]), env)
+            process.exec_command(proc.args, env)
         except process.ExecError as exc:
             code = exc.exit_code
             _send(channel, {"error": exc.message, "exit_code": code})

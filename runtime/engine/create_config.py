@@ -16,6 +16,7 @@ import shlex
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.containers.spec import LogSpec
 from cove.runtime.engine import mounts
 from cove.runtime.linux import caps
 from cove.runtime.linux.process import RLIMIT_NUMBERS
@@ -100,7 +101,7 @@ def _decimal_size(text: str) -> int:
     return int(float(match[1]) * 1000 ** " kmgtp".index(match[2] or " "))
 
 
-def log_settings(host: dict[str, Any], path: str) -> dict[str, Any]:
+def log_settings(host: dict[str, Any], path: str) -> LogSpec:
     """The shim's log settings from ``LogConfig`` (``--log-driver``, ``--log-opt``): the
     json-file driver with max-size/max-file rotation, or ``none``. Options json-file
     knows but this engine does not act on (labels, env, tag: extra attributes; compress)
@@ -115,7 +116,7 @@ def log_settings(host: dict[str, Any], path: str) -> dict[str, Any]:
         if options:
             raise errors.InvalidParameter(f"unknown log opt '{next(iter(options))}' for none "
                                           "log driver")
-        return {"log_path": "", "log_max_size": 0, "log_max_files": 1}
+        return LogSpec()
     for key, value in options.items():
         if key not in JSON_FILE_OPTIONS:
             raise errors.InvalidParameter(f"unknown log opt '{key}' for json-file log driver")
@@ -136,7 +137,7 @@ def log_settings(host: dict[str, Any], path: str) -> dict[str, Any]:
             raise errors.InvalidParameter("max-file cannot be less than 1")
         if not max_size:
             raise errors.InvalidParameter("max-file cannot be set without max-size")
-    return {"log_path": path, "log_max_size": max_size, "log_max_files": max_files}
+    return LogSpec(path, max_size, max_files)
 
 
 def no_new_privileges(host: dict[str, Any]) -> bool:

@@ -19,6 +19,13 @@ from pathlib import Path
 import pytest
 
 from cove.runtime.containers.shim_launch import shim_command
+from cove.runtime.containers.spec import (
+    ConsoleSize,
+    ContainerSpec,
+    LogSpec,
+    ProcessSpec,
+    RootfsSpec,
+)
 
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 DEFAULT_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -63,7 +70,7 @@ def busybox_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Container:
     """One shim under test, spoken to exactly as the daemon would."""
 
-    def __init__(self, directory: Path, spec: dict) -> None:
+    def __init__(self, directory: Path, spec: ContainerSpec) -> None:
         self.directory = directory
         self.bundle = directory / "bundle"
         self.spec = spec
@@ -76,7 +83,7 @@ class Container:
 
     def start_shim(self) -> dict:
         """Launch the shim and return its first line ({"pid"} or {"error"})."""
-        (self.bundle / "spec.json").write_text(json.dumps(self.spec))
+        (self.bundle / "spec.json").write_text(json.dumps(self.spec.to_json()))
         with open(self.bundle / "shim.log", "wb") as log:
             self.shim = subprocess.Popen(shim_command(self.bundle), stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=log,
@@ -126,7 +133,7 @@ class Container:
             deadline = time.monotonic() + TIMEOUT
             while time.monotonic() < deadline:
                 try:
-                    with open(self.spec["exit_file"]) as f:
+                    with open(self.spec.exit_file) as f:
                         return json.load(f)
                 except (OSError, ValueError):
                     time.sleep(0.05)
@@ -152,7 +159,7 @@ class Container:
             return ""
 
     def log_entries(self) -> list[dict]:
-        path = Path(self.spec["log_path"])
+        path = Path(self.spec.log.path)
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def cleanup(self) -> None:
@@ -214,23 +221,21 @@ def make_container(busybox_rootfs: Path, tmp_path: Path) -> Iterator:
         for name in ("bundle", "upper", "work"):
             (directory / name).mkdir(parents=True)
         cid = f"{len(made):064x}"
-        process = {"args": args, "env": list(DEFAULT_ENV), "cwd": "/", "user": "",
-                   "tty": False, "open_stdin": False, "stdin_once": False,
-                   "console": {"height": 24, "width": 80}, "init": False}
-        process.update({k: v for k, v in options.items() if k in process})
-        spec = {
-            "id": cid,
-            "rootfs": {"lower": [str(busybox_rootfs)], "upper": str(directory / "upper"),
-                       "work": str(directory / "work"),
-                       "readonly": bool(options.get("readonly", False))},
-            "process": process,
-            "hostname": options.get("hostname", "abc123"), "domainname": "",
-            "mounts": options.get("mounts", []),
-            "cgroup": {"join": options.get("cgroup_join", [])},
-            "log_path": str(directory / f"{cid}-json.log"), "log_max_size": 0,
-            "exit_file": str(directory / "bundle" / "exit.json"),
-            "oom_events_file": None,
-        }
+        process = ProcessSpec(args, list(DEFAULT_ENV), console=ConsoleSize(24, 80))
+        for key, value in options.items():
+            if key in ("cwd", "user", "tty", "open_stdin", "stdin_once", "init"):
+                setattr(process, key, value)
+            elif key == "console":
+                process.console = ConsoleSize.from_json(value)
+        spec = ContainerSpec(
+            id=cid,
+            rootfs=RootfsSpec([str(busybox_rootfs)], str(directory / "upper"),
+                              str(directory / "work"), bool(options.get("readonly", False))),
+            process=process, hostname=str(options.get("hostname", "abc123")),
+            mounts=list(options.get("mounts", [])),
+            cgroup_join=list(options.get("cgroup_join", [])),
+            log=LogSpec(str(directory / f"{cid}-json.log")),
+            exit_file=str(directory / "bundle" / "exit.json"))
         container = Container(directory, spec)
         made.append(container)
         return container

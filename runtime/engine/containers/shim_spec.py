@@ -7,9 +7,14 @@ process spec for its execs.
 
 from __future__ import annotations
 
-from typing import Any
-
 from cove.runtime.containers.record import Container
+from cove.runtime.containers.spec import (
+    ConsoleSize,
+    ContainerSpec,
+    ProcessPrivileges,
+    ProcessSpec,
+    RootfsSpec,
+)
 from cove.runtime.engine import create_config, mounts
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.linux import caps, cgroups
@@ -27,17 +32,15 @@ def resources(container: Container) -> cgroups.Resources:
         pids_limit=host.get("PidsLimit") or None)
 
 
-def process_privileges(container: Container) -> dict[str, Any]:
+def process_privileges(container: Container) -> ProcessPrivileges:
     """What the container's processes (init and execs alike, as in dockerd) get from
     HostConfig: capabilities, extra groups, ulimits, OOM score adjustment."""
     host = container.host_config
-    return {
-        "capabilities": create_config.capability_set(host, held=caps.held_capabilities()),
-        "groups_add": list(host.get("GroupAdd") or []),
-        "rlimits": create_config.rlimits(host),
-        "oom_score_adj": host.get("OomScoreAdj"),
-        "no_new_privs": create_config.no_new_privileges(host),
-    }
+    return ProcessPrivileges(
+        capabilities=create_config.capability_set(host, held=caps.held_capabilities()),
+        groups_add=list(host.get("GroupAdd") or []), rlimits=create_config.rlimits(host),
+        oom_score_adj=host.get("OomScoreAdj"),
+        no_new_privs=create_config.no_new_privileges(host))
 
 
 def _environment(container: Container) -> list[str]:
@@ -56,33 +59,31 @@ def _environment(container: Container) -> list[str]:
 
 
 def shim_spec(ctx: ContainerContext, container: Container,
-              manager: cgroups.CgroupManager) -> dict[str, Any]:
+              manager: cgroups.CgroupManager) -> ContainerSpec:
     lay, cid, cfg, host = ctx.layout, container.id, container.config, container.host_config
-    return {
-        "id": cid,
-        "rootfs": {"lower": ctx.images.lower_dirs(container.data["Image"]),
-                   "upper": str(lay.container_upper(cid)),
-                   "work": str(lay.container_work(cid)),
-                   "readonly": bool(host.get("ReadonlyRootfs"))},
-        "process": {"args": [container.data["Path"], *container.data["Args"]],
-                    "env": _environment(container), "cwd": cfg.get("WorkingDir") or "/",
-                    "user": cfg.get("User") or "", "tty": bool(cfg.get("Tty")),
-                    "open_stdin": bool(cfg.get("OpenStdin")),
-                    "stdin_once": bool(cfg.get("StdinOnce")),
-                    "console": container.private.get("console") or DEFAULT_CONSOLE,
-                    "init": bool(host.get("Init")),
-                    **process_privileges(container)},
-        "hostname": cfg["Hostname"], "domainname": cfg.get("Domainname") or "",
-        "privileged": bool(host.get("Privileged")),
-        "shm_size": host.get("ShmSize") or create_config.DEFAULT_SHM_SIZE,
-        "sysctls": dict(host.get("Sysctls") or {}),
-        "mounts": mounts.spec_mounts(host, [
+    rootfs = RootfsSpec(ctx.images.lower_dirs(container.data["Image"]),
+                        str(lay.container_upper(cid)), str(lay.container_work(cid)),
+                        readonly=bool(host.get("ReadonlyRootfs")))
+    process = ProcessSpec(
+        args=[container.data["Path"], *container.data["Args"]],
+        env=_environment(container), cwd=cfg.get("WorkingDir") or "/",
+        user=cfg.get("User") or "", tty=bool(cfg.get("Tty")),
+        open_stdin=bool(cfg.get("OpenStdin")), stdin_once=bool(cfg.get("StdinOnce")),
+        console=ConsoleSize.from_json(container.private.get("console") or DEFAULT_CONSOLE),
+        init=bool(host.get("Init")), privileges=process_privileges(container))
+    return ContainerSpec(
+        id=cid, rootfs=rootfs, process=process,
+        hostname=cfg["Hostname"], domainname=cfg.get("Domainname") or "",
+        privileged=bool(host.get("Privileged")),
+        shm_size=host.get("ShmSize") or create_config.DEFAULT_SHM_SIZE,
+        sysctls=dict(host.get("Sysctls") or {}),
+        mounts=mounts.spec_mounts(host, [
             (str(lay.container_hosts(cid)), "/etc/hosts"),
             (str(lay.container_hostname(cid)), "/etc/hostname"),
             (str(lay.container_resolv(cid)), "/etc/resolv.conf")],
             ctx.mount_points(container)),
-        "cgroup": {"join": manager.join_paths()},
-        **create_config.log_settings(host, str(lay.container_log(cid))),
-        "exit_file": str(lay.exit_file(cid)),
-        "oom_events_file": manager.oom_events_file(),
-    }
+        cgroup_join=manager.join_paths(),
+        log=create_config.log_settings(host, str(lay.container_log(cid))),
+        exit_file=str(lay.exit_file(cid)),
+        oom_events_file=manager.oom_events_file(),
+    )

@@ -175,7 +175,7 @@ def test_eof_on_control_before_go_kills_the_init(make_container):
 def test_shim_outlives_a_sigkilled_daemon(make_container):
     container = make_container(["sh", "-c", "read line; echo got $line; exit 7"],
                                open_stdin=True, stdin_once=True)
-    (container.bundle / "spec.json").write_text(json.dumps(container.spec))
+    (container.bundle / "spec.json").write_text(json.dumps(container.spec.to_json()))
     daemon_code = (
         "import subprocess, sys, time\n"
         "from cove.runtime.containers.shim_launch import shim_command\n"
@@ -235,7 +235,7 @@ def test_many_long_layer_paths_still_mount(make_container, busybox_rootfs, tmp_p
         layers.append(str(layer))
     (tmp_path / "layers" / f"{0:064x}" / "diff" / "top").write_text("from the top layer\n")
     container = make_container(["cat", "/top"])
-    container.spec["rootfs"]["lower"] = layers + [str(busybox_rootfs)]
+    container.spec.rootfs.lower = layers + [str(busybox_rootfs)]
     _started, output, exited = container.run()
     assert output[1] == b"from the top layer\n", container.shim_log()
     assert exited["exit_code"] == 0
