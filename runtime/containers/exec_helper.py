@@ -8,9 +8,10 @@ status (128+signal when killed), forwarding the signals it receives.
 
 Spec (JSON file): {"pid": init host pid, "args": [...], "env": [...], "cwd": "",
 "user": "", "tty": bool, "cgroup_join": [...], "privileged": bool, "capabilities": mask,
-"groups_add": [...], "rlimits": [[n, soft, hard]...], "oom_score_adj": int|null} — the
-container's capability set, extra groups, ulimits and OOM score apply to execs too, as
-dockerd copies the container's process spec for them.
+"groups_add": [...], "rlimits": [[n, soft, hard]...], "oom_score_adj": int|null,
+"no_new_privs": bool} — the container's ``ProcessPrivileges`` (spec.py: capability set,
+extra groups, ulimits, OOM score) apply to execs too, as dockerd copies the container's
+process spec for them.
 
 fd 3 (or the one given), one JSON line: {"pid": host pid} once the exec succeeded, or
 {"error": "...", "exit_code": 126|127|125} when it did not.
@@ -18,50 +19,55 @@ fd 3 (or the one given), one JSON line: {"pid": host pid} once the exec succeede
 
 from __future__ import annotations
 
-import _signal
+import _signal  # type: ignore[import-not-found]  # signal itself imports enum: too slow here
 import _socket
 import os
 import struct
 
 from cove.runtime.containers import shim_json as json
-from cove.runtime.linux import caps, namespaces, process, tty
+from cove.runtime.containers.spec import ProcessPrivileges
+from cove.runtime.linux import namespaces, process, tty
 from cove.runtime.linux.syscalls import KernelError, kernel
 from cove.runtime.linux.users import UserError, resolve_user
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the helper's start time
+    from typing import Any
 
 REPORT_FD = 3  # unless the daemon names another one (exec_command's report_fd)
 FORWARDED_SIGNALS = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
                      _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
 
 
-def _report(message: dict) -> None:
+def _report(message: dict[str, Any]) -> None:
     try:
         os.write(_report_fd, (json.dumps(message) + "\n").encode())
     except OSError:
         pass  # no report pipe given: the exit code and stderr still tell
 
 
-def _child(spec: dict, error_w: int) -> None:
+def _child(spec: dict[str, Any], error_w: int) -> None:
     """In the container: become the user, drop privileges, exec. Never returns."""
     code = 125
     try:
         try:
             os.closerange(REPORT_FD, error_w)
             os.closerange(error_w + 1, 1 << 16)
+            privileges = ProcessPrivileges.from_json(spec)
             user = resolve_user(spec.get("user") or "")
             user = process.with_extra_groups(
-                user, process.resolve_extra_groups(list(spec.get("groups_add") or [])))
+                user, process.resolve_extra_groups(privileges.groups_add))
             env = process.env_dict(list(spec.get("env") or []))
             env.setdefault("HOME", user.home)
             os.setsid()
             if spec.get("tty") and os.isatty(0):
                 tty.make_controlling_terminal(0)
             process.enter_workdir(spec.get("cwd") or "/", create=False)
-            if spec.get("oom_score_adj") is not None:
-                process.set_oom_score_adj(int(spec["oom_score_adj"]))
-            process.apply_rlimits(list(spec.get("rlimits") or []))
+            if privileges.oom_score_adj is not None:
+                process.set_oom_score_adj(privileges.oom_score_adj)
+            process.apply_rlimits(privileges.rlimits)
             process.restrict_privileges(kernel(), user, bool(spec.get("privileged")),
-                                        int(spec.get("capabilities", caps.DEFAULT_MASK)),
-                                        bool(spec.get("no_new_privs")))
+                                        privileges.capabilities, privileges.no_new_privs)
             process.exec_command(list(spec["args"]), env)
         except (process.ExecError, UserError, KernelError, OSError) as exc:
             code = getattr(exc, "exit_code", 125 if not isinstance(exc, OSError) else 126)
@@ -88,7 +94,7 @@ def _open_console(console_fd: int) -> None:
     os.close(slave)
 
 
-def run(spec: dict) -> int:
+def run(spec: dict[str, Any]) -> int:
     namespaces.join_cgroups(list(spec.get("cgroup_join") or []))
     namespaces.join_namespaces(kernel(), int(spec["pid"]))
     if spec.get("tty") and spec.get("console_fd") is not None:

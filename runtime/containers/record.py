@@ -13,7 +13,7 @@ import enum
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from cove.runtime.store.layout import Layout, atomic_write_json, read_json
 
@@ -73,27 +73,27 @@ class Container:
 
     @property
     def id(self) -> str:
-        return self.data["Id"]
+        return cast(str, self.data["Id"])
 
     @property
     def name(self) -> str:
-        return self.data["Name"].lstrip("/")
+        return cast(str, self.data["Name"]).lstrip("/")
 
     @property
     def state(self) -> dict[str, Any]:
-        return self.data["State"]
+        return cast(dict[str, Any], self.data["State"])
 
     @property
     def config(self) -> dict[str, Any]:
-        return self.data["Config"]
+        return cast(dict[str, Any], self.data["Config"])
 
     @property
     def host_config(self) -> dict[str, Any]:
-        return self.data["HostConfig"]
+        return cast(dict[str, Any], self.data["HostConfig"])
 
     @property
     def private(self) -> dict[str, Any]:
-        return self.data.setdefault("_cove", {})
+        return cast(dict[str, Any], self.data.setdefault("_cove", {}))
 
     @property
     def status(self) -> Status:

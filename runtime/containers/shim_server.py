@@ -28,6 +28,7 @@ from cove.runtime.linux import tty
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing/collections cost startup time the shim cannot spare
     from collections.abc import Callable
+    from typing import Any
 
 READ = select.EPOLLIN
 WRITE = select.EPOLLOUT
@@ -55,8 +56,8 @@ class Client:
 class ShimServer:
     def __init__(self, *, pid: int, channel: Socket, listener: Socket,
                  outputs: dict[int, int], stdin_fd: int | None, tty: bool, stdin_once: bool,
-                 log: JsonFileLog, say: Callable[[dict], None],
-                 on_exit: Callable[[int], dict], socket_path: str) -> None:
+                 log: JsonFileLog, say: Callable[[dict[str, Any]], None],
+                 on_exit: Callable[[int], dict[str, Any]], socket_path: str) -> None:
         self.pid = pid
         self.pidfd: int | None = os.pidfd_open(pid)
         self.channel: Socket | None = channel
@@ -77,7 +78,7 @@ class ShimServer:
         self.control_buf = b""
         self.released = False
         self.exit_status: int | None = None
-        self.exit_record: dict | None = None
+        self.exit_record: dict[str, Any] | None = None
         self.drain_deadline = 0.0
         self.grace_deadline = 0.0
         self.clients: dict[int, Client] = {}
