@@ -1,8 +1,7 @@
-"""Stream plumbing for attach, exec, and logs: stdcopy demux, the stdin/stdout pump, raw TTY.
+"""Stream plumbing for attach, exec, and logs: the stdin/stdout pump and the raw TTY.
 
-Docker's multiplexed framing (``stdcopy``): an 8-byte header — stream type
-(0 stdin, 1 stdout, 2 stderr), three zero bytes, big-endian uint32 payload length —
-then the payload. TTY streams are raw bytes with no framing.
+Without a TTY the daemon's output is multiplexed (``cove.common.stdcopy``); with one it is
+raw bytes.
 """
 
 from __future__ import annotations
@@ -10,55 +9,17 @@ from __future__ import annotations
 import os
 import sys
 
+from cove.common.stdcopy import STDERR, demux
+
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
-    from typing import BinaryIO, Protocol
+    from typing import Any, BinaryIO, Protocol
 
     class RawStream(Protocol):
         def recv(self, size: int = ...) -> bytes: ...
         def sendall(self, data: bytes) -> None: ...
         def close_write(self) -> None: ...
-
-STDIN, STDOUT, STDERR = 0, 1, 2
-HEADER_SIZE = 8
-
-
-class FrameDemuxer:
-    """Incremental stdcopy parser: ``feed`` bytes in any chunking, get whole frames out."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        self._buffer += data
-        frames: list[tuple[int, bytes]] = []
-        while len(self._buffer) >= HEADER_SIZE:
-            stream = self._buffer[0]
-            if stream not in (STDIN, STDOUT, STDERR):
-                raise ValueError(f"Unrecognized input header: {stream}")
-            end = HEADER_SIZE + int.from_bytes(self._buffer[4:HEADER_SIZE], "big")
-            if len(self._buffer) < end:
-                break
-            frames.append((stream, bytes(self._buffer[HEADER_SIZE:end])))
-            del self._buffer[:end]
-        return frames
-
-    @property
-    def pending(self) -> int:
-        return len(self._buffer)
-
-
-def encode_frame(stream: int, payload: bytes) -> bytes:
-    """One stdcopy frame (used by tests and fakes)."""
-    return bytes((stream, 0, 0, 0)) + len(payload).to_bytes(4, "big") + payload
-
-
-def demux(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
-    """Frames of a multiplexed stream given as arbitrary chunks."""
-    parser = FrameDemuxer()
-    for chunk in chunks:
-        yield from parser.feed(chunk)
 
 
 def write_frames(chunks: Iterable[bytes], stdout: BinaryIO, stderr: BinaryIO,
@@ -124,7 +85,7 @@ class RawTerminal:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.saved: list | None = None
+        self.saved: list[Any] | None = None
 
     def __enter__(self) -> None:
         if not os.isatty(self.fd) or sys.platform == "win32":

@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 import select
 import socket
-import struct
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from cove.common.stdcopy import encode_frame
+
 STDIN, STDOUT, STDERR = 0, 1, 2
-_HEADER = struct.Struct(">BxxxI")
 
 
 def frame(stream: int, data: bytes) -> bytes:
     """One stdcopy frame; the CLI demultiplexes these when the container has no TTY."""
-    return _HEADER.pack(stream, len(data)) + data
+    return encode_frame(stream, data)
 
 
 class Writable(Protocol):

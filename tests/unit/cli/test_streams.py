@@ -1,4 +1,4 @@
-"""stdcopy demux and the hijack path against a fake daemon on a Unix socket."""
+"""Copying demultiplexed output, and the hijack path against a fake daemon on a Unix socket."""
 
 from __future__ import annotations
 
@@ -11,25 +11,11 @@ import threading
 
 import pytest
 
-from cove.desktop.client.api import APIClient, iter_json_lines
+from cove.common.stdcopy import FrameDemuxer, encode_frame
+from cove.desktop.client.api import APIClient
 from cove.desktop.client.errors import Conflict, DaemonUnreachable, NotFound
-from cove.desktop.client.streams import FrameDemuxer, demux, encode_frame, write_frames
-
-
-def test_demux_handles_arbitrary_chunking() -> None:
-    stream = encode_frame(1, b"out\n") + encode_frame(2, b"err\n") + encode_frame(1, b"")
-    byte_chunks = [stream[i:i + 1] for i in range(len(stream))]
-    assert list(demux(byte_chunks)) == [(1, b"out\n"), (2, b"err\n"), (1, b"")]
-
-
-def test_demux_header_is_big_endian_length() -> None:
-    frame = bytes([2, 0, 0, 0, 0, 0, 1, 0]) + b"x" * 256
-    assert FrameDemuxer().feed(frame) == [(2, b"x" * 256)]
-
-
-def test_demux_rejects_unknown_stream_type() -> None:
-    with pytest.raises(ValueError):
-        FrameDemuxer().feed(bytes([7, 0, 0, 0, 0, 0, 0, 1, 0]))
+from cove.desktop.client.streams import write_frames
+from cove.desktop.client.wire import iter_json_lines
 
 
 def test_write_frames_splits_stdout_and_stderr() -> None:
