@@ -10,7 +10,7 @@ from __future__ import annotations
 from cove.common.remote_context import looks_like_archive
 
 from .command import Cli, Command
-from .errors import StatusError
+from .errors import CommandFailed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 SENDING = "Sending build context to Docker daemon"
 
 
-def _context_error(message: str) -> StatusError:
-    return StatusError(1, f"unable to prepare context: {message}")
+def _context_error(message: str) -> CommandFailed:
+    return CommandFailed(f"unable to prepare context: {message}")
 
 
 def _read_stdin(cli: Cli) -> bytes:
@@ -61,8 +61,8 @@ def prepare_context(args: Namespace, cli: Cli, body: IO[bytes]) -> str:
 
     source = args.args[0]
     if args.file == "-" and source == "-":
-        raise StatusError(1, "invalid argument: can't use stdin for both build context "
-                             "and dockerfile")
+        raise CommandFailed("invalid argument: can't use stdin for both build context "
+                            "and dockerfile")
     if source == "-":
         return _archive_or_dockerfile(_read_stdin(cli), args, body)
     if os.path.isdir(source):
@@ -82,9 +82,9 @@ def prepare_context(args: Namespace, cli: Cli, body: IO[bytes]) -> str:
         try:
             write_context_tar(source, dockerfile, body, extra)
         except ValueError as exc:
-            raise StatusError(1, f"error checking context: {exc}") from exc
+            raise CommandFailed(f"error checking context: {exc}") from exc
         except OSError as exc:
-            raise StatusError(1, f"error checking context: {exc}") from exc
+            raise CommandFailed(f"error checking context: {exc}") from exc
         return dockerfile
     if os.path.isfile(source):
         with open(source, "rb") as f:
@@ -154,7 +154,7 @@ def _git_context(args: Namespace, cli: Cli, body: IO[bytes], url: str) -> str:
         try:
             write_context_tar(context, dockerfile.replace(os.sep, "/"), body)
         except (ValueError, OSError) as exc:
-            raise StatusError(1, f"error checking context: {exc}") from exc
+            raise CommandFailed(f"error checking context: {exc}") from exc
         return dockerfile.replace(os.sep, "/")
     finally:
         shutil.rmtree(temp_root, ignore_errors=True)
@@ -193,7 +193,7 @@ def build_params(args: Namespace, dockerfile: str) -> dict[str, Any]:
     }
 
 
-class _Upload:
+class ContextUpload:
     """The context body, reporting docker's ``Sending build context`` progress as it is read.
 
     Like moby's progress reader: a line per 512 KiB (at most ten a second), each ending in
@@ -235,7 +235,8 @@ class _Upload:
 
 def _validate_tags(tags: list[str]) -> None:
     """docker rejects a malformed ``-t`` while parsing flags: usage and exit 125."""
-    from ..client.reference import InvalidReference, parse_normalized
+    from cove.common.reference import InvalidReference, parse_normalized
+
     from .errors import UsageError
 
     for tag in tags:
@@ -249,7 +250,8 @@ def build(args: Namespace, cli: Cli) -> int:
     import io
 
     from ..client.credentials import registry_config_header
-    from .jsonmessage import JSONMessageError, display_stream
+    from .errors import StreamError
+    from .jsonmessage import display_stream
 
     _validate_tags(args.tag)
     # an unnamed temp file (O_TMPFILE): the ``tempfile`` module costs ~12 ms to import
@@ -257,7 +259,7 @@ def build(args: Namespace, cli: Cli) -> int:
         dockerfile = prepare_context(args, cli, body)
         body.seek(0)
         progress: IO[str] = io.StringIO() if args.quiet else cli.stdout
-        upload = _Upload(body, progress)
+        upload = ContextUpload(body, progress)
         image_ids: list[str] = []
         output: IO[str] = io.StringIO() if args.quiet else cli.stdout
 
@@ -269,10 +271,10 @@ def build(args: Namespace, cli: Cli) -> int:
             messages = cli.client.build(upload, build_params(args, dockerfile),  # type: ignore[arg-type]
                                         registry_config_header())
             display_stream(messages, output, aux=aux)  # type: ignore[arg-type]
-        except JSONMessageError as exc:
+        except StreamError:
             if args.quiet:  # what was held back explains the failure
                 cli.stderr.write(progress.getvalue() + output.getvalue())  # type: ignore[attr-defined]
-            raise StatusError(exc.code or 1, exc.message) from exc
+            raise
     image_id = image_ids[-1] if image_ids else ""
     if args.quiet:  # dockerd streams just the ID when q=1: docker prints that stream
         streamed = output.getvalue()  # type: ignore[attr-defined]
@@ -280,7 +282,7 @@ def build(args: Namespace, cli: Cli) -> int:
         cli.stdout.write(image_id)
     if args.iidfile:
         if not image_id:
-            raise StatusError(1, f"Server did not provide an image ID. Cannot write {args.iidfile}")
+            raise CommandFailed(f"Server did not provide an image ID. Cannot write {args.iidfile}")
         with open(args.iidfile, "w", encoding="utf-8") as f:
             f.write(image_id)
     return 0

@@ -7,7 +7,7 @@ import sys
 
 from . import run_options
 from .command import Cli, Command
-from .errors import StatusError
+from .errors import ArgCountError
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
@@ -20,9 +20,7 @@ def exec_(args: Namespace, cli: Cli) -> int:
 
     ref, command = args.args[0], args.args[1:]
     if not command:
-        raise StatusError(1, "cove: 'cove exec' requires at least 2 arguments\n\n"
-                             "Usage:  cove exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
-                             "See 'cove exec --help' for more information")
+        raise ArgCountError("'cove exec' requires at least 2 arguments")
     env: list[str] = []
     for path in args.env_file:
         env.extend(run_options.read_kv_file(path, "env", os.environ))

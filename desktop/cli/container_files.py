@@ -12,7 +12,7 @@ import os
 import sys
 
 from .command import Cli, Command
-from .errors import StatusError
+from .errors import CommandFailed
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
@@ -178,7 +178,8 @@ def _copy_from(cli: Cli, args: Namespace, container: str, src: str, dst: str) ->
         _, exists, is_dir = _local_destination(dst)
         dst_dir, _from, to_name = prepare_copy(src, src_is_dir, rebase, dst, exists, is_dir)
         counter = _Counter(stream)
-        _extract_local(counter, dst_dir, served_name, to_name)
+        # tarfile reads an "r|*" stream through read() alone, all _Counter has
+        _extract_local(counter, dst_dir, served_name, to_name)  # type: ignore[arg-type]
         _report(cli, args, counter.total, dst)
     finally:
         stream.close()
@@ -276,13 +277,13 @@ def cp(args: Namespace, cli: Cli) -> int:
             return _copy_from(cli, args, src_container, src_path, dst_path)
         return _copy_to(cli, args, src_path, dst_container, dst_path)
     except CopyError as exc:
-        raise StatusError(1, str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
 
 
 def export(args: Namespace, cli: Cli) -> int:
     if not args.output and sys.stdout.isatty():
-        raise StatusError(1, "cowardly refusing to save to a terminal. Use the -o flag or "
-                             "redirect")
+        raise CommandFailed("cowardly refusing to save to a terminal. Use the -o flag or "
+                            "redirect")
     from .images import write_stream
 
     write_stream(cli.client.export_container(args.args[0]), args.output)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from .command import Cli, Command, parse_filters
-from .errors import StatusError
+from .errors import CommandFailed
 from .units import parse_since
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
@@ -30,7 +30,7 @@ def for_each(cli: Cli, refs: list[str], action: Callable[[str], object]) -> int:
             continue
         cli.out(ref)
     if failed:
-        raise StatusError(1)
+        raise CommandFailed()
     return 0
 
 
@@ -72,20 +72,20 @@ def wait(args: Namespace, cli: Cli) -> int:
             continue
         cli.out(str(result.get("StatusCode", "")))
     if failed:
-        raise StatusError(1)
+        raise CommandFailed()
     return 0
 
 
 def rename(args: Namespace, cli: Cli) -> int:
     old, new = args.args
     if not new.strip():
-        raise StatusError(1, "Error: neither old nor new names may be empty")
+        raise CommandFailed("Error: neither old nor new names may be empty")
     from ..client.errors import ClientError
 
     try:
         cli.client.rename(old, new)
     except ClientError as exc:
-        raise StatusError(1, f"{exc}\nError: failed to rename container named {old}") from exc
+        raise CommandFailed(f"{exc}\nError: failed to rename container named {old}") from exc
     return 0
 
 

@@ -8,7 +8,15 @@ import sys
 
 from . import run_options
 from .command import Cli, Command
-from .errors import StatusError
+from .errors import (
+    EXIT_CODES,
+    CannotInvoke,
+    CommandFailed,
+    CommandNotFound,
+    InvalidOption,
+    RunFailed,
+    StreamError,
+)
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
@@ -16,18 +24,16 @@ if TYPE_CHECKING:
 
     from .command import FlagParser, Namespace
 
-RUN_HELP = "\n\nRun 'cove run --help' for more information"
 
-
-def start_exit_code(message: str) -> int:
-    """docker's mapping of a failed start: 127 not found, 126 cannot execute, else 125."""
+def start_failure(message: str, verb: str | None = None) -> RunFailed:
+    """docker's reading of a failed start: the command not found, not invocable, or else."""
     text = message.removeprefix("Error response from daemon: ")
     if any(s in text for s in ("executable file not found", "no such file or directory",
                                "system cannot find the file specified")):
-        return 127
+        return CommandNotFound(message, verb)
     if "permission denied" in text or "is a directory" in text:
-        return 126
-    return 125
+        return CannotInvoke(message, verb)
+    return RunFailed(message, verb)
 
 
 def normalize_image(ref: str) -> str:
@@ -38,18 +44,11 @@ def normalize_image(ref: str) -> str:
     return ref if ":" in last else ref + ":latest"
 
 
-def _run_error(verb: str, message: str) -> str:
-    """docker 28's wording: ``docker: <error>`` then a blank line and the help hint."""
-    return f"cove: {message}\n\nRun 'cove {verb} --help' for more information"
-
-
 def _build_body(args: Namespace, verb: str) -> dict[str, Any]:
     try:
         return run_options.build_create_body(args, args.args[0], args.args[1:], run=verb == "run")
-    except StatusError as exc:
-        if exc.message.startswith("cove: ") and "\n" not in exc.message:
-            raise StatusError(exc.exit_code, _run_error(verb, exc.message[6:])) from exc
-        raise
+    except InvalidOption as exc:
+        raise RunFailed(exc.message, verb) from exc
 
 
 PULL_POLICIES = ("always", "missing", "never")
@@ -57,25 +56,28 @@ PULL_POLICIES = ("always", "missing", "never")
 
 def _pull(cli: Cli, image: str, quiet: bool, platform: str | None = None) -> None:
     """docker's ``pullImage``: progress goes to stderr (stdout carries only the ID)."""
-    from ..client.reference import parse_normalized
-    from .registry import _Discard, pull_image
+    from cove.common.reference import parse_normalized
+
+    from .jsonmessage import Discard
+    from .registry import pull_image
 
     ref = parse_normalized(image).with_default_tag()
-    pull_image(cli, ref, _Discard() if quiet else cli.stderr, platform)
+    pull_image(cli, ref, Discard() if quiet else cli.stderr, platform)
 
 
 def create_container(cli: Cli, body: dict[str, Any], name: str | None, platform: str | None,
                      verb: str, pull: str, quiet: bool) -> str:
-    """Create, pulling per ``--pull`` as docker does; errors end with exit 125.
+    """Create, pulling per ``--pull`` as docker does; every failure is ``RunFailed``.
 
     missing: pull once on "No such image"; always: pull first; never: the daemon's error.
     """
+    from cove.common.reference import InvalidReference, parse_normalized
+
     from ..client.errors import APIError, ClientError, NotFound
-    from ..client.reference import InvalidReference, parse_normalized
 
     if pull not in PULL_POLICIES:
-        raise StatusError(125, _run_error(verb, f"invalid pull option: '{pull}': must be one "
-                                                 'of "always", "missing" or "never"'))
+        raise RunFailed(f"invalid pull option: '{pull}': must be one "
+                        'of "always", "missing" or "never"', verb)
     image = body["Image"]
     try:
         if pull == "always":
@@ -83,26 +85,20 @@ def create_container(cli: Cli, body: dict[str, Any], name: str | None, platform:
         created = cli.client.create_container(body, name=name, platform=platform)
     except NotFound as exc:
         if pull == "never" or "image" not in exc.message.lower():
-            raise StatusError(125, _run_error(verb, str(exc))) from exc
+            raise RunFailed(str(exc), verb) from exc
         try:
             ref = parse_normalized(image).with_default_tag()
         except InvalidReference:
-            raise StatusError(125, _run_error(verb, str(exc))) from exc
+            raise RunFailed(str(exc), verb) from exc
         if not quiet:
-            cli.stderr.write(f"Unable to find image '{ref.familiar()}' locally\n")
+            cli.stderr.write(f"Unable to find image '{ref.familiar}' locally\n")
         try:
             _pull(cli, image, quiet, platform)
             created = cli.client.create_container(body, name=name, platform=platform)
-        except ClientError as again:
-            raise StatusError(125, _run_error(verb, str(again))) from again
-        except StatusError as again:
-            raise StatusError(125, _run_error(verb, again.message)) from again
-    except StatusError as exc:
-        raise StatusError(125, _run_error(verb, exc.message)) from exc
-    except InvalidReference as exc:
-        raise StatusError(125, _run_error(verb, str(exc))) from exc
-    except APIError as exc:
-        raise StatusError(125, _run_error(verb, str(exc))) from exc
+        except (ClientError, StreamError) as again:
+            raise RunFailed(str(again), verb) from again
+    except (StreamError, InvalidReference, APIError) as exc:
+        raise RunFailed(str(exc), verb) from exc
     for warning in created.get("Warnings") or []:
         cli.stderr.write(f"WARNING: {warning}\n")
     return str(created["Id"])
@@ -112,7 +108,8 @@ def _write_cidfile(path: str | None, cid: str) -> None:
     if not path:
         return
     if os.path.exists(path):
-        raise StatusError(125, f"cove: container ID file found, make sure the other container isn't running or delete {path}")
+        raise InvalidOption("container ID file found, make sure the other container isn't "
+                            f"running or delete {path}")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(cid)
 
@@ -125,11 +122,11 @@ def _read_wait(waiter: Any) -> int:
     try:
         result = json.loads(raw or b"{}")
     except ValueError:
-        return 125
+        return EXIT_CODES[RunFailed]
     error = (result.get("Error") or {}).get("Message") if isinstance(result, dict) else None
     if error:
         sys.stderr.write(f"cove: {error}\n")
-    return int(result.get("StatusCode", 125))
+    return int(result.get("StatusCode", EXIT_CODES[RunFailed]))
 
 
 class _SignalProxy:
@@ -145,7 +142,7 @@ class _SignalProxy:
 
     def __enter__(self) -> _SignalProxy:
         if self.enabled:
-            import _signal
+            import _signal  # type: ignore[import-not-found]  # no stub
 
             for signum in (_signal.SIGINT, _signal.SIGTERM):
                 self.saved[signum] = _signal.signal(signum, self._forward)
@@ -168,8 +165,11 @@ class _SignalProxy:
 
 def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: bool,
                      start: bool, sig_proxy: bool, wait_condition: str | None,
-                     verb: str, detach_keys: str | None = None) -> int:
-    """Attach, register the wait, (start,) pump the streams, and return the exit status."""
+                     verb: str | None, detach_keys: str | None = None) -> int:
+    """Attach, register the wait, (start,) pump the streams, and return the exit status.
+
+    A failed start is reported as ``verb`` (run) reports it, or bare without one (start -a).
+    """
     from ..client.errors import APIError
     from ..client.streams import RawTerminal, ResizeOnWinch, pump
 
@@ -189,8 +189,7 @@ def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: 
             if conn:
                 conn.close()
             waiter.close()
-            code = start_exit_code(exc.message)
-            raise StatusError(code, _run_error(verb, str(exc))) from exc
+            raise start_failure(str(exc), verb) from exc
     stdin_fd = sys.stdin.fileno() if stdin else None
     out = sys.stdout.buffer
     err = sys.stderr.buffer
@@ -220,7 +219,7 @@ def run(args: Namespace, cli: Cli) -> int:
         try:
             cli.client.start(cid)
         except APIError as exc:
-            raise StatusError(start_exit_code(exc.message), _run_error("run", str(exc))) from exc
+            raise start_failure(str(exc), "run") from exc
         cli.out(cid)
         return 0
     streams = (body["AttachStdin"], body["AttachStdout"], body["AttachStderr"])
@@ -242,17 +241,14 @@ def start(args: Namespace, cli: Cli) -> int:
 
     if args.attach or args.interactive:
         if len(args.args) > 1:
-            raise StatusError(1, "you cannot start and attach multiple containers at once")
+            raise CommandFailed("you cannot start and attach multiple containers at once")
         ref = args.args[0]
         info = cli.client.inspect_container(ref)
         config = info.get("Config") or {}
         tty = bool(config.get("Tty"))
         stdin = bool(args.interactive and config.get("OpenStdin"))
-        try:
-            return attached_session(cli, info["Id"], (stdin, True, True), tty, True, True,
-                                    "next-exit", "start", args.detach_keys)
-        except StatusError as exc:
-            raise StatusError(exc.exit_code, exc.message.removeprefix("cove: ").split("\n\n")[0]) from exc
+        return attached_session(cli, info["Id"], (stdin, True, True), tty, True, True,
+                                "next-exit", None, args.detach_keys)
     failed = []
     for ref in args.args:
         try:
@@ -262,7 +258,7 @@ def start(args: Namespace, cli: Cli) -> int:
             cli.err(str(exc))
             failed.append(ref)
     if failed:
-        raise StatusError(1, "Error: failed to start containers: " + ", ".join(failed))
+        raise CommandFailed("Error: failed to start containers: " + ", ".join(failed))
     return 0
 
 
@@ -271,9 +267,9 @@ def attach(args: Namespace, cli: Cli) -> int:
     info = cli.client.inspect_container(ref)
     state = info.get("State") or {}
     if not state.get("Running"):
-        raise StatusError(1, "You cannot attach to a stopped container, start it first")
+        raise CommandFailed("You cannot attach to a stopped container, start it first")
     if state.get("Paused"):
-        raise StatusError(1, "You cannot attach to a paused container, unpause it first")
+        raise CommandFailed("You cannot attach to a paused container, unpause it first")
     config = info.get("Config") or {}
     stdin = bool(config.get("OpenStdin")) and not args.no_stdin
     return attached_session(cli, info["Id"], (stdin, True, True), bool(config.get("Tty")),

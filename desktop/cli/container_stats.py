@@ -11,7 +11,7 @@ import sys
 import threading
 
 from .command import Cli, Command
-from .errors import StatusError
+from .errors import CommandFailed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,8 +38,8 @@ def cpu_percent(sample: dict[str, Any]) -> float:
 
 def memory_usage(memory: dict[str, Any]) -> float:
     """docker's usage without cache: v1's total_inactive_file, else v2's inactive_file."""
-    usage = memory.get("usage", 0)
-    stats = memory.get("stats") or {}
+    usage: float = memory.get("usage", 0)
+    stats: dict[str, float] = memory.get("stats") or {}
     for key in ("total_inactive_file", "inactive_file"):
         if key in stats and stats[key] < usage:
             return usage - stats[key]
@@ -118,7 +118,7 @@ def stats(args: Namespace, cli: Cli) -> int:
         for thread in threads:
             thread.join()
         if errors:
-            raise StatusError(1, errors[0])
+            raise CommandFailed(errors[0])
         cli.stdout.write(_render(fmt, [latest[t] for t in targets if t in latest]))
         return 0
     import time
@@ -128,7 +128,7 @@ def stats(args: Namespace, cli: Cli) -> int:
             time.sleep(1.0)
             with lock:
                 if errors and not latest:
-                    raise StatusError(1, errors[0])
+                    raise CommandFailed(errors[0])
                 rows = [latest[t] for t in targets if t in latest]
             cli.stdout.write(CLEAR_SCREEN + _render(fmt, rows))
             cli.stdout.flush()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .command import Cli, Command
-from .errors import StatusError
+from .errors import CommandFailed, InvalidOption
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def _body(args: Namespace) -> dict[str, Any]:
         if args.cpus:
             body["NanoCpus"] = parse_nano_cpus(args.cpus)
     except ValueError as exc:
-        raise StatusError(125, f"invalid argument: {exc}") from exc
+        raise InvalidOption(f"invalid argument: {exc}", prefixed=False) from exc
     if args.cpu_shares is not None:
         body["CpuShares"] = args.cpu_shares
     if args.pids_limit is not None:
@@ -41,7 +41,7 @@ def update(args: Namespace, cli: Cli) -> int:
 
     body = _body(args)
     if not body:
-        raise StatusError(1, "you must provide one or more flags when using this command")
+        raise CommandFailed("you must provide one or more flags when using this command")
     failed: list[str] = []
     for ref in args.args:
         try:
@@ -51,7 +51,7 @@ def update(args: Namespace, cli: Cli) -> int:
             continue
         cli.out(ref)
     if failed:
-        raise StatusError(1, "\n".join(failed))
+        raise CommandFailed("\n".join(failed))
     return 0
 
 

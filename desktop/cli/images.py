@@ -8,7 +8,7 @@ import sys
 from . import formatter
 from .command import Cli, Command, add_format, parse_filters
 from .container_list import ellipsis, local_time
-from .errors import StatusError
+from .errors import CommandFailed
 from .units import ago, human_size
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
@@ -102,7 +102,7 @@ def rmi(args: Namespace, cli: Cli) -> int:
             if item.get("Deleted"):
                 cli.out(f"Deleted: {item['Deleted']}")
     if failed:
-        raise StatusError(1)
+        raise CommandFailed()
     return 0
 
 
@@ -188,17 +188,17 @@ def load(args: Namespace, cli: Cli) -> int:
         try:
             source: Any = open(args.input, "rb")
         except OSError as exc:
-            raise StatusError(1, f"open {args.input}: {(exc.strerror or str(exc)).lower()}") from exc
+            raise CommandFailed(f"open {args.input}: {(exc.strerror or str(exc)).lower()}") from exc
     else:
         if os.isatty(sys.stdin.fileno()):
-            raise StatusError(1, "requested load from stdin, but stdin is empty")
+            raise CommandFailed("requested load from stdin, but stdin is empty")
         source = sys.stdin.buffer
     with source:
         for message in cli.client.load(source, quiet=args.quiet):
             if not isinstance(message, dict):
                 continue
             if message.get("error"):
-                raise StatusError(1, str(message["error"]))
+                raise CommandFailed(str(message["error"]))
             if message.get("stream"):
                 cli.stdout.write(str(message["stream"]))
     return 0
@@ -206,8 +206,9 @@ def load(args: Namespace, cli: Cli) -> int:
 
 def import_(args: Namespace, cli: Cli) -> int:
     """``import file|URL|- [REPOSITORY[:TAG]]``: a root filesystem tar as a new image."""
-    from ..client.reference import InvalidReference, parse_normalized
-    from .jsonmessage import JSONMessageError, display_stream
+    from cove.common.reference import InvalidReference, parse_normalized
+
+    from .jsonmessage import display_stream
 
     source = args.args[0]
     repo = args.args[1] if len(args.args) > 1 else ""
@@ -215,7 +216,7 @@ def import_(args: Namespace, cli: Cli) -> int:
         try:
             parse_normalized(repo)
         except InvalidReference as exc:
-            raise StatusError(1, str(exc)) from exc
+            raise CommandFailed(str(exc)) from exc
     data: Any = None
     if source == "-":
         data = sys.stdin.buffer
@@ -223,13 +224,11 @@ def import_(args: Namespace, cli: Cli) -> int:
         try:
             data = open(source, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise StatusError(1, f"open {source}: {(exc.strerror or str(exc)).lower()}") from exc
+            raise CommandFailed(f"open {source}: {(exc.strerror or str(exc)).lower()}") from exc
     try:
         messages = cli.client.import_image(source if data is None else "-", data, repo,
                                            args.message or "", args.change, args.platform)
-        display_stream(messages, cli.stdout)  # type: ignore[arg-type]
-    except JSONMessageError as exc:
-        raise StatusError(exc.code or 1, exc.message) from exc
+        display_stream(messages, cli.stdout)
     finally:
         if data is not None and data is not sys.stdin.buffer:
             data.close()
@@ -247,7 +246,7 @@ def _import_flags(parser: FlagParser) -> None:
 
 def save(args: Namespace, cli: Cli) -> int:
     if not args.output and os.isatty(sys.stdout.fileno()):
-        raise StatusError(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
+        raise CommandFailed("cowardly refusing to save to a terminal. Use the -o flag or redirect")
     write_stream(cli.client.save(args.args), args.output)
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .command import Cli, Command
-from .errors import StatusError
+from .errors import CommandFailed
 from .template import Template, TemplateError
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
@@ -49,7 +49,7 @@ def format_template(fmt: str | None) -> Template | None:
     try:
         return Template("{{json .}}" if source == "json" else source)
     except TemplateError as exc:
-        raise StatusError(1, f"template parsing error: {exc}") from exc
+        raise CommandFailed(f"template parsing error: {exc}") from exc
 
 
 def write_inspected(cli: Cli, found: list[Any], template: Template | None,
@@ -63,9 +63,9 @@ def write_inspected(cli: Cli, found: list[Any], template: Template | None,
             try:
                 cli.out(template.execute(item))
             except TemplateError as exc:
-                raise StatusError(1, f"template: {exc}") from exc
+                raise CommandFailed(f"template: {exc}") from exc
     if errors:
-        raise StatusError(1, "\n".join(errors))
+        raise CommandFailed("\n".join(errors))
     return 0
 
 
@@ -74,7 +74,7 @@ def inspect(args: Namespace, cli: Cli, kind: str | None = None) -> int:
 
     kind = kind or args.type
     if kind not in (None, "container", "image"):
-        raise StatusError(1, f'"{kind}" is not a valid value for --type')
+        raise CommandFailed(f'"{kind}" is not a valid value for --type')
     template = format_template(args.format)
     found: list[Any] = []
     errors: list[str] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from .errors import StreamError
 from .units import human_size
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
@@ -22,13 +23,17 @@ DEFAULT_WIDTH = 200
 """Width docker assumes when the terminal's size cannot be read."""
 
 
-class JSONMessageError(Exception):
-    """An ``errorDetail`` in the stream: docker prints ``message`` and exits with ``code``."""
+class Discard:
+    """Where ``-q`` sends a progress stream (Go's ``io.Discard``)."""
 
-    def __init__(self, message: str, code: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or 1
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _go_duration(seconds: int) -> str:
@@ -100,16 +105,16 @@ def _timestamp(message: dict[str, Any]) -> str:
 
 
 def display(message: dict[str, Any], out: TextIO, terminal: bool, width: int) -> None:
-    """One message (``JSONMessage.Display``); raises ``JSONMessageError`` for an error."""
+    """One message (``JSONMessage.Display``); raises ``StreamError`` for an error."""
     error = message.get("errorDetail")
     if error or message.get("error"):
         detail = error if isinstance(error, dict) else {}
-        raise JSONMessageError(str(detail.get("message") or message.get("error") or ""),
-                               int(detail.get("code") or 0))
-    detail = message.get("progressDetail")
-    has_progress = isinstance(detail, dict)
+        raise StreamError(str(detail.get("message") or message.get("error") or ""),
+                          int(detail.get("code") or 0))
+    progress_detail = message.get("progressDetail")
+    has_progress = isinstance(progress_detail, dict)
     stream = message.get("stream") or ""
-    progress = progress_string(detail, width) if has_progress else ""
+    progress = progress_string(progress_detail, width) if isinstance(progress_detail, dict) else ""
     endl = ""
     if terminal and not stream and has_progress:
         out.write("\x1b[2K\r")

@@ -1,8 +1,8 @@
 """``cove``: docker's command line against a Cove (or Docker) daemon.
 
 Startup stays fast: ``--version`` imports only the version constant, and a command's module is imported
-only when that command runs. Every error becomes docker's message and exit code here,
-in ``main``, and nowhere else.
+only when that command runs. Errors are written and turned into exit codes here, and
+nowhere else; their kinds and docker's code for each are in ``errors``.
 """
 
 from __future__ import annotations
@@ -138,7 +138,8 @@ def version_text() -> str:
 
 
 def _split_globals(argv: list[str]) -> tuple[str | None, list[str], str | None]:
-    """(host flag, remaining argv starting at the command, early action)."""
+    """(host flag, remaining argv starting at the command, early action); a bad global
+    flag raises ``UsageError``."""
     host: str | None = None
     i = 0
     while i < len(argv):
@@ -152,8 +153,9 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str], str | None]:
             if not eq:
                 i += 1
                 if i >= len(argv):
-                    sys.stderr.write(f"flag needs an argument: {name}\n")
-                    raise SystemExit(125)
+                    from .errors import UsageError
+
+                    raise UsageError(f"flag needs an argument: {name}")
                 value = argv[i]
             if name in ("-H", "--host"):
                 host = value
@@ -162,8 +164,9 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str], str | None]:
         elif token in _GLOBAL_FLAGS:
             pass
         elif token.startswith("-"):
-            sys.stderr.write(f"unknown flag: {token}\nSee 'cove --help'.\n")
-            raise SystemExit(125)
+            from .errors import UsageError
+
+            raise UsageError(f"unknown flag: {token}\nSee 'cove --help'.")
         else:
             return host, argv[i:], None
         i += 1
@@ -207,83 +210,80 @@ def exit_now(code: int) -> NoReturn:
 
 def dispatch(argv: list[str]) -> int:
     """Parse the global flags and run the command; returns the exit status."""
-    host_flag, words, action = _split_globals(argv)
-    if action == "version":
-        sys.stdout.write(version_text() + "\n")
-        return 0
-    if action == "help":
-        sys.stdout.write(USAGE)
-        return 0
-    resolved = _resolve(words)
-    if resolved is None:
-        return _unknown_command(words)
+    try:
+        host_flag, words, action = _split_globals(argv)
+        if action == "version":
+            sys.stdout.write(version_text() + "\n")
+            return 0
+        if action == "help":
+            sys.stdout.write(USAGE)
+            return 0
+        resolved = _resolve(words)
+        if resolved is None:
+            return _group_usage(words)
+    except Exception as exc:  # noqa: BLE001 - the kinds are imported on failure only: --version stays fast
+        from .errors import CLIError
+
+        if not isinstance(exc, CLIError):
+            raise
+        sys.stderr.write(exc.show())
+        return exc.exit_code
     module_name, key, rest = resolved
     return run_command(module_name, key, rest, host_flag)
 
 
-def _unknown_command(words: list[str]) -> int:
+def _group_usage(words: list[str]) -> int:
+    """``cove volume`` lists the group's commands; anything else is an unknown command."""
+    from .errors import CommandFailed
+
     head = words[0]
-    if head in GROUPS:
-        if len(words) == 1:
-            sys.stdout.write(f"\nUsage:  cove {head} COMMAND\n\nCommands:\n")
-            for name in sorted(GROUPS[head]):
-                sys.stdout.write(f"  {name}\n")
-            return 0
-        sys.stderr.write(f"cove: unknown command: cove {head} {words[1]}\n\n"
-                         f"Run 'cove {head} --help' for more information\n")
-        return 1
-    sys.stderr.write(f"cove: unknown command: cove {head}\n\nRun 'cove --help' for more information\n")
-    return 1
+    if head not in GROUPS:
+        raise CommandFailed(f"cove: unknown command: cove {head}\n\n"
+                            "Run 'cove --help' for more information")
+    if len(words) > 1:
+        raise CommandFailed(f"cove: unknown command: cove {head} {words[1]}\n\n"
+                            f"Run 'cove {head} --help' for more information")
+    sys.stdout.write(f"\nUsage:  cove {head} COMMAND\n\nCommands:\n")
+    for name in sorted(GROUPS[head]):
+        sys.stdout.write(f"  {name}\n")
+    return 0
 
 
 def run_command(module_name: str, key: str, argv: list[str], host_flag: str | None) -> int:
     import importlib
 
     from .command import Cli, parse
-    from .errors import ArgCountError, CLIError, StatusError, UsageError
+    from .errors import EXIT_CODES, INTERRUPTED, ArgCountError, CLIError, CommandFailed
 
     module = importlib.import_module(f"{__package__}.{module_name}")
     command = module.COMMANDS[key]
-    full_name = key
-    usage_line = f"Usage:  cove {full_name} {command.usage}"
     try:
-        args, parser = parse(command, full_name, argv)
+        args, parser = parse(command, key, argv)
         if args.help:
             sys.stdout.write(parser.format_help())
             return 0
         count = len(args.args)
         if count < command.min_args or (command.max_args is not None and count > command.max_args):
-            raise ArgCountError(_arity_message(command, full_name))
+            raise ArgCountError(_arity_message(command, key))
         from ..client.transport import resolve_host
 
         cli = Cli(resolve_host(host_flag))
         return int(command.handler(args, cli) or 0)
-    except UsageError as exc:
-        sys.stderr.write(f"{exc}\n\n{usage_line}\n\nRun 'cove {full_name} --help' for more information\n")
-        return exc.exit_code
-    except ArgCountError as exc:
-        verb = "See" if "at least" in str(exc) else "Run"
-        sys.stderr.write(f"cove: {exc}\n\n{usage_line}\n\n{verb} 'cove {full_name} --help' for more information\n")
-        return exc.exit_code
-    except StatusError as exc:
-        if exc.message:
-            sys.stderr.write(exc.message + "\n")
-        return exc.exit_code
     except CLIError as exc:
-        sys.stderr.write(f"{exc}\n")
+        sys.stderr.write(exc.show(key, command.usage))
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - every other failure: docker prints it, exits 1
+    except Exception as exc:  # noqa: BLE001 - these failures docker prints as they are
         from ..client.errors import ClientError
         from .template import TemplateError
 
-        if isinstance(exc, ClientError | TemplateError | OSError | ValueError):
-            sys.stderr.write(f"{exc}\n")
-            return 1
-        raise
+        if not isinstance(exc, ClientError | TemplateError | OSError | ValueError):
+            raise
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_CODES[CommandFailed]
     finally:
         try:
             sys.stdout.flush()

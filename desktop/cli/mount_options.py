@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import StatusError, UsageError
+from .errors import InvalidOption, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,15 +32,15 @@ def _absolute_if_dotted(path: str) -> str:
 def _volume_sections(spec: str) -> list[str]:
     """``src:dst[:opts]`` split as the compose loader does, with its error texts."""
     if not spec:
-        raise StatusError(125, "cove: invalid empty volume spec")
+        raise InvalidOption("invalid empty volume spec")
     if len(spec) <= 2:
         return [spec]
     sections = spec.split(":")
     for index, section in enumerate(sections):
         if not section:
-            raise StatusError(125, f"cove: invalid spec: {spec}: empty section between colons")
+            raise InvalidOption(f"invalid spec: {spec}: empty section between colons")
         if index == 3:
-            raise StatusError(125, f"cove: invalid spec: {spec}: too many colons")
+            raise InvalidOption(f"invalid spec: {spec}: too many colons")
     return sections
 
 

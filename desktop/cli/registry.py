@@ -7,16 +7,18 @@ credentials for its registry (``X-Registry-Auth``), and renders the JSON progres
 from __future__ import annotations
 
 from .command import Cli, Command
-from .errors import StatusError
+from .errors import CommandFailed
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any, TextIO
 
+    from cove.common.reference import Reference
+
     from ..client.credentials import ConfigFile
-    from ..client.reference import Reference
     from .command import FlagParser, Namespace
+    from .jsonmessage import Discard
 
 UNENCRYPTED_WARNING = """
 WARNING! Your credentials are stored unencrypted in '{path}'.
@@ -32,28 +34,12 @@ DOCKER_HOLDS = ("WARNING: the credentials for {server} in {path} were stored by 
 NON_TTY_LOGIN = "Error: Cannot perform an interactive login from a non TTY device"
 
 
-class _Discard:
-    """Where ``-q`` sends the progress stream (``io.Discard``)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-
-def render_stream(messages: Iterable[Any], out: TextIO | _Discard,
+def render_stream(messages: Iterable[Any], out: TextIO | Discard,
                   aux: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """Render a progress stream; an error in it ends the command with docker's status."""
-    from .jsonmessage import JSONMessageError, display_stream
+    """Render a progress stream; an error in it (``StreamError``) ends the command."""
+    from .jsonmessage import display_stream
 
-    try:
-        display_stream(messages, out, aux=aux)  # type: ignore[arg-type]
-    except JSONMessageError as exc:
-        raise StatusError(exc.code, exc.message) from exc
+    display_stream(messages, out, aux=aux)  # type: ignore[arg-type]
 
 
 def registry_auth(ref: Reference) -> str:
@@ -63,7 +49,7 @@ def registry_auth(ref: Reference) -> str:
     return auth_header_for(ref.index_name)
 
 
-def pull_image(cli: Cli, ref: Reference, out: TextIO | _Discard, platform: str | None = None,
+def pull_image(cli: Cli, ref: Reference, out: TextIO | Discard, platform: str | None = None,
                all_tags: bool = False) -> None:
     """Pull ``ref`` and render the progress to ``out`` (``run``/``create`` use stderr)."""
     tag = None if all_tags else ref.api_tag
@@ -72,35 +58,39 @@ def pull_image(cli: Cli, ref: Reference, out: TextIO | _Discard, platform: str |
 
 
 def pull(args: Namespace, cli: Cli) -> int:
-    from ..client.reference import parse_normalized
+    from cove.common.reference import parse_normalized
+
+    from .jsonmessage import Discard
 
     ref = parse_normalized(args.args[0])
     if args.all_tags and not ref.name_only:
-        raise StatusError(1, "tag can't be used with --all-tags/-a")
+        raise CommandFailed("tag can't be used with --all-tags/-a")
     if not args.all_tags and ref.name_only:
         ref = ref.with_default_tag()
         if not args.quiet:
             cli.out(f"Using default tag: {ref.tag}")
-    pull_image(cli, ref, _Discard() if args.quiet else cli.stdout, args.platform, args.all_tags)
+    pull_image(cli, ref, Discard() if args.quiet else cli.stdout, args.platform, args.all_tags)
     cli.out(str(ref))
     return 0
 
 
 def push(args: Namespace, cli: Cli) -> int:
-    from ..client.reference import parse_normalized
+    from cove.common.reference import parse_normalized
+
+    from .jsonmessage import Discard
 
     ref = parse_normalized(args.args[0])
     if ref.digest:
-        raise StatusError(1, "cannot push a digest reference")
+        raise CommandFailed("cannot push a digest reference")
     if args.all_tags and not ref.name_only:
-        raise StatusError(1, "tag can't be used with --all-tags/-a")
+        raise CommandFailed("tag can't be used with --all-tags/-a")
     if not args.all_tags and ref.name_only:
         ref = ref.with_default_tag()
         if not args.quiet:
             cli.out(f"Using default tag: {ref.tag}")
     messages = cli.client.push(ref.familiar_name, None if args.all_tags else ref.tag,
                                registry_auth(ref), args.platform)
-    render_stream(messages, _Discard() if args.quiet else cli.stdout)
+    render_stream(messages, Discard() if args.quiet else cli.stdout)
     if args.quiet:
         cli.out(str(ref))
     return 0
@@ -119,37 +109,38 @@ def _prompt(cli: Cli, server: str, username: str, password: str,
     except (AttributeError, ValueError):
         interactive = False
     if not interactive:
-        raise StatusError(1, NON_TTY_LOGIN)
+        raise CommandFailed(NON_TTY_LOGIN)
     if not username:
         label = f"Username ({default_user}): " if default_user else "Username: "
         cli.stdout.write(label)
         cli.stdout.flush()
         username = cli.stdin.readline().strip() or default_user
         if not username:
-            raise StatusError(1, "Error: Non-null Username Required")
+            raise CommandFailed("Error: Non-null Username Required")
     if not password:
         import getpass
 
         password = getpass.getpass("Password: ", stream=cli.stdout)
         if not password:
-            raise StatusError(1, "Error: Password Required")
+            raise CommandFailed("Error: Password Required")
     return username, password
 
 
 def login(args: Namespace, cli: Cli) -> int:
+    from cove.common.reference import DEFAULT_DOMAIN, INDEX_SERVER, convert_to_hostname
+
     from ..client.credentials import Credentials, CredentialsError
     from ..client.errors import APIError
-    from ..client.reference import DEFAULT_DOMAIN, INDEX_SERVER, convert_to_hostname
 
     username, password = args.username or "", args.password or ""
     if password:
         cli.err(PASSWORD_FLAG_WARNING)
         if args.password_stdin:
-            raise StatusError(1, "conflicting options: cannot specify both --password and "
-                                 "--password-stdin")
+            raise CommandFailed("conflicting options: cannot specify both --password and "
+                                "--password-stdin")
     if args.password_stdin:
         if not username:
-            raise StatusError(1, "the --password-stdin option requires --username to be set")
+            raise CommandFailed("the --password-stdin option requires --username to be set")
         password = _read_password_stdin(cli)
     given = args.args[0] if args.args else ""
     server = INDEX_SERVER if given in ("", DEFAULT_DOMAIN, INDEX_SERVER) else (
@@ -158,7 +149,7 @@ def login(args: Namespace, cli: Cli) -> int:
         credentials = Credentials.load()
         stored = credentials.get_auth(server) if not username and not password else {}
     except CredentialsError as exc:
-        raise StatusError(1, str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
     auth: dict[str, str] = {}
     response: Any = None
     if stored.get("username") and (stored.get("password") or stored.get("identitytoken")):
@@ -202,7 +193,7 @@ def _store(cli: Cli, config: ConfigFile, auth: dict[str, str]) -> None:
         message = str(exc)
         if not message.startswith("Error saving credentials"):
             message = f"Error saving credentials: {message}"
-        raise StatusError(1, message) from exc
+        raise CommandFailed(message) from exc
 
 
 def logout(args: Namespace, cli: Cli) -> int:
@@ -211,8 +202,9 @@ def logout(args: Namespace, cli: Cli) -> int:
     Rewriting docker's file behind its back would surprise a user of both tools, so, as
     podman does, the user is told which command removes it.
     """
+    from cove.common.reference import DEFAULT_DOMAIN, INDEX_SERVER, convert_to_hostname
+
     from ..client.credentials import Credentials, CredentialsError
-    from ..client.reference import DEFAULT_DOMAIN, INDEX_SERVER, convert_to_hostname
 
     given = args.args[0] if args.args else ""
     if given in ("", DEFAULT_DOMAIN):
@@ -225,7 +217,7 @@ def logout(args: Namespace, cli: Cli) -> int:
     try:
         credentials = Credentials.load()
     except CredentialsError as exc:
-        raise StatusError(1, str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
     docker_only = [c for c in candidates if credentials.docker_holds(c)]
     if docker_only and credentials.docker is not None:
         cli.err(DOCKER_HOLDS.format(server=hostname, path=credentials.docker.path))
@@ -264,8 +256,9 @@ class _SearchRow:
 def search(args: Namespace, cli: Cli) -> int:
     """``search TERM``: the daemon asks the registry (Docker Hub unless the term names
     one); the client sends its login for that registry, as for a pull."""
+    from cove.common.reference import INDEX_SERVER
+
     from ..client.credentials import auth_header_for
-    from ..client.reference import INDEX_SERVER
     from .command import parse_filters
     from .formatter import render
 

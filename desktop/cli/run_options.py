@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import StatusError, UsageError
+from .errors import InvalidOption, UsageError
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def read_kv_file(path: str, kind: str, environ: Mapping[str, str]) -> list[str]:
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
     except OSError as exc:
-        raise StatusError(125, f"cove: open {path}: {exc.strerror.lower() if exc.strerror else exc}") from exc
+        raise InvalidOption(f"open {path}: {exc.strerror.lower() if exc.strerror else exc}") from exc
     values = []
     for raw in lines:
         line = raw.lstrip()
@@ -133,7 +133,8 @@ def parse_restart(value: str) -> dict[str, Any]:
         try:
             retries = int(count)
         except ValueError as exc:
-            raise StatusError(125, "cove: invalid restart policy format: maximum retry count must be an integer") from exc
+            raise InvalidOption("invalid restart policy format: maximum retry count must be "
+                                "an integer") from exc
     return {"Name": name or "no", "MaximumRetryCount": retries}
 
 
@@ -218,8 +219,8 @@ def go_duration_ns(text: str, flag: str) -> int:
     parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
     if text in ("0", "") or (parts and "".join(n + u for n, u in parts) == text):
         return int(sum(float(n) * _GO_UNITS[u] for n, u in parts))
-    raise StatusError(125, f'cove: invalid argument "{text}" for "{flag}" flag: '
-                           f'time: invalid duration "{text}"')
+    raise InvalidOption(f'invalid argument "{text}" for "{flag}" flag: '
+                        f'time: invalid duration "{text}"')
 
 
 def _healthcheck(args: Namespace) -> dict[str, Any] | None:
@@ -231,7 +232,7 @@ def _healthcheck(args: Namespace) -> dict[str, Any] | None:
         any(value is not None for _flag, value in timings.values())
     if args.no_healthcheck:
         if given:
-            raise StatusError(125, "cove: --no-healthcheck conflicts with --health-* options")
+            raise InvalidOption("--no-healthcheck conflicts with --health-* options")
         return {"Test": ["NONE"]}
     if not given:
         return None
@@ -242,11 +243,11 @@ def _healthcheck(args: Namespace) -> dict[str, Any] | None:
         if value is not None:
             nanoseconds = go_duration_ns(value, flag)
             if nanoseconds < 0:
-                raise StatusError(125, f"cove: {flag} cannot be negative")
+                raise InvalidOption(f"{flag} cannot be negative")
             check[key] = nanoseconds
     if args.health_retries is not None:
         if args.health_retries < 0:
-            raise StatusError(125, "cove: --health-retries cannot be negative")
+            raise InvalidOption("--health-retries cannot be negative")
         check["Retries"] = args.health_retries
     return check
 
@@ -260,8 +261,8 @@ def _security_opt(value: str) -> str:
         with open(path, encoding="utf-8") as f:
             return f"seccomp={f.read()}"
     except OSError as exc:
-        raise StatusError(125, f"cove: opening seccomp profile ({path}) failed: open {path}: "
-                               f"{(exc.strerror or str(exc)).lower()}") from exc
+        raise InvalidOption(f"opening seccomp profile ({path}) failed: open {path}: "
+                            f"{(exc.strerror or str(exc)).lower()}") from exc
 
 
 def privilege_and_environment(args: Namespace) -> dict[str, Any]:
@@ -279,7 +280,7 @@ def privilege_and_environment(args: Namespace) -> dict[str, Any]:
         for entry in args.log_opt:
             key, sep, value = entry.partition("=")
             if not sep:
-                raise StatusError(125, f"cove: invalid log opt '{entry}'")
+                raise InvalidOption(f"invalid log opt '{entry}'")
             options[key] = value
         host["LogConfig"] = {"Type": args.log_driver or "", "Config": options}
     if args.ulimit:
@@ -335,12 +336,12 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
     """The ``POST /containers/create`` body docker's CLI would send for these flags."""
     env_source = os.environ if environ is None else environ
     if args.publish:
-        raise StatusError(125, "cove: -p/--publish is not supported yet")
+        raise InvalidOption("-p/--publish is not supported yet")
     if getattr(args, "detach", False) and args.attach:
-        raise StatusError(125, "cove: conflicting options: cannot specify both --attach and --detach")
+        raise InvalidOption("conflicting options: cannot specify both --attach and --detach")
     restart = parse_restart(args.restart)
     if args.rm and restart["Name"] != "no":
-        raise StatusError(125, "cove: conflicting options: cannot specify both --restart and --rm")
+        raise InvalidOption("conflicting options: cannot specify both --restart and --rm")
 
     env: list[str] = []
     for path in args.env_file:

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 
 def _client_section() -> list[str]:
-    from .main import BUILD, VERSION
+    from cove.common.version import VERSION
+
+    from .main import BUILD
 
     return [
         "Client:",
@@ -74,7 +76,7 @@ def _server_section(server: dict[str, Any]) -> list[str]:
 
 def version(args: Namespace, cli: Cli) -> int:
     from ..client.errors import ClientError
-    from .errors import StatusError
+    from .errors import CommandFailed
 
     try:
         server: dict[str, Any] | None = cli.client.version()
@@ -91,7 +93,7 @@ def version(args: Namespace, cli: Cli) -> int:
             cli.out()
             cli.out("\n".join(_server_section(server)))
     if server is None:
-        raise StatusError(1, str(failure))
+        raise CommandFailed(str(failure))
     return 0
 
 

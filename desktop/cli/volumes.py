@@ -7,7 +7,7 @@ import re
 
 from . import formatter
 from .command import Cli, Command, add_format, parse_filters
-from .errors import StatusError
+from .errors import CommandFailed
 from .units import human_size
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
@@ -91,8 +91,8 @@ def create(args: Namespace, cli: Cli) -> int:
     name = args.name or ""
     if args.args:
         if name:
-            raise StatusError(1, "conflicting options: cannot specify a volume-name through "
-                                 "both --name and as a positional arg")
+            raise CommandFailed("conflicting options: cannot specify a volume-name through "
+                                "both --name and as a positional arg")
         name = args.args[0]
     volume = cli.client.create_volume(name, args.driver, key_value_map(args.label),
                                       key_value_map(args.opt))
@@ -143,15 +143,15 @@ def rm(args: Namespace, cli: Cli) -> int:
             continue
         cli.out(name)
     if errors:
-        raise StatusError(1, "\n".join(errors))
+        raise CommandFailed("\n".join(errors))
     return 0
 
 
 def prune(args: Namespace, cli: Cli) -> int:
     if args.all:
         version = cli.client.api_version
-        raise StatusError(1, f'"--all" requires API version 1.42, but the Cove daemon API '
-                             f"version is {version}")
+        raise CommandFailed(f'"--all" requires API version 1.42, but the Cove daemon API '
+                            f"version is {version}")
     filters = parse_filters(args.filter)
     from . import prune as report_prune
 

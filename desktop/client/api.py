@@ -22,14 +22,7 @@ from .transport import (
     parse_host,
     unreachable,
 )
-from .wire import (  # noqa: F401 - iter_json_lines and quote are part of this module's API
-    StreamingResponse,
-    _params,
-    _path_stat,
-    _ref,
-    iter_json_lines,
-    quote,
-)
+from .wire import StreamingResponse, decode_path_stat, iter_json_lines, query_string, quote
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
@@ -50,7 +43,7 @@ class APIClient(ImageCalls):
     # --- plumbing -------------------------------------------------------------------
 
     def _url(self, path: str, params: dict[str, Any] | None = None) -> str:
-        return f"/v{self.api_version}{path}" + _params(params or {})
+        return f"/v{self.api_version}{path}" + query_string(params or {})
 
     def _send(
         self,
@@ -152,22 +145,22 @@ class APIClient(ImageCalls):
         return self._call("POST", "/containers/create", {"name": name, "platform": platform}, body)
 
     def inspect_container(self, ref: str, size: bool = False) -> JSON:
-        return self._call("GET", f"/containers/{_ref(ref)}/json", {"size": size})
+        return self._call("GET", f"/containers/{quote(ref)}/json", {"size": size})
 
     def start(self, ref: str) -> None:
-        self._call("POST", f"/containers/{_ref(ref)}/start")
+        self._call("POST", f"/containers/{quote(ref)}/start")
 
     def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
-        self._call("POST", f"/containers/{_ref(ref)}/stop", {"t": timeout, "signal": signal})
+        self._call("POST", f"/containers/{quote(ref)}/stop", {"t": timeout, "signal": signal})
 
     def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
-        self._call("POST", f"/containers/{_ref(ref)}/restart", {"t": timeout, "signal": signal})
+        self._call("POST", f"/containers/{quote(ref)}/restart", {"t": timeout, "signal": signal})
 
     def kill(self, ref: str, signal: str | None = None) -> None:
-        self._call("POST", f"/containers/{_ref(ref)}/kill", {"signal": signal})
+        self._call("POST", f"/containers/{quote(ref)}/kill", {"signal": signal})
 
     def remove_container(self, ref: str, force: bool = False, v: bool = False) -> None:
-        self._call("DELETE", f"/containers/{_ref(ref)}", {"force": force, "v": v})
+        self._call("DELETE", f"/containers/{quote(ref)}", {"force": force, "v": v})
 
     def update_container(self, ref: str, body: dict[str, Any]) -> JSON:
         return self._call("POST", f"/containers/{quote(ref)}/update", None, body)
@@ -176,56 +169,56 @@ class APIClient(ImageCalls):
         return self._call("POST", "/containers/prune", {"filters": filters or None})
 
     def wait(self, ref: str, condition: str | None = None) -> JSON:
-        return self._call("POST", f"/containers/{_ref(ref)}/wait", {"condition": condition})
+        return self._call("POST", f"/containers/{quote(ref)}/wait", {"condition": condition})
 
     def wait_begin(self, ref: str, condition: str | None = None) -> StreamingResponse:
         """Register a wait now (the daemon answers headers at once); read the result later."""
-        return self._stream("POST", f"/containers/{_ref(ref)}/wait", {"condition": condition})
+        return self._stream("POST", f"/containers/{quote(ref)}/wait", {"condition": condition})
 
     def pause(self, ref: str) -> None:
-        self._call("POST", f"/containers/{_ref(ref)}/pause")
+        self._call("POST", f"/containers/{quote(ref)}/pause")
 
     def unpause(self, ref: str) -> None:
-        self._call("POST", f"/containers/{_ref(ref)}/unpause")
+        self._call("POST", f"/containers/{quote(ref)}/unpause")
 
     def rename(self, ref: str, name: str) -> None:
-        self._call("POST", f"/containers/{_ref(ref)}/rename", {"name": name})
+        self._call("POST", f"/containers/{quote(ref)}/rename", {"name": name})
 
     def top(self, ref: str, ps_args: str | None = None) -> JSON:
-        return self._call("GET", f"/containers/{_ref(ref)}/top", {"ps_args": ps_args})
+        return self._call("GET", f"/containers/{quote(ref)}/top", {"ps_args": ps_args})
 
     def resize(self, ref: str, height: int, width: int) -> None:
-        self._call("POST", f"/containers/{_ref(ref)}/resize", {"h": height, "w": width})
+        self._call("POST", f"/containers/{quote(ref)}/resize", {"h": height, "w": width})
 
     def logs(self, ref: str, follow: bool = False, stdout: bool = True, stderr: bool = True,
              timestamps: bool = False, tail: str | None = None, since: str | None = None,
              until: str | None = None) -> StreamingResponse:
         params = {"follow": follow, "stdout": stdout, "stderr": stderr,
                   "timestamps": timestamps, "tail": tail, "since": since, "until": until}
-        return self._stream("GET", f"/containers/{_ref(ref)}/logs", params)
+        return self._stream("GET", f"/containers/{quote(ref)}/logs", params)
 
     def attach(self, ref: str, stdin: bool = False, stdout: bool = True, stderr: bool = True,
                logs: bool = False, detach_keys: str | None = None) -> HijackedSocket:
         params = {"stream": True, "stdin": stdin, "stdout": stdout, "stderr": stderr,
                   "logs": logs or None, "detachKeys": detach_keys}
-        return self._hijack(f"/containers/{_ref(ref)}/attach", params)
+        return self._hijack(f"/containers/{quote(ref)}/attach", params)
 
     # --- exec -----------------------------------------------------------------------
 
     def exec_create(self, ref: str, body: JSON) -> JSON:
-        return self._call("POST", f"/containers/{_ref(ref)}/exec", None, body)
+        return self._call("POST", f"/containers/{quote(ref)}/exec", None, body)
 
     def exec_start(self, exec_id: str, tty: bool = False) -> HijackedSocket:
-        return self._hijack(f"/exec/{_ref(exec_id)}/start", {}, {"Detach": False, "Tty": tty})
+        return self._hijack(f"/exec/{quote(exec_id)}/start", {}, {"Detach": False, "Tty": tty})
 
     def exec_start_detached(self, exec_id: str, tty: bool = False) -> None:
-        self._call("POST", f"/exec/{_ref(exec_id)}/start", None, {"Detach": True, "Tty": tty})
+        self._call("POST", f"/exec/{quote(exec_id)}/start", None, {"Detach": True, "Tty": tty})
 
     def exec_inspect(self, exec_id: str) -> JSON:
-        return self._call("GET", f"/exec/{_ref(exec_id)}/json")
+        return self._call("GET", f"/exec/{quote(exec_id)}/json")
 
     def exec_resize(self, exec_id: str, height: int, width: int) -> None:
-        self._call("POST", f"/exec/{_ref(exec_id)}/resize", {"h": height, "w": width})
+        self._call("POST", f"/exec/{quote(exec_id)}/resize", {"h": height, "w": width})
 
     # --- container files (cp, export, diff, commit) ----------------------------------
 
@@ -234,25 +227,25 @@ class APIClient(ImageCalls):
         from .errors import NotFound
 
         try:
-            conn, response = self._send("HEAD", f"/containers/{_ref(ref)}/archive",
+            conn, response = self._send("HEAD", f"/containers/{quote(ref)}/archive",
                                         {"path": path})
         except NotFound as exc:
             raise NotFound(404, exc.message or
                            f"Could not find the file {path} in container {ref}") from exc
         conn.close()
-        return _path_stat(response.headers.get("x-docker-container-path-stat"))
+        return decode_path_stat(response.headers.get("x-docker-container-path-stat"))
 
     def get_archive(self, ref: str, path: str) -> tuple[StreamingResponse, JSON]:
         """``GET /containers/{id}/archive``: the tar stream and the path's stat."""
-        stream = self._stream("GET", f"/containers/{_ref(ref)}/archive", {"path": path})
-        return stream, _path_stat(stream.headers.get("x-docker-container-path-stat"))
+        stream = self._stream("GET", f"/containers/{quote(ref)}/archive", {"path": path})
+        return stream, decode_path_stat(stream.headers.get("x-docker-container-path-stat"))
 
     def put_archive(self, ref: str, path: str, data: IO[bytes] | bytes,
                     no_overwrite_dir_non_dir: bool = False, copy_uid_gid: bool = False) -> None:
         """``PUT /containers/{id}/archive``: a tar extracted into the directory ``path``."""
         params = {"path": path, "noOverwriteDirNonDir": no_overwrite_dir_non_dir,
                   "copyUIDGID": copy_uid_gid}
-        conn, response = self._send("PUT", f"/containers/{_ref(ref)}/archive", params, data,
+        conn, response = self._send("PUT", f"/containers/{quote(ref)}/archive", params, data,
                                     {"Content-Type": "application/x-tar"})
         try:
             response.read()
@@ -260,10 +253,11 @@ class APIClient(ImageCalls):
             conn.close()
 
     def export_container(self, ref: str) -> StreamingResponse:
-        return self._stream("GET", f"/containers/{_ref(ref)}/export")
+        return self._stream("GET", f"/containers/{quote(ref)}/export")
 
     def container_changes(self, ref: str) -> list[JSON] | None:
-        return self._call("GET", f"/containers/{_ref(ref)}/changes")
+        changes: list[JSON] | None = self._call("GET", f"/containers/{quote(ref)}/changes")
+        return changes
 
     def commit(self, container: str, repo: str | None = None, tag: str | None = None,
                comment: str | None = None, author: str | None = None, pause: bool = True,
@@ -302,10 +296,10 @@ class APIClient(ImageCalls):
         return self._call("POST", "/volumes/create", None, body)
 
     def inspect_volume(self, name: str) -> JSON:
-        return self._call("GET", f"/volumes/{_ref(name)}")
+        return self._call("GET", f"/volumes/{quote(name)}")
 
     def remove_volume(self, name: str, force: bool = False) -> None:
-        self._call("DELETE", f"/volumes/{_ref(name)}", {"force": force})
+        self._call("DELETE", f"/volumes/{quote(name)}", {"force": force})
 
     def prune_volumes(self, filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/volumes/prune", {"filters": filters or None})

@@ -74,7 +74,7 @@ def cove_config_dir() -> str:
 
 
 def convert_to_hostname(url: str) -> str:
-    from .reference import convert_to_hostname as convert
+    from cove.common.reference import convert_to_hostname as convert
 
     return convert(url)
 
@@ -101,7 +101,8 @@ def encode_auth(auth: AuthConfig) -> str:
 def decode_auth(value: str) -> AuthConfig:
     """Inverse of ``encode_auth`` (tests; and daemons reading the header)."""
     padded = value + "=" * (-len(value) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded.encode()))
+    auth: AuthConfig = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    return auth
 
 
 class ConfigFile:

@@ -24,7 +24,7 @@ def quote(value: str, safe: str = "") -> str:
     return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in value.encode("utf-8"))
 
 
-def _params(values: dict[str, Any]) -> str:
+def query_string(values: dict[str, Any]) -> str:
     """Query string, dropping unset values; booleans as 1/0 like the docker CLI."""
     pairs: list[tuple[str, str]] = []
     for key, value in values.items():
@@ -45,10 +45,6 @@ def _params(values: dict[str, Any]) -> str:
         return ""
     return "?" + "&".join(f"{quote(k).replace('%20', '+')}={quote(v).replace('%20', '+')}"
                           for k, v in pairs)
-
-
-def _ref(value: str) -> str:
-    return quote(value, safe="")
 
 
 def iter_json_lines(chunks: Iterator[bytes]) -> Iterator[JSON]:
@@ -75,7 +71,7 @@ def iter_json_lines(chunks: Iterator[bytes]) -> Iterator[JSON]:
             yield value
 
 
-def _path_stat(value: str | None) -> JSON:
+def decode_path_stat(value: str | None) -> JSON:
     """The ``X-Docker-Container-Path-Stat`` header: base64 of the path's JSON stat."""
     import base64
 

@@ -1,24 +1,18 @@
-"""Docker image references: parse, normalise and print them as dockerd does.
+"""The engine's image references: parsed with dockerd's wording, shown in familiar form.
 
-The grammar is distribution's ``reference`` package: lowercase path components
-joined by ``.``, ``_``, ``__`` or runs of ``-``; an optional registry domain (with
-port) before the first ``/``; an optional ``:tag`` and ``@algo:hex`` digest. Names
-are kept in full form (``docker.io/library/busybox``) and shown in familiar form
-(``busybox``), because users type and read the latter while the store must not
-confuse ``busybox`` with ``docker.io/library/busybox``.
+The grammar and the ``Reference`` value are ``cove.common.reference``'s; dockerd's
+messages differ from the docker CLI's, and dockerd prints ``busybox:latest`` where
+distribution prints ``docker.io/library/busybox:latest``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 
-from cove.common.reference import (  # noqa: F401 - re-exported: the engine's names for them
-    DEFAULT_DOMAIN,
+from cove.common import reference as common
+from cove.common.reference import (
     ID_RE,
-    LEGACY_DEFAULT_DOMAIN,
     NAME_TOTAL_LENGTH_MAX,
-    OFFICIAL_REPO_PREFIX,
     REFERENCE_RE,
     TAG_RE,
     split_docker_domain,
@@ -26,66 +20,22 @@ from cove.common.reference import (  # noqa: F401 - re-exported: the engine's na
 
 from ..errors import InvalidParameter
 
-DEFAULT_TAG = "latest"
-
 INVALID_FORMAT = "invalid reference format"
 MUST_BE_LOWERCASE = "invalid reference format: repository name must be lowercase"
 
 
-@dataclass(frozen=True)
-class Reference:
-    """A normalised reference; ``domain``/``path`` are never empty after ``parse``."""
+class Reference(common.Reference):
+    """A reference as the engine shows it: ``str()`` is the familiar form."""
 
-    domain: str
-    path: str
-    tag: str | None = None
-    digest: str | None = None
-
-    @property
-    def name(self) -> str:
-        """The full repository name, as the store keys it: ``docker.io/library/busybox``."""
-        return f"{self.domain}/{self.path}"
-
-    @property
-    def familiar_name(self) -> str:
-        """The name users see: ``busybox``, ``user/app``, ``localhost:5000/x``."""
-        if self.domain != DEFAULT_DOMAIN:
-            return self.name
-        if self.path.startswith(OFFICIAL_REPO_PREFIX) and "/" not in self.path[len(OFFICIAL_REPO_PREFIX):]:
-            return self.path[len(OFFICIAL_REPO_PREFIX):]
-        return self.path
+    __slots__ = ()
 
     def __str__(self) -> str:
-        text = self.familiar_name
-        if self.tag is not None:
-            text += f":{self.tag}"
-        if self.digest is not None:
-            text += f"@{self.digest}"
-        return text
-
-    @property
-    def full(self) -> str:
-        """Like ``str`` but with the full name (what registries and containerd print)."""
-        text = self.name
-        if self.tag is not None:
-            text += f":{self.tag}"
-        if self.digest is not None:
-            text += f"@{self.digest}"
-        return text
-
-    def with_default_tag(self) -> Reference:
-        """Name-only references mean ``:latest`` (distribution's ``TagNameOnly``)."""
-        if self.tag is None and self.digest is None:
-            return replace(self, tag=DEFAULT_TAG)
-        return self
+        return self.familiar
 
     def with_tag(self, tag: str) -> Reference:
         if not TAG_RE.match(tag):
             raise InvalidParameter(INVALID_FORMAT)
-        return replace(self, tag=tag, digest=None)
-
-    def name_only(self) -> Reference:
-        return replace(self, tag=None, digest=None)
+        return Reference(self.domain, self.path, tag)
 
 
 def parse(ref: str) -> Reference:
@@ -113,7 +63,7 @@ def parse(ref: str) -> Reference:
         raise InvalidParameter(f"{INVALID_FORMAT}: unsupported digest algorithm")
     if digest is not None and len(digest) != len("sha256:") + 64:
         raise InvalidParameter(f"{INVALID_FORMAT}: invalid checksum digest length")
-    return Reference(domain=domain, path=path, tag=tag, digest=digest)
+    return Reference(domain, path, tag, digest)
 
 
 def is_image_id_prefix(image_id: str, candidate: str) -> bool:

@@ -21,10 +21,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from cove.common.reference import ID_RE
+
 from ..errors import InvalidParameter, no_such_image
 from ..store.layout import Layout, atomic_write, atomic_write_json, read_json
 from . import deletion, views
-from .reference import ID_RE, Reference, parse
+from .reference import Reference, parse
 from .unpack import LayerResult, unpack_layer_atomic
 
 EventSink = Callable[[str, str, dict[str, str]], None]

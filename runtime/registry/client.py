@@ -24,7 +24,7 @@ from typing import Any
 import requests
 import urllib3
 
-from cove.common.reference import INDEX_SERVER
+from cove.common.reference import DEFAULT_DOMAIN, INDEX_SERVER
 
 from ..errors import (
     EngineError,
@@ -35,7 +35,7 @@ from ..errors import (
     Unauthorized,
     Unavailable,
 )
-from ..images.reference import DEFAULT_DOMAIN, Reference
+from ..images.reference import Reference
 from .auth import AuthConfig, Challenge, TokenCache, parse_challenges
 from .config import RegistryConfig
 
@@ -296,7 +296,7 @@ class Registry:
         for attempt in range(2):
             hdrs = dict(headers or {})
             self._authorize(hdrs, scope_key, fresh=attempt > 0)
-            body = kwargs.get("data")
+            body: Any = kwargs.get("data")
             if attempt and hasattr(body, "seek"):
                 body.seek(0)
             resp = self._send(method, url, headers=hdrs, **kwargs)

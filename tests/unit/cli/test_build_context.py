@@ -90,10 +90,10 @@ class _Terminal(io.StringIO):
 
 @pytest.mark.parametrize("terminal", [False, True])
 def test_upload_progress_is_docker_s(terminal):
-    from cove.desktop.cli.build import _Upload
+    from cove.desktop.cli.build import ContextUpload
 
     out = _Terminal() if terminal else io.StringIO()
-    upload = _Upload(io.BytesIO(b"x" * 3_000_000), out)
+    upload = ContextUpload(io.BytesIO(b"x" * 3_000_000), out)
     while upload.read(1 << 20):
         pass
     assert upload.read(1 << 20) == b""

@@ -10,7 +10,7 @@ import pytest
 
 from cove.desktop.cli import container_files as cf
 from cove.desktop.cli.command import Cli, parse
-from cove.desktop.cli.errors import StatusError
+from cove.desktop.cli.errors import CommandFailed
 
 
 def _tar(entries: dict[str, bytes | None]) -> bytes:
@@ -95,7 +95,7 @@ def test_cp_out_renames_the_top_entry_to_the_new_destination(tmp_path):
 
 def test_cp_out_refuses_entries_leaving_the_destination(tmp_path):
     client = FakeClient(_tar({"f/../../evil": b"x"}))
-    with pytest.raises(StatusError):
+    with pytest.raises(CommandFailed):
         _run("cp", ["c1:/f", str(tmp_path / "dst")], client)
     assert not os.path.exists(tmp_path.parent / "evil")
 
@@ -108,9 +108,9 @@ def test_cp_in_puts_a_tar_named_for_the_destination(tmp_path):
 
 
 def test_cp_needs_exactly_one_container_side():
-    with pytest.raises(StatusError, match="must specify at least one container source"):
+    with pytest.raises(CommandFailed, match="must specify at least one container source"):
         _run("cp", ["/a", "/b"], FakeClient())
-    with pytest.raises(StatusError, match="copying between containers is not supported"):
+    with pytest.raises(CommandFailed, match="copying between containers is not supported"):
         _run("cp", ["a:/x", "b:/y"], FakeClient())
 
 

@@ -9,6 +9,7 @@ import stat
 
 import pytest
 
+from cove.common.reference import parse_normalized
 from cove.desktop.cli.jsonmessage import progress_string
 from cove.desktop.client.credentials import (
     ConfigFile,
@@ -21,7 +22,6 @@ from cove.desktop.client.credentials import (
     decode_auth,
     encode_auth,
 )
-from cove.desktop.client.reference import parse_normalized
 
 # A docker-credential-test helper keeping secrets in $HELPER_DB, logging each call.
 HELPER = """#!{python}

@@ -8,7 +8,7 @@ import pytest
 
 from cove.desktop.cli import container_run, run_options
 from cove.desktop.cli.command import parse
-from cove.desktop.cli.errors import StatusError, UsageError
+from cove.desktop.cli.errors import InvalidOption, UsageError
 
 
 def _body(argv: list[str], environ: dict[str, str] | None = None, verb: str = "run") -> dict:
@@ -68,13 +68,13 @@ def test_bad_memory_is_a_usage_error_exit_125() -> None:
 
 
 def test_rm_with_restart_conflicts() -> None:
-    with pytest.raises(StatusError) as info:
+    with pytest.raises(InvalidOption) as info:
         _body(["--rm", "--restart", "always", "busybox"])
     assert info.value.exit_code == 125
 
 
 def test_publish_is_refused_cleanly() -> None:
-    with pytest.raises(StatusError, match="not supported"):
+    with pytest.raises(InvalidOption, match="not supported"):
         _body(["-p", "80:80", "busybox"])
 
 
@@ -94,7 +94,7 @@ def test_unknown_flag_is_reported_like_cobra() -> None:
     ],
 )
 def test_start_failure_exit_codes(message: str, code: int) -> None:
-    assert container_run.start_exit_code(message) == code
+    assert container_run.start_failure(message).exit_code == code
 
 
 def test_image_names_get_latest() -> None:

@@ -15,9 +15,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from cove.desktop.client.api import APIClient, _params, quote
+from cove.desktop.client.api import APIClient
 from cove.desktop.client.errors import DaemonUnreachable, NotFound, ServerError
 from cove.desktop.client.transport import Response, parse_host
+from cove.desktop.client.wire import query_string, quote
 
 
 def _response(wire: list[bytes], method: str = "GET") -> tuple[Response, socket.socket]:
@@ -221,7 +222,7 @@ def test_query_string_matches_urlencode() -> None:
               "all": True, "size": False, "stdin": False, "skip": None}
     expected = [("name", "a b/c+&=%~é"), ("filters", '{"label":{"k=v w":true}}'),
                 ("names", "x:1"), ("names", "y"), ("all", "1"), ("stdin", "0")]
-    assert _params(values) == "?" + urlencode(expected)
+    assert query_string(values) == "?" + urlencode(expected)
     assert quote("sha256:ab/c d") == "sha256%3Aab%2Fc%20d"
 
 
