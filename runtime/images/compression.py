@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import importlib
 import io
 import lzma
-import shutil
-import subprocess
-import threading
 import zlib
 from typing import IO, BinaryIO
+
+import zstandard
 
 from ..errors import InvalidParameter
 
@@ -24,6 +22,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 BZIP2_MAGIC = b"BZh"
+_ZSTD_READ = 1 << 16
+# compressed bytes decoded at once: bounds what one piece expands to (about 32 MiB)
+_ZSTD_PIECE = 1 << 10
 
 DECODE_ERRORS: tuple[type[Exception], ...] = (
     EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError, ValueError,
@@ -51,58 +52,50 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
-class _ZstdProcess(io.RawIOBase):
-    """zstd through the ``zstd`` binary when the ``zstandard`` module is absent.
+class _Zstd(io.RawIOBase):
+    """zstd decoded in-process, frame after frame as the ``zstd`` tool does.
 
-    A thread feeds the compressed stream to the child so a full pipe never
-    deadlocks; a failing child (bad frame, truncation) raises on EOF.
+    Input is decoded a small piece at a time, since one frame can expand some
+    30,000-fold; a corrupt frame, or input that ends inside one, raises InvalidParameter.
     """
 
     def __init__(self, source: IO[bytes]) -> None:
-        binary = shutil.which("zstd")
-        if binary is None:
-            raise InvalidParameter("zstd-compressed content is not supported on this host")
-        self._proc = subprocess.Popen(
-            [binary, "-dcq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
         self._source = source
-        self._feeder = threading.Thread(target=self._feed, daemon=True)
-        self._feeder.start()
-
-    def _feed(self) -> None:
-        assert self._proc.stdin is not None
-        try:
-            while chunk := self._source.read(1 << 16):
-                self._proc.stdin.write(chunk)
-        except (BrokenPipeError, OSError, ValueError):
-            pass
-        finally:
-            try:
-                self._proc.stdin.close()
-            except OSError:
-                pass
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._frame: zstandard.ZstdDecompressionObj | None = None  # None between frames
+        self._input = memoryview(b"")
+        self._output = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        assert self._proc.stdout is not None
-        n = self._proc.stdout.readinto(buffer)  # type: ignore[attr-defined]
-        if not n:
-            if self._proc.wait() != 0:
-                raise InvalidParameter("invalid zstd data: decompression failed")
-            return 0
-        return int(n)
+        while not self._output:
+            if not self._input:
+                self._input = memoryview(self._source.read(_ZSTD_READ))
+                if not self._input:
+                    if self._frame is not None:
+                        raise InvalidParameter("invalid zstd data: the input ends inside a frame")
+                    return 0
+            self._output = memoryview(self._decode_piece())
+        n = min(len(buffer), len(self._output))
+        buffer[:n] = self._output[:n]
+        self._output = self._output[n:]
+        return n
 
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
-        self._feeder.join(timeout=5)
-        super().close()
+    def _decode_piece(self) -> bytes:
+        if self._frame is None:
+            self._frame = self._decompressor.decompressobj()
+        remaining = self._input
+        piece, self._input = remaining[:_ZSTD_PIECE], remaining[_ZSTD_PIECE:]
+        try:
+            decoded = self._frame.decompress(piece)
+        except zstandard.ZstdError as exc:
+            raise InvalidParameter(f"invalid zstd data: {exc}") from exc
+        if self._frame.eof:  # what follows the frame starts the next one
+            self._input = remaining[len(piece) - len(self._frame.unused_data):]
+            self._frame = None
+        return decoded
 
 
 def open_decompressed(stream: IO[bytes]) -> BinaryIO:
@@ -112,11 +105,7 @@ def open_decompressed(stream: IO[bytes]) -> BinaryIO:
     if head.startswith(GZIP_MAGIC):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if head.startswith(ZSTD_MAGIC):
-        try:
-            zstandard = importlib.import_module("zstandard")
-        except ImportError:
-            return io.BufferedReader(_ZstdProcess(raw), 1 << 16)
-        return zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[no-any-return]
+        return io.BufferedReader(_Zstd(raw), 1 << 16)
     if head.startswith(XZ_MAGIC):
         return lzma.LZMAFile(raw)  # type: ignore[return-value]
     if head.startswith(BZIP2_MAGIC):

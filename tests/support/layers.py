@@ -7,11 +7,12 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import zstandard
 
 MTIME = 1_600_000_000
 
@@ -154,8 +155,11 @@ def busybox_rootfs_layer() -> bytes:
 
 
 def zstd_compress(data: bytes) -> bytes:
-    return subprocess.run(["zstd", "-q", "-c"], input=data, stdout=subprocess.PIPE,
-                          check=True).stdout
+    """One zstd frame without a content size, as a streaming compressor writes it."""
+    out = io.BytesIO()
+    with zstandard.ZstdCompressor().stream_writer(out, closefd=False) as writer:
+        writer.write(data)
+    return out.getvalue()
 
 
 def tree(root: Path) -> list[str]:
