@@ -1,7 +1,8 @@
 """Remove and prune: a container's record, directory and anonymous volumes go.
 
-The record is unlinked first, so a daemon that dies halfway never brings a half
-removed container back; one found "removing" at start is finished off (``adopt``).
+The record is unlinked before the container's directory goes, so a daemon that dies
+halfway never brings a half-removed container back; one found "removing" at start is
+finished off (``adopt``).
 """
 
 from __future__ import annotations
