@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from cove.runtime import errors
-from cove.runtime.engine.tmpfs_options import (  # noqa: F401 - tmpfs_options is part of this API
+from cove.runtime.engine.tmpfs_options import (
     DEFAULT_PROPAGATION,
     PROPAGATIONS,
-    _tmpfs_data,
+    tmpfs_mount_data,
     tmpfs_options,
 )
 from cove.runtime.linux.syscalls import MS_RDONLY
@@ -150,7 +150,7 @@ def parse_mount(spec: dict[str, Any], check_source: bool = True) -> MountPoint:
         if source:
             raise _mount_config_error(kind, "field Source must not be specified")
         try:
-            data = _tmpfs_data(spec.get("TmpfsOptions"), read_only)
+            data = tmpfs_mount_data(spec.get("TmpfsOptions"), read_only)
         except ValueError as exc:
             raise _mount_config_error(kind, str(exc)) from exc
         return MountPoint("tmpfs", _clean(target), rw=not read_only, tmpfs_data=data)

@@ -34,7 +34,7 @@ _TMPFS_DATA_KEYS = ("", "size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", 
 _TMPFS_DEFAULTS = ["noexec", "nosuid", "nodev", DEFAULT_PROPAGATION]
 
 
-def _tmpfs_data(options: Any, read_only: bool) -> str:
+def tmpfs_mount_data(options: Any, read_only: bool) -> str:
     """``TmpfsOptions`` as mount data (moby's ConvertTmpfsOptions): size gets k/m/g.
 
     Raises ValueError with moby's reason for a bad ``Options`` entry."""
