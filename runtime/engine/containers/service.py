@@ -60,8 +60,7 @@ class ContainerService:
 
     def process_privileges(self, container: Container) -> dict[str, Any]:
         """What execs get of the container's process spec (capabilities, groups, ulimits)."""
-        privileges: dict[str, Any] = shim_spec.process_privileges(container).to_json()
-        return privileges
+        return shim_spec.process_privileges(container).to_json()
 
     def exec_ids(self, cid: str) -> list[str]:
         return []  # replaced by the exec service when it is wired in
