@@ -1,6 +1,6 @@
 """The CLI's error kinds, and the one table that gives each kind docker's exit code.
 
-A command raises the kind of what went wrong; ``main`` writes what the error ``show``\\s
+A command raises the kind of what went wrong; ``main`` writes the error's ``show()`` text
 and exits with its ``exit_code``. No raise site picks a number.
 
     CLIError                 its message (may be empty) goes to stderr

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import socket
-import tempfile
-import threading
 
 import pytest
 
@@ -29,77 +26,15 @@ def test_iter_json_lines_joins_split_objects() -> None:
     assert list(iter_json_lines(iter(chunks))) == [{"a": 1}, {"b": 2}, {"c": 3}]
 
 
-class FakeDaemon:
-    """A one-shot-per-connection HTTP server on a Unix socket, answering from a script."""
-
-    def __init__(self, handler) -> None:  # type: ignore[no-untyped-def]
-        self.dir = tempfile.mkdtemp()
-        self.path = os.path.join(self.dir, "d.sock")
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(self.path)
-        self.server.listen(4)
-        self.handler = handler
-        self.requests: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(body) < length:  # read the whole request, as a server does
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    body += chunk
-                    data += chunk
-                self.requests.append(data)
-                self.handler(conn, data)
-
-    def close(self) -> None:
-        self.server.close()
-        os.unlink(self.path)
-        os.rmdir(self.dir)
-
-
-@pytest.fixture
-def daemon_factory():  # type: ignore[no-untyped-def]
-    made: list[FakeDaemon] = []
-
-    def make(handler):  # type: ignore[no-untyped-def]
-        daemon = FakeDaemon(handler)
-        made.append(daemon)
-        return daemon
-
-    yield make
-    for daemon in made:
-        daemon.close()
-
-
-def test_hijack_returns_bytes_buffered_after_101(daemon_factory) -> None:  # type: ignore[no-untyped-def]
-    def handler(conn: socket.socket, _request: bytes) -> None:
+def test_hijack_returns_bytes_buffered_after_101(socket_daemon) -> None:  # type: ignore[no-untyped-def]
+    def handler(conn: socket.socket, _head: bytes, _body: bytes) -> None:
         # headers and the first frame in a single send: the client must not lose the frame
         conn.sendall(b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
                      b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + encode_frame(1, b"early"))
         received = conn.recv(100)
         conn.sendall(encode_frame(2, b"echo:" + received))
 
-    daemon = daemon_factory(handler)
+    daemon = socket_daemon(handler)
     client = APIClient("unix://" + daemon.path)
     conn = client.attach("abc", stdin=True)
     first = conn.recv(4096)
@@ -116,30 +51,30 @@ def test_hijack_returns_bytes_buffered_after_101(daemon_factory) -> None:  # typ
     conn.close()
     write_frames(rest, out, err, tty=False)
     assert err.getvalue() == b"echo:in"
-    request = daemon.requests[0].decode()
+    request = daemon.requests[0][0].decode()
     assert request.startswith("POST /v1.41/containers/abc/attach?stream=1&stdin=1&stdout=1&stderr=1 ")
     assert "Upgrade: tcp" in request and "Connection: Upgrade" in request
 
 
-def test_hijack_refusal_raises_typed_error(daemon_factory) -> None:  # type: ignore[no-untyped-def]
-    def handler(conn: socket.socket, _request: bytes) -> None:
+def test_hijack_refusal_raises_typed_error(socket_daemon) -> None:  # type: ignore[no-untyped-def]
+    def handler(conn: socket.socket, _head: bytes, _body: bytes) -> None:
         body = json.dumps({"message": "No such container: abc"}).encode()
         conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
                      b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
-    client = APIClient("unix://" + daemon_factory(handler).path)
+    client = APIClient("unix://" + socket_daemon(handler).path)
     with pytest.raises(NotFound) as info:
         client.attach("abc")
     assert str(info.value) == "Error response from daemon: No such container: abc"
 
 
-def test_json_errors_become_typed_exceptions(daemon_factory) -> None:  # type: ignore[no-untyped-def]
-    def handler(conn: socket.socket, _request: bytes) -> None:
+def test_json_errors_become_typed_exceptions(socket_daemon) -> None:  # type: ignore[no-untyped-def]
+    def handler(conn: socket.socket, _head: bytes, _body: bytes) -> None:
         body = b'{"message":"Conflict. The container name \\"/x\\" is already in use"}'
         conn.sendall(b"HTTP/1.1 409 Conflict\r\nContent-Length: " + str(len(body)).encode()
                      + b"\r\n\r\n" + body)
 
-    client = APIClient("unix://" + daemon_factory(handler).path)
+    client = APIClient("unix://" + socket_daemon(handler).path)
     with pytest.raises(Conflict, match="already in use") as info:
         client.create_container({"Image": "busybox"}, name="x")
     assert info.value.status == 409

@@ -8,9 +8,8 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
@@ -19,6 +18,7 @@ from cove.desktop.client.api import APIClient
 from cove.desktop.client.errors import DaemonUnreachable, NotFound, ServerError
 from cove.desktop.client.transport import Response, parse_host
 from cove.desktop.client.wire import query_string, quote
+from tests.unit.cli.socket_daemon import replying
 
 
 def _response(wire: list[bytes], method: str = "GET") -> tuple[Response, socket.socket]:
@@ -89,80 +89,14 @@ def test_headers_are_lower_cased() -> None:
     sock.close()
 
 
-class RecordingDaemon:
-    """A Unix-socket server that records each request (body de-chunked) and sends a reply."""
-
-    def __init__(self, reply: Callable[[bytes, bytes], bytes]) -> None:
-        self.dir = tempfile.mkdtemp()
-        self.path = os.path.join(self.dir, "d.sock")
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(self.path)
-        self.server.listen(4)
-        self.reply = reply
-        self.requests: list[tuple[bytes, bytes]] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            with conn:
-                head, body = self._read_request(conn)
-                self.requests.append((head, body))
-                conn.sendall(self.reply(head, body))
-
-    @staticmethod
-    def _read_request(conn: socket.socket) -> tuple[bytes, bytes]:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += conn.recv(65536)
-        head, _, rest = data.partition(b"\r\n\r\n")
-        headers = {line.partition(b":")[0].strip().lower(): line.partition(b":")[2].strip()
-                   for line in head.split(b"\r\n")[1:]}
-        if headers.get(b"transfer-encoding") == b"chunked":
-            while not rest.endswith(b"0\r\n\r\n"):
-                rest += conn.recv(65536)
-            body = b""
-            while True:
-                size_line, _, rest = rest.partition(b"\r\n")
-                size = int(size_line, 16)
-                if size == 0:
-                    return head, body
-                body, rest = body + rest[:size], rest[size + 2:]
-        length = int(headers.get(b"content-length", b"0"))
-        while len(rest) < length:
-            rest += conn.recv(65536)
-        return head, rest
-
-    def close(self) -> None:
-        self.server.close()
-        os.unlink(self.path)
-        os.rmdir(self.dir)
-
-
-@pytest.fixture
-def daemon() -> Iterator[Callable[[Callable[[bytes, bytes], bytes]], RecordingDaemon]]:
-    made: list[RecordingDaemon] = []
-
-    def make(reply: Callable[[bytes, bytes], bytes]) -> RecordingDaemon:
-        made.append(RecordingDaemon(reply))
-        return made[-1]
-
-    yield make
-    for server in made:
-        server.close()
-
-
 def _json_reply(status: str, payload: object) -> Callable[[bytes, bytes], bytes]:
     body = json.dumps(payload).encode()
     return lambda _head, _body: (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
                                  f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-def test_json_body_goes_out_with_length_and_type(daemon) -> None:  # type: ignore[no-untyped-def]
-    server = daemon(_json_reply("201 Created", {"Id": "abc", "Warnings": []}))
+def test_json_body_goes_out_with_length_and_type(socket_daemon) -> None:  # type: ignore[no-untyped-def]
+    server = socket_daemon(replying(_json_reply("201 Created", {"Id": "abc", "Warnings": []})))
     client = APIClient("unix://" + server.path)
     assert client.create_container({"Image": "busybox"}, name="x y") == {"Id": "abc", "Warnings": []}
     head, body = server.requests[0]
@@ -173,10 +107,11 @@ def test_json_body_goes_out_with_length_and_type(daemon) -> None:  # type: ignor
     assert json.loads(body) == {"Image": "busybox"}
 
 
-def test_file_body_is_uploaded_chunked(daemon) -> None:  # type: ignore[no-untyped-def]
+def test_file_body_is_uploaded_chunked(socket_daemon) -> None:  # type: ignore[no-untyped-def]
     reply = b'{"stream":"Loaded image: busybox:latest\\n"}\r\n'
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(reply), reply)
-    server = daemon(lambda _h, _b: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
+    server = socket_daemon(replying(
+        lambda _h, _b: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked))
     payload = os.urandom(200_000)
     messages = list(APIClient("unix://" + server.path).load(io.BytesIO(payload)))
     assert messages == [{"stream": "Loaded image: busybox:latest\n"}]
@@ -185,31 +120,34 @@ def test_file_body_is_uploaded_chunked(daemon) -> None:  # type: ignore[no-untyp
     assert body == payload
 
 
-def test_chunked_error_body_becomes_the_typed_message(daemon) -> None:  # type: ignore[no-untyped-def]
+def test_chunked_error_body_becomes_the_typed_message(socket_daemon) -> None:  # type: ignore[no-untyped-def]
     message = json.dumps({"message": "No such container: nope"}).encode()
-    server = daemon(lambda _h, _b: b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    + b"%x\r\n%s\r\n0\r\n\r\n" % (len(message), message))
+    server = socket_daemon(replying(
+        lambda _h, _b: b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(message), message)))
     with pytest.raises(NotFound) as info:
         APIClient("unix://" + server.path).inspect_container("nope")
     assert str(info.value) == "Error response from daemon: No such container: nope"
 
 
-def test_plain_text_error_and_5xx(daemon) -> None:  # type: ignore[no-untyped-def]
-    server = daemon(lambda _h, _b: b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy")
+def test_plain_text_error_and_5xx(socket_daemon) -> None:  # type: ignore[no-untyped-def]
+    server = socket_daemon(replying(
+        lambda _h, _b: b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy"))
     with pytest.raises(ServerError) as info:
         APIClient("unix://" + server.path).ping()
     assert (info.value.status, info.value.message) == (503, "busy")
 
 
-def test_daemon_closing_without_answer_is_unreachable(daemon) -> None:  # type: ignore[no-untyped-def]
-    server = daemon(lambda _h, _b: b"")
+def test_daemon_closing_without_answer_is_unreachable(socket_daemon) -> None:  # type: ignore[no-untyped-def]
+    server = socket_daemon(replying(lambda _h, _b: b""))
     with pytest.raises(DaemonUnreachable) as info:
         APIClient("unix://" + server.path).ping()
     assert "Cannot connect to the Cove daemon" in str(info.value)
 
 
-def test_streaming_logs_arrive_in_pieces(daemon) -> None:  # type: ignore[no-untyped-def]
-    server = daemon(lambda _h, _b: b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789")
+def test_streaming_logs_arrive_in_pieces(socket_daemon) -> None:  # type: ignore[no-untyped-def]
+    server = socket_daemon(replying(
+        lambda _h, _b: b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789"))
     stream = APIClient("unix://" + server.path).logs("c", follow=True, tail="5")
     assert b"".join(stream) == b"0123456789"
     stream.close()
