@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from cove.common.stdcopy import encode_frame
 
-STDIN, STDOUT, STDERR = 0, 1, 2
 
 
 def frame(stream: int, data: bytes) -> bytes:
