@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from cove.common.stdcopy import encode_frame
 
 
-
 def frame(stream: int, data: bytes) -> bytes:
     """One stdcopy frame; the CLI demultiplexes these when the container has no TTY."""
     return encode_frame(stream, data)
