@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from cove.runtime import errors
-from cove.runtime.engine.create_config import RESTART_POLICIES
+from cove.runtime.engine.create_config import validate_restart_policy
 from cove.runtime.linux import cgroups
 
 # what coved can change (HostConfig names); the rest of dockerd's are refused, not ignored
@@ -40,15 +40,6 @@ def _check(body: dict[str, Any], host: dict[str, Any]) -> None:
             "Restart policy cannot be updated because AutoRemove is enabled for the container")
 
 
-def _check_policy(policy: dict[str, Any]) -> None:
-    name = policy.get("Name") or ""
-    if name not in RESTART_POLICIES:
-        raise errors.InvalidParameter(f"invalid restart policy '{name}'")
-    if policy.get("MaximumRetryCount") and name != "on-failure":
-        raise errors.InvalidParameter(
-            f"maximum retry count cannot be used with restart policy '{name}'")
-
-
 def update(containers: Any, ref: str, body: dict[str, Any]) -> dict[str, Any]:
     container = containers.get(ref)
     with container.op_lock:
@@ -61,7 +52,7 @@ def update(containers: Any, ref: str, body: dict[str, Any]) -> dict[str, Any]:
                                             "PidsLimit") if body.get(k)}
             policy = body.get("RestartPolicy")
             if policy and policy.get("Name") is not None:
-                _check_policy(policy)
+                validate_restart_policy(policy)
             running = container.running
         if running and changed:
             resources = cgroups.Resources(
@@ -81,3 +72,13 @@ def update(containers: Any, ref: str, body: dict[str, Any]) -> dict[str, Any]:
                                              "MaximumRetryCount") or 0}
             container.save()
     return {"Warnings": None}
+
+
+class ContainerUpdater:
+    """``POST /containers/{id}/update`` as the API's ``ContainerUpdateBackend``."""
+
+    def __init__(self, containers: Any) -> None:
+        self._containers = containers
+
+    def update(self, ref: str, body: dict[str, Any]) -> dict[str, Any]:
+        return update(self._containers, ref, body)
