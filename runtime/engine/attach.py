@@ -166,7 +166,7 @@ def _next_log(path: Path, f: Any) -> Any:
     live log. None if there is none yet."""
     ours = os.fstat(f.fileno()).st_ino
     chain = [*_rotated_logs(path), path]
-    inodes = []
+    inodes: list[int | None] = []
     for candidate in chain:
         try:
             inodes.append(os.stat(candidate).st_ino)

@@ -9,6 +9,7 @@ their volumes here at create (named ones made if missing, anonymous ones named w
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -90,9 +91,7 @@ class VolumeService:
         self.events.publish("volume", action, name, {"driver": LOCAL_DRIVER, **(extra or {})})
 
     # the API
-    def create(self, body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict):
-            raise errors.InvalidParameter("invalid JSON: volume config must be an object")
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
         for key in ("Name", "Driver"):
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise errors.InvalidParameter(
@@ -114,7 +113,7 @@ class VolumeService:
     def inspect(self, name: str) -> dict[str, Any]:
         return self.view(self.store.get(name))
 
-    def list(self, filters: dict[str, list[str]]) -> dict[str, Any]:
+    def list(self, filters: dict[str, builtins.list[str]]) -> dict[str, Any]:
         for key in filters:
             if key not in LIST_FILTERS:
                 raise errors.InvalidParameter(f"Invalid filter '{key}'")
@@ -136,7 +135,7 @@ class VolumeService:
         if self.store.remove(name, force):
             self._publish("destroy", name)
 
-    def prune(self, filters: dict[str, list[str]]) -> dict[str, Any]:
+    def prune(self, filters: dict[str, builtins.list[str]]) -> dict[str, Any]:
         """API 1.41: every volume no container uses, named or anonymous."""
         for key in filters:
             if key not in PRUNE_FILTERS:
@@ -162,11 +161,11 @@ class VolumeService:
         return {"VolumesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
     # containers
-    def attach(self, cid: str, points: list[MountPoint], lower_dirs: list[str]) -> list[MountPoint]:
+    def attach(self, cid: str, points: builtins.list[MountPoint], lower_dirs: builtins.list[str]) -> builtins.list[MountPoint]:
         """The container's mount points with every volume made (or found) and referenced
         by ``cid``, empty ones filled from the image unless nocopy. On failure the
         references are dropped and the anonymous volumes made here removed."""
-        resolved: list[MountPoint] = []
+        resolved: builtins.list[MountPoint] = []
         try:
             for point in points:
                 if point.type != "volume":
@@ -193,13 +192,13 @@ class VolumeService:
             raise
         return resolved
 
-    def adopt(self, cid: str, points: list[MountPoint]) -> None:
+    def adopt(self, cid: str, points: builtins.list[MountPoint]) -> None:
         """Reference the volumes of a container loaded from disk (daemon start)."""
         for point in points:
             if point.type == "volume" and point.name:
                 self.store.acquire(point.name, cid)
 
-    def detach(self, cid: str, points: list[MountPoint], remove_anonymous: bool) -> None:
+    def detach(self, cid: str, points: builtins.list[MountPoint], remove_anonymous: bool) -> None:
         """Drop ``cid``'s references; with ``remove_anonymous`` (``rm -v``, ``--rm``) remove
         its anonymous volumes that no other container uses (dockerd ignores the others)."""
         for point in points:
@@ -212,7 +211,7 @@ class VolumeService:
                 except errors.Conflict:
                     pass
 
-    def publish_mounts(self, cid: str, points: list[MountPoint], action: str) -> None:
+    def publish_mounts(self, cid: str, points: builtins.list[MountPoint], action: str) -> None:
         """``mount`` / ``unmount`` events for a container's volumes, as dockerd sends."""
         for point in points:
             if point.type != "volume" or not point.name:

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import requests
 import urllib3
@@ -294,8 +294,10 @@ class Puller:
             cancel.set()  # stop the other downloads and unpacks: the pull has failed
             raise
         finally:
-            for future in [*futures.values(), *extractions]:
-                future.cancel()
+            for download_future in futures.values():
+                download_future.cancel()
+            for extraction in extractions:
+                extraction.cancel()
             pool.shutdown(wait=True)
             unpackers.shutdown(wait=True)
             self.store.unpin(chains)
@@ -311,8 +313,8 @@ class Puller:
                 emit(pg.bar("Extracting", short, done, size))
 
         with open(blob, "rb") as f:
-            chain, _ = self.store.add_layer(_Counting(f, size, report), parent,
-                                            expected_diff_id=diff_id)
+            counting = cast(BinaryIO, _Counting(f, size, report))  # read() is all it needs
+            chain, _ = self.store.add_layer(counting, parent, expected_diff_id=diff_id)
         emit(pg.layer("Pull complete", short))
         return chain
 

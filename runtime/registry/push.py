@@ -239,7 +239,7 @@ class Pusher:
         path = tmp / f"layer-{diff_id[7:]}.tar.gz"
         with open(path, "wb") as out:
             writer = _HashingWriter(out)
-            with gzip.GzipFile(filename="", mode="wb", fileobj=writer,  # type: ignore[arg-type]
+            with gzip.GzipFile(filename="", mode="wb", fileobj=writer,
                                compresslevel=GZIP_LEVEL, mtime=0) as gz:
                 rebuilt, _ = write_tar(skeleton, diff, gz)  # type: ignore[arg-type]
         if rebuilt != diff_id:

@@ -10,6 +10,7 @@ operation (``create x: ...``, ``get x: no such volume``).
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -147,7 +148,7 @@ class VolumeStore:
             raise errors.NotFound(f"get {name}: no such volume")
         return volume
 
-    def list(self) -> list[Volume]:
+    def list(self) -> builtins.list[Volume]:
         with self._lock:
             return list(self._volumes.values())
 
@@ -163,7 +164,7 @@ class VolumeStore:
                 if not users:
                     del self._refs[name]
 
-    def users(self, name: str) -> list[str]:
+    def users(self, name: str) -> builtins.list[str]:
         with self._lock:
             return sorted(self._refs.get(name, ()))
 
