@@ -17,9 +17,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
+from cove.common import dockerignore
 from cove.runtime import errors
-from cove.runtime.build import instructions
+from cove.runtime.build import instructions, parser
 from cove.runtime.build.context import BuildContext
+from cove.runtime.build.copy_step import copy_step
+from cove.runtime.build.dockerfile import Instruction
+from cove.runtime.build.remote import remote_context
+from cove.runtime.build.run_mounts import prune_cache_mounts
+from cove.runtime.build.run_step import run_step
+from cove.runtime.build.stage_state import StageState, declare_args, expand_word
+from cove.runtime.images import reference
 from cove.runtime.store.layout import Layout, atomic_write_json, read_json
 
 Emit = Callable[[dict[str, Any]], None]
@@ -109,8 +117,6 @@ class Builder:
         Returns the IDs of what was deleted and the bytes freed. Steps cached before are
         images (the parents of what was built), so forgetting them frees no space itself.
         """
-        from cove.runtime.build.run_mounts import prune_cache_mounts
-
         removed = prune_cache_mounts(str(self.layout.build_cache_mounts), used_before)
         ids = [name for name, _size in removed]
         if everything and used_before is None:
@@ -119,8 +125,6 @@ class Builder:
 
     def build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit) -> str:
         if options.remote:
-            from cove.runtime.build.remote import remote_context
-
             with remote_context(options.remote, options.dockerfile,
                                 str(self.layout.tmp_dir)) as fetched:
                 return self._build(fetched, options, emit)
@@ -129,12 +133,12 @@ class Builder:
     def _build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit) -> str:
         context = BuildContext(context_stream, str(self.layout.tmp_dir))
         try:
-            return _Run(self, context, options, emit).run()
+            return BuildRun(self, context, options, emit).run()
         finally:
             context.close()
 
 
-class _Run:
+class BuildRun:
     """One build: the steps of the stages up to the target."""
 
     def __init__(self, builder: Builder, context: BuildContext, options: BuildOptions,
@@ -153,9 +157,6 @@ class _Run:
             self.emit({"stream": text})
 
     def run(self) -> str:
-        from cove.common import dockerignore
-        from cove.runtime.build import parser
-
         text = self.context.read_text(self.options.dockerfile)
         if text is None:
             raise errors.InvalidParameter(
@@ -176,15 +177,15 @@ class _Run:
                     f"failed to reach build target {self.options.target} in Dockerfile")
             stages = stages[:names.index(self.options.target.lower()) + 1]
         total = sum(1 + len(s.instructions) for s in stages)
-        global_args = instructions.declare_args(dockerfile.global_args, self.options.build_args)
+        global_args = declare_args(dockerfile.global_args, self.options.build_args)
         step = 0
         image_id = ""
         for index, stage in enumerate(stages):
             step += 1
             self.say(f"Step {step}/{total} : {stage_line(stage)}\n")
-            base = instructions.expand_word(stage.base, global_args)
-            state = instructions.StageState.start(self._base_image(base), self.store,
-                                                  dict(global_args), self.options.build_args)
+            base = expand_word(stage.base, global_args)
+            state = StageState.start(self._base_image(base), self.store, dict(global_args),
+                                     self.options.build_args)
             if state.image_id:
                 self.say(f" ---> {_short(state.image_id)}\n")
             triggers = state.config.get("OnBuild") or []
@@ -193,11 +194,11 @@ class _Run:
                 self.say(f"# Executing {len(triggers)} build trigger"
                          f"{'s' if len(triggers) > 1 else ''}\n")
                 for trigger in triggers:
-                    state = instructions.execute(self, state, parser.parse_instruction(trigger))
+                    state = self._step(state, parser.parse_instruction(trigger))
             for inst in stage.instructions:
                 step += 1
                 self.say(f"Step {step}/{total} : {inst.original}\n")
-                state = instructions.execute(self, state, inst)
+                state = self._step(state, inst)
                 self.say(f" ---> {_short(state.image_id)}\n")
             if not state.image_id:  # FROM scratch and nothing else
                 state = instructions.commit_config(self, state, "#(nop) FROM scratch", "")
@@ -213,11 +214,18 @@ class _Run:
             self.emit({"stream": image_id + "\n"})
         self.say(f"Successfully built {_short(image_id)}\n")
         for tag in self.options.tags:
-            from cove.runtime.images.reference import parse
-
-            self.store.set_reference(parse(tag).with_default_tag(), image_id)
-            self.say(f"Successfully tagged {parse(tag).with_default_tag()}\n")
+            self.store.set_reference(reference.parse(tag).with_default_tag(), image_id)
+            self.say(f"Successfully tagged {reference.parse(tag).with_default_tag()}\n")
         return image_id
+
+    def _step(self, state: StageState, inst: Instruction) -> StageState:
+        """One instruction: RUN and COPY/ADD add a layer, the others change the config."""
+        keyword = inst.keyword.upper()
+        if keyword == "RUN":
+            return run_step(self, state, inst)
+        if keyword in ("COPY", "ADD"):
+            return copy_step(self, state, inst)
+        return instructions.config_step(self, state, inst)
 
     def _base_image(self, base: str) -> str:
         if base.lower() == "scratch":

@@ -14,7 +14,7 @@ from cove.runtime.linux.overlay import mount_overlay
 from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
 
-class ImageSources(list):  # type: ignore[type-arg]
+class ImageSources(list[tuple[str, str]]):
     """(path, name) pairs inside a mounted image; ``release()`` unmounts it."""
 
     def __init__(self, mountpoint: str, scratch: str) -> None:

@@ -6,6 +6,7 @@ the module that produces them. Docker's keyword tables live here too.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 
 from cove.runtime.errors import InvalidParameter
@@ -69,6 +70,16 @@ class Instruction:
         if self.keyword not in ("ENV", "LABEL"):
             return []
         return env_pairs(self)
+
+    def words(self) -> list[str]:
+        """The arguments as words: a list as it is, shell-form text split as sh would."""
+        if isinstance(self.args, str):
+            return shlex.split(self.args) if self.args else []
+        return list(self.args)
+
+    def text(self) -> str:
+        """The arguments as one line: shell-form text as it is, a list joined by spaces."""
+        return self.args if isinstance(self.args, str) else " ".join(self.args)
 
 
 @dataclass

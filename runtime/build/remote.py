@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from cove.common import remote_context as fetch
 from cove.runtime import errors
 
 TIMEOUT = 60  # seconds without a byte before giving up
@@ -81,8 +82,6 @@ def remote_context(remote: str, dockerfile: str, tmp_root: str) -> Iterator[Bina
     A git URL is cloned (``#ref:subdir`` as docker reads it); another URL is a tar or,
     when it is not an archive, the Dockerfile itself (named ``dockerfile``) alone.
     """
-    from cove.common import remote_context as fetch
-
     scratch = tempfile.mkdtemp(prefix="remote-context-", dir=tmp_root)
     try:
         if fetch.is_git_url(remote):

@@ -32,7 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cove.common.paths import resolve_in_root
 from cove.runtime import errors
+from cove.runtime.build.copy_from import select_from_image
 from cove.runtime.store import locks
 from cove.runtime.store.layout import tree_size
 
@@ -220,11 +222,7 @@ def _bind_entry(source: str, target: str, readonly: bool) -> dict[str, Any]:
 
 
 def _bind(mount: RunMount, sources: MountSources, prepared: PreparedMounts) -> None:
-    from cove.common.paths import resolve_in_root
-
     if mount.origin:
-        from cove.runtime.build.copy_from import select_from_image
-
         image_id = sources.image_for(mount.origin)
         found, _key = select_from_image(sources.lower_dirs(image_id), image_id,
                                         [mount.source or "."], sources.tmp_root)
@@ -297,8 +295,6 @@ def _init_cache_dir(directory: str, mount: RunMount, sources: MountSources,
                     prepared: PreparedMounts) -> None:
     """A new cache: empty, or seeded from ``from=``/``source=``; owner and mode as asked."""
     if mount.origin:
-        from cove.runtime.build.copy_from import select_from_image
-
         image_id = sources.image_for(mount.origin)
         found, _key = select_from_image(sources.lower_dirs(image_id), image_id,
                                         [mount.source or "."], sources.tmp_root)

@@ -4,42 +4,45 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from cove.runtime import errors
-from cove.runtime.build.instructions import (
-    _HEREDOC_ONLY,
-    DEFAULT_SHELL,
-    BuildFailed,
-    StageState,
-    _cached,
-    _exists,
-    _text,
-    _words,
-    commit_config,
-    expand_word,
-)
+from cove.runtime.build import image_files, run_mounts
+from cove.runtime.build.dockerfile import Instruction
+from cove.runtime.build.instructions import cached, commit_config
 from cove.runtime.build.layers import diff_tar
+from cove.runtime.build.stage_state import StageState, command_shell, expand_word
 
 if TYPE_CHECKING:
-    from cove.runtime.build.builder import _Run
+    from cove.runtime.build.builder import BuildRun
+
+_HEREDOC_ONLY = re.compile(r"\s*<<-?[\"']?\w+[\"']?\s*")
 
 
-def run_step(run: _Run, state: StageState, inst: Any) -> StageState:
+class BuildFailed(errors.InvalidParameter):
+    """A step's command failed; ``code`` is its exit code (errorDetail.code)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def run_step(run: BuildRun, state: StageState, inst: Instruction) -> StageState:
     """RUN: the command in a container on the image so far; its changes become a layer."""
     config = state.config
     if inst.json_form:
-        command = _words(inst)
+        command = inst.words()
     else:
-        script = _text(inst)
-        heredocs = getattr(inst, "heredocs", None) or []
+        script = inst.text()
+        heredocs = inst.heredocs
         if heredocs and _HEREDOC_ONLY.fullmatch(script):
             script = heredocs[0].content  # `RUN <<EOF`: the document is the script
         else:  # `RUN cat <<EOF >file`: the shell reads the document itself
             for heredoc in heredocs:
                 script += "\n" + heredoc.content + ("" if heredoc.content.endswith("\n")
                                                     else "\n") + heredoc.name
-        command = list(config.get("Shell") or DEFAULT_SHELL) + [script]
+        command = command_shell(config) + [script]
     env_names = {e.partition("=")[0] for e in config.get("Env") or []}
     arg_env = [f"{k}={v}" for k, v in sorted(state.args.items()) if k not in env_names]
     mounts = _run_mounts(run, state, inst)
@@ -50,11 +53,12 @@ def run_step(run: _Run, state: StageState, inst: Any) -> StageState:
             mounts.release()
 
 
-def _run_mounts(run: _Run, state: StageState, inst: Any) -> Any:
+def _run_mounts(run: BuildRun, state: StageState,
+                inst: Instruction) -> run_mounts.PreparedMounts | None:
     """The step's ``--mount``s prepared (None without any); ``--network``/``--security``
     checked: RUN steps have no network of their own yet, so ``none`` and ``default``
     both hold, and the entitlements BuildKit asks for (host network, insecure) are refused."""
-    flags = getattr(inst, "flags", {}) or {}
+    flags = inst.flags
     network = str(flags.get("network") or "default")
     if network not in ("default", "none"):
         raise errors.InvalidParameter(
@@ -66,8 +70,6 @@ def _run_mounts(run: _Run, state: StageState, inst: Any) -> Any:
     specs = flags.get("mount") or []
     if not specs:
         return None
-    from cove.runtime.build import run_mounts
-
     env = state.env()
     workdir = state.config.get("WorkingDir") or "/"
     parsed = [run_mounts.parse_mount(expand_word(str(spec), env), workdir) for spec in specs]
@@ -77,14 +79,14 @@ def _run_mounts(run: _Run, state: StageState, inst: Any) -> Any:
     return run_mounts.prepare(parsed, sources)
 
 
-def _run_command(run: _Run, state: StageState, command: list[str], arg_env: list[str],
-                 mounts: Any) -> StageState:
+def _run_command(run: BuildRun, state: StageState, command: list[str], arg_env: list[str],
+                 mounts: run_mounts.PreparedMounts | None) -> StageState:
     config = state.config
     step = "RUN " + json.dumps([command, arg_env] + ([mounts.cache_key] if mounts else []))
-    cached = _cached(run, state, step)
-    if cached:
-        return cached
-    body = {"Image": state.image_id or "", "Cmd": command, "Entrypoint": [],
+    found = cached(run, state, step)
+    if found:
+        return found
+    body: dict[str, Any] = {"Image": state.image_id or "", "Cmd": command, "Entrypoint": [],
             "Env": list(config.get("Env") or []) + arg_env,
             "WorkingDir": config.get("WorkingDir") or "", "User": config.get("User") or "",
             "Labels": {}, "AttachStdout": True, "AttachStderr": True}
@@ -101,10 +103,9 @@ def _run_command(run: _Run, state: StageState, command: list[str], arg_env: list
         raise BuildFailed(
             f"The command '{' '.join(command)}' returned a non-zero code: {code}", code)
     if mounts is not None:
-        from cove.runtime.build.run_mounts import remove_stubs
-
-        remove_stubs(run.backend.container_upper(cid), mounts.targets,
-                     lambda path: _exists(run, state, path))
+        layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
+        run_mounts.remove_stubs(run.backend.container_upper(cid), mounts.targets,
+                                lambda path: image_files.exists(layers, path))
     with run.temp_file() as layer:
         diff_tar(run.backend.container_upper(cid), layer)
         layer.seek(0)

@@ -43,6 +43,7 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
     """``--change`` lines, as the builder would apply them to an image's config."""
     from cove.runtime.build import instructions, parser
     from cove.runtime.build.expansion import expand_instruction
+    from cove.runtime.build.stage_state import StageState
 
     for line in changes:
         if not line.strip():
@@ -51,14 +52,14 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
         if keyword not in COMMIT_CHANGES:
             raise errors.InvalidParameter(f"{keyword.lower()} is not a valid change command")
         inst = parser.parse_instruction(line.strip())
-        state = instructions.StageState("", {"config": config}, {}, {})
+        state = StageState("", {"config": config}, {}, {})
         if keyword == "ONBUILD":
-            config.setdefault("OnBuild", []).append(instructions._text(inst))
+            config.setdefault("OnBuild", []).append(inst.text())
             config["OnBuild"] = config["OnBuild"] or None
             continue
         if keyword not in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
             inst = expand_instruction(inst, state.env())
-        instructions._CONFIG_CHANGES[keyword](config, inst, state)
+        instructions.apply_to_config(config, inst, state)
     return config
 
 

@@ -222,7 +222,7 @@ def test_an_error_before_the_stream_began_is_an_http_error(api: Api) -> None:
 
 
 def test_a_failed_build_step_ends_the_stream_with_its_exit_code(api: Api) -> None:
-    from cove.runtime.build.instructions import BuildFailed
+    from cove.runtime.build.run_step import BuildFailed
 
     class Job:
         def run(self, context: Any, emit: Any) -> str:

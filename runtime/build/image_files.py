@@ -1,0 +1,63 @@
+"""Reading the image a stage has made so far, straight from its layer directories.
+
+A path is found in the topmost layer holding it unless a layer above deleted it (a
+``.wh.`` whiteout); ``--chown`` names are looked up in the image's passwd and group.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from cove.runtime import errors
+from cove.runtime.build.copy import Owner
+
+
+def lookup(layers: list[str], path: str) -> str | None:
+    """The host path of ``path`` in the topmost of ``layers`` holding it (None when no
+    layer does, or a layer above deleted it)."""
+    rel = path.strip("/")
+    if not rel:
+        return "/"
+    for layer in layers:
+        full = posixpath.join(layer, rel)
+        if posixpath.lexists(full):
+            return full
+        parent, name = posixpath.split(full)
+        if posixpath.lexists(posixpath.join(parent, ".wh." + name)):
+            return None
+    return None
+
+
+def exists(layers: list[str], path: str) -> bool:
+    return lookup(layers, path) is not None
+
+
+def is_dir(layers: list[str], path: str) -> bool:
+    found = lookup(layers, path)
+    return found is not None and posixpath.isdir(found)
+
+
+def owner(layers: list[str], spec: str | None) -> Owner:
+    """``--chown=user:group`` as numeric IDs, names resolved in the image's own files."""
+    if not spec:
+        return Owner()
+    user, _, group = spec.partition(":")
+
+    def numeric(name: str, table: str) -> int:
+        if name.isdigit():
+            return int(name)
+        for layer in layers:
+            try:
+                with open(posixpath.join(layer, "etc", table)) as f:
+                    for line in f:
+                        fields = line.strip().split(":")
+                        if fields and fields[0] == name and len(fields) > 2:
+                            return int(fields[2])
+            except OSError:
+                continue
+        raise errors.InvalidParameter(f"unable to convert uid/gid chown string to host mapping: "
+                                      f"no such user or group: {name}")
+
+    uid = numeric(user, "passwd")
+    gid = numeric(group, "group") if group else uid
+    return Owner(uid, gid)
