@@ -15,7 +15,9 @@ import importlib, pkgutil, cove
 names = [m.name for m in pkgutil.walk_packages(cove.__path__, "cove.")]
 for name in names:
     importlib.import_module(name)
-assert cove.__file__.startswith(TARGET), cove.__file__
+import cove.runtime
+assert [p for p in cove.__path__ if not p.startswith(TARGET)] == [], list(cove.__path__)
+assert cove.runtime.__file__.startswith(TARGET), cove.runtime.__file__
 print("\n".join(names))
 """
 
