@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,9 +30,11 @@ def test_clone_without_symlinks_installs_and_imports_every_module(tmp_path: Path
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                     "--no-build-isolation", "--target", str(target), str(clone)],
                    check=True, capture_output=True)
-    env = {**os.environ, "PYTHONPATH": str(target)}
+    # -S with the dependencies on PYTHONPATH: their .pth files (this checkout's editable
+    # install among them) are not read, so only the clone's install provides cove
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_path("purelib")])}
     result = subprocess.run(
-        [sys.executable, "-c", f"TARGET = {str(target)!r}\n" + IMPORT_EVERY_MODULE],
+        [sys.executable, "-S", "-c", f"TARGET = {str(target)!r}\n" + IMPORT_EVERY_MODULE],
         cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     imported = set(result.stdout.split())
