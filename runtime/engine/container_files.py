@@ -11,8 +11,6 @@ made cannot point the daemon at host files.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
 import stat as stat_module
@@ -86,11 +84,6 @@ class PathInfo:
             return "/", ".", _go_base(self.abs_path)
         directory, base = os.path.split(self.container_path)
         return directory, base, _go_base(self.abs_path)
-
-
-def stat_header(stat: dict[str, Any]) -> str:
-    """The ``X-Docker-Container-Path-Stat`` value: base64 of the stat's JSON."""
-    return base64.b64encode(json.dumps(stat, separators=(",", ":")).encode()).decode()
 
 
 class ArchiveStream:

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from cove.runtime import errors
 from cove.runtime.engine.containers import ContainerService
@@ -52,6 +52,21 @@ class ExecInstance:
         }
 
 
+class AttachedExec:
+    """A checked exec that runs, relaying its stdio, once the connection is hijacked."""
+
+    def __init__(self, service: ExecService, instance: ExecInstance) -> None:
+        self._service = service
+        self._instance = instance
+
+    @property
+    def tty(self) -> bool:
+        return bool(self._instance.config.get("Tty"))
+
+    def run(self, reader: BinaryIO, send: Callable[[int, bytes], None]) -> None:
+        self._service.run_attached(self._instance, reader, send)
+
+
 class ExecService:
     def __init__(self, containers: ContainerService) -> None:
         self.containers = containers
@@ -70,9 +85,7 @@ class ExecService:
             raise errors.no_such_exec(eid)
         return instance
 
-    def create(self, ref: str, body: Any) -> dict[str, str]:
-        if not isinstance(body, dict):
-            raise errors.InvalidParameter("invalid JSON: exec config must be an object")
+    def create(self, ref: str, body: dict[str, Any]) -> dict[str, str]:
         container = self.containers.get(ref)
         cmd = body.get("Cmd")
         if isinstance(cmd, str):
@@ -218,6 +231,13 @@ class ExecService:
         if not container.running:
             raise errors.Conflict(f"Container {container.id} is not running")
         return instance
+
+    def prepare_attached(self, eid: str) -> AttachedExec:
+        """An exec checked for starting while the client can still get an HTTP error."""
+        return AttachedExec(self, self.prepare_start(eid))
+
+    def inspect(self, eid: str) -> dict[str, Any]:
+        return self.get(eid).inspect()
 
     def run_attached(self, instance: ExecInstance, reader: Any,
                      send: Callable[[int, bytes], None]) -> None:
