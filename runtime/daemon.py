@@ -73,17 +73,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
 
-    from cove.runtime.api.routes import (
-        build,
-        container_files,
-        container_stats,
-        containers,
-        distribution,
-        images,
-        system,
-        volumes,
-    )
-    from cove.runtime.api.server import APIServer, Router
+    from cove.runtime.api.backend import Backends
+    from cove.runtime.api.routes import make_router
+    from cove.runtime.api.server import APIServer
     from cove.runtime.engine.engine import Engine
     from cove.runtime.registry import config as registry_config
     from cove.runtime.store.layout import Layout
@@ -98,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     from cove.runtime.images.hello import build_hello_world_archive
 
     engine.start(seed_images={"hello-world:latest": build_hello_world_archive})
-    router = Router()
-    for module in (system, build, containers, container_files, container_stats, images,
-                   distribution, volumes):
-        router.add(module.routes(engine))
+    router = make_router(Backends(
+        containers=engine.containers, container_updates=engine.container_updates,
+        monitor=engine.monitor, execs=engine.execs, container_files=engine.container_files,
+        images=engine.images, builds=engine.builds, volumes=engine.volumes,
+        system=engine.system))
 
     path = socket_path((args.host or [DEFAULT_HOST])[0])
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
