@@ -5,10 +5,11 @@ instruction into words with ``words`` and checks it with ``instruction_parsers``
 the types of ``dockerfile``; ``substitution`` is Docker's ``$var`` lexer and ``expansion``
 applies it to an instruction.
 
-Running it: ``builder`` takes a build request through the stages; each step starts from
-a ``stage_state`` and is ``instructions`` (config only, and the commit and step cache
-every step ends with), ``copy_step`` (COPY/ADD, with ``copy``, ``copy_from`` and
-``remote``) or ``run_step`` (RUN, with ``run_mounts``); ``image_files`` reads the image
-so far, ``layers`` turns a container's changes into a layer, ``context`` holds the
-build context.
+Running it: ``builder`` takes a request (``backend``: its options, and the engine's side)
+through the stages. Each step is handed the build as a ``step_run`` and the image so far
+as a ``stage_state``, and is ``run_step`` (RUN, with ``run_mounts``), ``copy_step``
+(COPY/ADD, with ``copy``, ``copy_from`` and ``remote``) or one of ``instructions`` (the
+config-only ones, and the commit every step ends with, remembered in ``step_cache``).
+``image_files`` reads the image so far, ``layers`` turns a container's changes into a
+layer, ``context`` holds the build context.
 """

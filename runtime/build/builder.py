@@ -10,16 +10,13 @@ The builder talks to the engine through ``BuildBackend`` and never imports it.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from cove.common import dockerignore
 from cove.runtime import errors
 from cove.runtime.build import instructions, parser
+from cove.runtime.build.backend import BuildBackend, BuildOptions, Emit
 from cove.runtime.build.context import BuildContext
 from cove.runtime.build.copy_step import copy_step
 from cove.runtime.build.dockerfile import Instruction
@@ -27,82 +24,9 @@ from cove.runtime.build.remote import remote_context
 from cove.runtime.build.run_mounts import prune_cache_mounts
 from cove.runtime.build.run_step import run_step
 from cove.runtime.build.stage_state import StageState, declare_args, expand_word
+from cove.runtime.build.step_cache import BuildCache
 from cove.runtime.images import reference
-from cove.runtime.store.layout import Layout, atomic_write_json, read_json
-
-Emit = Callable[[dict[str, Any]], None]
-
-
-class BuildBackend(Protocol):
-    """What the builder needs from the engine (moby's builder.Backend, in small)."""
-
-    store: Any  # the ImageStore
-
-    def resolve_or_pull(self, ref: str, emit: Emit, always_pull: bool = False,
-                        auths: dict[str, Any] | None = None) -> str: ...
-
-    def run_container(self, body: dict[str, Any]) -> str: ...
-
-    def container_output(self, cid: str) -> Iterator[tuple[int, bytes]]: ...
-
-    def wait_container(self, cid: str) -> int: ...
-
-    def remove_container(self, cid: str) -> None: ...
-
-    def container_upper(self, cid: str) -> str: ...
-
-    def lower_dirs(self, image_id: str) -> list[str]: ...
-
-
-@dataclass
-class BuildOptions:
-    tags: list[str] = field(default_factory=list)
-    dockerfile: str = "Dockerfile"
-    build_args: dict[str, str | None] = field(default_factory=dict)
-    target: str | None = None
-    no_cache: bool = False
-    remove: bool = True
-    force_remove: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
-    quiet: bool = False
-    pull: bool = False
-    registry_auths: dict[str, Any] = field(default_factory=dict)
-    """The client's logins (``X-Registry-Config``), for pulling FROM and COPY --from."""
-    remote: str | None = None
-    """A git repository or URL to fetch the context from, instead of the request body."""
-
-
-class BuildCache:
-    """(parent image, step inputs) -> image built for them, kept in one small JSON file."""
-
-    def __init__(self, layout: Layout) -> None:
-        self._path = layout.build_cache
-        self._lock = threading.Lock()
-        try:
-            self._entries: dict[str, str] = read_json(self._path)
-        except (OSError, ValueError):
-            self._entries = {}
-
-    @staticmethod
-    def key(parent: str, step: str) -> str:
-        return hashlib.sha256(f"{parent}\n{step}".encode()).hexdigest()
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            return self._entries.get(key)
-
-    def put(self, key: str, image_id: str) -> None:
-        with self._lock:
-            self._entries[key] = image_id
-            atomic_write_json(self._path, self._entries)
-
-    def clear(self) -> list[str]:
-        """Forget every step (the next build runs them all again); the keys dropped."""
-        with self._lock:
-            dropped = list(self._entries)
-            self._entries = {}
-            atomic_write_json(self._path, self._entries)
-            return dropped
+from cove.runtime.store.layout import Layout
 
 
 class Builder:
@@ -139,13 +63,14 @@ class Builder:
 
 
 class BuildRun:
-    """One build: the steps of the stages up to the target."""
+    """One build: the steps of the stages up to the target (a ``StepRun`` for each step)."""
 
     def __init__(self, builder: Builder, context: BuildContext, options: BuildOptions,
                  emit: Emit) -> None:
-        self.builder = builder
         self.backend = builder.backend
         self.store = builder.backend.store
+        self.cache = builder.cache
+        self.layout = builder.layout
         self.context = context
         self.options = options
         self.emit = emit
@@ -243,7 +168,7 @@ class BuildRun:
                                             auths=self.options.registry_auths)
 
     def temp_file(self) -> Any:
-        return tempfile.TemporaryFile(dir=self.builder.layout.tmp_dir)
+        return tempfile.TemporaryFile(dir=self.layout.tmp_dir)
 
 
 def stage_line(stage: Any) -> str:

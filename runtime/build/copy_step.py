@@ -14,7 +14,6 @@ import posixpath
 import shutil
 import tempfile
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from cove.runtime import errors
 from cove.runtime.build import image_files, remote
@@ -24,9 +23,7 @@ from cove.runtime.build.dockerfile import Instruction
 from cove.runtime.build.expansion import expand_instruction
 from cove.runtime.build.instructions import cached, commit_config
 from cove.runtime.build.stage_state import StageState
-
-if TYPE_CHECKING:
-    from cove.runtime.build.builder import BuildRun
+from cove.runtime.build.step_run import StepRun
 
 
 class _TempSources(list[tuple[str, str]]):
@@ -41,7 +38,7 @@ class _TempSources(list[tuple[str, str]]):
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def copy_step(run: BuildRun, state: StageState, inst: Instruction) -> StageState:
+def copy_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
     """COPY or ADD: the selected files laid out at the destination, as a new layer."""
     inst = expand_instruction(inst, state.env())
     is_add = inst.keyword.upper() == "ADD"
@@ -60,7 +57,7 @@ def copy_step(run: BuildRun, state: StageState, inst: Instruction) -> StageState
         source_image = run.image_for_copy_from(str(from_ref))
         image_sources, checksum = select_from_image(
             run.backend.lower_dirs(source_image), source_image, patterns,
-            str(run.builder.layout.tmp_dir))
+            str(run.layout.tmp_dir))
         sources, release = image_sources, image_sources.release
         origin = f"from:{source_image}"
     elif inst.heredocs and all(p.startswith("<<") for p in patterns):
@@ -103,9 +100,9 @@ def copy_step(run: BuildRun, state: StageState, inst: Instruction) -> StageState
     return commit_config(run, state, created_by, step, result.diff_id)
 
 
-def _heredoc_sources(run: BuildRun, inst: Instruction) -> tuple[_TempSources, str]:
+def _heredoc_sources(run: StepRun, inst: Instruction) -> tuple[_TempSources, str]:
     """``COPY <<EOF /dest``: each document as a file named after its delimiter."""
-    files = _TempSources(tempfile.mkdtemp(prefix="heredoc-", dir=run.builder.layout.tmp_dir))
+    files = _TempSources(tempfile.mkdtemp(prefix="heredoc-", dir=run.layout.tmp_dir))
     digest = hashlib.sha256()
     for doc in inst.heredocs:
         path = posixpath.join(files.directory, doc.name)
@@ -116,10 +113,10 @@ def _heredoc_sources(run: BuildRun, inst: Instruction) -> tuple[_TempSources, st
     return files, digest.hexdigest()
 
 
-def _url_sources(run: BuildRun, patterns: list[str]) -> tuple[_TempSources, str]:
+def _url_sources(run: StepRun, patterns: list[str]) -> tuple[_TempSources, str]:
     """ADD's sources when URLs are among them: each fetched into a temporary directory
     of its own (two URLs may end in the same name); context files selected as usual."""
-    files = _TempSources(tempfile.mkdtemp(prefix="add-url-", dir=run.builder.layout.tmp_dir))
+    files = _TempSources(tempfile.mkdtemp(prefix="add-url-", dir=run.layout.tmp_dir))
     digest = hashlib.sha256()
     try:
         for number, pattern in enumerate(patterns):

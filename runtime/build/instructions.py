@@ -13,15 +13,13 @@ import json
 import posixpath
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.build.dockerfile import Instruction, arg_pairs
 from cove.runtime.build.expansion import expand_instruction
 from cove.runtime.build.stage_state import StageState, command_shell, expand_word
-
-if TYPE_CHECKING:
-    from cove.runtime.build.builder import BuildRun
+from cove.runtime.build.step_run import StepRun
 
 ConfigChange = Callable[[dict[str, Any], Instruction, StageState], None]
 
@@ -32,7 +30,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
 
 
-def commit_config(run: BuildRun, state: StageState, created_by: str, cache_step: str,
+def commit_config(run: StepRun, state: StageState, created_by: str, cache_step: str,
                   layer_diff: str | None = None) -> StageState:
     """The step's image stored (with its history entry and, if any, its layer) and
     remembered in the step cache under ``cache_step``."""
@@ -49,22 +47,22 @@ def commit_config(run: BuildRun, state: StageState, created_by: str, cache_step:
     if state.image_id:
         run.store.set_parent(image_id, state.image_id)
     if cache_step:
-        run.builder.cache.put(run.builder.cache.key(state.image_id, cache_step), image_id)
+        run.cache.put(run.cache.key(state.image_id, cache_step), image_id)
     return state.with_image(image_id, image)
 
 
-def cached(run: BuildRun, state: StageState, cache_step: str) -> StageState | None:
+def cached(run: StepRun, state: StageState, cache_step: str) -> StageState | None:
     """The image an earlier build made for this step on this parent, if still stored."""
     if run.options.no_cache:
         return None
-    image_id = run.builder.cache.get(run.builder.cache.key(state.image_id, cache_step))
+    image_id = run.cache.get(run.cache.key(state.image_id, cache_step))
     if not image_id or image_id not in run.store.image_ids():
         return None
     run.say(" ---> Using cache\n")
     return state.with_image(image_id, json.loads(run.store.config_bytes(image_id)))
 
 
-def config_step(run: BuildRun, state: StageState, inst: Instruction) -> StageState:
+def config_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
     """An instruction that only changes the config: the new image, or the cached one."""
     keyword = inst.keyword.upper()
     if keyword == "ARG":
@@ -91,7 +89,7 @@ def apply_to_config(config: dict[str, Any], inst: Instruction, state: StageState
     _change_for(inst.keyword.upper())(config, inst, state)
 
 
-def add_labels(run: BuildRun, state: StageState, labels: dict[str, str]) -> StageState:
+def add_labels(run: StepRun, state: StageState, labels: dict[str, str]) -> StageState:
     """``docker build --label``: one more image with the labels added."""
     shadow = state.shadow()
     shadow.config.setdefault("Labels", {}).update(labels)
@@ -99,7 +97,7 @@ def add_labels(run: BuildRun, state: StageState, labels: dict[str, str]) -> Stag
                          "LABEL " + json.dumps(labels, sort_keys=True))
 
 
-def _commit_change(run: BuildRun, state: StageState, inst: Instruction,
+def _commit_change(run: StepRun, state: StageState, inst: Instruction,
                    change: Callable[[dict[str, Any]], None]) -> StageState:
     words = inst.pairs if inst.keyword == "ENV" else inst.words()
     step = f"{inst.keyword} {json.dumps(words)}"

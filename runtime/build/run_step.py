@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.build import image_files, run_mounts
@@ -13,9 +13,7 @@ from cove.runtime.build.dockerfile import Instruction
 from cove.runtime.build.instructions import cached, commit_config
 from cove.runtime.build.layers import diff_tar
 from cove.runtime.build.stage_state import StageState, command_shell, expand_word
-
-if TYPE_CHECKING:
-    from cove.runtime.build.builder import BuildRun
+from cove.runtime.build.step_run import StepRun
 
 _HEREDOC_ONLY = re.compile(r"\s*<<-?[\"']?\w+[\"']?\s*")
 
@@ -28,7 +26,7 @@ class BuildFailed(errors.InvalidParameter):
         self.code = code
 
 
-def run_step(run: BuildRun, state: StageState, inst: Instruction) -> StageState:
+def run_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
     """RUN: the command in a container on the image so far; its changes become a layer."""
     config = state.config
     if inst.json_form:
@@ -53,7 +51,7 @@ def run_step(run: BuildRun, state: StageState, inst: Instruction) -> StageState:
             mounts.release()
 
 
-def _run_mounts(run: BuildRun, state: StageState,
+def _run_mounts(run: StepRun, state: StageState,
                 inst: Instruction) -> run_mounts.PreparedMounts | None:
     """The step's ``--mount``s prepared (None without any); ``--network``/``--security``
     checked: RUN steps have no network of their own yet, so ``none`` and ``default``
@@ -75,11 +73,11 @@ def _run_mounts(run: BuildRun, state: StageState,
     parsed = [run_mounts.parse_mount(expand_word(str(spec), env), workdir) for spec in specs]
     sources = run_mounts.MountSources(
         run.context, run.image_for_copy_from, run.backend.lower_dirs,
-        str(run.builder.layout.tmp_dir), str(run.builder.layout.build_cache_mounts))
+        str(run.layout.tmp_dir), str(run.layout.build_cache_mounts))
     return run_mounts.prepare(parsed, sources)
 
 
-def _run_command(run: BuildRun, state: StageState, command: list[str], arg_env: list[str],
+def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: list[str],
                  mounts: run_mounts.PreparedMounts | None) -> StageState:
     config = state.config
     step = "RUN " + json.dumps([command, arg_env] + ([mounts.cache_key] if mounts else []))

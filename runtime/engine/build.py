@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cove.runtime import errors
-from cove.runtime.build.builder import Builder, BuildOptions, Emit
+from cove.runtime.build.backend import BuildOptions, Emit
+from cove.runtime.build.builder import Builder
 from cove.runtime.engine import attach
 
 if TYPE_CHECKING:
