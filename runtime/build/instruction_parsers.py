@@ -1,7 +1,7 @@
 """Per-instruction rules of the Dockerfile parser: argument shapes, flags, Docker's errors.
 
-Apart from ``parser`` (which reads lines) the way buildkit keeps ``parser`` apart from
-``instructions``: each keyword's checks and messages follow buildkit's
+``parser`` reads the lines and hands each one here, as buildkit's ``parser`` hands its
+nodes to ``instructions``: each keyword's checks and messages follow buildkit's
 ``instructions/parse.go`` so a bad Dockerfile fails with the words Docker users know.
 """
 
