@@ -15,10 +15,10 @@ import time
 from typing import Any
 
 import pytest
-from registry_helpers import errors_in, image_ids, pull
 
 from tests.support.images import busybox_archive
 from tests.support.registry import Registry, push_archive_with_skopeo
+from tests.support.registry_calls import errors_in, image_ids, pull
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 

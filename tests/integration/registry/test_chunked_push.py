@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from registry_helpers import errors_in
 
 from cove.runtime.images.hello.archive import Entry, Image, docker_archive, layer_tar
 from cove.runtime.images.store import ImageStore
@@ -31,6 +30,7 @@ from cove.runtime.registry.auth import AuthConfig
 from cove.runtime.registry.config import RegistryConfig
 from cove.runtime.store.layout import Layout
 from tests.support.registry import Registry, skopeo, skopeo_inspect_raw
+from tests.support.registry_calls import errors_in
 
 SMALL_LIMIT = 64 << 10
 SMALL_CHUNK = 20 << 10

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from registry_helpers import auth_header, errors_in, image_ids, pull, push
 
 from tests.integration.conftest import CLI
 from tests.support.coved import Coved
@@ -14,6 +13,7 @@ from tests.support.registry import (
     push_multiarch_index,
     skopeo_inspect_digest,
 )
+from tests.support.registry_calls import auth_header, errors_in, image_ids, pull, push
 
 
 def _inspect(coved: Coved, ref: str) -> dict:

@@ -18,14 +18,13 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from cutting_proxy import CuttingProxy
-from registry_helpers import errors_in, image_ids, pull
-
 from cove.runtime.images.hello.archive import docker_archive
 from cove.runtime.registry import pull as pull_module
 from tests.support.coved import Coved
+from tests.support.cutting_proxy import CuttingProxy
 from tests.support.images import busybox_image
 from tests.support.registry import Registry, push_archive_with_skopeo, skopeo_inspect_raw
+from tests.support.registry_calls import errors_in, image_ids, pull
 
 CUT = 100_000  # not a multiple of the client's read size: a drop mid-read
 BIG = os.urandom(256 << 10)  # incompressible, so its layer stays well above CUT
