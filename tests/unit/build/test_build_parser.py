@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cove.runtime.api.status import http_status
 from cove.runtime.build import parser
 from cove.runtime.build.dockerfile import (
     Dockerfile,
@@ -16,7 +17,7 @@ from cove.runtime.build.dockerfile import (
 from cove.runtime.build.expansion import expand_instruction
 from cove.runtime.build.instruction_parsers import parse_duration
 from cove.runtime.build.parser import parse
-from cove.runtime.errors import InvalidParameter, http_status
+from cove.runtime.errors import InvalidParameter
 
 CORPUS = {
     "redis": """\
