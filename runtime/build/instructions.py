@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,14 +19,9 @@ from cove.runtime.build.dockerfile import Instruction, arg_pairs
 from cove.runtime.build.expansion import expand_instruction
 from cove.runtime.build.stage_state import StageState, command_shell, expand_word
 from cove.runtime.build.step_run import StepRun
+from cove.runtime.images.views import now_rfc3339
 
 ConfigChange = Callable[[dict[str, Any], Instruction, StageState], None]
-
-
-def _now() -> str:
-    ns = time.time_ns()
-    secs, frac = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
 
 
 def commit_config(run: StepRun, state: StageState, created_by: str, cache_step: str,
@@ -35,7 +29,7 @@ def commit_config(run: StepRun, state: StageState, created_by: str, cache_step: 
     """The step's image stored (with its history entry and, if any, its layer) and
     remembered in the step cache under ``cache_step``."""
     image = json.loads(json.dumps(state.image))
-    image["created"] = _now()
+    image["created"] = now_rfc3339()
     entry: dict[str, Any] = {"created": image["created"], "created_by": created_by}
     if layer_diff is None:
         entry["empty_layer"] = True
