@@ -155,19 +155,25 @@ class Request:
         except ValueError as exc:
             raise errors.InvalidParameter(f"invalid value for {name}: {value!r}") from exc
 
-    def filters(self) -> dict[str, list[str]]:
-        """Docker's ``filters`` query: JSON of name -> list (or legacy name -> {value: true})."""
-        raw = self.param("filters")
+    def json_param(self, name: str, label: str | None = None) -> dict[str, Any]:
+        """A query parameter holding a JSON object (``filters``, ``buildargs``, ``labels``);
+        errors name it as ``label`` (dockerd says "invalid filter")."""
+        raw = self.param(name)
         if not raw:
             return {}
+        what = label or name
         try:
             parsed = json.loads(raw)
         except ValueError as exc:
-            raise errors.InvalidParameter(f"invalid filter: {exc}") from exc
+            raise errors.InvalidParameter(f"invalid {what}: {exc}") from exc
         if not isinstance(parsed, dict):
-            raise errors.InvalidParameter("invalid filter: not an object")
+            raise errors.InvalidParameter(f"invalid {what}: not an object")
+        return parsed
+
+    def filters(self) -> dict[str, list[str]]:
+        """Docker's ``filters`` query: JSON of name -> list (or legacy name -> {value: true})."""
         result: dict[str, list[str]] = {}
-        for key, value in parsed.items():
+        for key, value in self.json_param("filters", "filter").items():
             if isinstance(value, dict):
                 result[key] = [k for k, v in value.items() if v]
             elif isinstance(value, list):

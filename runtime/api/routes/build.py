@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from cove.runtime import errors
-from cove.runtime.api.backend import BuildBackend, JSONObject
+from cove.runtime.api.backend import BuildBackend
 from cove.runtime.api.registry_auth import decode_registry_config
 from cove.runtime.api.server import HANDLED, Request, Route
 from cove.runtime.api.streams import write_stream_error
@@ -15,31 +14,17 @@ from cove.runtime.api.streams import write_stream_error
 log = logging.getLogger("coved.build")
 
 
-def _json_param(req: Request, name: str) -> JSONObject:
-    """A query parameter holding a JSON object (``buildargs``, ``labels``)."""
-    raw = req.param(name)
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise errors.InvalidParameter(f"invalid {name}: {exc}") from exc
-    if not isinstance(value, dict):
-        raise errors.InvalidParameter(f"invalid {name}: not an object")
-    return value
-
-
 def routes(builds: BuildBackend) -> list[Route]:
     def build(req: Request) -> Any:
         job = builds.prepare(
             tags=[t for t in req.query.get("t", []) if t],
             dockerfile=req.param("dockerfile") or "Dockerfile",
-            build_args=_json_param(req, "buildargs"),
+            build_args=req.json_param("buildargs"),
             target=req.param("target") or None,
             no_cache=req.flag("nocache"),
             remove=req.flag("rm", True),
             force_remove=req.flag("forcerm"),
-            labels=_json_param(req, "labels"),
+            labels=req.json_param("labels"),
             quiet=req.flag("q"),
             pull=req.flag("pull"),
             registry_auths=decode_registry_config(req.headers.get("X-Registry-Config")),

@@ -247,3 +247,11 @@ def test_ping_and_version_carry_the_api_version(api: Api) -> None:
     api.fakes["system"].answers["version"] = {"Version": "0.1.0"}
     assert api.json("GET", "/version") == (200, {"Version": "0.1.0"})
     assert api.fakes["system"].called("version")[0] == ("1.41", "1.12")
+
+
+def test_json_query_parameters_must_be_objects(api: Api) -> None:
+    status, body = api.json("POST", "/build?buildargs=[1]")
+    assert (status, body) == (400, {"message": "invalid buildargs: not an object"})
+    status, body = api.json("GET", "/images/json?filters={bad")
+    assert status == 400 and body["message"].startswith("invalid filter: ")
+    assert api.fakes["builds"].calls == [] and api.fakes["images"].calls == []
