@@ -76,7 +76,7 @@ def own_daemon():
 
 
 def test_containers_outlive_a_killed_daemon_and_are_adopted(own_daemon):
-    from tests.integration.conftest import CLI
+    from tests.support.clis import CLI
 
     docker = CLI(["docker"], own_daemon.env)
     cid = docker("run", "-d", "--name", "survivor", "busybox", "sh", "-c",
@@ -99,7 +99,7 @@ def test_containers_outlive_a_killed_daemon_and_are_adopted(own_daemon):
 
 
 def test_a_container_that_exits_while_the_daemon_is_down_keeps_its_exit_code(own_daemon):
-    from tests.integration.conftest import CLI
+    from tests.support.clis import CLI
 
     docker = CLI(["docker"], own_daemon.env)
     docker("run", "-d", "--name", "brief", "busybox", "sh", "-c", "sleep 1; exit 6")

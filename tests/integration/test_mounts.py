@@ -216,7 +216,7 @@ def test_bad_tmpfs_options_fail_the_start_like_dockerd(docker):
 
 
 def test_mounts_come_back_after_a_daemon_restart(tmp_path):
-    from tests.integration.conftest import CLI
+    from tests.support.clis import CLI
 
     daemon = Coved().start()
     try:
@@ -255,8 +255,8 @@ def test_cove_sends_the_mount_fields_docker_sends(flags, tmp_path):
     """Both CLIs against the same fake daemon: the create bodies' mount fields are equal."""
     import subprocess
 
-    from tests.integration.conftest import COVE, DOCKER
-    from tests.unit.cli.fake_daemon import FakeDaemon, Script
+    from tests.support.clis import COVE, DOCKER
+    from tests.support.fake_daemon import FakeDaemon, Script
 
     fake = FakeDaemon(Script(images={"busybox:latest"})).start()
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONTEXT", "COVE_HOST")}

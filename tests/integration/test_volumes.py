@@ -173,7 +173,7 @@ def test_a_restarted_container_keeps_its_anonymous_volume(docker, coved, volume_
 
 
 def test_volumes_and_their_users_survive_a_daemon_restart():
-    from tests.integration.conftest import CLI
+    from tests.support.clis import CLI
 
     daemon = Coved().start()
     try:

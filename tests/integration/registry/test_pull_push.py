@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import CLI
+from tests.support.clis import CLI
 from tests.support.coved import Coved
 from tests.support.images import busybox_archive
 from tests.support.registry import (

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.unit.cli.socket_daemon import Serve, SocketDaemon
+from tests.support.socket_daemon import Serve, SocketDaemon
 
 
 @pytest.fixture

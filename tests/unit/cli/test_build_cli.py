@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.unit.cli.fake_daemon import FakeDaemon, Recorded, Script
+from tests.support.fake_daemon import FakeDaemon, Recorded, Script
 
 DOCKER = shutil.which("docker")
 COVE = [sys.executable, "-m", "cove.desktop.cli.main"]

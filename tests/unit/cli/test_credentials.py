@@ -196,8 +196,7 @@ def test_helper_protocol(tmp_path, helper: str) -> None:
 
 
 def test_login_through_helper_cli(tmp_path, helper: str) -> None:
-    from tests.unit.cli.fake_daemon import FakeDaemon
-    from tests.unit.cli.test_registry_cli import COVE, run
+    from tests.support.fake_daemon import COVE, FakeDaemon, run
 
     (tmp_path / "config.json").write_text(json.dumps({"credsStore": "test"}))
     daemon = FakeDaemon().start()

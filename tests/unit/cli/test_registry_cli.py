@@ -13,17 +13,15 @@ import pty
 import shutil
 import struct
 import subprocess
-import sys
 import termios
 from collections.abc import Iterator
 
 import pytest
 
 from cove.desktop.client.credentials import decode_auth
-from tests.unit.cli.fake_daemon import FakeDaemon, Script, data
+from tests.support.fake_daemon import COVE, FakeDaemon, Script, cli_env, data, run
 
 DOCKER = shutil.which("docker")
-COVE = [sys.executable, "-m", "cove.desktop.cli.main"]
 ALICE_HEADER = ("eyJ1c2VybmFtZSI6ImFsaWNlIiwicGFzc3dvcmQiOiJzZWNyZXQiLCJzZXJ2ZXJhZGRyZXNzIjoi"
                 "MTI3LjAuMC4xOjUwMDAifQ==")  # what docker 28 sent after `docker login`
 
@@ -38,27 +36,13 @@ def daemon() -> Iterator[FakeDaemon]:
         fake.stop()
 
 
-def _env(daemon: FakeDaemon, config_dir: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONTEXT", "COVE_HOST")}
-    env.update(DOCKER_HOST=daemon.host, DOCKER_CONFIG=config_dir, COVE_CONFIG=config_dir,
-               DOCKER_CLI_HINTS="false")
-    return env
-
-
-def run(argv: list[str], daemon: FakeDaemon, config_dir: str, input: bytes | None = None,
-        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {**_env(daemon, config_dir), **(extra_env or {})}
-    return subprocess.run(argv, input=input if input is not None else b"", env=env,
-                          capture_output=True, timeout=60)
-
-
 def run_in_pty(argv: list[str], daemon: FakeDaemon, config_dir: str,
                cols: int) -> tuple[int, bytes]:
     """Run with stdin/stdout/stderr on a pty of ``cols`` columns; output with \\r\\n -> \\n."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
-                            env=_env(daemon, config_dir), start_new_session=True)
+                            env=cli_env(daemon, config_dir), start_new_session=True)
     os.close(slave)
     chunks = []
     while True:

@@ -18,7 +18,7 @@ from cove.desktop.client.api import APIClient
 from cove.desktop.client.errors import DaemonUnreachable, NotFound, ServerError
 from cove.desktop.client.transport import Response, parse_host
 from cove.desktop.client.wire import query_string, quote
-from tests.unit.cli.socket_daemon import replying
+from tests.support.socket_daemon import replying
 
 
 def _response(wire: list[bytes], method: str = "GET") -> tuple[Response, socket.socket]:

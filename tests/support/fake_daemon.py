@@ -10,13 +10,15 @@ import http.server
 import json
 import os
 import socketserver
+import subprocess
+import sys
 import tempfile
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
+DATA = os.path.join(os.path.dirname(__file__), "recorded")  # docker's own output and streams
 
 
 def data(name: str) -> bytes:
@@ -192,3 +194,22 @@ class FakeDaemon(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def last(self, path_suffix: str) -> Recorded:
         return next(r for r in reversed(self.requests) if r.path.endswith(path_suffix))
+
+
+COVE = [sys.executable, "-m", "cove.desktop.cli.main"]
+"""Cove's CLI from this interpreter's install."""
+
+
+def cli_env(daemon: FakeDaemon, config_dir: str) -> dict[str, str]:
+    """The environment of a CLI pointed at ``daemon`` with its config in ``config_dir``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONTEXT", "COVE_HOST")}
+    env.update(DOCKER_HOST=daemon.host, DOCKER_CONFIG=config_dir, COVE_CONFIG=config_dir,
+               DOCKER_CLI_HINTS="false")
+    return env
+
+
+def run(argv: list[str], daemon: FakeDaemon, config_dir: str, input: bytes | None = None,
+        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = {**cli_env(daemon, config_dir), **(extra_env or {})}
+    return subprocess.run(argv, input=input if input is not None else b"", env=env,
+                          capture_output=True, timeout=60)
