@@ -188,7 +188,8 @@ class Registry:
             raise Unavailable(f'{method.title()} "{url}": net/http: request canceled '
                               f"(Client.Timeout exceeded while awaiting headers)") from exc
         except requests.RequestException as exc:
-            raise Unavailable(f'{method.title()} "{url}": {_short(exc)}') from exc
+            host = urllib3.util.parse_url(url).host or url
+            raise Unavailable(f'{method.title()} "{url}": {_short(exc, host)}') from exc
 
     def base(self) -> str:
         if self._base is None:
@@ -331,12 +332,15 @@ class Registry:
         raise registry_error(f"{what}: {text}", resp.status_code, code)
 
 
-def _short(exc: BaseException) -> str:
-    """The innermost cause of a requests error: 'connection refused', not a repr chain."""
+def _short(exc: BaseException, host: str = "") -> str:
+    """The innermost cause of a requests error: 'connection refused', not a repr chain. A
+    name that does not resolve reads as dockerd says it, and says plainly why it matters."""
     text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out",
-                   "certificate verify failed", "Connection reset", "Temporary failure"):
+    if "Name or service not known" in text or "Temporary failure in name resolution" in text:
+        return (f"dial tcp: lookup {host}: no such host (the engine's host cannot resolve "
+                f"{host}: it has no network or no DNS)")
+    for marker in ("Connection refused", "timed out", "certificate verify failed",
+                   "Connection reset"):
         if marker in text:
             return marker.lower()
     return text[:300]
-

@@ -26,9 +26,10 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
+from cove.runtime.images.busybox import busybox_rootfs_tar
 from tests.support.coved import Coved  # noqa: E402
 from tests.support.dockerd import ensure_dockerd  # noqa: E402
-from tests.support.images import busybox_archive, busybox_rootfs_tar  # noqa: E402
+from tests.support.images import busybox_archive
 
 DOCKER = shutil.which("docker") or "docker"
 COVE = shutil.which("cove", path=os.path.dirname(sys.executable)) or shutil.which("cove") or "cove"

@@ -9,8 +9,9 @@ import urllib.parse
 
 import pytest
 
+from cove.runtime.images.busybox import DEFAULT_ENV, busybox_rootfs_tar
 from tests.support.coved import Coved
-from tests.support.images import DEFAULT_ENV, busybox_archive, busybox_rootfs_tar
+from tests.support.images import busybox_archive
 
 pytestmark = pytest.mark.docker_cli
 

@@ -35,6 +35,7 @@ import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from cove.runtime.images.busybox import busybox_image
 from cove.runtime.images.hello.archive import (
     OCI_CONFIG,
     OCI_LAYER,
@@ -46,7 +47,6 @@ from cove.runtime.images.hello.archive import (
     layer_tar,
     sha256_hex,
 )
-from tests.support.images import busybox_image
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
 SKOPEO_BIN = "/usr/bin/skopeo"

@@ -18,11 +18,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from cove.runtime.images.busybox import busybox_image
 from cove.runtime.images.hello.archive import docker_archive
 from cove.runtime.registry import pull as pull_module
 from tests.support.coved import Coved
 from tests.support.cutting_proxy import CuttingProxy
-from tests.support.images import busybox_image
 from tests.support.registry import Registry, push_archive_with_skopeo, skopeo_inspect_raw
 from tests.support.registry_calls import errors_in, image_ids, pull
 

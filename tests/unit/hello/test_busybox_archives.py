@@ -6,13 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from tests.support.images import (
-    busybox_archive,
-    busybox_rootfs_tar,
-    oci_layout_archive,
-    tar_members,
-    tar_read,
-)
+from cove.runtime.images.busybox import busybox_rootfs_tar
+from tests.support.images import busybox_archive, oci_layout_archive, tar_members, tar_read
 
 
 def test_rootfs_has_busybox_applets_users_and_dirs() -> None:
