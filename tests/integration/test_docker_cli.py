@@ -137,9 +137,8 @@ def test_logs_follow_tail_and_timestamps(docker):
 def test_stop_sends_the_image_stop_signal(docker):
     docker("run", "-d", "--name", "stopper", "stopper")
     try:
-        start = time.monotonic()
         assert docker("stop", "stopper").returncode == 0
-        assert time.monotonic() - start < 8  # SIGUSR1 handled: no 10 s SIGKILL wait
+        # exit 42 is the image's SIGUSR1 trap: the stop signal reached it (SIGKILL gives 137)
         state = json.loads(docker("inspect", "stopper").stdout)[0]["State"]
         assert (state["Status"], state["ExitCode"], state["Running"]) == ("exited", 42, False)
     finally:
@@ -157,9 +156,12 @@ def test_stop_kills_after_the_timeout(docker):
 
 def test_kill_with_a_signal(docker):
     docker("run", "-d", "--name", "killme", "busybox", "sh", "-c",
-           "trap 'exit 7' TERM; while true; do sleep 0.1; done")
+           "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done")
     try:
-        time.sleep(0.3)
+        deadline = time.monotonic() + 15  # the trap is set once it says so
+        while "ready" not in docker("logs", "killme").stdout:
+            assert time.monotonic() < deadline, "the container never got ready"
+            time.sleep(0.05)
         assert docker("kill", "-s", "TERM", "killme").returncode == 0
         assert docker("wait", "killme").stdout.strip() == "7"
         again = docker("kill", "killme")
@@ -288,9 +290,8 @@ def test_init_reaps_and_forwards_signals(docker):
     assert lines[0] != "1" and "cove-init" in lines
     docker("run", "-d", "--init", "--name", "inited", "busybox", "sleep", "100")
     try:
-        start = time.monotonic()
         docker("stop", "inited")
-        assert time.monotonic() - start < 5  # SIGTERM reached sleep through the init
+        # 143: SIGTERM reached sleep through the init (a SIGKILL after the timeout gives 137)
         assert docker("inspect", "-f", "{{.State.ExitCode}}", "inited").stdout.strip() == "143"
     finally:
         docker("rm", "-f", "inited")

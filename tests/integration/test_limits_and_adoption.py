@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -83,11 +85,14 @@ def test_containers_outlive_a_killed_daemon_and_are_adopted(own_daemon):
                  "trap 'exit 3' TERM; i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done"
                  ).stdout.strip()
     docker("run", "-d", "--name", "always", "--restart", "always", "busybox", "sleep", "600")
-    time.sleep(0.5)
+    log = os.path.join(own_daemon.data_root, "containers", cid, f"{cid}-json.log")
+    _until(lambda: "tick1" in _read(log), "the container's first ticks")
     pid = json.loads(docker("inspect", "survivor").stdout)[0]["State"]["Pid"]
     own_daemon.kill9()
-    time.sleep(0.5)
-    assert _alive(pid)  # the container did not die with the daemon
+    logged = len(_read(log))
+    # the container did not die with the daemon: its shim goes on logging its ticks
+    _until(lambda: len(_read(log)) > logged, "ticks logged after the daemon died")
+    assert _alive(pid)
     own_daemon.start()
     listing = docker("ps", "--format", "{{.Names}} {{.Status}}").stdout
     assert "survivor Up" in listing and "always Up" in listing
@@ -103,11 +108,27 @@ def test_a_container_that_exits_while_the_daemon_is_down_keeps_its_exit_code(own
 
     docker = CLI(["docker"], own_daemon.env)
     docker("run", "-d", "--name", "brief", "busybox", "sh", "-c", "sleep 1; exit 6")
+    pid = json.loads(docker("inspect", "brief").stdout)[0]["State"]["Pid"]
     own_daemon.kill9()
-    time.sleep(2)
+    _until(lambda: not _alive(pid), "the container's exit while the daemon is down")
     own_daemon.start()
     state = json.loads(docker("inspect", "brief").stdout)[0]["State"]
     assert (state["Status"], state["ExitCode"]) == ("exited", 6)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def _until(check: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
 
 
 def _alive(pid: int) -> bool:

@@ -118,11 +118,16 @@ def test_freeze_stops_a_counter_and_thaw_resumes_it(make_cgroup, tmp_path: Path)
     value()
     mgr.freeze()
     frozen_at = value()
-    time.sleep(0.3)
-    assert value() == frozen_at
+    # frozen: the counter holds still for a whole observation window
+    window_end = time.monotonic() + 0.3
+    while time.monotonic() < window_end:
+        assert value() == frozen_at
+        time.sleep(0.01)
     mgr.thaw()
-    time.sleep(0.3)
-    assert value() > frozen_at
+    deadline = time.monotonic() + 10  # thawed: it counts again
+    while value() == frozen_at:
+        assert time.monotonic() < deadline, "the counter never moved after thaw"
+        time.sleep(0.01)
 
 
 def test_destroy_kills_processes_and_leaves_no_dirs(make_cgroup) -> None:

@@ -11,7 +11,6 @@ import json
 import os
 import tarfile
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -121,11 +120,9 @@ def test_bad_registry_leaves_store_unchanged(own_coved: Any, mode: str, expected
     server = _serve(mode)
     try:
         before = image_ids(coved)
-        started = time.monotonic()
         status, body = pull(coved, f"{server.host}/bad/img", timeout=60)
         text = body["message"] if status != 200 else " | ".join(errors_in(body))
         assert expected in text, (status, body)
-        assert time.monotonic() - started < 30
         assert image_ids(coved) == before
         tmp = os.path.join(coved.data_root, "tmp")
         assert [e for e in os.listdir(tmp) if e.startswith(("pull-", "staging-"))] == []
