@@ -6,6 +6,7 @@ import io
 import os
 import secrets
 import tarfile
+import time
 import uuid
 
 import pytest
@@ -243,10 +244,16 @@ def test_commit_refuses_an_unknown_change(coved, stopped):
 
 
 def test_commit_of_a_running_container_pauses_and_resumes_it(coved, docker, running):
+    since = time.time()
     status, body = coved.request("POST", f"/commit?container={running}")
     assert status == 201 and body["Id"].startswith("sha256:")
     try:
         state = docker("inspect", "-f", "{{.State.Status}}", running).stdout.strip()
         assert state == "running"
+        seen = docker("events", "--since", f"{since:.3f}", "--until", f"{time.time() + 1:.3f}",
+                      "--filter", f"container={running}", "--format", "{{.Action}}")
+        actions = seen.stdout.split()
+        assert "pause" in actions and "unpause" in actions, seen  # it was paused meanwhile
+        assert actions.index("pause") < actions.index("unpause")
     finally:
         docker("rmi", "-f", body["Id"])

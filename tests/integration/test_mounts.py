@@ -236,7 +236,8 @@ def test_mounts_come_back_after_a_daemon_restart(tmp_path):
 
 
 def test_the_mounts_are_gone_from_the_host_after_the_container(docker, tmp_path):
-    docker("run", "--rm", "-v", f"{tmp_path}:/d", "--tmpfs", "/t", "busybox", "true")
+    result = docker("run", "--rm", "-v", f"{tmp_path}:/d", "--tmpfs", "/t", "busybox", "true")
+    assert result.returncode == 0, result.stderr
     with open("/proc/self/mountinfo") as f:
         assert str(tmp_path) not in f.read()
 
