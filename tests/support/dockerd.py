@@ -15,6 +15,7 @@ import subprocess
 import time
 
 SOCKET = "/tmp/dockerd.sock"
+DATA_ROOT = "/tmp/dockerd-data"
 DOCKER_HOST = f"unix://{SOCKET}"
 
 _started: subprocess.Popen[bytes] | None = None
@@ -60,7 +61,7 @@ def ensure_dockerd(timeout: float = 30.0) -> dict[str, str] | None:
     if _started is None or _started.poll() is not None:
         with open("/tmp/dockerd.log", "ab") as log:
             _started = subprocess.Popen(
-                ["dockerd", "--data-root", "/tmp/dockerd-data", "-H", DOCKER_HOST,
+                ["dockerd", "--data-root", DATA_ROOT, "-H", DOCKER_HOST,
                  "--pidfile", "/tmp/dockerd.pid"],
                 stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         atexit.register(stop_dockerd)
@@ -86,6 +87,9 @@ def stop_dockerd(timeout: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # dockerd makes its data root a private bind mount of itself and leaves it behind
+    if os.path.ismount(DATA_ROOT):
+        subprocess.run(["umount", "-l", DATA_ROOT], capture_output=True, timeout=30)
 
 
 def docker(*args: str, input: bytes | None = None,
