@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _client_section() -> list[str]:
-    from cove.common.version import VERSION
+    from cove.common.version import build_time
 
     from .main import BUILD
 
@@ -29,9 +29,29 @@ def _client_section() -> list[str]:
         " API version:       1.41",
         f" Python version:    {sys.version.split()[0]}",
         f" Git commit:        {BUILD}",
+        f" Built:             {_ansic(build_time())}",
         f" OS/Arch:           {sys.platform}/{_arch(_machine())}",
         " Context:           default",
     ]
+
+
+def _ansic(stamp: float) -> str:
+    """A time as docker's ``version`` shows Built (Go's ANSIC layout, local time)."""
+    import time
+
+    return time.strftime("%a %b %e %H:%M:%S %Y", time.localtime(stamp))
+
+
+def _reformat_date(text: str) -> str:
+    """The engine's RFC 3339 BuildTime as docker shows it; anything else as it came."""
+    import calendar
+    import time
+
+    try:
+        parsed = time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return text
+    return _ansic(calendar.timegm(parsed))
 
 
 def _machine() -> str:
@@ -49,7 +69,10 @@ def _arch(machine: str) -> str:
 
 
 def _server_section(server: dict[str, Any]) -> list[str]:
-    lines = ["Server:"]
+    """docker's layout: the platform's name, the Engine, then every other component with its
+    details in key order."""
+    name = (server.get("Platform") or {}).get("Name", "")
+    lines = [f"Server: {name}" if name else "Server:"]
     components = server.get("Components") or []
     engine = next((c for c in components if c.get("Name") == "Engine"), None)
     details = (engine or {}).get("Details") or {}
@@ -59,9 +82,8 @@ def _server_section(server: dict[str, Any]) -> list[str]:
         f"  API version:      {server.get('ApiVersion', '')} (minimum version {server.get('MinAPIVersion', '')})",
         f"  Go version:       {server.get('GoVersion', '')}" if server.get("GoVersion") else "",
         f"  Git commit:       {server.get('GitCommit', '')}",
-        f"  Built:            {server.get('BuildTime', '')}",
+        f"  Built:            {_reformat_date(details.get('BuildTime', server.get('BuildTime', '')))}",
         f"  OS/Arch:          {server.get('Os', '')}/{server.get('Arch', '')}",
-        f"  Kernel version:   {server.get('KernelVersion', '')}",
         f"  Experimental:     {str(details.get('Experimental', server.get('Experimental', False))).lower()}",
     ]
     for component in components:
@@ -69,7 +91,7 @@ def _server_section(server: dict[str, Any]) -> list[str]:
             continue
         lines.append(f" {component.get('Name')}:")
         lines.append(f"  Version:          {component.get('Version', '')}")
-        for key, value in (component.get("Details") or {}).items():
+        for key, value in sorted((component.get("Details") or {}).items()):
             lines.append(f"  {key + ':':<18}{value}")
     return [line for line in lines if line]
 
@@ -103,33 +125,78 @@ def info(args: Namespace, cli: Cli) -> int:
         cli.stdout.write(formatter.render(args.format, [data], {}))
         return 0
     lines = ["Client:", f" Version:    {VERSION}", " Context:    default", " Debug Mode: false", "",
-             "Server:",
-             f" Containers: {data.get('Containers', 0)}",
+             "Server:", *_info_lines(data), ""]
+    cli.out("\n".join(lines))
+    for warning in data.get("Warnings") or []:
+        cli.err(warning)
+    return 0
+
+
+def _info_lines(data: dict[str, Any]) -> list[str]:
+    """The server part of ``info`` in the docker CLI's layout and order; sections the
+    engine has nothing for are left out as docker leaves them out."""
+    lines = [f" Containers: {data.get('Containers', 0)}",
              f"  Running: {data.get('ContainersRunning', 0)}",
              f"  Paused: {data.get('ContainersPaused', 0)}",
              f"  Stopped: {data.get('ContainersStopped', 0)}",
              f" Images: {data.get('Images', 0)}",
              f" Server Version: {data.get('ServerVersion', '')}",
-             f" Storage Driver: {data.get('Driver', '')}",
-             f" Logging Driver: {data.get('LoggingDriver', '')}",
-             f" Cgroup Driver: {data.get('CgroupDriver', '')}",
-             f" Cgroup Version: {data.get('CgroupVersion', '')}",
-             f" Kernel Version: {data.get('KernelVersion', '')}",
-             f" Operating System: {data.get('OperatingSystem', '')}",
-             f" OSType: {data.get('OSType', '')}",
-             f" Architecture: {data.get('Architecture', '')}",
-             f" CPUs: {data.get('NCPU', 0)}",
-             f" Total Memory: {bytes_size(data.get('MemTotal') or 0)}",
-             f" Name: {data.get('Name', '')}",
-             f" ID: {data.get('ID', '')}",
-             f" Docker Root Dir: {data.get('DockerRootDir', '')}",
-             f" Debug Mode: {str(bool(data.get('Debug'))).lower()}",
-             f" Experimental: {str(bool(data.get('ExperimentalBuild'))).lower()}",
-             f" Live Restore Enabled: {str(bool(data.get('LiveRestoreEnabled'))).lower()}"]
-    cli.out("\n".join(lines))
-    for warning in data.get("Warnings") or []:
-        cli.err(warning)
-    return 0
+             f" Storage Driver: {data.get('Driver', '')}"]
+    lines += [f"  {key}: {value}" for key, value in data.get("DriverStatus") or []]
+    lines += [f" Logging Driver: {data.get('LoggingDriver', '')}",
+              f" Cgroup Driver: {data.get('CgroupDriver', '')}",
+              f" Cgroup Version: {data.get('CgroupVersion', '')}"]
+    plugins = data.get("Plugins") or {}
+    lines += [" Plugins:", f"  Volume: {' '.join(plugins.get('Volume') or [])}",
+              f"  Network: {' '.join(plugins.get('Network') or [])}"]
+    if plugins.get("Authorization"):
+        lines.append(f"  Authorization: {' '.join(plugins['Authorization'])}")
+    lines.append(f"  Log: {' '.join(plugins.get('Log') or [])}")
+    lines.append(f" Swarm: {(data.get('Swarm') or {}).get('LocalNodeState', '')}")
+    if data.get("Runtimes"):
+        lines.append(f" Runtimes: {' '.join(data['Runtimes'])}")
+        lines.append(f" Default Runtime: {data.get('DefaultRuntime', '')}")
+    if data.get("OSType") == "linux":
+        lines += [f" Init Binary: {data.get('InitBinary', '')}",
+                  f" containerd version: {(data.get('ContainerdCommit') or {}).get('ID', '')}",
+                  f" runc version: {(data.get('RuncCommit') or {}).get('ID', '')}",
+                  f" init version: {(data.get('InitCommit') or {}).get('ID', '')}"]
+    if data.get("SecurityOptions"):
+        lines.append(" Security Options:")
+        for option in data["SecurityOptions"]:
+            fields = dict(part.split("=", 1) for part in option.split(",") if "=" in part)
+            lines.append(f"  {fields.pop('name', option)}")
+            lines += [f"   {key.title()}: {value}" for key, value in fields.items()]
+    lines += [f" Kernel Version: {data.get('KernelVersion', '')}",
+              f" Operating System: {data.get('OperatingSystem', '')}",
+              f" OSType: {data.get('OSType', '')}",
+              f" Architecture: {data.get('Architecture', '')}",
+              f" CPUs: {data.get('NCPU', 0)}",
+              f" Total Memory: {bytes_size(data.get('MemTotal') or 0)}",
+              f" Name: {data.get('Name', '')}",
+              f" ID: {data.get('ID', '')}",
+              f" Docker Root Dir: {data.get('DockerRootDir', '')}",
+              f" Debug Mode: {str(bool(data.get('Debug'))).lower()}"]
+    for label, key in (("HTTP Proxy", "HttpProxy"), ("HTTPS Proxy", "HttpsProxy"),
+                       ("No Proxy", "NoProxy")):
+        if data.get(key):
+            lines.append(f" {label}: {data[key]}")
+    if data.get("Labels"):
+        lines.append(" Labels:")
+        lines += [f"  {label}" for label in data["Labels"]]
+    lines.append(f" Experimental: {str(bool(data.get('ExperimentalBuild'))).lower()}")
+    registry = data.get("RegistryConfig") or {}
+    insecure = sorted(name for name, index in (registry.get("IndexConfigs") or {}).items()
+                      if not index.get("Secure"))
+    insecure += registry.get("InsecureRegistryCIDRs") or []
+    if insecure:
+        lines.append(" Insecure Registries:")
+        lines += [f"  {name}" for name in insecure]
+    if registry.get("Mirrors"):
+        lines.append(" Registry Mirrors:")
+        lines += [f"  {mirror}" for mirror in registry["Mirrors"]]
+    lines.append(f" Live Restore Enabled: {str(bool(data.get('LiveRestoreEnabled'))).lower()}")
+    return lines
 
 
 def _event_line(event: dict[str, Any]) -> str:

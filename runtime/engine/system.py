@@ -12,7 +12,7 @@ import queue
 import time
 from typing import TYPE_CHECKING, Any
 
-from cove.common.version import VERSION
+from cove.common.version import VERSION, build_time
 from cove.runtime.engine.events import matches
 
 if TYPE_CHECKING:
@@ -40,13 +40,19 @@ def os_release() -> str:
     return "Linux"
 
 
+def _build_time() -> str:
+    """RFC 3339 with nanoseconds, as dockerd reports its BuildTime (clients reformat it)."""
+    stamp = time.gmtime(build_time())
+    return time.strftime("%Y-%m-%dT%H:%M:%S", stamp) + ".000000000+00:00"
+
+
 def version(api_version: str, min_api_version: str) -> dict[str, Any]:
     """``/version``: the API's versions are the API layer's to say, the rest the engine's."""
     kernel = platform.release()
     details = {"ApiVersion": api_version, "MinAPIVersion": min_api_version,
                "GitCommit": "cove", "GoVersion": "python" + platform.python_version(),
                "Os": "linux", "Arch": arch(), "KernelVersion": kernel,
-               "Experimental": "false", "BuildTime": "", "OperatingSystem": os_release()}
+               "Experimental": "false", "BuildTime": _build_time(), "OperatingSystem": os_release()}
     return {
         "Platform": {"Name": "Cove Engine"},
         "Components": [
@@ -56,7 +62,7 @@ def version(api_version: str, min_api_version: str) -> dict[str, Any]:
         ],
         "Version": VERSION, "ApiVersion": api_version, "MinAPIVersion": min_api_version,
         "GitCommit": "cove", "GoVersion": "python" + platform.python_version(),
-        "Os": "linux", "Arch": arch(), "KernelVersion": kernel, "BuildTime": "",
+        "Os": "linux", "Arch": arch(), "KernelVersion": kernel, "BuildTime": _build_time(),
     }
 
 

@@ -72,3 +72,23 @@ def test_cove_cli_never_imports_the_engine(cove):
     loaded = result.stdout
     assert "cove.desktop.cli.main" in loaded  # the listing is real: the CLI did load
     assert "cove.runtime" not in loaded  # the CLI never imports the engine
+
+
+def test_cove_info_prints_what_docker_info_prints(cove, docker):
+    theirs, ours = docker("info"), cove("info")
+    assert (ours.returncode, theirs.returncode) == (0, 0), ours.stderr
+    # the client's own version is the one line the two CLIs must differ in
+    mine = [line for line in ours.stdout.splitlines() if not line.startswith(" Version:")]
+    docker_lines = [line for line in theirs.stdout.splitlines()
+                    if not line.startswith(" Version:")]
+    assert mine == docker_lines
+    assert " Insecure Registries:" in mine and " Security Options:" in mine
+
+
+def test_cove_version_shows_the_server_as_docker_does(cove, docker):
+    theirs, ours = docker("version"), cove("version")
+    assert (ours.returncode, theirs.returncode) == (0, 0), ours.stderr
+    server = ours.stdout[ours.stdout.index("Server:"):]
+    assert server == theirs.stdout[theirs.stdout.index("Server:"):]
+    built = [line for line in ours.stdout.splitlines() if line.strip().startswith("Built:")]
+    assert len(built) == 2 and all(line.split(":", 1)[1].strip() for line in built)
