@@ -121,9 +121,12 @@ Commands:
   wait        Block until one or more containers stop, then print their exit codes
 
 Global Options:
-  -H, --host string     Daemon socket to connect to
-  -D, --debug           Enable debug mode
-  -v, --version         Print version information and quit
+      --config string      Location of client config files
+  -c, --context string     Name of the context to use (only "default")
+  -D, --debug              Enable debug mode
+  -H, --host string        Daemon socket to connect to
+  -l, --log-level string   Set the logging level ("debug", "info", "warn", "error", "fatal")
+  -v, --version            Print version information and quit
 
 Run 'cove COMMAND --help' for more information on a command.
 """
@@ -159,10 +162,12 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str], str | None]:
                 value = argv[i]
             if name in ("-H", "--host"):
                 host = value
+            else:
+                _apply_global(name, value)
         elif token.startswith("-H") and len(token) > 2:
             host = token[2:]
         elif token in _GLOBAL_FLAGS:
-            pass
+            _apply_global(token, "")
         elif token.startswith("-"):
             from .errors import UsageError
 
@@ -171,6 +176,31 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str], str | None]:
             return host, argv[i:], None
         i += 1
     return host, [], "help"
+
+
+_LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
+
+
+def _apply_global(name: str, value: str) -> None:
+    """Docker's global flags: each takes effect, or is refused as docker refuses what it
+    cannot do (a failure to initialise, exit 1). The CLI writes no logs, so a valid
+    ``--log-level`` has nothing more to change."""
+    from .errors import CommandFailed
+
+    if name in ("-l", "--log-level"):
+        if value.lower() not in _LOG_LEVELS:
+            raise CommandFailed(f"Unable to parse logging level: {value}")
+    elif name in ("-c", "--context"):
+        if value != "default":
+            raise CommandFailed(f'Failed to initialize: context "{value}": context not found: '
+                                "Cove has only the default context")
+    elif name == "--config":
+        os.environ["COVE_CONFIG"] = value  # the client's config dir, as docker's --config
+    elif name in ("-D", "--debug"):
+        os.environ["DEBUG"] = "1"  # what docker's -D sets; ``info`` shows Debug Mode: true
+    else:  # --tls, --tlsverify, --tlscacert, --tlscert, --tlskey
+        raise CommandFailed(f"Failed to initialize: {name} is not supported: Cove reaches its "
+                            "engine over a Unix socket (or SSH to its VM), not TLS")
 
 
 def _resolve(words: list[str]) -> tuple[str, str, list[str]] | None:

@@ -124,7 +124,8 @@ def info(args: Namespace, cli: Cli) -> int:
     if args.format:
         cli.stdout.write(formatter.render(args.format, [data], {}))
         return 0
-    lines = ["Client:", f" Version:    {VERSION}", " Context:    default", " Debug Mode: false", "",
+    debug = "true" if os.environ.get("DEBUG") else "false"
+    lines = ["Client:", f" Version:    {VERSION}", " Context:    default", f" Debug Mode: {debug}", "",
              "Server:", *_info_lines(data), ""]
     cli.out("\n".join(lines))
     for warning in data.get("Warnings") or []:

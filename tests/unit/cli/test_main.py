@@ -47,3 +47,46 @@ def test_container_group_aliases_resolve() -> None:
     assert cli_main._resolve(["container", "ls", "-a"]) == ("container_list", "ps", ["-a"])
     assert cli_main._resolve(["image", "rm", "x"]) == ("images", "rmi", ["x"])
     assert cli_main._resolve(["nope"]) is None
+
+
+def _both(*args: str, env: dict[str, str] | None = None) -> list[subprocess.CompletedProcess[str]]:
+    """The same command line through docker's CLI and cove's (neither reaches a daemon)."""
+    import os
+    import shutil
+
+    run_env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock",
+               "COVE_HOST": "unix:///nonexistent.sock", **(env or {})}
+    docker = shutil.which("docker")
+    assert docker, "the docker CLI is needed: apt install docker.io"
+    return [subprocess.run(argv, capture_output=True, text=True, timeout=30, env=run_env)
+            for argv in ([docker, *args], [sys.executable, "-m", "cove.desktop.cli.main", *args])]
+
+
+def test_a_bad_log_level_is_refused_as_docker_refuses_it() -> None:
+    for result in _both("-l", "bogus", "ps"):
+        assert result.returncode == 1
+        assert "Unable to parse logging level: bogus" in result.stderr
+
+
+def test_an_unknown_context_is_refused_as_docker_refuses_it() -> None:
+    for result in _both("--context", "cove-no-such-context", "ps"):
+        assert result.returncode == 1
+        assert 'Failed to initialize' in result.stderr
+        assert 'context "cove-no-such-context": context not found' in result.stderr
+
+
+def test_tls_flags_are_refused_not_ignored(tmp_path) -> None:
+    docker, cove = _both("--tlsverify", "ps", env={"DOCKER_CERT_PATH": str(tmp_path)})
+    assert docker.returncode == cove.returncode == 1  # docker: no CA in the cert path
+    assert "Failed to initialize" in docker.stderr
+    assert "Failed to initialize: --tlsverify is not supported" in cove.stderr
+
+
+def test_config_and_debug_flags_take_effect(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("COVE_CONFIG", raising=False)
+    monkeypatch.delenv("DEBUG", raising=False)
+    host, words, action = cli_main._split_globals(["--config", str(tmp_path), "-D", "ps"])
+    assert (host, words, action) == (None, ["ps"], None)
+    import os
+
+    assert os.environ["COVE_CONFIG"] == str(tmp_path) and os.environ["DEBUG"] == "1"
