@@ -8,15 +8,18 @@ client keeps the credentials (config.json, credential helpers).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from ..errors import Unauthorized
+from ..errors import EngineError, Unauthorized
 from ..images.reference import Reference
 from . import manifests as mf
 from .auth import AuthConfig, repository_scope
-from .client import Registry, endpoints, normalise_server, registry_host
+from .client import Endpoint, Registry, endpoints, normalise_server
 from .config import RegistryConfig
 from .pull import access_denied, fetch_manifest
+
+log = logging.getLogger("coved.registry")
 
 
 def login(config: RegistryConfig, auth: AuthConfig) -> dict[str, str]:
@@ -49,10 +52,26 @@ def _platform_of(config: dict[str, Any]) -> dict[str, Any]:
 
 def distribution_inspect(config: RegistryConfig, ref: Reference,
                          auth: AuthConfig) -> dict[str, Any]:
-    """The manifest a reference points at, as a descriptor, and the platforms it offers."""
+    """The manifest a reference points at, as a descriptor, and the platforms it offers;
+    asked of the registry mirrors first for Docker Hub names, as a pull asks them."""
     ref = ref.with_default_tag()
-    endpoint = endpoints(ref, config)[-1]
-    reg = Registry(registry_host(ref.domain), config, auth)
+    last: EngineError | None = None
+    for endpoint in endpoints(ref, config):
+        try:
+            return _inspect_at(config, endpoint, ref, AuthConfig() if endpoint.mirror else auth)
+        except EngineError as exc:
+            if not endpoint.mirror:
+                raise
+            log.info("mirror %s failed for %s: %s; trying the next endpoint",
+                     endpoint.base, ref, exc.message)
+            last = exc
+    assert last is not None
+    raise last
+
+
+def _inspect_at(config: RegistryConfig, endpoint: Endpoint, ref: Reference,
+                auth: AuthConfig) -> dict[str, Any]:
+    reg = Registry(endpoint.host, config, auth, base=endpoint.base)
     try:
         scopes = (repository_scope(endpoint.path),)
         data, body, media = fetch_manifest(reg, endpoint.path, ref.digest or str(ref.tag), ref,

@@ -162,6 +162,21 @@ def test_registry_mirror_serves_docker_hub_names(own_coved: Any) -> None:
         assert info["RepoDigests"] == [f"mirrored@{digest}"]
 
 
+def test_distribution_inspect_and_info_know_the_mirrors(own_coved: Any) -> None:
+    with Registry() as mirror:
+        archive = busybox_archive(tag="inspected:latest", extra_layers=[{"i": b"seen\n"}])
+        digest = push_archive_with_skopeo(archive, mirror, "library/inspected")
+        coved = own_coved({"registry-mirrors": [mirror.url]})
+        status, body = coved.request("GET", "/distribution/inspected:latest/json")
+        assert status == 200, body  # Docker Hub is out of reach: only the mirror can answer
+        assert body["Descriptor"]["digest"] == digest
+        assert body["Platforms"] == [{"architecture": "amd64", "os": "linux"}]
+        _, info = coved.request("GET", "/info")
+        assert info["RegistryConfig"]["Mirrors"] == [mirror.url.rstrip("/") + "/"]
+        assert info["RegistryConfig"]["IndexConfigs"]["docker.io"]["Mirrors"] == \
+            info["RegistryConfig"]["Mirrors"]
+
+
 def test_cove_run_of_a_hub_image_comes_through_the_mirror(own_coved: Any) -> None:
     import shutil
     import subprocess
