@@ -3,6 +3,9 @@
 An overlay upper dir records deletions as whiteouts (0/0 character devices) and
 opaque directories (``trusted.overlay.opaque``); an image layer records them as
 ``.wh.<name>`` and ``.wh..wh..opq`` entries. ``diff_tar`` translates one to the other.
+
+The files the engine mounts in every container (dockerd keeps them in an init layer under
+the container's own: /etc/hosts, /etc/hostname, ...) are never the container's changes.
 """
 
 from __future__ import annotations
@@ -10,10 +13,27 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
+from dataclasses import dataclass
 from typing import BinaryIO
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
+MODIFIED, ADDED, DELETED = 0, 1, 2
+
+# the mount points the engine makes in every container (dockerd keeps them in its init
+# layer, under the container's own): an empty file, an empty directory or a link at one
+# of these paths that the image does not have is the engine's, not a change
+ENGINE_STUBS = frozenset((
+    "etc/hostname", "etc/hosts", "etc/resolv.conf", "etc/mtab", ".dockerenv",
+    "proc", "sys", "dev", "dev/pts", "dev/shm", "dev/console"))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed path of an upper dir: ``rel`` without a leading slash."""
+    rel: str
+    kind: int
+    opaque: bool = False
 
 
 def _is_whiteout(st: os.stat_result) -> bool:
@@ -27,29 +47,124 @@ def _is_opaque(path: str) -> bool:
         return False
 
 
-def diff_tar(upper: str, out: BinaryIO) -> None:
-    """Write the changes recorded in an overlay upper dir as an image layer tar."""
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for root, dirs, files in os.walk(upper):
-            dirs.sort()
-            rel_root = os.path.relpath(root, upper)
-            if rel_root != "." and _is_opaque(root):
-                info = tarfile.TarInfo(os.path.join(rel_root, OPAQUE))
-                info.mtime = int(os.lstat(root).st_mtime)
-                tar.addfile(info)
-            for name in sorted(dirs + files):
-                path = os.path.join(root, name)
-                rel = os.path.normpath(os.path.join(rel_root, name))
+def _capability(path: str) -> bytes | None:
+    try:
+        return os.getxattr(path, "security.capability", follow_symlinks=False)
+    except OSError:
+        return None
+
+
+def image_stat(lower_dirs: list[str], rel: str) -> os.stat_result | None:
+    """The path's stat in the image (the topmost layer mentioning it decides), or None
+    when the image has no such path."""
+    for lower in lower_dirs:
+        try:
+            st = os.lstat(os.path.join(lower, rel))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        return None if _is_whiteout(st) else st
+    return None
+
+
+def _same(old: os.stat_result, new: os.stat_result) -> bool:
+    """dockerd's ``statDifferent`` negated: size and mtime count for files, not dirs."""
+    if (old.st_mode, old.st_uid, old.st_gid, old.st_rdev) != \
+            (new.st_mode, new.st_uid, new.st_gid, new.st_rdev):
+        return False
+    return stat.S_ISDIR(new.st_mode) or (
+        old.st_mtime_ns == new.st_mtime_ns and old.st_size == new.st_size)
+
+
+def _is_stub(rel: str, st: os.stat_result, path: str) -> bool:
+    if rel not in ENGINE_STUBS:
+        return False
+    if stat.S_ISREG(st.st_mode):
+        return st.st_size == 0
+    if stat.S_ISDIR(st.st_mode):
+        return not os.listdir(path)
+    return stat.S_ISLNK(st.st_mode)
+
+
+def upper_changes(upper: str, lower_dirs: list[str], *, for_layer: bool = False) -> list[Change]:
+    """The paths a container changed, parents before children, names sorted.
+
+    dockerd answers ``docker diff`` from a comparison with the image (a directory is
+    changed only if its mode or owner is, or something under it), but its layers are the
+    upper dir as it is. ``for_layer`` asks for the latter: everything but the engine's
+    mount points, and the directories overlay copied up only to hold them.
+    """
+
+    def walk(directory: str, rel_dir: str) -> tuple[list[Change], bool]:
+        """The changes under ``directory``, and whether it held an engine stub."""
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return [], False
+        found: list[Change] = []
+        held_stub = False
+        for name in names:
+            path = os.path.join(directory, name)
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            try:
                 st = os.lstat(path)
-                if _is_whiteout(st):
-                    info = tarfile.TarInfo(os.path.join(os.path.dirname(rel), WHITEOUT_PREFIX + name))
-                    info.mtime = int(st.st_mtime)
-                    tar.addfile(info)
-                    continue
-                info = tar.gettarinfo(path, arcname=rel)
-                info.uname = info.gname = ""
-                if info.isreg():
-                    with open(path, "rb") as f:
-                        tar.addfile(info, f)
-                else:
-                    tar.addfile(info)
+            except OSError:
+                continue
+            if _is_whiteout(st):
+                found.append(Change(rel, DELETED))
+                continue
+            old = image_stat(lower_dirs, rel)
+            if old is None and _is_stub(rel, st, path):
+                held_stub = True
+                continue
+            kind = ADDED if old is None else MODIFIED
+            if stat.S_ISDIR(st.st_mode):
+                opaque = _is_opaque(path)
+                below, stub_below = walk(path, rel)
+                held_stub = held_stub or stub_below
+                changed = old is None or opaque or not _same(old, st) or \
+                    _capability(path) != _layer_capability(lower_dirs, rel)
+                if for_layer:  # kept unless it held nothing but the engine's stubs
+                    changed = changed or not stub_below
+                if changed or below:
+                    found.append(Change(rel, kind, opaque))
+                    found.extend(below)
+            elif for_layer or old is None or not _same(old, st) or \
+                    not stat.S_ISREG(st.st_mode) or \
+                    _capability(path) != _layer_capability(lower_dirs, rel):
+                found.append(Change(rel, kind))
+        return found, held_stub
+
+    return walk(upper, "")[0]
+
+
+def _layer_capability(lower_dirs: list[str], rel: str) -> bytes | None:
+    for lower in lower_dirs:
+        if os.path.lexists(os.path.join(lower, rel)):
+            return _capability(os.path.join(lower, rel))
+    return None
+
+
+def diff_tar(upper: str, out: BinaryIO, lower_dirs: list[str]) -> None:
+    """Write the changes recorded in an overlay upper dir (over the image in
+    ``lower_dirs``) as an image layer tar."""
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for change in upper_changes(upper, lower_dirs, for_layer=True):
+            path = os.path.join(upper, change.rel)
+            parent, name = os.path.split(change.rel)
+            st = os.lstat(path)
+            if change.kind == DELETED:
+                info = tarfile.TarInfo(os.path.join(parent, WHITEOUT_PREFIX + name))
+                info.mtime = int(st.st_mtime)
+                tar.addfile(info)
+                continue
+            info = tar.gettarinfo(path, arcname=change.rel)
+            info.uname = info.gname = ""
+            if info.isreg():
+                with open(path, "rb") as f:
+                    tar.addfile(info, f)
+            else:
+                tar.addfile(info)
+            if change.opaque:
+                marker = tarfile.TarInfo(os.path.join(change.rel, OPAQUE))
+                marker.mtime = int(st.st_mtime)
+                tar.addfile(marker)

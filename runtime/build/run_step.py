@@ -100,12 +100,12 @@ def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: l
             run.backend.remove_container(cid)
         raise BuildFailed(
             f"The command '{' '.join(command)}' returned a non-zero code: {code}", code)
+    layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
     if mounts is not None:
-        layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
         run_mounts.remove_stubs(run.backend.container_upper(cid), mounts.targets,
                                 lambda path: image_files.exists(layers, path))
     with run.temp_file() as layer:
-        diff_tar(run.backend.container_upper(cid), layer)
+        diff_tar(run.backend.container_upper(cid), layer, layers)
         layer.seek(0)
         parent_chain = run.store.layer_chain(state.image_id)[-1] if state.image_id and \
             run.store.layer_chain(state.image_id) else None

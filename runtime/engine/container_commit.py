@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import tempfile
 from typing import Any
 
@@ -63,17 +62,12 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
     return config
 
 
-def _has_changes(upper: str) -> bool:
-    try:
-        return bool(os.listdir(upper))
-    except OSError:
-        return False
 
 
 def commit_container(store: Any, container: Any, layout: Any, comment: str, author: str,
                      changes: list[str], overrides: dict[str, Any]) -> str:
     """Store the layer and the image; return the new image ID."""
-    from cove.runtime.build.layers import diff_tar
+    from cove.runtime.build.layers import diff_tar, upper_changes
 
     config = apply_changes(merged_config(container.config, overrides), changes)
     parent_id = container.data["Image"]
@@ -86,10 +80,11 @@ def commit_container(store: Any, container: Any, layout: Any, comment: str, auth
     entry["created_by"] = " ".join([container.data["Path"], *container.data["Args"]])
     if comment:
         entry["comment"] = comment
-    if _has_changes(upper):
+    lower_dirs = store.lower_dirs(parent_id)
+    if upper_changes(upper, lower_dirs, for_layer=True):
         chains = store.layer_chain(parent_id)
         with tempfile.TemporaryFile(dir=layout.tmp_dir) as layer:
-            diff_tar(upper, layer)
+            diff_tar(upper, layer, lower_dirs)
             layer.seek(0)
             _chain, result = store.add_layer(layer, chains[-1] if chains else None)
         image.setdefault("rootfs", {"type": "layers", "diff_ids": []}).setdefault(
