@@ -4,7 +4,6 @@ and the files COPY/ADD select from it (globs, directory semantics, checksums for
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import os
 import shutil
@@ -14,6 +13,7 @@ from typing import BinaryIO
 
 from cove.common.paths import resolve_in_root
 from cove.runtime import errors
+from cove.runtime.build import globs
 
 
 def _context_filter(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
@@ -96,20 +96,14 @@ class BuildContext:
             raise errors.InvalidParameter(f"forbidden path outside the build context: {pattern}")
         if clean == ".":
             return ["."]
-        if not any(ch in clean for ch in "*?["):
+        if not globs.has_wildcards(clean):
             path = self._inside(clean)
             if not os.path.lexists(path):
                 raise errors.InvalidParameter(
                     f"COPY failed: file not found in build context or excluded by "
                     f".dockerignore: stat {clean}: file does not exist")
             return [clean]
-        found = []
-        for root, dirs, files in os.walk(self.root):
-            dirs.sort()
-            for name in sorted(dirs + files):
-                rel = os.path.relpath(os.path.join(root, name), self.root)
-                if fnmatch.fnmatchcase(rel, clean):
-                    found.append(rel)
+        found = list(globs.walk_matches(self.root, clean))
         if not found:
             raise errors.InvalidParameter(
                 f"COPY failed: no source files were specified (pattern {pattern!r} matched nothing)")

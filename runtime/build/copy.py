@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 import tarfile
+import time
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -22,21 +24,37 @@ class Owner:
         self.uid, self.gid = uid, gid
 
 
-def _dir_entry(tar: tarfile.TarFile, name: str, owner: Owner, made: set[str]) -> None:
+ImageStat = Callable[[str], os.stat_result | None]
+
+
+def _dir_entry(tar: tarfile.TarFile, name: str, owner: Owner, made: set[str],
+               existing: os.stat_result | None = None) -> None:
+    """A directory the copy passes through: one the image has keeps its mode and owner
+    (the layer only repeats it); a new one is 0755, owned as ``--chown`` asks, and dated
+    now, as dockerd's ``MkdirAllAndChownNew`` makes it."""
     if not name or name in made:
         return
     info = tarfile.TarInfo(name)
     info.type = tarfile.DIRTYPE
-    info.mode = 0o755
-    info.uid, info.gid = owner.uid, owner.gid
+    if existing is not None:
+        info.mode = stat.S_IMODE(existing.st_mode)
+        info.uid, info.gid = existing.st_uid, existing.st_gid
+        info.mtime = int(existing.st_mtime)
+    else:
+        info.mode = 0o755
+        info.uid, info.gid = owner.uid, owner.gid
+        info.mtime = int(time.time())
     tar.addfile(info)
     made.add(name)
 
 
-def _parents(tar: tarfile.TarFile, rel: str, owner: Owner, made: set[str]) -> None:
+def _parents(tar: tarfile.TarFile, rel: str, owner: Owner, made: set[str],
+             image_stat: ImageStat) -> None:
     parts = rel.split("/")[:-1]
     for i in range(1, len(parts) + 1):
-        _dir_entry(tar, "/".join(parts[:i]), Owner(), made)
+        name = "/".join(parts[:i])
+        if name not in made:
+            _dir_entry(tar, name, owner, made, image_stat("/" + name))
 
 
 def _add_path(tar: tarfile.TarFile, src: str, rel: str, owner: Owner, chmod: int | None,
@@ -66,23 +84,29 @@ def _is_archive(path: str) -> bool:
 
 
 def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
-               dest_is_dir: Callable[[str], bool], owner: Owner, chmod: int | None,
-               extract_archives: bool, many: bool) -> None:
-    """Write the layer. ``sources`` are (host path, name as given); ``dest`` is absolute."""
-    dir_dest = dest.endswith("/") or many or dest_is_dir(dest)
-    if many and not dest.endswith("/"):
+               image_stat: ImageStat, dest_is_dir: Callable[[str], bool], owner: Owner,
+               chmod: int | None, extract_archives: bool, keyword: str = "COPY") -> None:
+    """Write the layer. ``sources`` are (host path, name as given); ``dest`` is absolute
+    and keeps the trailing ``/`` it was written with (dockerd's ``normalizeDest``).
+
+    As dockerd's classic builder: a directory source copies its contents into ``dest``;
+    a file lands inside ``dest`` when ``dest`` ends in ``/`` or is a directory
+    (``dest_is_dir``), else it becomes ``dest``; several sources need the ``/``.
+    """
+    if len(sources) > 1 and not dest.endswith("/"):
         raise errors.InvalidParameter(
-            "When using COPY with more than one source file, the destination must be a "
-            "directory and end with a /")
+            f"When using {keyword} with more than one source file, the destination must be "
+            "a directory and end with a /")
     root = posixpath.normpath(dest).lstrip("/")
+    dir_dest = dest.endswith("/") or dest_is_dir("/" + root)
     made: set[str] = set()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for src, given in sources:
             if os.path.isdir(src) and not os.path.islink(src):
                 target = root
                 if target:
-                    _parents(tar, target + "/x", owner, made)
-                    _dir_entry(tar, target, owner, made)
+                    _parents(tar, target, owner, made, image_stat)
+                    _dir_entry(tar, target, owner, made, image_stat("/" + target))
                 for walk_root, dirs, files in os.walk(src):
                     dirs.sort()
                     for name in sorted(dirs + files):
@@ -91,7 +115,9 @@ def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
                         _add_path(tar, full, rel.lstrip("/"), owner, chmod, made)
             elif extract_archives and not given.startswith(("http://", "https://")) \
                     and _is_archive(src):  # a fetched archive stays a file
-                _parents(tar, (root + "/x") if root else "x", owner, made)
+                if root:
+                    _parents(tar, root, owner, made, image_stat)
+                    _dir_entry(tar, root, owner, made, image_stat("/" + root))
                 with tarfile.open(src, mode="r:*") as archive:
                     for member in archive:
                         name = posixpath.normpath(member.name).lstrip("/")
@@ -105,5 +131,5 @@ def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
                 rel = posixpath.join(root, os.path.basename(src)) if dir_dest else root
                 if not rel:
                     raise errors.InvalidParameter("cannot copy a file onto /")
-                _parents(tar, rel, owner, made)
+                _parents(tar, rel, owner, made, image_stat)
                 _add_path(tar, src, rel, owner, chmod, made)

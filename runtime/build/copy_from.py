@@ -3,13 +3,13 @@ temporary read-only overlay mount of its layers."""
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import os
 import shutil
 import tempfile
 
 from cove.runtime import errors
+from cove.runtime.build import globs
 from cove.runtime.linux.overlay import mount_overlay
 from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
@@ -45,13 +45,8 @@ def select_from_image(lower_dirs: list[str], image_id: str, patterns: list[str],
             if clean == ".":
                 sources.append((mountpoint, "/"))
                 continue
-            if any(ch in clean for ch in "*?["):
-                matched = []
-                for root, dirs, files in os.walk(mountpoint):
-                    for name in sorted(dirs + files):
-                        rel = os.path.relpath(os.path.join(root, name), mountpoint)
-                        if fnmatch.fnmatchcase(rel, clean):
-                            matched.append(rel)
+            if globs.has_wildcards(clean):
+                matched = list(globs.walk_matches(mountpoint, clean))
             else:
                 matched = [clean] if os.path.lexists(os.path.join(mountpoint, clean)) else []
             if not matched:

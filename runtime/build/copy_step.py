@@ -82,13 +82,14 @@ def copy_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
             return found
         layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
         chown = flags.get("chown")
+        workdir = posixpath.normpath(state.config.get("WorkingDir") or "/")
         with run.temp_file() as layer:
-            copy_layer(sources, dest, layer,
-                       dest_is_dir=lambda path: image_files.is_dir(layers, path),
+            copy_layer(sources, dest, layer, image_stat=lambda path: image_files.stat(layers, path),
+                       dest_is_dir=lambda path: image_files.is_dir(layers, path)
+                       or _made_by_workdir(path, workdir),
                        owner=image_files.owner(layers, chown if isinstance(chown, str) else None),
                        chmod=chmod, extract_archives=is_add and not from_ref,
-                       many=len(sources) > 1 or any(
-                           ch in p for p in patterns if not remote.is_url(p) for ch in "*?["))
+                       keyword=inst.keyword.upper())
             layer.seek(0)
             chain = run.store.layer_chain(state.image_id) if state.image_id else []
             _chain, result = run.store.add_layer(layer, chain[-1] if chain else None)
@@ -98,6 +99,12 @@ def copy_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
     kind = "dir" if len(sources) == 1 and posixpath.isdir(sources[0][0]) else "file"
     created_by = f"/bin/sh -c #(nop) {inst.keyword} {kind}:{checksum} in {dest} "
     return commit_config(run, state, created_by, step, result.diff_id)
+
+
+def _made_by_workdir(path: str, workdir: str) -> bool:
+    """Whether ``path`` is the WORKDIR or one of its parents: dockerd's WORKDIR makes the
+    directory in a layer of its own, so a COPY to ``.`` finds a directory there."""
+    return workdir == path or workdir.startswith(path.rstrip("/") + "/")
 
 
 def _heredoc_sources(run: StepRun, inst: Instruction) -> tuple[_TempSources, str]:

@@ -6,6 +6,7 @@ A path is found in the topmost layer holding it unless a layer above deleted it 
 
 from __future__ import annotations
 
+import os
 import posixpath
 
 from cove.runtime import errors
@@ -26,6 +27,14 @@ def lookup(layers: list[str], path: str) -> str | None:
         if posixpath.lexists(posixpath.join(parent, ".wh." + name)):
             return None
     return None
+
+
+def stat(layers: list[str], path: str) -> os.stat_result | None:
+    """The path's own stat in the image (a link's, not its target's), or None."""
+    found = lookup(layers, path)
+    if found is None or found == "/":
+        return None
+    return os.lstat(found)
 
 
 def exists(layers: list[str], path: str) -> bool:

@@ -62,8 +62,6 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
     return config
 
 
-
-
 def commit_container(store: Any, container: Any, layout: Any, comment: str, author: str,
                      changes: list[str], overrides: dict[str, Any]) -> str:
     """Store the layer and the image; return the new image ID."""

@@ -1,0 +1,171 @@
+"""COPY, ADD and COPY --from as dockerd's classic builder lays them out: destinations
+(``.``, ``./``, the WORKDIR, an existing directory, ``dir/``, a new path) and source globs
+(Go's ``filepath.Match``: a wildcard never crosses ``/``). The same Dockerfile is built
+with ``DOCKER_BUILDKIT=0 docker build`` on coved and on the reference dockerd, and the
+resulting trees must be the same."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.clis import DOCKER
+
+CONTEXT = {
+    "a.txt": "a\n", "b.txt": "bb\n", "top.txt": "top\n",
+    "sub/s.txt": "s\n", "sub/deeper/dd.txt": "dd\n", "sub/n.md": "n\n",
+    "dir/x.txt": "x\n", "dir/inner/y.txt": "y\n",
+}
+
+SOURCE_STAGE = (
+    "FROM busybox AS src\n"
+    "RUN mkdir -p /from/d/e && echo f > /from/f.txt && echo g > /from/d/e/g.txt"
+    " && echo h > /from/d/h.txt\n")
+
+
+@dataclass
+class Builder:
+    """``docker build`` on one daemon; the images it tagged are removed at teardown."""
+
+    env: dict[str, str]
+    context: Path
+    tags: list[str] = field(default_factory=list)
+
+    def docker(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        if DOCKER is None:
+            pytest.fail("the docker CLI is required for these tests (apt install docker.io)")
+        return subprocess.run([DOCKER, *args], env=self.env, input=input, capture_output=True,
+                              text=True, timeout=180)
+
+    def build(self, dockerfile: str) -> tuple[str, subprocess.CompletedProcess[str]]:
+        for name, text in CONTEXT.items():
+            path = self.context / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        (self.context / "Dockerfile").write_text(dockerfile)
+        tag = f"build-copy-{uuid.uuid4().hex[:10]}:latest"
+        self.tags.append(tag)
+        env = {**self.env, "DOCKER_BUILDKIT": "0"}
+        result = subprocess.run([DOCKER or "docker", "build", "-t", tag, str(self.context)],
+                                env=env, capture_output=True, text=True, timeout=180)
+        return tag, result
+
+    def tree(self, tag: str, *roots: str) -> list[str]:
+        """Type, mode, owner and (for files) size of everything under ``roots``."""
+        listed = self.docker("run", "--rm", tag, "find", *roots, "-exec", "stat", "-c",
+                             "%F|%a|%u:%g|%s|%n", "{}", ";")
+        assert listed.returncode == 0, listed.stderr
+        rows = []
+        for line in listed.stdout.splitlines():
+            kind, mode, owner, size, name = line.split("|", 4)
+            rows.append(f"{name} {kind} {mode} {owner}" +
+                        (f" {size}" if kind.startswith("regular") else ""))
+        return sorted(rows)
+
+
+@pytest.fixture
+def both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Builder, Builder]]:
+    coved = request.getfixturevalue("coved")
+    dockerd = request.getfixturevalue("reference_dockerd")
+    ours = Builder(coved.env, tmp_path / "ours")
+    theirs = Builder(dockerd, tmp_path / "theirs")
+    ours.context.mkdir()
+    theirs.context.mkdir()
+    try:
+        yield ours, theirs
+    finally:
+        for builder in (ours, theirs):
+            if builder.tags:
+                builder.docker("rmi", "-f", *builder.tags)
+
+
+def _same_tree(both: tuple[Builder, Builder], dockerfile: str, *roots: str) -> list[str]:
+    ours, theirs = both
+    (our_tag, our_build), (their_tag, their_build) = ours.build(dockerfile), \
+        theirs.build(dockerfile)
+    assert their_build.returncode == 0, their_build.stdout + their_build.stderr
+    assert our_build.returncode == 0, our_build.stdout + our_build.stderr
+    tree = ours.tree(our_tag, *roots)
+    assert tree == theirs.tree(their_tag, *roots)
+    return tree
+
+
+def test_copy_destinations_match_dockerd(both: tuple[Builder, Builder]) -> None:
+    """``.``, ``./``, relative paths under the WORKDIR, an existing directory without a
+    slash, ``dir/``, a new path, for COPY, ADD and COPY --from."""
+    tree = _same_tree(both, SOURCE_STAGE + (
+        "FROM busybox\n"
+        "WORKDIR /t/w1\n"
+        "COPY a.txt .\n"
+        "RUN test -d /t/w1 && test -f /t/w1/a.txt\n"
+        "WORKDIR /t/w2\n"
+        "COPY a.txt ./\n"
+        "WORKDIR /t/w3\n"
+        "ADD a.txt .\n"
+        "WORKDIR /t/w4\n"
+        "COPY --from=src /from/f.txt .\n"
+        "WORKDIR /t/w5\n"
+        "COPY dir .\n"
+        "WORKDIR /t/w6/deep\n"
+        "COPY a.txt rel\n"
+        "COPY a.txt reldir/\n"
+        "COPY b.txt /t/w6\n"
+        "RUN mkdir /t/exist\n"
+        "COPY a.txt /t/exist\n"
+        "COPY a.txt /t/new/\n"
+        "COPY a.txt /t/newfile\n"
+        "COPY dir /t/dircopy\n"
+        "COPY dir/ /t/dircopy2/\n"
+        "ADD dir /t/adddir\n"
+        "COPY --from=src /from/d /t/fromdir\n"
+        "COPY --from=src /from/ /t/fromall/\n"
+        "COPY a.txt b.txt /t/multi/\n"
+        "WORKDIR /\n"
+        "COPY top.txt .\n"), "/t", "/top.txt")
+    assert "/t/w1/a.txt regular file 644 0:0 2" in tree
+    assert "/t/w5/inner/y.txt regular file 644 0:0 2" in tree
+    assert "/t/exist/a.txt regular file 644 0:0 2" in tree
+    assert "/t/newfile regular file 644 0:0 2" in tree
+
+
+@pytest.mark.parametrize("lines", [
+    "COPY a.txt b.txt /t/multi",
+    "WORKDIR /t/w\nCOPY a.txt b.txt .",
+    "ADD a.txt b.txt /t/multi",
+    "COPY sub/*.txt *.txt /t/multi",
+])
+def test_several_sources_need_a_directory_with_a_slash(both: tuple[Builder, Builder],
+                                                       lines: str) -> None:
+    keyword = lines.splitlines()[-1].split()[0]
+    message = (f"When using {keyword} with more than one source file, the destination must "
+               "be a directory and end with a /")
+    for builder in both:
+        _tag, result = builder.build(f"FROM busybox\n{lines}\n")
+        assert result.returncode != 0
+        assert message in result.stderr, result.stderr
+
+
+def test_globs_never_cross_a_slash_as_dockerd(both: tuple[Builder, Builder]) -> None:
+    """``*.txt`` names top-level files only, ``sub/*.txt`` direct children only; a
+    matched directory has its contents copied; one match may go to a file path."""
+    tree = _same_tree(both, SOURCE_STAGE + (
+        "FROM busybox\n"
+        "COPY *.txt /g/star/\n"
+        "COPY sub/*.txt /g/sub/\n"
+        "COPY s?b /g/question/\n"
+        "COPY [st]*.txt /g/class/\n"
+        "COPY [^a-s]*.txt /g/negated/\n"
+        "COPY */*.txt /g/nested/\n"
+        "COPY di* /g/dirmatch/\n"
+        "COPY to?.txt /g/single\n"
+        "COPY --from=src /from/*.txt /g/from/\n"
+        "COPY --from=src /from/* /g/fromall/\n"), "/g")
+    assert "/g/star/top.txt regular file 644 0:0 4" in tree
+    assert not any(line.startswith(("/g/star/s.txt", "/g/star/dd.txt", "/g/sub/dd.txt"))
+                   for line in tree)
+    assert "/g/single regular file 644 0:0 4" in tree
