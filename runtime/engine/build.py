@@ -80,7 +80,7 @@ class BuildService:
 
         for key in filters:
             if key != "until":
-                raise errors.InvalidParameter(f"invalid filter '{key}'")
+                raise errors.InvalidParameter(f"Invalid filter '{key}'")
         until = parse_until(filters["until"][-1]) if filters.get("until") else None
         deleted, space = self.builder.prune(everything, until)
         return {"CachesDeleted": deleted, "SpaceReclaimed": space}

@@ -145,7 +145,7 @@ def prune(store: ImageStore, dangling_only: bool, in_use: ContainerLookup,
     """``ImagesPrune``: delete dangling (or all unused) images, ignoring conflicts."""
     for key in filters:
         if key not in PRUNE_FILTERS:
-            raise InvalidParameter(f"invalid filter '{key}'")
+            raise InvalidParameter(f"Invalid filter '{key}'")
     dangling_only = bool_filter(filters, "dangling", dangling_only)
     until = parse_until(filters["until"][-1]) if filters.get("until") else None
     sizes: dict[str, int] = {}

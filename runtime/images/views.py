@@ -74,7 +74,7 @@ def parse_until(value: str) -> float:
     parts = _DURATION_RE.findall(value)
     if parts and "".join(n + u for n, u in parts) == value:
         return time.time() - sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
-    raise InvalidParameter(f"invalid filter 'until={value}'")
+    raise InvalidParameter(f"Invalid filter 'until={value}'")
 
 
 def bool_filter(filters: dict[str, list[str]], key: str, default: bool) -> bool:
@@ -86,7 +86,7 @@ def bool_filter(filters: dict[str, list[str]], key: str, default: bool) -> bool:
         return True
     if value in ("false", "0"):
         return False
-    raise InvalidParameter(f"invalid filter '{key}={values[-1]}'")
+    raise InvalidParameter(f"Invalid filter '{key}={values[-1]}'")
 
 
 def label_filters_match(filters: dict[str, list[str]], labels: dict[str, str]) -> bool:
@@ -172,7 +172,7 @@ def summaries(store: ImageStore, filters: dict[str, list[str]],
     images that are the parent of another) only with ``all_images``."""
     for key in filters:
         if key not in LIST_FILTERS:
-            raise InvalidParameter(f"invalid filter '{key}'")
+            raise InvalidParameter(f"Invalid filter '{key}'")
     dangling = filters.get("dangling")
     dangling_only = bool_filter(filters, "dangling", False)
     before = since = until = None

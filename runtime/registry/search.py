@@ -32,21 +32,21 @@ def split_term(term: str) -> tuple[str, str]:
 def _check_filters(filters: dict[str, list[str]]) -> tuple[int, bool | None, bool | None]:
     for key in filters:
         if key not in FILTERS:
-            raise InvalidParameter(f"invalid filter '{key}'")
+            raise InvalidParameter(f"Invalid filter '{key}'")
     stars = 0
     if filters.get("stars"):
         try:
             stars = max(int(value) for value in filters["stars"])
         except ValueError as exc:
             raise InvalidParameter(
-                f"invalid filter 'stars={filters['stars'][-1]}'") from exc
+                f"Invalid filter 'stars={filters['stars'][-1]}'") from exc
 
     def flag(key: str) -> bool | None:
         values = filters.get(key)
         if not values:
             return None
         if values[-1].lower() not in ("true", "false", "1", "0"):
-            raise InvalidParameter(f"invalid filter '{key}={values[-1]}'")
+            raise InvalidParameter(f"Invalid filter '{key}={values[-1]}'")
         return values[-1].lower() in ("true", "1")
 
     return stars, flag("is-automated"), flag("is-official")

@@ -148,5 +148,5 @@ def test_builder_prune_empties_cache_mounts_and_with_all_the_step_cache(build, d
     rebuilt = build(dockerfile, "-t", "mnt-prune:1")
     assert rebuilt.returncode == 0 and "Using cache" not in rebuilt.stdout
     bad = docker("builder", "prune", "-f", "--filter", "colour=blue")
-    assert bad.returncode == 1 and "invalid filter 'colour'" in bad.stderr
+    assert bad.returncode == 1 and "Invalid filter 'colour'" in bad.stderr
     docker("rmi", "mnt-prune:1")

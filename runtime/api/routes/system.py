@@ -41,14 +41,14 @@ def routes(system: SystemBackend) -> list[Route]:
     def prune_networks(req: Request) -> Any:
         for key in req.filters():
             if key not in ("until", "label", "label!"):
-                raise errors.InvalidParameter(f"invalid filter '{key}'")
+                raise errors.InvalidParameter(f"Invalid filter '{key}'")
         return {"NetworksDeleted": None}
 
     def events(req: Request) -> Any:
         filters = req.filters()
         for key in filters:
             if key not in EVENT_FILTERS:
-                raise errors.InvalidParameter(f"invalid filter '{key}'")
+                raise errors.InvalidParameter(f"Invalid filter '{key}'")
         since, until = _time_param(req, "since"), _time_param(req, "until")
         past, q = system.subscribe(int(since * 1e9) if since is not None else None)
         try:

@@ -24,12 +24,7 @@ def label_matches(labels: dict[str, str], selector: str) -> bool:
 
 def list_containers(ctx: ContainerContext, all_: bool, limit: int | None, size: bool,
                     filters: dict[str, list[str]]) -> list[dict[str, Any]]:
-    for key in filters:
-        if key not in LIST_FILTERS:
-            raise errors.InvalidParameter(f"invalid filter '{key}'")
-    for status in filters.get("status", []):
-        if status not in [s.value for s in Status]:
-            raise errors.InvalidParameter(f"invalid filter 'status={status}'")
+    _check_filters(filters)
     containers = sorted(ctx.all(), key=lambda c: c.data["Created"], reverse=True)
     before = _created_of(ctx, filters.get("before"))
     since = _created_of(ctx, filters.get("since"))
@@ -53,6 +48,63 @@ def list_containers(ctx: ContainerContext, all_: bool, limit: int | None, size: 
     return result
 
 
+HEALTH_STATES = ("starting", "healthy", "unhealthy", "none")
+
+
+def _check_filters(filters: dict[str, list[str]]) -> None:
+    """Refuse what dockerd refuses, in its words, before looking at any container."""
+    for key in filters:
+        if key not in LIST_FILTERS:
+            raise errors.InvalidParameter(f"Invalid filter '{key}'")
+    for status in filters.get("status", []):
+        if status not in [s.value for s in Status]:
+            raise errors.InvalidParameter(f"Invalid filter 'status={status}'")
+    for health in filters.get("health", []):
+        if health not in HEALTH_STATES:
+            raise errors.InvalidParameter(f"Unrecognised filter value for health: {health}")
+    for task in filters.get("is-task", []):
+        if task not in ("true", "false"):
+            raise errors.InvalidParameter(f"Invalid filter 'is-task=[{task}]'")
+    for code in filters.get("exited", []):
+        if not code.lstrip("-").isdigit():
+            raise errors.InvalidParameter(f'strconv.Atoi: parsing "{code}": invalid syntax')
+    for key in ("expose", "publish"):
+        for value in filters.get(key, []):
+            _port_range(key, value)
+
+
+def _port_range(key: str, value: str) -> tuple[int, int, str]:
+    """``80``, ``80/udp`` or ``8000-8080/tcp`` as (first, last, protocol)."""
+    ports, _, proto = value.partition("/")
+    first, _, last = ports.partition("-")
+    numbers = []
+    for number in (first, last or first):
+        if not number.isdigit() or int(number) > 65535:
+            raise errors.InvalidParameter(
+                f'error while looking up for {key} {value}: strconv.ParseUint: parsing '
+                f'"{number}": invalid syntax')
+        numbers.append(int(number))
+    return numbers[0], numbers[1], proto or "tcp"
+
+
+def _ports_match(key: str, selector: str, ports: list[str]) -> bool:
+    """Whether any of ``ports`` ("8080/tcp") falls in the filter's port or range."""
+    first, last, proto = _port_range(key, selector)
+    for port in ports:
+        number, _, port_proto = port.partition("/")
+        if number.isdigit() and first <= int(number) <= last and (port_proto or "tcp") == proto:
+            return True
+    return False
+
+
+def _uses_volume(container: Container, selector: str) -> bool:
+    """dockerd's ``volume=``: a mount's volume name, its source or its destination."""
+    for mount in container.data.get("Mounts") or []:
+        if selector in (mount.get("Name"), mount.get("Source"), mount.get("Destination")):
+            return True
+    return False
+
+
 def _created_of(ctx: ContainerContext, refs: list[str] | None) -> str | None:
     if not refs:
         return None
@@ -69,6 +121,10 @@ def _matches(ctx: ContainerContext, container: Container, filters: dict[str, lis
     state = container.state
     status = "paused" if state["Paused"] else state["Status"]
     image_id = container.data["Image"]
+    host = container.host_config
+    networks: dict[str, Any] = {}  # no container is on a network until networking lands
+    exposed = container.config.get("ExposedPorts") or {}
+    published = host.get("PortBindings") or {}
     return (
         any_of("id", container.id.startswith)
         and any_of("name", lambda v: v.lstrip("/") in container.name)
@@ -77,6 +133,13 @@ def _matches(ctx: ContainerContext, container: Container, filters: dict[str, lis
                    and str(state["ExitCode"]) == v)
         and all(label_matches(labels, v) for v in filters.get("label", []))
         and any_of("ancestor", lambda v: _is_ancestor(ctx, v, image_id, container))
+        and any_of("health", lambda v: v == (state.get("Health") or {}).get("Status", "none"))
+        and any_of("isolation", lambda v: v == (host.get("Isolation") or "default"))
+        and any_of("is-task", lambda v: v == "false")  # no swarm: no container is a task
+        and any_of("volume", lambda v: _uses_volume(container, v))
+        and any_of("network", lambda v: v in networks)
+        and any_of("expose", lambda v: _ports_match("expose", v, list(exposed)))
+        and any_of("publish", lambda v: _ports_match("publish", v, list(published)))
     )
 
 
@@ -92,8 +155,8 @@ def _is_ancestor(ctx: ContainerContext, ref: str, image_id: str, container: Cont
 def _summary(ctx: ContainerContext, container: Container, size: bool) -> dict[str, Any]:
     data = container.data
     command = data["Path"]
-    if data["Args"]:
-        command += " " + " ".join(data["Args"])
+    if data["Args"]:  # dockerd's quoting: an argument with a space in single quotes
+        command += " " + " ".join(f"'{arg}'" if " " in arg else arg for arg in data["Args"])
     image = container.config.get("Image", "")
     try:
         if ctx.images.resolve(image) != data["Image"]:

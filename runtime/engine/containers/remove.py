@@ -63,7 +63,7 @@ def delete(ctx: ContainerContext, container: Container, volumes: bool = False) -
 def prune(ctx: ContainerContext, filters: dict[str, list[str]]) -> dict[str, Any]:
     for key in filters:
         if key not in PRUNE_FILTERS:
-            raise errors.InvalidParameter(f"invalid filter '{key}'")
+            raise errors.InvalidParameter(f"Invalid filter '{key}'")
     until = _until(filters.get("until"))
     deleted, reclaimed = [], 0
     for container in ctx.all():

@@ -83,7 +83,7 @@ def test_search_matches_dockerd(cove, index, reference_dockerd):
 
 def test_bad_search_requests(cove, docker, index):
     for args, message in ((["--limit", "0"], "limit 0 is outside the range of [1, 100]"),
-                          (["--filter", "colour=red"], "invalid filter 'colour'")):
+                          (["--filter", "colour=red"], "Invalid filter 'colour'")):
         ours = cove("search", *args, f"{index}/x")
         assert ours.returncode == 1 and message in ours.stderr, ours.stderr
     gone = cove("search", "127.0.0.1:9/nothing")

@@ -165,7 +165,7 @@ def test_prune_takes_the_label_filters(ctx):
     result = remove.prune(ctx, {"label!": ["tier=web"]})
     assert result == {"ContainersDeleted": None, "SpaceReclaimed": 0}
     assert remove.prune(ctx, {"label": ["tier"]})["ContainersDeleted"] == ["a" * 64]
-    with pytest.raises(errors.InvalidParameter, match="invalid filter 'status'"):
+    with pytest.raises(errors.InvalidParameter, match="Invalid filter 'status'"):
         remove.prune(ctx, {"status": ["exited"]})
 
 

@@ -134,9 +134,9 @@ def test_list_summaries_and_filters(store, app, other):
     assert ids(since="other") == [app]
     assert ids(dangling="true") == []
     assert ids(dangling="false") == [app, other]
-    with pytest.raises(InvalidParameter, match="invalid filter 'colour'"):
+    with pytest.raises(InvalidParameter, match="Invalid filter 'colour'"):
         store.list(filters={"colour": ["red"]})
-    with pytest.raises(InvalidParameter, match="invalid filter 'dangling=maybe'"):
+    with pytest.raises(InvalidParameter, match="Invalid filter 'dangling=maybe'"):
         store.list(filters={"dangling": ["maybe"]})
 
 
@@ -229,7 +229,7 @@ def test_prune_dangling_and_all(store, app, other):
     assert store.prune(dangling_only=True, in_use=unused)["ImagesDeleted"] is None
     report = store.prune(dangling_only=False, in_use=lambda i: "c1" if i == app else None)
     assert [s["Id"] for s in store.list()] == [app]
-    with pytest.raises(InvalidParameter, match="invalid filter 'reference'"):
+    with pytest.raises(InvalidParameter, match="Invalid filter 'reference'"):
         store.prune(dangling_only=True, in_use=unused, filters={"reference": ["x"]})
 
 
