@@ -7,7 +7,8 @@ import sys
 
 from . import run_options
 from .command import Cli, Command
-from .errors import ArgCountError
+from .container_run import detach_keys_of, escape_sequence
+from .errors import ArgCountError, CommandFailed
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
@@ -31,8 +32,9 @@ def exec_(args: Namespace, cli: Cli) -> int:
         "AttachStdout": not args.detach, "AttachStderr": not args.detach,
         "Detach": args.detach, "Env": env, "WorkingDir": args.workdir, "Cmd": command,
     }
-    if args.detach_keys:
-        body["DetachKeys"] = args.detach_keys
+    detach_keys = detach_keys_of(args.detach_keys)
+    if detach_keys:
+        body["DetachKeys"] = detach_keys
     exec_id = cli.client.exec_create(ref, body)["Id"]
     if args.detach:
         cli.client.exec_start_detached(exec_id, tty=args.tty)
@@ -40,16 +42,19 @@ def exec_(args: Namespace, cli: Cli) -> int:
     conn = cli.client.exec_start(exec_id, tty=args.tty)
     stdin_fd = sys.stdin.fileno() if args.interactive else None
     out, err = sys.stdout.buffer, sys.stderr.buffer
+    escape = escape_sequence(detach_keys) if args.tty else None
     with conn:
         if args.tty and os.isatty(sys.stdout.fileno()):
             with ResizeOnWinch(lambda h, w: cli.client.exec_resize(exec_id, h, w), sys.stdout.fileno()):
                 if args.interactive and os.isatty(sys.stdin.fileno()):
                     with RawTerminal(sys.stdin.fileno()):
-                        pump(conn, stdin_fd, out, err, True)
+                        detached = pump(conn, stdin_fd, out, err, True, escape)
                 else:
-                    pump(conn, stdin_fd, out, err, True)
+                    detached = pump(conn, stdin_fd, out, err, True, escape)
         else:
-            pump(conn, stdin_fd, out, err, args.tty)
+            detached = pump(conn, stdin_fd, out, err, args.tty, escape)
+    if detached:  # the command goes on; docker says so and fails
+        raise CommandFailed("read escape sequence")
     try:
         result = cli.client.exec_inspect(exec_id)
     except APIError:

@@ -163,16 +163,46 @@ class _SignalProxy:
             _signal.signal(signum, handler)
 
 
+def detach_keys_of(flag: str | None) -> str | None:
+    """The detach keys a session uses: ``--detach-keys``, else ``detachKeys`` in cove's
+    config.json, else None (the daemon's and the CLI's default, ctrl-p,ctrl-q)."""
+    if flag:
+        return flag
+    from ..client.credentials import ConfigFile, CredentialsError, cove_config_dir
+
+    try:
+        configured = ConfigFile.load(cove_config_dir()).raw.get("detachKeys")
+    except CredentialsError:
+        return None
+    return configured if isinstance(configured, str) and configured else None
+
+
+def escape_sequence(keys: str | None) -> bytes:
+    """What the CLI watches stdin for; docker warns and uses the default for keys it cannot
+    read (the daemon then refuses them with its own error)."""
+    from cove.common.detach_keys import DEFAULT_DETACH_KEYS, parse_detach_keys
+
+    try:
+        return parse_detach_keys(keys or DEFAULT_DETACH_KEYS)
+    except ValueError as exc:
+        sys.stderr.write(f"WARNING: invalid detach escape keys, using default: {exc}\n")
+        return parse_detach_keys(DEFAULT_DETACH_KEYS)
+
+
 def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: bool,
                      start: bool, sig_proxy: bool, wait_condition: str | None,
                      verb: str | None, detach_keys: str | None = None) -> int:
     """Attach, register the wait, (start,) pump the streams, and return the exit status.
 
     A failed start is reported as ``verb`` (run) reports it, or bare without one (start -a).
+    With a TTY the detach keys end the session and leave the container running: ``run``
+    and ``start`` then exit 0, ``attach`` fails with docker's "read escape sequence".
     """
     from ..client.errors import APIError
     from ..client.streams import RawTerminal, ResizeOnWinch, pump
 
+    detach_keys = detach_keys_of(detach_keys)
+    escape = escape_sequence(detach_keys) if tty else None
     stdin, stdout, stderr = streams
     conn = cli.client.attach(cid, stdin=stdin, stdout=stdout, stderr=stderr,
                              detach_keys=detach_keys) if any(streams) else None
@@ -193,6 +223,7 @@ def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: 
     stdin_fd = sys.stdin.fileno() if stdin else None
     out = sys.stdout.buffer
     err = sys.stderr.buffer
+    detached = False
     if conn is not None:
         with conn:
             use_raw = tty and stdin and os.isatty(sys.stdin.fileno())
@@ -200,12 +231,17 @@ def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: 
                 with ResizeOnWinch(lambda h, w: cli.client.resize(cid, h, w), sys.stdout.fileno()):
                     if use_raw:
                         with RawTerminal(sys.stdin.fileno()):
-                            pump(conn, stdin_fd, out, err, tty)
+                            detached = pump(conn, stdin_fd, out, err, tty, escape)
                     else:
-                        pump(conn, stdin_fd, out, err, tty)
+                        detached = pump(conn, stdin_fd, out, err, tty, escape)
             else:
                 with _SignalProxy(cli, cid, sig_proxy and not tty):
-                    pump(conn, stdin_fd, out, err, tty)
+                    detached = pump(conn, stdin_fd, out, err, tty, escape)
+    if detached:
+        waiter.close()
+        if verb == "attach":
+            raise CommandFailed("read escape sequence")
+        return 0
     return _read_wait(waiter)
 
 

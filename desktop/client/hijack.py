@@ -37,6 +37,13 @@ class HijackedSocket:
         except OSError:
             pass
 
+    def shutdown(self) -> None:
+        """End the stream both ways (a detach): a ``recv`` blocked in another thread returns."""
+        try:
+            self.sock.shutdown(_socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def fileno(self) -> int:
         return self.sock.fileno()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from cove.common.detach_keys import EscapeScanner
 from cove.common.stdcopy import STDERR, demux
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
         def recv(self, size: int = ...) -> bytes: ...
         def sendall(self, data: bytes) -> None: ...
         def close_write(self) -> None: ...
+        def shutdown(self) -> None: ...
 
 
 def write_frames(chunks: Iterable[bytes], stdout: BinaryIO, stderr: BinaryIO,
@@ -47,28 +49,47 @@ def _recv_chunks(conn: RawStream) -> Iterator[bytes]:
         yield data
 
 
-def _copy_stdin(conn: RawStream, stdin_fd: int) -> None:
-    """stdin -> socket; half-close at EOF so the container sees end of input."""
+def _copy_stdin(conn: RawStream, stdin_fd: int, scanner: EscapeScanner | None,
+                detached: list[bool]) -> None:
+    """stdin -> socket; half-close at EOF so the container sees end of input. When the
+    ``scanner`` sees the detach keys, drop the connection: the output loop ends with it."""
     try:
         while True:
             data = os.read(stdin_fd, 32768)
             if not data:
+                if scanner is not None:
+                    conn.sendall(scanner.flush())
                 break
-            conn.sendall(data)
+            if scanner is not None:
+                data, seen = scanner.feed(data)
+                if seen:
+                    if data:
+                        conn.sendall(data)
+                    detached.append(True)
+                    conn.shutdown()
+                    return
+            if data:
+                conn.sendall(data)
     except OSError:
         pass
-    finally:
-        conn.close_write()
+    conn.close_write()
 
 
 def pump(conn: RawStream, stdin_fd: int | None, stdout: BinaryIO, stderr: BinaryIO,
-         tty: bool) -> None:
-    """Copy stdin to the container and its output back until the daemon closes the stream."""
+         tty: bool, detach_keys: bytes | None = None) -> bool:
+    """Copy stdin to the container and its output back until the daemon closes the stream.
+
+    With ``detach_keys`` (a TTY session, as docker watches only there) typing them ends the
+    session early; returns whether that happened."""
+    detached: list[bool] = []
     if stdin_fd is not None:
         import threading
 
-        threading.Thread(target=_copy_stdin, args=(conn, stdin_fd), daemon=True).start()
+        scanner = EscapeScanner(detach_keys) if detach_keys else None
+        threading.Thread(target=_copy_stdin, args=(conn, stdin_fd, scanner, detached),
+                         daemon=True).start()
     write_frames(_recv_chunks(conn), stdout, stderr, tty)
+    return bool(detached)
 
 
 def terminal_size(fd: int) -> tuple[int, int] | None:

@@ -68,6 +68,7 @@ class Container:
         self.op_lock = threading.Lock()  # serialises start/stop/restart
         self.changed = threading.Condition(self.lock)
         self.exit_seq = 0  # bumped at every exit, for wait condition=next-exit
+        self.last_exit_code = 0  # kept for waiters even when a restart resets ExitCode
         self.removed = False
         self.pending_attaches: list[Any] = []
 
@@ -133,6 +134,7 @@ class Container:
                           OOMKilled=oom_killed, Pid=0, ExitCode=exit_code,
                           FinishedAt=finished_at or now_rfc3339())
         self.exit_seq += 1
+        self.last_exit_code = exit_code
         self.changed.notify_all()
 
     def set_start_failed(self, exit_code: int, message: str) -> None:

@@ -27,9 +27,21 @@ class PreparedAttach:
         return bool(self._container.tty)
 
     def run(self, reader: BinaryIO, send: Callable[[int, bytes], None],
-            client_gone: Callable[[], bool], stdin: bool, stdout: bool, stderr: bool) -> None:
-        attach_streams.AttachSession(self._containers, self._container, reader, send,
-                                     client_gone, stdin, stdout, stderr).run()
+            client_gone: Callable[[], bool], stdin: bool, stdout: bool, stderr: bool,
+            logs: bool, stream: bool) -> None:
+        """As dockerd's containerAttach: the logs so far when asked, the ``attach`` event,
+        then the live streams only with ``stream`` (without it the answer ends here)."""
+        if logs and (stdout or stderr):
+            _, chunks = attach_streams.logs(
+                self._containers, self._container.id, follow=False, stdout=stdout,
+                stderr=stderr, since=None, until=None, timestamps=False, tail=None,
+                client_gone=client_gone)
+            for source, data in chunks:
+                send(source, data)
+        self._containers.publish(self._container, "attach")
+        if stream:
+            attach_streams.AttachSession(self._containers, self._container, reader, send,
+                                         client_gone, stdin, stdout, stderr).run()
 
 
 class ContainerMonitor:

@@ -19,7 +19,7 @@ def routes(containers: ContainerBackend, updates: ContainerUpdateBackend,
            monitor: MonitorBackend, execs: ExecBackend) -> list[Route]:
     def create(req: Request) -> Any:
         return Json(containers.create(req.json_object("container config", required=True),
-                                      req.param("name")), 201)
+                                      req.param("name"), req.param("platform")), 201)
 
     def list_(req: Request) -> Any:
         return containers.list(req.flag("all"), req.int_param("limit"), req.flag("size"),
@@ -52,7 +52,8 @@ def routes(containers: ContainerBackend, updates: ContainerUpdateBackend,
         reader, sock = req.hijack()
         try:
             target.run(reader, stream_sender(sock, target.tty), lambda: peer_closed(sock),
-                       req.flag("stdin"), req.flag("stdout"), req.flag("stderr"))
+                       req.flag("stdin"), req.flag("stdout"), req.flag("stderr"),
+                       req.flag("logs"), req.flag("stream"))
         finally:
             _close(sock)
         return HANDLED
@@ -114,7 +115,8 @@ def routes(containers: ContainerBackend, updates: ContainerUpdateBackend,
         body = req.json_object("exec start config")
         if body.get("Detach"):
             execs.start_detached(req.args["id"])
-            return Json(None, 200)
+            req.send_raw(200, {})  # dockerd: 200 and no body at all
+            return HANDLED
         target = execs.prepare_attached(req.args["id"])
         reader, sock = req.hijack()
         try:

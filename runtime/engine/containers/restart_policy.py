@@ -52,5 +52,10 @@ def wait_for_restart(container: Container, started_at: str) -> bool:
     with container.lock:
         if container.removed or container.status != Status.RESTARTING:
             return False
+        if container.private.get("manually_stopped"):  # killed during the backoff
+            container.state.update(Status="exited", Restarting=False)
+            container.changed.notify_all()
+            container.save()
+            return False
         container.data["RestartCount"] += 1
     return True

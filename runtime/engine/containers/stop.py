@@ -47,6 +47,9 @@ def send_signal(ctx: ContainerContext, container: Container, sig: int) -> None:
 
 
 def kill(ctx: ContainerContext, ref: str, signal: str | None) -> None:
+    """Send the signal; for SIGKILL answer only once the exit is recorded, so a script's
+    next ``rm`` or ``inspect`` sees it exited (dockerd's ``Kill``). Other signals may be
+    caught, so they return at once."""
     container = ctx.get(ref)
     sig = parse_signal(signal)
     with container.lock:
@@ -58,6 +61,10 @@ def kill(ctx: ContainerContext, ref: str, signal: str | None) -> None:
     if container.state.get("Paused") and sig == signals.SIGKILL:
         pause.thaw_quietly(ctx, container)
     send_signal(ctx, container, sig)
+    if sig == signals.SIGKILL and not wait.wait_not_running(container, KILL_WAIT):
+        raise errors.SystemError_(
+            f"Cannot kill container: {ref}: Container {container.id} did not exit "
+            f"within {KILL_WAIT:.0f}s of SIGKILL")
 
 
 def stop_container(ctx: ContainerContext, container: Container, timeout: int | None,

@@ -41,14 +41,15 @@ def prepare_wait(ctx: ContainerContext, ref: str,
             if condition == "removed":
                 while not container.removed:
                     container.changed.wait()
-            elif condition == "next-exit":
-                while container.exit_seq == seq and not container.removed:
-                    container.changed.wait()
             else:
-                while (container.running or container.status == Status.RESTARTING) \
-                        and not container.removed:
+                # an exit ends the wait even when the restart policy starts the container
+                # again (dockerd's SetRestarting wakes waiters as SetStopped does)
+                while container.exit_seq == seq and not container.removed and (
+                        condition == "next-exit" or container.running
+                        or container.status == Status.RESTARTING):
                     container.changed.wait()
-            code = container.state["ExitCode"]
+            code = container.last_exit_code if container.exit_seq != seq \
+                else container.state["ExitCode"]
         # a start failure is reported by the start call itself, as dockerd does
         return {"StatusCode": code, "Error": None}
 
