@@ -27,6 +27,7 @@ from cove.runtime.engine import container_archive
 from cove.runtime.engine.container_changes import upper_changes
 from cove.runtime.engine.container_commit import commit_container
 from cove.runtime.linux.overlay import mount_overlay
+from cove.runtime.linux.rootfs import mount_spec_mounts
 from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
 _HELPER = container_archive.__name__
@@ -66,6 +67,8 @@ class PathInfo:
         self.host_path = resolved_dir + ("/" + base if base else "")
         self.root = root
         self.st = os.lstat(self.host_path)
+        if not base and directory and not os.path.isdir(self.host_path):
+            raise NotADirectoryError(self.abs_path)  # "file/": a directory was asked for
         self.container_path = container_path(root, self.host_path)
 
     def stat(self) -> dict[str, Any]:
@@ -131,16 +134,31 @@ class ContainerFilesService:
         if live and pid and os.path.exists(f"/proc/{pid}/root"):
             yield f"/proc/{pid}/root"
             return
-        if writable:
+        # a stopped container's copies see its volumes as a run would; an export never does
+        # (dockerd exports the container's layers only)
+        binds = self._user_binds(container, writable) if live and not container.running else []
+        if writable or binds:  # mounting the user's binds may need mount points made
             with container.op_lock:
-                with self._overlay(container, writable=True) as root:
+                with self._overlay(container, writable=True, binds=binds) as root:
                     yield root
             return
         with self._overlay(container, writable=False) as root:
             yield root
 
+    def _user_binds(self, container: Any, writable: bool) -> list[dict[str, Any]]:
+        """The container's volumes and binds as it will mount them (they exist from create
+        on, as dockerd's do), read-only in a view that is only read."""
+        points = self.containers.mount_points(container) or []
+        binds = [point for point in points
+                 if point.type in ("bind", "volume") and os.path.exists(point.source)]
+        binds.sort(key=lambda point: point.destination.count("/"))
+        return [{"type": "bind", "source": point.source, "destination": point.destination,
+                 "readonly": not (point.rw and writable), "recursive": point.recursive}
+                for point in binds]
+
     @contextmanager
-    def _overlay(self, container: Any, writable: bool) -> Iterator[str]:
+    def _overlay(self, container: Any, writable: bool,
+                 binds: list[dict[str, Any]] | None = None) -> Iterator[str]:
         cid = container.id
         lower = self.images.lower_dirs(container.data["Image"])
         upper = str(self.layout.container_upper(cid))
@@ -157,9 +175,14 @@ class ContainerFilesService:
             shutil.rmtree(scratch, ignore_errors=True)
             raise errors.SystemError_(f"mount container filesystem: {exc}") from exc
         try:
+            if binds:
+                try:
+                    mount_spec_mounts(kernel(), mountpoint, binds)
+                except OSError as exc:
+                    raise errors.SystemError_(f"mount container volumes: {exc}") from exc
             yield mountpoint
         finally:
-            try:
+            try:  # a lazy unmount takes the volumes mounted under it along
                 kernel().umount2(mountpoint, MNT_DETACH)
             except OSError:
                 pass
@@ -171,6 +194,8 @@ class ContainerFilesService:
         except FileNotFoundError as exc:
             raise errors.NotFound(f"Could not find the file {path} in container {ref}") from exc
         except NotADirectoryError as exc:
+            if path.endswith("/"):  # dockerd's answer when a file is named as a directory
+                raise errors.SystemError_(f"lstat {path}: not a directory") from exc
             raise errors.NotFound(f"Could not find the file {path} in container {ref}") from exc
         except OSError as exc:
             raise errors.SystemError_(f"stat {path}: {exc.strerror}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import subprocess
 import tarfile
 import time
 import uuid
@@ -12,21 +13,21 @@ import uuid
 import pytest
 
 
-def _mounts() -> list[str]:
+def _mounts(root: str) -> list[str]:
+    """The mounts under this test daemon's data root (where a copy's views are made): the
+    rest of the host's mounts belong to others and change as they please."""
     with open("/proc/self/mountinfo") as f:
-        return sorted(line.split()[4] for line in f if "/dockerd-data/" not in line)
+        return sorted(point for point in (line.split()[4] for line in f)
+                      if point.startswith(root.rstrip("/") + "/"))
 
 
-def _settled_mounts(expected: list[str]) -> list[str]:
+def _settled_mounts(root: str, expected: list[str]) -> list[str]:
     """The mounts once the daemon finished: a client may hang up before the last chunk,
     while the daemon is still unmounting."""
-    import time
-
-    for _ in range(50):
-        if _mounts() == expected:
-            break
+    deadline = time.monotonic() + 5
+    while _mounts(root) != expected and time.monotonic() < deadline:
         time.sleep(0.05)
-    return _mounts()
+    return _mounts(root)
 
 
 def _tar(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
@@ -71,10 +72,10 @@ def stopped(docker):
 
 
 @pytest.mark.parametrize("cli_name", ["docker", "cove"])
-def test_cp_out_of_a_running_container_copies_files_dirs_and_links(request, running, tmp_path,
-                                                                   cli_name):
+def test_cp_out_of_a_running_container_copies_files_dirs_and_links(request, coved, running,
+                                                                   tmp_path, cli_name):
     cli = request.getfixturevalue(cli_name)
-    before = _mounts()
+    before = _mounts(coved.data_root)
     assert cli("cp", f"{running}:/data", str(tmp_path / "out")).returncode == 0
     assert (tmp_path / "out" / "f").read_text() == "hi\n"
     assert os.readlink(tmp_path / "out" / "l") == "/etc"
@@ -85,7 +86,7 @@ def test_cp_out_of_a_running_container_copies_files_dirs_and_links(request, runn
     result = cli("cp", f"{running}:/nope", str(tmp_path))
     assert result.returncode == 1
     assert f"Could not find the file /nope in container {running}" in result.stderr
-    assert _settled_mounts(before) == before
+    assert _settled_mounts(coved.data_root, before) == before
 
 
 @pytest.mark.parametrize("cli_name", ["docker", "cove"])
@@ -105,16 +106,16 @@ def test_cp_into_a_running_container(request, docker, running, tmp_path, cli_nam
 
 
 @pytest.mark.parametrize("cli_name", ["docker", "cove"])
-def test_cp_into_and_out_of_a_stopped_container_leaves_no_mount(request, docker, stopped,
+def test_cp_into_and_out_of_a_stopped_container_leaves_no_mount(request, coved, stopped,
                                                                  tmp_path, cli_name):
     cli = request.getfixturevalue(cli_name)
-    before = _mounts()
+    before = _mounts(coved.data_root)
     (tmp_path / "f").write_text("from host\n")
     assert cli("cp", str(tmp_path / "f"), f"{stopped}:/etc/f").returncode == 0
     assert cli("cp", f"{stopped}:/etc/f", str(tmp_path / "back")).returncode == 0
     assert (tmp_path / "back").read_text() == "from host\n"
-    assert _settled_mounts(before) == before
-    assert not [m for m in _mounts() if "container-fs" in m]
+    assert _settled_mounts(coved.data_root, before) == before
+    assert not [m for m in _mounts(coved.data_root) if "container-fs" in m]
 
 
 def test_cp_to_stdout_is_a_tar_of_the_path(cove, running):
@@ -257,3 +258,47 @@ def test_commit_of_a_running_container_pauses_and_resumes_it(coved, docker, runn
         assert actions.index("pause") < actions.index("unpause")
     finally:
         docker("rmi", "-f", body["Id"])
+
+
+@pytest.fixture(params=["coved", "dockerd"])
+def engine(request, docker):
+    from tests.support.clis import CLI
+
+    if request.param == "coved":
+        return docker
+    return CLI(docker.argv0, request.getfixturevalue("reference_dockerd"))
+
+
+def test_cp_reaches_the_volumes_of_a_container_never_started(engine, tmp_path):
+    name = "cf-vol-" + secrets.token_hex(4)
+    assert engine("create", "--name", name, "-v", "/data", "busybox", "cat", "/data/f"
+                  ).returncode == 0
+    try:
+        (tmp_path / "f").write_text("into the volume\n")
+        copied = engine("cp", str(tmp_path / "f"), f"{name}:/data/")
+        assert copied.returncode == 0, copied.stderr
+        back = subprocess.run([*engine.argv0, "cp", f"{name}:/data/f", "-"], env=engine.env,
+                              capture_output=True, timeout=60)
+        assert back.returncode == 0, back.stderr
+        with tarfile.open(fileobj=io.BytesIO(back.stdout)) as tar:
+            assert tar.extractfile("f").read() == b"into the volume\n"
+        started = engine("start", "-a", name)
+        assert (started.returncode, started.stdout) == (0, "into the volume\n")
+    finally:
+        engine("rm", "-f", "-v", name)
+
+
+def test_cp_of_a_file_named_as_a_directory_is_refused(engine, tmp_path):
+    name = "cf-slash-" + secrets.token_hex(4)
+    assert engine("create", "--name", name, "busybox", "true").returncode == 0
+    try:
+        (tmp_path / "f").write_text("not a passwd\n")
+        refused = engine("cp", str(tmp_path / "f"), f"{name}:/etc/passwd/")
+        assert refused.returncode == 1
+        assert "no such directory" in refused.stderr
+        kept = subprocess.run([*engine.argv0, "cp", f"{name}:/etc/passwd", "-"], env=engine.env,
+                              capture_output=True, timeout=60)
+        with tarfile.open(fileobj=io.BytesIO(kept.stdout)) as tar:
+            assert tar.extractfile("passwd").read().startswith(b"root:")
+    finally:
+        engine("rm", "-f", name)
