@@ -50,3 +50,5 @@ class BuildOptions:
     """The client's logins (``X-Registry-Config``), for pulling FROM and COPY --from."""
     remote: str | None = None
     """A git repository or URL to fetch the context from, instead of the request body."""
+    extra_hosts: list[str] = field(default_factory=list)
+    """``--add-host`` entries (``name:ip``) for the /etc/hosts of RUN steps."""

@@ -5,11 +5,12 @@ and the files COPY/ADD select from it (globs, directory semantics, checksums for
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tarfile
 import tempfile
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cove.common.paths import resolve_in_root
 from cove.runtime import errors
@@ -30,11 +31,39 @@ def _context_filter(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
     return tarfile.data_filter(member, dest)
 
 
+class _EndedArchive(io.RawIOBase):
+    """The context stream, padded at its end to whole tar blocks and an end-of-archive
+    marker. The docker CLI's ``build -f -`` sends its tar without either (the Dockerfile
+    it appends is its last member); Go's tar reader, dockerd's, takes that as the end."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self._stream = stream
+        self._count = 0
+        self._tail: bytes | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        if self._tail is None:
+            data = self._stream.read(size)
+            if data:
+                self._count += len(data)
+                buffer[:len(data)] = data
+                return len(data)
+            self._tail = bytes(-self._count % tarfile.BLOCKSIZE + 2 * tarfile.BLOCKSIZE)
+        data, self._tail = self._tail[:size], self._tail[size:]
+        buffer[:len(data)] = data
+        return len(data)
+
+
 class BuildContext:
     def __init__(self, stream: BinaryIO, tmp_root: str) -> None:
         self.root = tempfile.mkdtemp(prefix="build-context-", dir=tmp_root)
         try:
-            with tarfile.open(fileobj=stream, mode="r|*") as tar:
+            with tarfile.open(fileobj=io.BufferedReader(_EndedArchive(stream)), mode="r|*") as tar:
                 tar.extractall(self.root, filter=_context_filter)
         except (tarfile.TarError, OSError, EOFError) as exc:
             self.close()

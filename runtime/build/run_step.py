@@ -89,7 +89,9 @@ def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: l
             "WorkingDir": config.get("WorkingDir") or "", "User": config.get("User") or "",
             "Labels": {}, "AttachStdout": True, "AttachStderr": True}
     if mounts is not None and mounts.host_mounts:
-        body["HostConfig"] = {"Mounts": mounts.host_mounts}
+        body.setdefault("HostConfig", {})["Mounts"] = mounts.host_mounts
+    if run.options.extra_hosts:
+        body.setdefault("HostConfig", {})["ExtraHosts"] = list(run.options.extra_hosts)
     cid = run.backend.run_container(body)
     run.say(f" ---> Running in {cid[:12]}\n")
     for _stream, data in run.backend.container_output(cid):

@@ -29,6 +29,7 @@ def routes(builds: BuildBackend) -> list[Route]:
             pull=req.flag("pull"),
             registry_auths=decode_registry_config(req.headers.get("X-Registry-Config")),
             remote=req.param("remote") or None,
+            extra_hosts=[h for h in req.query.get("extrahosts", []) if h],
         )
         out = req.start_stream("application/json")
         try:
