@@ -1,7 +1,8 @@
 """The per-container supervisor ("shim", like conmon) that outlives the daemon.
 
 Started by the daemon as ``python -I -S`` with the bundle dir (see shim_launch),
-it forks the container init in a new PID namespace, reports ``{"pid": N}`` on
+it forks the container init in a new PID namespace (or the host's, or another
+container's), reports ``{"pid": N}`` on
 stdout, execs the init on ``go``, then owns the container's stdio for its whole
 life: it writes the json-file log, serves attach/resize/wait/state on
 ``<bundle>/shim.sock`` and records the exit in ``exit.json``. The protocol is
@@ -18,6 +19,7 @@ from cove.runtime.containers.shim_init import run_init
 from cove.runtime.containers.shim_io import STDERR, STDOUT, JsonFileLog, rfc3339_nano
 from cove.runtime.containers.shim_server import ShimServer
 from cove.runtime.containers.spec import ContainerSpec
+from cove.runtime.linux import namespaces
 from cove.runtime.linux.oom import oom_kills
 from cove.runtime.linux.syscalls import CLONE_NEWPID, kernel
 
@@ -83,7 +85,11 @@ class Shim:
             child_only = [in_r, out_w, err_w]
             outputs = {out_r: STDOUT, err_r: STDERR}
         parent, child = shim_socket.socketpair()
-        kernel().unshare(CLONE_NEWPID)
+        pid_namespace = self.spec.namespaces.get("pid") or ""
+        if not pid_namespace:
+            kernel().unshare(CLONE_NEWPID)
+        else:  # --pid host keeps ours; --pid container:X joins X's, for the init we fork
+            namespaces.enter_shared(kernel(), self.spec.namespaces, ("pid",))
         pid = os.fork()
         if pid == 0:
             parent.close()

@@ -1,7 +1,7 @@
 """The container's PID 1 before it execs: the child half of the shim.
 
-Forked by the shim inside a fresh PID namespace, it joins the cgroup, unshares
-the other namespaces, builds and enters the rootfs, drops privileges, reports
+Forked by the shim inside a fresh PID namespace (or the one the spec names), it
+joins the cgroup, joins or unshares the other namespaces, builds and enters the rootfs, drops privileges, reports
 ``{"ready": true}`` over the channel (with the pty master attached in tty mode),
 waits for the go byte and execs. The channel is close-on-exec, so the shim
 learns of a successful exec from EOF and of a failure from an error line.
@@ -18,7 +18,7 @@ from cove.runtime.containers import shim_json as json
 from cove.runtime.containers.shim_socket import Socket, send_with_fds
 from cove.runtime.containers.spec import ConsoleSize, ContainerSpec
 from cove.runtime.linux import namespaces, netdev, process, rootfs, tty
-from cove.runtime.linux.syscalls import CLONE_NEWCGROUP, KernelError, kernel
+from cove.runtime.linux.syscalls import KernelError, kernel
 from cove.runtime.linux.users import ExecUser, UserError, resolve_user
 
 TYPE_CHECKING = False
@@ -64,25 +64,25 @@ def setup_container(k: Kernel, spec: ContainerSpec,
     """Everything but exec; returns (user, environment, pty master or -1)."""
     proc = spec.process
     namespaces.join_cgroups(spec.cgroup_join)
-    flags = namespaces.CONTAINER_NAMESPACES
-    if not os.path.exists("/proc/self/ns/cgroup"):
-        flags &= ~CLONE_NEWCGROUP
-    k.unshare(flags)
+    namespaces.enter_shared(k, spec.namespaces, ("ipc", "uts"))
+    k.unshare(namespaces.container_flags(spec.namespaces,
+                                         os.path.exists("/proc/self/ns/cgroup")))
     target = os.path.join(bundle, "rootfs")
     privileged = spec.privileged
     rootfs.prepare_rootfs(k, spec.rootfs.to_json(), spec.mounts, target,
                           os.path.join(bundle, "overlay"), privileged,
-                          spec.shm_size or rootfs.DEFAULT_SHM_SIZE)
+                          spec.shm_size or rootfs.DEFAULT_SHM_SIZE, spec.private_shm)
     rootfs.pivot_into(k, target)
     process.write_sysctls(spec.sysctls)
     if not privileged:
         rootfs.mask_paths(k)
     if spec.rootfs.readonly:
         rootfs.remount_root_readonly(k)
-    if spec.hostname:
-        k.sethostname(spec.hostname)
-    if spec.domainname:
-        k.setdomainname(spec.domainname)
+    if not spec.namespaces.get("uts"):  # never rename the host (--uts host)
+        if spec.hostname:
+            k.sethostname(spec.hostname)
+        if spec.domainname:
+            k.setdomainname(spec.domainname)
     netdev.set_link_up("lo")
 
     privileges = proc.privileges

@@ -166,18 +166,22 @@ class ContainerSpec(_Record):
     ``shm_size`` 0 means the kernel layer's default; ``cgroup_join`` lists the cgroup
     directories the init joins; ``exit_file`` "" means exit.json in the bundle;
     ``oom_events_file`` is the cgroup file whose ``oom_kill`` line the shim reads at
-    the exit ("": none)."""
+    the exit ("": none). ``namespaces`` maps "pid", "ipc" or "uts" to "host" (keep the
+    host's) or to a ``/proc/<pid>/ns/<kind>`` file to join; a kind left out is new.
+    Without ``private_shm`` /dev/shm is not a tmpfs of its own (``--ipc none``, or a
+    shared one among ``mounts``)."""
 
     __slots__ = ("id", "rootfs", "process", "hostname", "domainname", "privileged",
                  "shm_size", "sysctls", "mounts", "cgroup_join", "log", "exit_file",
-                 "oom_events_file")
+                 "oom_events_file", "namespaces", "private_shm")
 
     def __init__(self, id: str, rootfs: RootfsSpec, process: ProcessSpec, hostname: str = "",
                  domainname: str = "", privileged: bool = False, shm_size: int = 0,
                  sysctls: dict[str, str] | None = None,
                  mounts: list[dict[str, Any]] | None = None,
                  cgroup_join: list[str] | None = None, log: LogSpec | None = None,
-                 exit_file: str = "", oom_events_file: str = "") -> None:
+                 exit_file: str = "", oom_events_file: str = "",
+                 namespaces: dict[str, str] | None = None, private_shm: bool = True) -> None:
         self.id = id
         self.rootfs = rootfs
         self.process = process
@@ -191,6 +195,8 @@ class ContainerSpec(_Record):
         self.log = log or LogSpec()
         self.exit_file = exit_file
         self.oom_events_file = oom_events_file
+        self.namespaces = namespaces or {}
+        self.private_shm = private_shm
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "rootfs": self.rootfs.to_json(),
@@ -199,7 +205,8 @@ class ContainerSpec(_Record):
                 "shm_size": self.shm_size, "sysctls": dict(self.sysctls),
                 "mounts": [dict(mount) for mount in self.mounts],
                 "cgroup": {"join": list(self.cgroup_join)}, **self.log.to_json(),
-                "exit_file": self.exit_file, "oom_events_file": self.oom_events_file}
+                "exit_file": self.exit_file, "oom_events_file": self.oom_events_file,
+                "namespaces": dict(self.namespaces), "private_shm": self.private_shm}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContainerSpec:
@@ -210,4 +217,5 @@ class ContainerSpec(_Record):
                    list(data.get("mounts") or []),
                    list((data.get("cgroup") or {}).get("join") or []),
                    LogSpec.from_json(data), data.get("exit_file") or "",
-                   data.get("oom_events_file") or "")
+                   data.get("oom_events_file") or "", dict(data.get("namespaces") or {}),
+                   bool(data.get("private_shm", True)))

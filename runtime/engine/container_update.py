@@ -11,13 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.engine import host_modes
 from cove.runtime.engine.create_config import validate_restart_policy
 from cove.runtime.linux import cgroups
 
 # what coved can change (HostConfig names); the rest of dockerd's are refused, not ignored
-UPDATABLE = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "RestartPolicy")
+UPDATABLE = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "RestartPolicy",
+             "CpusetCpus", "CpusetMems")
+_LIMITS = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "CpusetCpus",
+           "CpusetMems")
 IGNORED_WHEN_EMPTY = ("BlkioWeight", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod",
-                      "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "KernelMemory",
+                      "CpuRealtimeRuntime", "KernelMemory",
                       "MemoryReservation", "MemorySwappiness", "KernelMemoryTCP")
 
 
@@ -34,6 +38,7 @@ def _check(body: dict[str, Any], host: dict[str, Any]) -> None:
             "memoryswap at the same time")
     if memory and 0 < memory < 6 * 1024 * 1024:
         raise errors.InvalidParameter("Minimum memory limit allowed is 6MB")
+    host_modes.cpuset_values(body)
     policy = body.get("RestartPolicy") or {}
     if policy.get("Name") not in (None, "", "no") and host.get("AutoRemove"):
         raise errors.InvalidParameter(
@@ -48,8 +53,7 @@ def update(containers: Any, ref: str, body: dict[str, Any]) -> dict[str, Any]:
                 raise errors.no_such_container(ref)
             host = container.host_config
             _check(body, host)
-            changed = {k: body[k] for k in ("Memory", "MemorySwap", "NanoCpus", "CpuShares",
-                                            "PidsLimit") if body.get(k)}
+            changed = {k: body[k] for k in _LIMITS if body.get(k)}
             policy = body.get("RestartPolicy")
             if policy and policy.get("Name") is not None:
                 validate_restart_policy(policy)
@@ -58,10 +62,11 @@ def update(containers: Any, ref: str, body: dict[str, Any]) -> dict[str, Any]:
             resources = cgroups.Resources(
                 memory=changed.get("Memory"), memory_swap=changed.get("MemorySwap"),
                 nano_cpus=changed.get("NanoCpus"), cpu_shares=changed.get("CpuShares"),
-                pids_limit=changed.get("PidsLimit"))
+                pids_limit=changed.get("PidsLimit"), cpuset_cpus=changed.get("CpusetCpus"),
+                cpuset_mems=changed.get("CpusetMems"))
             try:
                 containers.cgroup(container).update(resources)
-            except OSError as exc:
+            except (OSError, errors.SystemError_) as exc:
                 raise errors.InvalidParameter(
                     f"Cannot update container {container.id}: {exc}") from exc
         with container.lock:

@@ -17,7 +17,7 @@ from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.containers.spec import LogSpec
-from cove.runtime.engine import mounts
+from cove.runtime.engine import host_modes, mounts
 from cove.runtime.linux import caps
 from cove.runtime.linux.process import RLIMIT_NUMBERS
 
@@ -37,8 +37,11 @@ _HOST_TYPES: dict[str, tuple[type, ...]] = {
     "CapAdd": (list,), "CapDrop": (list,), "VolumesFrom": (list,), "ShmSize": (int,),
     "OomScoreAdj": (int,), "GroupAdd": (list,), "Dns": (list,), "DnsSearch": (list,),
     "DnsOptions": (list,), "ExtraHosts": (list,), "Sysctls": (dict,), "Ulimits": (list,),
+    "PidMode": (str,), "IpcMode": (str,), "UTSMode": (str,), "Runtime": (str,),
+    "CgroupParent": (str,), "CpusetCpus": (str,), "CpusetMems": (str,), "Devices": (list,),
+    "DeviceCgroupRules": (list,), "VolumeDriver": (str,),
 }
-_NOT_STRING_LISTS = ("Binds", "Ulimits")
+_NOT_STRING_LISTS = ("Binds", "Ulimits", "Devices")
 # sysctls that live in the container's own IPC or network namespace (runc's validator)
 _IPC_SYSCTLS = frozenset(("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
@@ -201,6 +204,7 @@ def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     if host.get("PortBindings"):
         raise errors.NotImplementedByEngine("published ports are not supported by this engine yet")
     mounts.validate(host)
+    host_modes.validate(config, host)
     capability_set(host)
     rlimits(host)
     _check_process_settings(host)
@@ -373,6 +377,8 @@ def merge_image_config(config: dict[str, Any], image_config: dict[str, Any]) -> 
     """The container's Config: the request over the image's defaults (dockerd's merge)."""
     merged = dict(config)
     user_entrypoint = _as_list(config.get("Entrypoint"))
+    if user_entrypoint == [""]:  # --entrypoint "": the docker CLI sends [""] to clear it
+        user_entrypoint = []
     user_cmd = _as_list(config.get("Cmd"))
     if user_entrypoint is not None and user_entrypoint != []:
         merged["Entrypoint"] = user_entrypoint
@@ -425,6 +431,11 @@ def normalize_host_config(host: dict[str, Any]) -> dict[str, Any]:
     policy.setdefault("MaximumRetryCount", 0)
     out["RestartPolicy"] = policy
     out.setdefault("NetworkMode", "default")
+    out["Runtime"] = out.get("Runtime") or host_modes.RUNTIME
+    out["IpcMode"] = out.get("IpcMode") or host_modes.DEFAULT_IPC_MODE
+    for key in ("PidMode", "UTSMode", "CgroupParent", "CpusetCpus", "CpusetMems"):
+        out.setdefault(key, "")
+    out.setdefault("Devices", [])
     out.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
     for key in ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod"):
         out.setdefault(key, 0)

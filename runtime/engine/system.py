@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cove.common.version import VERSION, build_time
 from cove.runtime.engine.events import matches
+from cove.runtime.engine.host_modes import RUNTIME
 
 if TYPE_CHECKING:
     from cove.runtime.engine.engine import Engine
@@ -86,11 +87,10 @@ def info(engine: Engine) -> dict[str, Any]:
         "KernelVersion": platform.release(), "OperatingSystem": os_release(), "OSType": "linux",
         "OSVersion": "", "Architecture": platform.machine(), "NCPU": os.cpu_count() or 1,
         "MemTotal": mem_total, "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"],
-                           "Mirrors": []},
+        "RegistryConfig": _registry_config(engine),
         "Name": platform.node(), "Labels": [], "ExperimentalBuild": False,
-        "ServerVersion": VERSION, "Runtimes": {"cove": {"path": "cove-shim"}},
-        "DefaultRuntime": "cove", "Swarm": {"LocalNodeState": "inactive", "NodeID": "",
+        "ServerVersion": VERSION, "Runtimes": {RUNTIME: {"path": RUNTIME}},
+        "DefaultRuntime": RUNTIME, "Swarm": {"LocalNodeState": "inactive", "NodeID": "",
                                             "NodeAddr": "", "ControlAvailable": False,
                                             "Error": "", "RemoteManagers": None},
         "LiveRestoreEnabled": True, "Isolation": "default", "InitBinary": "",
@@ -101,6 +101,31 @@ def info(engine: Engine) -> dict[str, Any]:
         "Plugins": {"Volume": [], "Network": ["null"], "Log": ["json-file"]},
         "Warnings": [],
     }
+
+
+def _registry_config(engine: Engine) -> dict[str, Any]:
+    """``info``'s RegistryConfig as dockerd fills it: Docker Hub's index with its mirrors,
+    the insecure registries by name and by CIDR (127.0.0.0/8 always)."""
+    import ipaddress
+
+    config = engine.images.registry_config
+    cidrs, names = ["127.0.0.0/8"], []
+    for entry in config.insecure:
+        try:
+            network = str(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            names.append(entry)
+            continue
+        if network not in cidrs:
+            cidrs.append(network)
+    mirrors = [m.rstrip("/") + "/" for m in config.mirrors]
+    indexes = {"docker.io": {"Name": "docker.io", "Mirrors": mirrors, "Secure": True,
+                             "Official": True}}
+    for name in names:
+        indexes[name] = {"Name": name, "Mirrors": [], "Secure": False, "Official": False}
+    return {"AllowNondistributableArtifactsCIDRs": [],
+            "AllowNondistributableArtifactsHostnames": [], "InsecureRegistryCIDRs": cidrs,
+            "IndexConfigs": indexes, "Mirrors": mirrors}
 
 
 class SystemService:

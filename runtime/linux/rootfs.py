@@ -95,9 +95,10 @@ def copy_host_devices(kernel: Kernel, dev: str, host_dev: str = "/dev") -> None:
 
 
 def mount_dev(kernel: Kernel, rootfs: str, shm_size: int = DEFAULT_SHM_SIZE,
-              privileged: bool = False) -> None:
+              privileged: bool = False, private_shm: bool = True) -> None:
     """A fresh tmpfs /dev with the nodes, devpts instance, shm (``--shm-size`` bytes) and
-    mqueue Docker provides; a privileged container also gets the host's devices."""
+    mqueue Docker provides; a privileged container also gets the host's devices. Without
+    ``private_shm`` there is no /dev/shm of its own (``--ipc none``, or one bound later)."""
     dev = rootfs + "/dev"
     make_dirs(dev)
     kernel.mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=755,size=65536k")
@@ -106,9 +107,10 @@ def mount_dev(kernel: Kernel, rootfs: str, shm_size: int = DEFAULT_SHM_SIZE,
     make_dirs(dev + "/pts")
     kernel.mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                  "newinstance,ptmxmode=0666,mode=0620,gid=5")
-    make_dirs(dev + "/shm", 0o1777)
-    kernel.mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 f"mode=1777,size={shm_size or DEFAULT_SHM_SIZE}")
+    if private_shm:
+        make_dirs(dev + "/shm", 0o1777)
+        kernel.mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     f"mode=1777,size={shm_size or DEFAULT_SHM_SIZE}")
     make_dirs(dev + "/mqueue")
     kernel.mount("mqueue", dev + "/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     for name, target in DEV_SYMLINKS:
@@ -155,7 +157,7 @@ def mount_spec_mounts(kernel: Kernel, rootfs: str, mounts: list[dict[str, Any]])
 
 def prepare_rootfs(kernel: Kernel, rootfs_spec: dict[str, Any], mounts: list[dict[str, Any]],
                    target: str, scratch: str, privileged: bool = False,
-                   shm_size: int = DEFAULT_SHM_SIZE) -> None:
+                   shm_size: int = DEFAULT_SHM_SIZE, private_shm: bool = True) -> None:
     """Everything before pivot_root: propagation, overlay, API filesystems, spec mounts.
 
     ``scratch`` is a directory of the bundle for the empty lower dir and layer links.
@@ -171,7 +173,7 @@ def prepare_rootfs(kernel: Kernel, rootfs_spec: dict[str, Any], mounts: list[dic
     make_dirs(target + "/sys")
     kernel.mount("sysfs", target + "/sys", "sysfs", readonly | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     mount_cgroups(kernel, target, readonly)
-    mount_dev(kernel, target, shm_size, privileged)
+    mount_dev(kernel, target, shm_size, privileged, private_shm)
     mount_spec_mounts(kernel, target, mounts)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from cove.runtime import errors
 from cove.runtime.containers import names
 from cove.runtime.containers.record import Container
+from cove.runtime.engine import host_modes
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.mounts import MountPoint
 from cove.runtime.engine.volumes import VolumeService
@@ -123,7 +124,8 @@ class ContainerContext:
         self.events.publish("container", action, container.id, attrs)
 
     def cgroup(self, container: Container) -> cgroups.CgroupManager:
-        return cgroups.manager_for(container.id)
+        """Under ``--cgroup-parent``'s path, or "cove" by default."""
+        return cgroups.manager_for(container.id, host_modes.cgroup_parent(container.host_config))
 
     def mount_points(self, container: Container) -> list[MountPoint] | None:
         """The record's resolved mount points; None for a record made before volumes (its

@@ -12,16 +12,19 @@ from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.containers.record import ZERO_TIME, Container, now_rfc3339
-from cove.runtime.engine import create_config, mounts
+from cove.runtime.engine import create_config, host_modes, mounts, system
 from cove.runtime.engine import volumes as volume_service
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.engine.mounts import MountPoint
 from cove.runtime.store.layout import atomic_write
 
 
-def create(ctx: ContainerContext, body: Any, name: str | None) -> dict[str, Any]:
+def create(ctx: ContainerContext, body: Any, name: str | None,
+           platform: str | None = None) -> dict[str, Any]:
     config, host = create_config.validate(body)
     image_id = ctx.images.resolve(config["Image"])
+    _check_platform(ctx, platform, config["Image"], image_id)
+    _resolve_joined_containers(ctx, host)
     merged = create_config.merge_image_config(config, ctx.images.config(image_id))
     host = create_config.normalize_host_config(host)
     cid = secrets.token_hex(32)
@@ -39,6 +42,29 @@ def create(ctx: ContainerContext, body: Any, name: str | None) -> dict[str, Any]
     ctx.add(container)
     ctx.publish(container, "create")
     return {"Id": cid, "Warnings": []}
+
+
+def _check_platform(ctx: ContainerContext, platform: str | None, ref: str,
+                    image_id: str) -> None:
+    if not platform:
+        return
+    image = ctx.images.inspect(image_id)
+    host_modes.check_platform(platform, ref, f"{image.get('Os') or 'linux'}/"
+                              f"{image.get('Architecture') or system.arch()}",
+                              f"linux/{system.arch()}")
+
+
+def _resolve_joined_containers(ctx: ContainerContext, host: dict[str, Any]) -> None:
+    """``--pid``/``--ipc container:X``: X must exist now (dockerd's 400), and is kept by
+    its full id, as dockerd records it; whether it runs is checked at each start."""
+    for key in ("PidMode", "IpcMode"):
+        ref = host_modes.joined_container(host.get(key) or "")
+        if ref is None:
+            continue
+        try:
+            host[key] = "container:" + ctx.get(ref).id
+        except errors.NotFound as exc:
+            raise errors.InvalidParameter(exc.message) from exc
 
 
 def _volumes_from(ctx: ContainerContext, ref: str) -> list[MountPoint]:

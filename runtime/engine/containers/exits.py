@@ -14,7 +14,7 @@ from typing import Any
 from cove.runtime import errors
 from cove.runtime.containers import shim_client
 from cove.runtime.containers.record import Container
-from cove.runtime.engine.containers import restart_policy
+from cove.runtime.engine.containers import namespace_sharing, restart_policy
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.store.layout import read_json
 
@@ -41,9 +41,14 @@ def exit_from_disk(ctx: ContainerContext, container: Container) -> dict[str, Any
 
 
 def discard_runtime_state(ctx: ContainerContext, container: Container) -> None:
-    """The cgroup and the bundle a run leaves behind; the record stays."""
+    """The cgroup, the bundle and a shareable /dev/shm a run leaves behind; the record
+    stays."""
     try:
         ctx.cgroup(container).destroy()
+    except errors.EngineError:
+        pass
+    try:
+        namespace_sharing.release(ctx, container)
     except errors.EngineError:
         pass
     shutil.rmtree(ctx.layout.bundle_dir(container.id), ignore_errors=True)

@@ -28,6 +28,7 @@ from cove.runtime.engine.containers import (
 )
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.engine.events import EventBus
+from cove.runtime.engine.mounts import MountPoint
 from cove.runtime.engine.volumes import VolumeService
 from cove.runtime.linux import cgroups
 from cove.runtime.store.layout import Layout
@@ -58,6 +59,10 @@ class ContainerService:
     def cgroup(self, container: Container) -> cgroups.CgroupManager:
         return self._ctx.cgroup(container)
 
+    def mount_points(self, container: Container) -> list[MountPoint] | None:
+        """The container's binds, volumes and tmpfs mounts, as its record keeps them."""
+        return self._ctx.mount_points(container)
+
     def process_privileges(self, container: Container) -> dict[str, Any]:
         """What execs get of the container's process spec (capabilities, groups, ulimits)."""
         return shim_spec.process_privileges(container).to_json()
@@ -66,8 +71,8 @@ class ContainerService:
         return []  # replaced by the exec service when it is wired in
 
     # create, read, rename
-    def create(self, body: Any, name: str | None) -> dict[str, Any]:
-        return create.create(self._ctx, body, name)
+    def create(self, body: Any, name: str | None, platform: str | None = None) -> dict[str, Any]:
+        return create.create(self._ctx, body, name, platform)
 
     def inspect(self, ref: str) -> dict[str, Any]:
         container = self.get(ref)

@@ -16,6 +16,7 @@ from cove.runtime.containers.spec import (
     RootfsSpec,
 )
 from cove.runtime.engine import create_config, mounts
+from cove.runtime.engine.containers import namespace_sharing
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.linux import caps, cgroups
 
@@ -29,7 +30,8 @@ def resources(container: Container) -> cgroups.Resources:
     return cgroups.Resources(
         memory=host.get("Memory") or None, memory_swap=host.get("MemorySwap") or None,
         nano_cpus=host.get("NanoCpus") or None, cpu_shares=host.get("CpuShares") or None,
-        pids_limit=host.get("PidsLimit") or None)
+        pids_limit=host.get("PidsLimit") or None,
+        cpuset_cpus=host.get("CpusetCpus") or None, cpuset_mems=host.get("CpusetMems") or None)
 
 
 def process_privileges(container: Container) -> ProcessPrivileges:
@@ -59,8 +61,10 @@ def _environment(container: Container) -> list[str]:
 
 
 def shim_spec(ctx: ContainerContext, container: Container,
-              manager: cgroups.CgroupManager) -> ContainerSpec:
+              manager: cgroups.CgroupManager,
+              sharing: namespace_sharing.Sharing | None = None) -> ContainerSpec:
     lay, cid, cfg, host = ctx.layout, container.id, container.config, container.host_config
+    sharing = sharing or namespace_sharing.Sharing()
     rootfs = RootfsSpec(ctx.images.lower_dirs(container.data["Image"]),
                         str(lay.container_upper(cid)), str(lay.container_work(cid)),
                         readonly=bool(host.get("ReadonlyRootfs")))
@@ -77,7 +81,7 @@ def shim_spec(ctx: ContainerContext, container: Container,
         privileged=bool(host.get("Privileged")),
         shm_size=host.get("ShmSize") or create_config.DEFAULT_SHM_SIZE,
         sysctls=dict(host.get("Sysctls") or {}),
-        mounts=mounts.spec_mounts(host, [
+        mounts=sharing.shm_mounts() + mounts.spec_mounts(host, [
             (str(lay.container_hosts(cid)), "/etc/hosts"),
             (str(lay.container_hostname(cid)), "/etc/hostname"),
             (str(lay.container_resolv(cid)), "/etc/resolv.conf")],
@@ -86,4 +90,5 @@ def shim_spec(ctx: ContainerContext, container: Container,
         log=create_config.log_settings(host, str(lay.container_log(cid))),
         exit_file=str(lay.exit_file(cid)),
         oom_events_file=manager.oom_events_file(),
+        namespaces=dict(sharing.namespaces), private_shm=sharing.private_shm,
     )

@@ -16,7 +16,8 @@ from typing import Any
 from cove.runtime import errors
 from cove.runtime.containers import shim_client
 from cove.runtime.containers.record import Container
-from cove.runtime.engine.containers import exits, remove, restart_policy
+from cove.runtime.engine import create_config, host_modes
+from cove.runtime.engine.containers import exits, namespace_sharing, remove, restart_policy
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.engine.containers.shim_spec import resources, shim_spec
 
@@ -32,8 +33,13 @@ def start_container(ctx: ContainerContext, container: Container) -> None:
     manager = ctx.cgroup(container)
     shutil.rmtree(ctx.layout.bundle_dir(container.id), ignore_errors=True)
     try:
+        host_modes.check_network_exists(container.host_config)
         manager.create(resources(container))
-        shim = shim_client.start(ctx.layout, container.id, shim_spec(ctx, container, manager))
+        sharing = namespace_sharing.plan(
+            ctx, container,
+            container.host_config.get("ShmSize") or create_config.DEFAULT_SHM_SIZE)
+        shim = shim_client.start(ctx.layout, container.id,
+                                 shim_spec(ctx, container, manager, sharing))
     except errors.EngineError as exc:
         _start_failed(ctx, container, exc)
         raise

@@ -29,8 +29,8 @@ class Resources:
     """The limits of one container, in Docker's units (HostConfig field semantics).
 
     ``memory_swap`` is memory+swap as in Docker: None/0 means twice ``memory``,
-    -1 means unlimited swap. ``pids_limit`` <= 0 means unlimited. On ``update`` a
-    None field is left as it is.
+    -1 means unlimited swap. ``pids_limit`` <= 0 means unlimited. ``cpuset_cpus`` and
+    ``cpuset_mems`` are cpuset lists ("0-1,3"). On ``update`` a None field is left as it is.
     """
 
     memory: int | None = None
@@ -38,6 +38,8 @@ class Resources:
     nano_cpus: int | None = None
     cpu_shares: int | None = None
     pids_limit: int | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
 
 
 class CgroupManager(Protocol):

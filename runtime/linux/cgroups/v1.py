@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cove.runtime.errors import SystemError_
 from cove.runtime.linux.cgroups.common import (
     CPU_PERIOD_US,
     SETTLE_TIMEOUT,
@@ -117,6 +118,12 @@ class CgroupV1Manager:
         if "pids" in dirs and resources.pids_limit is not None:
             limit = resources.pids_limit
             write_text(self._file("pids", "pids.max"), limit if limit > 0 else "max")
+        for name, value in (("cpuset.cpus", resources.cpuset_cpus),
+                            ("cpuset.mems", resources.cpuset_mems)):
+            if value:
+                if "cpuset" not in dirs:
+                    raise SystemError_(f"cgroup: {name}: the cpuset controller is not mounted")
+                write_text(self._file("cpuset", name), value)
 
     def _set_memory(self, resources: Resources) -> None:
         """Write memory and memory+swap in the order the kernel accepts.

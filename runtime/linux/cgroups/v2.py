@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cove.runtime.errors import SystemError_
 from cove.runtime.linux.cgroups.common import (
     CPU_PERIOD_US,
     SETTLE_TIMEOUT,
@@ -30,6 +31,8 @@ from cove.runtime.linux.cgroups.common import (
 from cove.runtime.linux.oom import oom_kills
 
 WANTED_CONTROLLERS = ("cpu", "memory", "pids")
+CPUSET = "cpuset"
+"""Delegated only to containers that ask for a cpuset (runc enables it the same way)."""
 
 
 def shares_to_weight(shares: int) -> int:
@@ -54,20 +57,28 @@ class CgroupV2Manager:
         return os.path.join(self.path, name)
 
     def create(self, resources: Resources) -> None:
-        directory = self.root
-        for part in self.parent.split("/") if self.parent else []:
-            self._enable_controllers(directory)
-            directory = os.path.join(directory, part)
-            make_dir(directory)
-        self._enable_controllers(directory)
+        wanted: tuple[str, ...] = WANTED_CONTROLLERS
+        if resources.cpuset_cpus or resources.cpuset_mems:
+            wanted += (CPUSET,)
+        self._delegate(wanted)
         make_dir(self.path)
         self.update(resources)
 
-    def _enable_controllers(self, directory: str) -> None:
+    def _delegate(self, controllers: tuple[str, ...]) -> None:
+        """Enable ``controllers`` from the root down to the container's parent."""
+        directory = self.root
+        for part in self.parent.split("/") if self.parent else []:
+            self._enable_controllers(directory, controllers)
+            directory = os.path.join(directory, part)
+            make_dir(directory)
+        self._enable_controllers(directory, controllers)
+
+    def _enable_controllers(self, directory: str,
+                            controllers: tuple[str, ...] = WANTED_CONTROLLERS) -> None:
         """Delegate the controllers we need to ``directory``'s children, those it has."""
         available = (read_optional(os.path.join(directory, "cgroup.controllers")) or "").split()
         enabled = (read_optional(os.path.join(directory, "cgroup.subtree_control")) or "").split()
-        missing = [c for c in WANTED_CONTROLLERS if c in available and c not in enabled]
+        missing = [c for c in controllers if c in available and c not in enabled]
         if missing:
             write_text(os.path.join(directory, "cgroup.subtree_control"),
                        " ".join("+" + c for c in missing), op="enable controllers")
@@ -91,6 +102,15 @@ class CgroupV2Manager:
         if resources.pids_limit is not None:
             limit = resources.pids_limit
             write_text(self._file("pids.max"), limit if limit > 0 else "max")
+        for name, value in (("cpuset.cpus", resources.cpuset_cpus),
+                            ("cpuset.mems", resources.cpuset_mems)):
+            if value:
+                if not os.path.exists(self._file(name)):  # docker update on a running one
+                    self._delegate((CPUSET,))
+                if not os.path.exists(self._file(name)):
+                    raise SystemError_(f"cgroup: {name}: the cpuset controller is not "
+                                       f"available in {self.path}")
+                write_text(self._file(name), value)
 
     def add_process(self, pid: int) -> None:
         write_text(self._file("cgroup.procs"), pid, op="add process")

@@ -125,9 +125,85 @@ def test_versioned_paths_reach_the_same_route_and_bad_versions_are_refused(api: 
         body["message"]
 
 
-def test_unknown_paths_and_methods(api: Api) -> None:
+def test_unknown_paths_and_methods_are_dockerds_404(api: Api) -> None:
     assert api.json("GET", "/nothing/here") == (404, {"message": "page not found"})
-    assert api.json("PUT", "/containers/json") == (405, {"message": "method not allowed"})
+    assert api.json("PUT", "/containers/json") == (404, {"message": "page not found"})
+    assert api.json("PATCH", "/containers/json") == (404, {"message": "page not found"})
+    assert api.request("OPTIONS", "/anything")[::2] == (200, b"")
+
+
+def test_an_unrouted_body_is_drained_before_the_next_request_on_the_connection(
+        api: Api) -> None:
+    api.fakes["system"].answers["info"] = {"ID": "x"}
+    conn = UnixConnection(api.path)
+    try:
+        for url in ("/networks/create", "/nothing/here", "/v1.99/info"):
+            body = json.dumps({"Name": "n", "Pad": "x" * 100_000}).encode()
+            conn.request("POST", url, body=body, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            assert resp.status in (400, 404) and "message" in json.loads(resp.read())
+            assert resp.getheader("Connection") != "close"
+            conn.request("GET", "/info")  # the same connection, parsed from its own bytes
+            resp = conn.getresponse()
+            assert (resp.status, json.loads(resp.read())) == (200, {"ID": "x"})
+    finally:
+        conn.close()
+
+
+def test_a_chunked_unrouted_body_is_drained_too(api: Api) -> None:
+    api.fakes["system"].answers["info"] = {"ID": "x"}
+    conn = UnixConnection(api.path)
+    try:
+        conn.request("POST", "/plugins/nosuch/set", body=iter([b'["a=1",', b'"b=2"]']),
+                     headers={"Transfer-Encoding": "chunked"}, encode_chunked=True)
+        resp = conn.getresponse()
+        assert (resp.status, json.loads(resp.read())) == \
+            (404, {"message": 'plugin "nosuch" not found'})
+        conn.request("GET", "/info")
+        assert json.loads(conn.getresponse().read()) == {"ID": "x"}
+    finally:
+        conn.close()
+
+
+def test_a_request_http_cannot_parse_gets_json_not_html(api: Api) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(api.path)
+        sock.sendall(b"GET /_ping HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ")
+    assert b"Content-Type: application/json" in head and b"Connection: close" in head
+    assert "message" in json.loads(body)
+
+
+@pytest.mark.parametrize(("method", "url", "status", "message"), [
+    ("GET", "/swarm", 503, "This node is not a swarm manager."),
+    ("GET", "/v1.41/services", 503, "This node is not a swarm manager."),
+    ("DELETE", "/nodes/n1", 503, "This node is not a swarm manager."),
+    ("POST", "/secrets/create", 503, "This node is not a swarm manager."),
+    ("POST", "/swarm/leave", 503, "This node is not part of a swarm"),
+    ("POST", "/swarm/update", 400, "invalid swarm version '': strconv.ParseUint"),
+    ("POST", "/configs/c/update?version=x", 400, "invalid config version"),
+    ("POST", "/configs/c/update?version=3", 503, "This node is not a swarm manager."),
+    ("POST", "/swarm/init", 501, "swarm mode is not supported by Cove"),
+    ("GET", "/plugins/vendor/p:1/json", 404, 'plugin "vendor/p:1" not found'),
+    ("DELETE", "/plugins/p", 404, 'plugin "p" not found'),
+    ("POST", "/plugins/p/enable?timeout=x", 500, 'strconv.Atoi: parsing "x"'),
+    ("POST", "/plugins/pull?remote=p", 501, "plugins are not supported by Cove"),
+    ("GET", '/plugins?filters={"bad":["x"]}', 400, "Invalid filter 'bad'"),
+])
+def test_swarm_and_plugin_routes_answer_as_dockerd_without_them(
+        api: Api, method: str, url: str, status: int, message: str) -> None:
+    got, body = api.json(method, url)
+    assert got == status and body["message"].startswith(message)
+
+
+def test_the_plugin_list_is_empty(api: Api) -> None:
+    assert api.json("GET", '/plugins?filters={"capability":["x"],"enabled":["true"]}') == \
+        (200, [])
 
 
 def test_bad_query_values_are_400s(api: Api) -> None:
@@ -185,7 +261,10 @@ def test_create_answers_201_with_the_name_from_the_query(api: Api) -> None:
     api.fakes["containers"].answers["create"] = {"Id": "c1", "Warnings": []}
     assert api.json("POST", "/containers/create?name=web", {"Image": "busybox"}) == \
         (201, {"Id": "c1", "Warnings": []})
-    assert api.fakes["containers"].called("create")[0] == ({"Image": "busybox"}, "web")
+    assert api.fakes["containers"].called("create")[0] == ({"Image": "busybox"}, "web", None)
+    api.json("POST", "/containers/create?platform=linux/arm64", {"Image": "busybox"})
+    assert api.fakes["containers"].called("create")[0] == ({"Image": "busybox"}, None,
+                                                           "linux/arm64")
 
 
 def test_registry_auth_header_reaches_the_engine_as_plain_values(api: Api) -> None:

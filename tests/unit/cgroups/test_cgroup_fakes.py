@@ -254,3 +254,50 @@ def test_docker_unit_conversions() -> None:
     assert common.swap_total(Resources(memory=10)) == 20
     assert common.swap_total(Resources(memory=10, memory_swap=15)) == 15
     assert common.swap_total(Resources()) is None
+
+
+def test_v1_cpuset_is_written_in_the_cpuset_hierarchy_under_a_nested_parent(
+        v1_root: Path) -> None:
+    (v1_root / "cpuset" / "cpuset.cpus").write_text("0-3\n")
+    mgr = CgroupV1Manager("n", "my/parent", root=str(v1_root))
+    mgr.create(Resources(cpuset_cpus="1-2", cpuset_mems="0"))
+    base = v1_root / "cpuset" / "my" / "parent" / "n"
+    assert (base / "cpuset.cpus").read_text() == "1-2"
+    assert (base / "cpuset.mems").read_text() == "0"
+    assert (v1_root / "cpuset" / "my" / "cpuset.cpus").read_text() == "0-3"
+    assert (v1_root / "memory" / "my" / "parent" / "n").is_dir()
+    mgr.update(Resources(cpuset_cpus="3"))
+    assert (base / "cpuset.cpus").read_text() == "3"
+
+
+def test_v2_delegates_cpuset_only_to_containers_that_ask(v2_root: Path) -> None:
+    write(v2_root / "cove" / "cgroup.controllers", "cpuset cpu memory pids\n")
+    CgroupV2Manager("plain", root=str(v2_root)).create(Resources())
+    assert (v2_root / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
+    for level in (v2_root, v2_root / "cove"):  # as the kernel lists what is enabled
+        (level / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    mgr = CgroupV2Manager("pinned", root=str(v2_root))
+    write(v2_root / "cove" / "pinned" / "cpuset.cpus", "")
+    write(v2_root / "cove" / "pinned" / "cpuset.mems", "")
+    mgr.create(Resources(cpuset_cpus="0-1", cpuset_mems="0"))
+    assert (v2_root / "cgroup.subtree_control").read_text() == "+cpuset"
+    assert (v2_root / "cove" / "cgroup.subtree_control").read_text() == "+cpuset"
+    assert (v2_root / "cove" / "pinned" / "cpuset.cpus").read_text() == "0-1"
+    assert (v2_root / "cove" / "pinned" / "cpuset.mems").read_text() == "0"
+
+
+def test_v2_cpuset_without_the_controller_is_an_error_not_ignored(v2_root: Path) -> None:
+    write(v2_root / "cgroup.controllers", "cpu memory pids\n")
+    mgr = CgroupV2Manager("c", root=str(v2_root))
+    with pytest.raises(SystemError_, match="cpuset controller is not available"):
+        mgr.create(Resources(cpuset_cpus="0"))
+
+
+def test_cpuset_available_reads_v1_root_and_v2_effective(v1_root: Path, tmp_path: Path) -> None:
+    from cove.runtime.linux.cgroups import cpuset
+
+    assert cpuset.available(str(v1_root), unified=False) == ("0-3", "0")
+    v2 = tmp_path / "v2"
+    write(v2 / "cpuset.cpus.effective", "0-7\n")
+    write(v2 / "cpuset.mems.effective", "0-1\n")
+    assert cpuset.available(str(v2), unified=True) == ("0-7", "0-1")

@@ -47,7 +47,16 @@ def test_a_spec_written_before_the_types_reads_back_field_for_field():
     assert spec.process.privileges == ProcessPrivileges(5, ["audio"], [[7, 10, 20]], -5, True)
     assert spec.log == LogSpec("/log", 100, 3)
     assert spec.cgroup_join == ["/sys/fs/cgroup/cove/c"]
-    assert spec.to_json() == PREVIOUS_SPEC
+    assert (spec.namespaces, spec.private_shm) == ({}, True)  # new namespaces, own /dev/shm
+    assert spec.to_json() == {**PREVIOUS_SPEC, "namespaces": {}, "private_shm": True}
+
+
+def test_shared_namespaces_and_shm_round_trip():
+    spec = ContainerSpec.from_json(PREVIOUS_SPEC)
+    spec.namespaces = {"pid": "host", "ipc": "/proc/42/ns/ipc"}
+    spec.private_shm = False
+    again = ContainerSpec.from_json(json.loads(json.dumps(spec.to_json())))
+    assert again == spec and again.namespaces["ipc"] == "/proc/42/ns/ipc"
 
 
 def test_missing_keys_take_the_shims_defaults():

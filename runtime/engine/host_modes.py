@@ -1,0 +1,131 @@
+"""HostConfig fields that say where a container runs: its PID, IPC and UTS namespaces
+(new, the host's, or another container's), network mode, runtime, cgroup parent, cpuset,
+devices, volume driver and platform.
+
+Each is checked at create with dockerd's words. What this engine cannot do yet
+(``--network host``, ``--device``, emulated platforms) is refused with a 400 that says
+so: a flag is never stored and then ignored.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from cove.runtime import errors
+from cove.runtime.linux import cgroups
+from cove.runtime.linux.cgroups import cpuset
+
+RUNTIME = "runc"
+"""The one runtime name dockerd users know; Cove's own shim answers to it."""
+DEFAULT_IPC_MODE = "private"  # dockerd 20.10's default-ipc-mode
+IPC_MODES = ("", "none", "private", "shareable", "host")
+LOOPBACK_NETWORKS = ("", "default", "bridge", "none")
+"""What a container gets today for these: its own network namespace with loopback only."""
+DEFAULT_CGROUP_PARENT = "cove"
+
+
+def joined_container(mode: str) -> str | None:
+    """X of a ``container:X`` mode, else None."""
+    kind, sep, ref = (mode or "").partition(":")
+    return ref if kind == "container" and sep and ref else None
+
+
+def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
+    """Everything here that needs no other container; ``container:X`` modes are resolved
+    by create (X must exist) and start (X must run)."""
+    runtime = host.get("Runtime") or ""
+    if runtime not in ("", RUNTIME):
+        raise errors.InvalidParameter(f"Unknown runtime specified {runtime}")
+    pid = host.get("PidMode") or ""
+    if pid not in ("", "host") and not joined_container(pid):
+        raise errors.InvalidParameter(f"invalid PID mode: {pid}")
+    ipc = host.get("IpcMode") or ""
+    if ipc not in IPC_MODES and not joined_container(ipc):
+        raise errors.InvalidParameter(f"Invalid IPC mode: {ipc}")
+    uts = host.get("UTSMode") or ""
+    if uts not in ("", "host"):
+        raise errors.InvalidParameter(f"invalid UTS mode: {uts}")
+    if uts == "host" and config.get("Hostname"):
+        raise errors.InvalidParameter("conflicting options: hostname and the UTS mode")
+    network = host.get("NetworkMode") or ""
+    if network == "host" or joined_container(network):
+        raise errors.InvalidParameter(
+            f"network mode {network!r} is not supported by Cove yet: containers get their "
+            "own network namespace with loopback only (--network none, default or bridge)")
+    cgroup_parent(host)
+    cpuset_values(host)
+    if host.get("Devices") or host.get("DeviceCgroupRules"):
+        raise errors.InvalidParameter(
+            "--device and --device-cgroup-rule are not supported by Cove yet: it cannot "
+            "limit device access as runc does")
+    driver = host.get("VolumeDriver") or ""
+    if driver not in ("", "local"):
+        named = [bind.split(":", 1)[0] for bind in host.get("Binds") or []
+                 if not bind.startswith("/") and ":" in bind]
+        where = f"create {named[0]}: " if named else ""
+        raise errors.InvalidParameter(
+            f'{where}error looking up volume plugin {driver}: plugin "{driver}" not found')
+
+
+def check_network_exists(host: dict[str, Any]) -> None:
+    """dockerd looks the network up when the container starts: an unknown name is a 404
+    then (``docker create --network nosuch`` succeeds, ``start`` fails)."""
+    network = host.get("NetworkMode") or ""
+    if network not in LOOPBACK_NETWORKS and not joined_container(network) \
+            and network != "host":
+        raise errors.NotFound(f"network {network} not found")
+
+
+def check_platform(platform: str | None, image: str, image_platform: str,
+                   host_platform: str) -> None:
+    """``--platform``: the host's own is accepted; another one would need emulation, which
+    this engine does not have. dockerd's words when the image is the host's."""
+    if not platform:
+        return
+    want = platform.lower()
+    if "/" not in want:
+        raise errors.InvalidParameter(
+            f'"{platform}": unknown operating system or architecture: invalid argument')
+    if want == host_platform or want.rstrip("/") == host_platform.split("/")[0]:
+        return
+    if image_platform == host_platform:
+        raise errors.InvalidParameter(
+            f"image with reference {image} was found but does not match the specified platform: "
+            f"wanted {want}, actual: {image_platform}")
+    raise errors.InvalidParameter(
+        f"platform {want} is not supported by Cove: no emulation, containers run as "
+        f"{host_platform}")
+
+
+def cgroup_parent(host: dict[str, Any]) -> str:
+    """The cgroup path a container's cgroup sits under (``--cgroup-parent``, relative to
+    each hierarchy's root as dockerd's cgroupfs driver takes it; "cove" by default)."""
+    parent = host.get("CgroupParent") or ""
+    if not parent:
+        return DEFAULT_CGROUP_PARENT
+    if not isinstance(parent, str) or "\x00" in parent:
+        raise errors.InvalidParameter(f"invalid cgroup parent: {parent!r}")
+    return posixpath.normpath("/" + parent).strip("/")
+
+
+def cpuset_values(host: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``CpusetCpus``/``CpusetMems`` checked against what the host offers, with dockerd's
+    messages; None where unset."""
+    cpus, mems = host.get("CpusetCpus") or None, host.get("CpusetMems") or None
+    if not (cpus or mems):
+        return None, None
+    have_cpus, have_mems = cpuset.available(cgroups.CGROUP_ROOT)
+    for value, have, what, word in ((cpus, have_cpus, "cpus", "CPUs"),
+                                    (mems, have_mems, "mems", "memory nodes")):
+        if not value:
+            continue
+        try:
+            wanted = cpuset.parse_list(value)
+        except ValueError as exc:
+            raise errors.InvalidParameter(
+                f"Invalid value {value} for cpuset {what}: {exc}") from None
+        if not wanted <= cpuset.parse_list(have):
+            raise errors.InvalidParameter(
+                f"Requested {word} are not available - requested {value}, available: {have}")
+    return cpus, mems

@@ -1,0 +1,323 @@
+"""The run flags that choose where a container runs: ``--pid``/``--ipc``/``--uts`` (host,
+container:X, the IPC modes), ``--cpuset-cpus``/``--cpuset-mems`` (and ``update``),
+``--cgroup-parent``, ``--entrypoint ""``, ``--runtime``, ``--platform``,
+``--volume-driver``, ``--network`` and ``--device``. Each is seen from inside a container
+started with the real docker CLI; where dockerd 20.10 gives the same answer, the same
+test runs against it. Each flag either works or is refused: none is ignored."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import docker
+import pytest
+
+from tests.support.clis import DOCKER
+
+pytestmark = pytest.mark.docker_cli
+
+TWO_CPUS = (os.cpu_count() or 1) >= 2
+
+
+@dataclass
+class Daemon:
+    """A daemon under test: the docker CLI's env, a docker-py client, what the test made."""
+
+    kind: str
+    env: dict[str, str]
+    client: docker.DockerClient
+    made: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+    def name(self, what: str) -> str:
+        made = f"ns-{what}-{uuid.uuid4().hex[:10]}"
+        self.made.append(made)
+        return made
+
+    def __call__(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        if DOCKER is None:
+            pytest.fail("the docker CLI is required for these tests (apt install docker.io)")
+        return subprocess.run([DOCKER, *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def ok(self, *args: str) -> str:
+        result = self(*args)
+        assert result.returncode == 0, (self.kind, args, result.stderr)
+        return result.stdout
+
+    def refused(self, *args: str) -> str:
+        """The daemon's message for a ``docker run`` it refuses (exit 125)."""
+        result = self(*args)
+        assert result.returncode == 125, (self.kind, args, result.stdout, result.stderr)
+        return result.stderr.split("Error response from daemon: ", 1)[-1].splitlines()[0]
+
+
+def _daemon(request: pytest.FixtureRequest, kind: str) -> Iterator[Daemon]:
+    if kind == "coved":
+        coved = request.getfixturevalue("coved")
+        env, host = coved.env, coved.host
+    else:
+        env = request.getfixturevalue("reference_dockerd")
+        host = env["DOCKER_HOST"]
+    target = Daemon(kind, env, docker.DockerClient(base_url=host, version="1.41", timeout=60))
+    try:
+        yield target
+    finally:
+        for made in target.made:
+            try:
+                target.client.api.remove_container(made, force=True)
+            except docker.errors.NotFound:
+                pass
+        for image in target.images:
+            try:
+                target.client.api.remove_image(image, force=True)
+            except docker.errors.NotFound:
+                pass
+        target.client.close()
+
+
+@pytest.fixture(params=["coved", "dockerd"])
+def daemon(request: pytest.FixtureRequest) -> Iterator[Daemon]:
+    yield from _daemon(request, request.param)
+
+
+@pytest.fixture
+def coved_daemon(request: pytest.FixtureRequest) -> Iterator[Daemon]:
+    yield from _daemon(request, "coved")
+
+
+def _host_ns(kind: str) -> str:
+    return os.readlink(f"/proc/self/ns/{kind}")
+
+
+def _wait_running(daemon: Daemon, name: str) -> None:
+    deadline = time.monotonic() + 30
+    while daemon.ok("inspect", "-f", "{{.State.Running}}", name).strip() != "true":
+        assert time.monotonic() < deadline, f"{name} never ran"
+        time.sleep(0.05)
+
+
+# --pid, --ipc, --uts host
+
+
+def test_pid_host_sees_the_hosts_processes(daemon: Daemon) -> None:
+    out = daemon.ok("run", "--rm", "--pid", "host", "busybox", "sh", "-c",
+                    "readlink /proc/self/ns/pid; tr '\\0' ' ' < /proc/1/cmdline")
+    ns, init = out.splitlines()[:2]
+    with open("/proc/1/cmdline", "rb") as f:
+        host_init = f.read().replace(b"\0", b" ").decode()
+    assert ns == _host_ns("pid")
+    assert init == host_init  # PID 1 is the host's init, not the container's sh
+
+
+def test_ipc_and_uts_host_keep_the_hosts_namespaces(daemon: Daemon) -> None:
+    out = daemon.ok("run", "--rm", "--ipc", "host", "--uts", "host", "busybox", "sh", "-c",
+                    "readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname")
+    assert out.splitlines() == [_host_ns("ipc"), _host_ns("uts"), socket.gethostname()]
+    default = daemon.ok("run", "--rm", "busybox", "readlink", "/proc/self/ns/ipc").strip()
+    assert default != _host_ns("ipc")
+
+
+def test_uts_host_leaves_the_hosts_name_alone_and_refuses_a_hostname(daemon: Daemon) -> None:
+    daemon.ok("run", "--rm", "--uts", "host", "busybox", "true")
+    assert daemon.refused("run", "--rm", "--uts", "host", "-h", "other", "busybox", "true") == \
+        "conflicting options: hostname and the UTS mode"
+    assert socket.gethostname() != "other"
+
+
+# --pid, --ipc container:X
+
+
+def test_pid_and_ipc_container_join_a_shareable_donor(daemon: Daemon) -> None:
+    donor = daemon.name("donor")
+    daemon.ok("run", "-d", "--name", donor, "--ipc", "shareable", "busybox", "sleep", "300")
+    _wait_running(daemon, donor)
+    donor_ipc = daemon.ok("exec", donor, "sh", "-c",
+                          "echo shared > /dev/shm/note; readlink /proc/self/ns/ipc").strip()
+    out = daemon.ok("run", "--rm", "--ipc", f"container:{donor}", "--pid", f"container:{donor}",
+                    "busybox", "sh", "-c",
+                    "readlink /proc/self/ns/ipc; cat /dev/shm/note; tr '\\0' ' ' < /proc/1/cmdline")
+    assert out.splitlines() == [donor_ipc, "shared", "sleep 300 "]
+    donor_id = daemon.ok("inspect", "-f", "{{.Id}}", donor).strip()
+    joiner = daemon.name("joiner")
+    daemon.ok("create", "--name", joiner, "--ipc", f"container:{donor}", "busybox", "true")
+    assert daemon.ok("inspect", "-f", "{{.HostConfig.IpcMode}}", joiner).strip() == \
+        f"container:{donor_id}"
+
+
+def test_ipc_container_of_a_private_donor_is_dockerds_non_shareable_error(
+        daemon: Daemon) -> None:
+    donor = daemon.name("private")
+    daemon.ok("run", "-d", "--name", donor, "busybox", "sleep", "300")
+    donor_id = daemon.ok("inspect", "-f", "{{.Id}}", donor).strip()
+    assert daemon.ok("inspect", "-f", "{{.HostConfig.IpcMode}}", donor).strip() == "private"
+    assert daemon.refused("run", "--rm", "--ipc", f"container:{donor}", "busybox", "true") == (
+        f"can't join IPC of container {donor_id}: non-shareable IPC (hint: use "
+        "IpcMode:shareable for the donor container)")
+
+
+def test_joining_a_container_that_does_not_run_or_exist(daemon: Daemon) -> None:
+    stopped = daemon.name("stopped")
+    stopped_id = daemon.ok("create", "--name", stopped, "busybox", "sleep", "300").strip()
+    assert daemon.refused("run", "--rm", "--pid", f"container:{stopped}", "busybox", "true") == \
+        f"container {stopped_id} is not running"
+    assert daemon.refused("run", "--rm", "--ipc", f"container:{stopped}", "busybox", "true") == \
+        f"can't join IPC of container {stopped_id}: container {stopped_id} is not running"
+    ghost = f"ns-ghost-{uuid.uuid4().hex[:8]}"
+    for flag in ("--pid", "--ipc"):
+        assert daemon.refused("run", "--rm", flag, f"container:{ghost}", "busybox", "true") == \
+            f"No such container: {ghost}"
+
+
+def test_ipc_none_has_no_dev_shm_and_bad_modes_are_refused(daemon: Daemon) -> None:
+    result = daemon("run", "--rm", "--ipc", "none", "busybox", "ls", "/dev/shm")
+    assert result.returncode == 1 and "No such file or directory" in result.stderr
+    assert daemon.refused("run", "--rm", "--ipc", "bogus", "busybox", "true") == \
+        "Invalid IPC mode: bogus"
+
+
+# cgroup: --cpuset-cpus/--cpuset-mems, update, --cgroup-parent
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs to pin one")
+def test_cpuset_is_applied_in_the_cgroup_and_by_update(daemon: Daemon) -> None:
+    out = daemon.ok("run", "--rm", "--cpuset-cpus", "1", "--cpuset-mems", "0", "busybox",
+                    "grep", "-E", "Cpus_allowed_list|Mems_allowed_list", "/proc/self/status")
+    assert out.split() == ["Cpus_allowed_list:", "1", "Mems_allowed_list:", "0"]
+    name = daemon.name("cpuset")
+    daemon.ok("run", "-d", "--name", name, "busybox", "sleep", "300")
+    _wait_running(daemon, name)
+    daemon.ok("update", "--cpuset-cpus", "0", name)
+    out = daemon.ok("exec", name, "grep", "Cpus_allowed_list", "/proc/self/status")
+    assert out.split() == ["Cpus_allowed_list:", "0"]
+    assert daemon.ok("inspect", "-f", "{{.HostConfig.CpusetCpus}}", name).strip() == "0"
+
+
+def test_cpusets_the_host_lacks_are_refused_with_dockerds_words(daemon: Daemon) -> None:
+    cpus = os.cpu_count() or 1
+    available = "0" if cpus == 1 else f"0-{cpus - 1}"
+    assert daemon.refused("run", "--rm", "--cpuset-cpus", str(cpus + 5), "busybox", "true") \
+        == f"Requested CPUs are not available - requested {cpus + 5}, available: {available}"
+    assert daemon.refused("run", "--rm", "--cpuset-cpus", "abc", "busybox", "true") == \
+        "Invalid value abc for cpuset cpus: invalid format: abc"
+
+
+def test_cgroup_parent_places_the_cgroup_under_it(daemon: Daemon) -> None:
+    root = "/sys/fs/cgroup/memory"
+    if not os.path.isdir(root):
+        pytest.skip("checks the v1 memory hierarchy")
+    parent = f"ns-parent-{uuid.uuid4().hex[:8]}"
+    name = daemon.name("parent")
+    try:
+        cid = daemon.ok("run", "-d", "--name", name, "--cgroup-parent", f"/{parent}",
+                        "busybox", "sleep", "300").strip()
+        _wait_running(daemon, name)
+        pid = daemon.ok("inspect", "-f", "{{.State.Pid}}", name).strip()
+        with open(f"{root}/{parent}/{cid}/cgroup.procs") as f:
+            assert pid in f.read().split()
+        assert daemon.ok("inspect", "-f", "{{.HostConfig.CgroupParent}}", name).strip() == \
+            f"/{parent}"
+        daemon.ok("rm", "-f", name)
+    finally:
+        deadline = time.monotonic() + 10
+        for hierarchy in os.listdir("/sys/fs/cgroup"):
+            path = f"/sys/fs/cgroup/{hierarchy}/{parent}"
+            while os.path.isdir(path):
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+
+# the command, the runtime
+
+
+def test_empty_entrypoint_clears_the_images(daemon: Daemon, tmp_path) -> None:
+    tag = f"ns-entry-{uuid.uuid4().hex[:8]}:latest"
+    (tmp_path / "Dockerfile").write_text('FROM busybox\nENTRYPOINT ["echo", "from-image"]\n')
+    built = subprocess.run([DOCKER or "docker", "build", "-q", "-t", tag, str(tmp_path)],
+                           env={**daemon.env, "DOCKER_BUILDKIT": "0"}, capture_output=True,
+                           text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    daemon.images.append(tag)
+    assert daemon.ok("run", "--rm", tag, "x").strip() == "from-image x"
+    assert daemon.ok("run", "--rm", "--entrypoint", "", tag, "echo", "hi").strip() == "hi"
+
+
+def test_runtime_is_runc_and_others_are_unknown(daemon: Daemon) -> None:
+    name = daemon.name("runtime")
+    daemon.ok("create", "--name", name, "busybox", "true")
+    assert daemon.ok("inspect", "-f", "{{.HostConfig.Runtime}}", name).strip() == "runc"
+    daemon.ok("run", "--rm", "--runtime", "runc", "busybox", "true")
+    assert daemon.refused("run", "--rm", "--runtime", "nosuch", "busybox", "true") == \
+        "Unknown runtime specified nosuch"
+    info = daemon.client.info()
+    assert info["DefaultRuntime"] == "runc" and "runc" in info["Runtimes"]
+    assert "Default Runtime: runc" in daemon.ok("info")
+
+
+# the network until networking lands
+
+
+def test_unknown_network_fails_at_start_as_dockerd_does(daemon: Daemon) -> None:
+    assert daemon.refused("run", "--rm", "--network", "ns-nosuch-net", "busybox", "true") == \
+        "network ns-nosuch-net not found"
+
+
+def test_none_default_and_bridge_give_loopback_only(coved_daemon: Daemon) -> None:
+    for network in ("none", "default", "bridge"):
+        out = coved_daemon.ok("run", "--rm", "--network", network, "busybox", "ls",
+                              "/sys/class/net")
+        assert out.split() == ["lo"], network
+
+
+def test_host_and_container_networks_are_refused_not_ignored(coved_daemon: Daemon) -> None:
+    for network in ("host", "container:whatever"):
+        message = coved_daemon.refused("run", "--rm", "--network", network, "busybox", "true")
+        assert "is not supported by Cove yet" in message, message
+
+
+def test_devices_are_refused_until_access_can_be_limited(coved_daemon: Daemon) -> None:
+    message = coved_daemon.refused("run", "--rm", "--device", "/dev/null:/dev/xnull",
+                                   "busybox", "true")
+    assert "--device" in message and "not supported by Cove yet" in message
+
+
+# platform and volume driver: dockerd answers 404 (which the docker CLI takes for a missing
+# image and tries to pull); Cove answers 400 with the same words on purpose, so the CLI
+# shows them
+
+
+def _create_error(daemon: Daemon, **kwargs) -> tuple[int, str]:
+    with pytest.raises(docker.errors.APIError) as info:
+        daemon.client.api.create_container("busybox", "true", **kwargs)
+    return info.value.status_code, info.value.explanation
+
+
+def test_platform_other_than_the_hosts_is_refused_400_on_purpose(daemon: Daemon) -> None:
+    status, message = _create_error(daemon, platform="linux/arm64")
+    assert status == (400 if daemon.kind == "coved" else 404)
+    assert message == ("image with reference busybox was found but does not match the "
+                       "specified platform: wanted linux/arm64, actual: linux/amd64")
+    created = daemon.client.api.create_container("busybox", "true", platform="linux/amd64")
+    daemon.made.append(created["Id"])
+
+
+def test_unknown_volume_driver_is_refused_400_on_purpose(daemon: Daemon) -> None:
+    volume = f"ns-vol-{uuid.uuid4().hex[:8]}"
+    status, message = _create_error(daemon, host_config=daemon.client.api.create_host_config(
+        binds=[f"{volume}:/x"], volume_driver="nosuch"))
+    assert status == (400 if daemon.kind == "coved" else 404)
+    assert message == (f'create {volume}: error looking up volume plugin nosuch: plugin '
+                       '"nosuch" not found')
+    if daemon.kind == "coved":
+        assert "not found" in daemon.refused("run", "--rm", "--volume-driver", "nosuch",
+                                             "-v", f"{volume}:/x", "busybox", "true")

@@ -1,0 +1,106 @@
+"""The HostConfig fields that say where a container runs, checked at create with dockerd's
+words: namespace modes, runtime, network mode, cgroup parent, cpuset, devices, volume
+driver and platform. Nothing here is stored and then ignored."""
+
+from __future__ import annotations
+
+import pytest
+
+from cove.runtime import errors
+from cove.runtime.engine import host_modes
+from cove.runtime.engine.create_config import (
+    merge_image_config,
+    normalize_host_config,
+    validate,
+)
+from cove.runtime.linux.cgroups import cpuset
+
+
+def _refused(host: dict, config: dict | None = None) -> str:
+    with pytest.raises(errors.EngineError) as info:
+        validate({"Image": "busybox", **(config or {}), "HostConfig": host})
+    return info.value.message
+
+
+@pytest.mark.parametrize("host", [
+    {"Runtime": "runc"}, {"PidMode": "host"}, {"PidMode": "container:x"}, {"IpcMode": "none"},
+    {"IpcMode": "shareable"}, {"IpcMode": "private"}, {"IpcMode": "host"},
+    {"IpcMode": "container:x"}, {"UTSMode": "host"}, {"NetworkMode": "none"},
+    {"NetworkMode": "bridge"}, {"NetworkMode": "default"}, {"VolumeDriver": "local"},
+    {"CgroupParent": "/my/parent"},
+])
+def test_modes_cove_runs_are_accepted(host: dict) -> None:
+    validate({"Image": "busybox", "HostConfig": host})
+
+
+def test_dockerd_words_for_what_it_refuses() -> None:
+    assert _refused({"Runtime": "nosuch"}) == "Unknown runtime specified nosuch"
+    assert _refused({"IpcMode": "bogus"}) == "Invalid IPC mode: bogus"
+    assert _refused({"UTSMode": "host"}, {"Hostname": "h"}) == \
+        "conflicting options: hostname and the UTS mode"
+    assert _refused({"VolumeDriver": "nosuch", "Binds": ["vv:/x"]}) == \
+        'create vv: error looking up volume plugin nosuch: plugin "nosuch" not found'
+
+
+def test_what_cove_cannot_do_is_refused_with_400_saying_so() -> None:
+    for host in ({"NetworkMode": "host"}, {"NetworkMode": "container:x"},
+                 {"Devices": [{"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/fuse",
+                               "CgroupPermissions": "rwm"}]},
+                 {"DeviceCgroupRules": ["c 10:229 rwm"]}):
+        with pytest.raises(errors.InvalidParameter, match="not supported by Cove yet"):
+            validate({"Image": "busybox", "HostConfig": host})
+
+
+def test_an_unknown_network_fails_at_start_as_in_dockerd() -> None:
+    validate({"Image": "busybox", "HostConfig": {"NetworkMode": "nosuch"}})
+    with pytest.raises(errors.NotFound, match="^network nosuch not found$"):
+        host_modes.check_network_exists({"NetworkMode": "nosuch"})
+    host_modes.check_network_exists({"NetworkMode": "none"})
+
+
+def test_defaults_as_dockerd_shows_them_in_inspect() -> None:
+    host = normalize_host_config({})
+    assert (host["Runtime"], host["IpcMode"], host["PidMode"], host["UTSMode"]) == \
+        ("runc", "private", "", "")
+    assert (host["CgroupParent"], host["CpusetCpus"], host["CpusetMems"], host["Devices"]) == \
+        ("", "", "", [])
+
+
+def test_an_empty_entrypoint_clears_the_images() -> None:
+    image = {"Entrypoint": ["/entry"], "Cmd": ["default"]}
+    merged = merge_image_config({"Image": "x", "Entrypoint": [""], "Cmd": ["echo", "hi"]}, image)
+    assert (merged["Entrypoint"], merged["Cmd"]) == (None, ["echo", "hi"])
+
+
+def test_cgroup_parent_is_a_path_under_each_hierarchy_root() -> None:
+    assert host_modes.cgroup_parent({}) == "cove"
+    assert host_modes.cgroup_parent({"CgroupParent": "/a/b/"}) == "a/b"
+    assert host_modes.cgroup_parent({"CgroupParent": "../../a"}) == "a"
+
+
+def test_cpuset_lists_parse_as_the_kernel_reads_them() -> None:
+    assert cpuset.parse_list("0-2,5") == {0, 1, 2, 5}
+    assert cpuset.parse_list("") == set()
+    for bad in ("abc", "1-", "3-1", "1,,2"):
+        with pytest.raises(ValueError, match="invalid format"):
+            cpuset.parse_list(bad)
+
+
+def test_cpuset_checked_against_the_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cpuset, "available", lambda root: ("0-1", "0"))
+    assert host_modes.cpuset_values({"CpusetCpus": "1", "CpusetMems": "0"}) == ("1", "0")
+    assert _refused({"CpusetCpus": "7"}) == \
+        "Requested CPUs are not available - requested 7, available: 0-1"
+    assert _refused({"CpusetMems": "1"}) == \
+        "Requested memory nodes are not available - requested 1, available: 0"
+    assert _refused({"CpusetCpus": "abc"}) == \
+        "Invalid value abc for cpuset cpus: invalid format: abc"
+
+
+def test_platform_other_than_the_hosts_is_refused() -> None:
+    host_modes.check_platform(None, "busybox", "linux/amd64", "linux/amd64")
+    host_modes.check_platform("linux/amd64", "busybox", "linux/amd64", "linux/amd64")
+    with pytest.raises(errors.InvalidParameter, match="wanted linux/arm64, actual: linux/amd64"):
+        host_modes.check_platform("linux/arm64", "busybox", "linux/amd64", "linux/amd64")
+    with pytest.raises(errors.InvalidParameter, match="no emulation"):
+        host_modes.check_platform("linux/arm64", "x", "linux/arm64", "linux/amd64")
