@@ -45,6 +45,9 @@ def parse(ref: str) -> Reference:
         raise InvalidParameter(
             f"invalid repository name ({ref}), cannot specify 64-byte hexadecimal strings"
         )
+    _domain, remainder = split_docker_domain(ref)
+    if remainder.split(":", 1)[0].lower() != remainder.split(":", 1)[0]:
+        raise InvalidParameter(MUST_BE_LOWERCASE)  # checked first, as ParseNormalizedNamed does
     match = REFERENCE_RE.match(ref)
     if match is None:
         if ref and REFERENCE_RE.match(ref.lower()):

@@ -86,26 +86,14 @@ class Coved:
 
     def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
                 headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, Any]:
-        conn = UnixHTTPConnection(self.socket, timeout)
-        try:
-            data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-            hdrs = {"Content-Type": "application/json", **(headers or {})}
-            conn.request(method, path, body=data, headers=hdrs)
-            resp = conn.getresponse()
-            payload = resp.read()
-            if resp.getheader("Content-Type", "").startswith("application/json") and payload:
-                try:
-                    return resp.status, json.loads(payload)
-                except ValueError:
-                    return resp.status, payload
-            return resp.status, payload
-        finally:
-            conn.close()
+        return api_request(self.socket, method, path, body, raw, headers, timeout)
 
     def load(self, archive: bytes) -> None:
         status, body = self.request("POST", "/images/load?quiet=1", raw=archive,
                                     headers={"Content-Type": "application/x-tar"})
-        if status != 200:
+        text = body if isinstance(body, bytes) else json.dumps(body).encode()
+        failed = status != 200 or b'"errorDetail"' in text
+        if failed:  # a load's errors arrive in its 200 stream, as dockerd sends them
             raise RuntimeError(f"load failed: {status} {body!r}")
 
     def kill9(self) -> None:
@@ -150,3 +138,25 @@ class Coved:
         for mount in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", mount], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def api_request(socket_path: str, method: str, path: str, body: Any = None,
+                raw: bytes | None = None, headers: dict[str, str] | None = None,
+                timeout: float = 60) -> tuple[int, Any]:
+    """One Engine API call on a Unix socket (coved's or the reference dockerd's): the status
+    and the body, decoded when it is JSON."""
+    conn = UnixHTTPConnection(socket_path, timeout)
+    try:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        if resp.getheader("Content-Type", "").startswith("application/json") and payload:
+            try:
+                return resp.status, json.loads(payload)
+            except ValueError:
+                return resp.status, payload
+        return resp.status, payload
+    finally:
+        conn.close()
