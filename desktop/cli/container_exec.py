@@ -7,7 +7,7 @@ import sys
 
 from . import run_options
 from .command import Cli, Command
-from .container_run import detach_keys_of, escape_sequence
+from .container_run import check_tty, detach_keys_of, escape_sequence
 from .errors import ArgCountError, CommandFailed
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
@@ -35,6 +35,9 @@ def exec_(args: Namespace, cli: Cli) -> int:
     detach_keys = detach_keys_of(args.detach_keys)
     if detach_keys:
         body["DetachKeys"] = detach_keys
+    if not args.detach and args.tty and args.interactive and not os.isatty(sys.stdin.fileno()):
+        cli.client.inspect_container(ref)  # as docker, a missing container is said first
+        check_tty(True, True)
     exec_id = cli.client.exec_create(ref, body)["Id"]
     if args.detach:
         cli.client.exec_start_detached(exec_id, tty=args.tty)

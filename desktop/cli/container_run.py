@@ -245,8 +245,16 @@ def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: 
     return _read_wait(waiter)
 
 
+def check_tty(attach_stdin: bool, tty: bool) -> None:
+    """docker's ``CheckTty``: a TTY asked for with stdin attached needs stdin to be one."""
+    if tty and attach_stdin and not os.isatty(sys.stdin.fileno()):
+        raise CommandFailed("the input device is not a TTY")
+
+
 def run(args: Namespace, cli: Cli) -> int:
     body = _build_body(args, "run")
+    if not args.detach:
+        check_tty(bool(body["AttachStdin"]), bool(args.tty))
     cid = create_container(cli, body, args.name, args.platform, "run", args.pull, args.quiet)
     _write_cidfile(args.cidfile, cid)
     if args.detach:
@@ -283,6 +291,7 @@ def start(args: Namespace, cli: Cli) -> int:
         config = info.get("Config") or {}
         tty = bool(config.get("Tty"))
         stdin = bool(args.interactive and config.get("OpenStdin"))
+        check_tty(stdin, tty)
         return attached_session(cli, info["Id"], (stdin, True, True), tty, True, True,
                                 "next-exit", None, args.detach_keys)
     failed = []

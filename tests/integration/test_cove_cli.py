@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 
 from tests.support.terminal import Terminal
 
@@ -92,3 +93,17 @@ def test_cove_version_shows_the_server_as_docker_does(cove, docker):
     assert server == theirs.stdout[theirs.stdout.index("Server:"):]
     built = [line for line in ours.stdout.splitlines() if line.strip().startswith("Built:")]
     assert len(built) == 2 and all(line.split(":", 1)[1].strip() for line in built)
+
+
+def test_a_tty_without_a_terminal_on_stdin_fails_as_docker_does(cove, docker):
+    name = "cove-notty-" + uuid.uuid4().hex[:8]
+    assert docker("run", "-d", "--name", name, "busybox", "sleep", "60").returncode == 0
+    try:
+        for argv in (["run", "-it", "--rm", "busybox", "true"], ["exec", "-it", name, "true"]):
+            theirs, ours = docker(*argv, input=""), cove(*argv, input="")
+            assert (ours.returncode, ours.stderr) == (theirs.returncode, theirs.stderr) == \
+                (1, "the input device is not a TTY\n"), argv
+        missing = ["exec", "-it", "cove-no-such-" + uuid.uuid4().hex[:8], "true"]
+        assert cove(*missing, input="").stderr == docker(*missing, input="").stderr
+    finally:
+        docker("rm", "-f", name)
