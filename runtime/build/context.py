@@ -134,8 +134,7 @@ class BuildContext:
             return [clean]
         found = list(globs.walk_matches(self.root, clean))
         if not found:
-            raise errors.InvalidParameter(
-                f"COPY failed: no source files were specified (pattern {pattern!r} matched nothing)")
+            raise errors.InvalidParameter("COPY failed: no source files were specified")
         return found
 
     def path(self, rel: str) -> str:

@@ -34,6 +34,8 @@ def _dir_entry(tar: tarfile.TarFile, name: str, owner: Owner, made: set[str],
     now, as dockerd's ``MkdirAllAndChownNew`` makes it."""
     if not name or name in made:
         return
+    if existing is not None and not stat.S_ISDIR(existing.st_mode):
+        raise errors.InvalidParameter(f"failed to copy files: mkdir /{name}: not a directory")
     info = tarfile.TarInfo(name)
     info.type = tarfile.DIRTYPE
     if existing is not None:
@@ -104,8 +106,8 @@ def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
         for src, given in sources:
             if os.path.isdir(src) and not os.path.islink(src):
                 target = root
-                if target:
-                    _parents(tar, target, owner, made, image_stat)
+                if target:  # only the directory itself is chowned, as dockerd's fixPermissions
+                    _parents(tar, target, Owner(), made, image_stat)
                     _dir_entry(tar, target, owner, made, image_stat("/" + target))
                 for walk_root, dirs, files in os.walk(src):
                     dirs.sort()
@@ -115,9 +117,9 @@ def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
                         _add_path(tar, full, rel.lstrip("/"), owner, chmod, made)
             elif extract_archives and not given.startswith(("http://", "https://")) \
                     and _is_archive(src):  # a fetched archive stays a file
-                if root:
-                    _parents(tar, root, owner, made, image_stat)
-                    _dir_entry(tar, root, owner, made, image_stat("/" + root))
+                if root:  # unpacked as dockerd's UntarPath: made by root, not --chown
+                    _parents(tar, root, Owner(), made, image_stat)
+                    _dir_entry(tar, root, Owner(), made, image_stat("/" + root))
                 with tarfile.open(src, mode="r:*") as archive:
                     for member in archive:
                         name = posixpath.normpath(member.name).lstrip("/")

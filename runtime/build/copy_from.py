@@ -49,9 +49,10 @@ def select_from_image(lower_dirs: list[str], image_id: str, patterns: list[str],
                 matched = list(globs.walk_matches(mountpoint, clean))
             else:
                 matched = [clean] if os.path.lexists(os.path.join(mountpoint, clean)) else []
+            if not matched and globs.has_wildcards(clean):
+                raise errors.InvalidParameter("COPY failed: no source files were specified")
             if not matched:
-                raise errors.InvalidParameter(
-                    f"COPY failed: stat {pattern}: file does not exist in the source image")
+                raise errors.InvalidParameter(f"COPY failed: stat {clean}: file does not exist")
             sources.extend((os.path.join(mountpoint, rel), rel) for rel in matched)
     except BaseException:
         sources.release()

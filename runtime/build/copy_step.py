@@ -83,8 +83,11 @@ def copy_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
         layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
         chown = flags.get("chown")
         workdir = posixpath.normpath(state.config.get("WorkingDir") or "/")
+        target = image_files.resolve(layers, dest)  # links followed in the image, as dockerd
+        if dest.endswith("/") and not target.endswith("/"):
+            target += "/"
         with run.temp_file() as layer:
-            copy_layer(sources, dest, layer, image_stat=lambda path: image_files.stat(layers, path),
+            copy_layer(sources, target, layer, image_stat=lambda path: image_files.stat(layers, path),
                        dest_is_dir=lambda path: image_files.is_dir(layers, path)
                        or _made_by_workdir(path, workdir),
                        owner=image_files.owner(layers, chown if isinstance(chown, str) else None),

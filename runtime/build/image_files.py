@@ -29,6 +29,35 @@ def lookup(layers: list[str], path: str) -> str | None:
     return None
 
 
+def resolve(layers: list[str], path: str, max_links: int = 40) -> str:
+    """``path`` with its links followed inside the image (absolute targets and ``..``
+    stay in it), as dockerd resolves a COPY destination in the container's root: the
+    last element too, so a file copied onto a link is written where the link points."""
+    pending = [p for p in path.split("/") if p]
+    resolved: list[str] = []
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        found = lookup(layers, "/".join(resolved + [part]))
+        if found is None or not posixpath.islink(found):
+            resolved.append(part)
+            continue
+        links += 1
+        if links > max_links:
+            raise errors.InvalidParameter(f"{path}: too many levels of symbolic links")
+        target = os.readlink(found)
+        pending = [p for p in target.split("/") if p] + pending
+        if target.startswith("/"):
+            resolved = []
+    return "/" + "/".join(resolved)
+
+
 def stat(layers: list[str], path: str) -> os.stat_result | None:
     """The path's own stat in the image (a link's, not its target's), or None."""
     found = lookup(layers, path)

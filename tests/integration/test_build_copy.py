@@ -7,6 +7,7 @@ resulting trees must be the same."""
 from __future__ import annotations
 
 import subprocess
+import tarfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,11 +43,14 @@ class Builder:
         return subprocess.run([DOCKER, *args], env=self.env, input=input, capture_output=True,
                               text=True, timeout=180)
 
-    def build(self, dockerfile: str) -> tuple[str, subprocess.CompletedProcess[str]]:
+    def write_context(self) -> None:
         for name, text in CONTEXT.items():
             path = self.context / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+
+    def build(self, dockerfile: str) -> tuple[str, subprocess.CompletedProcess[str]]:
+        self.write_context()
         (self.context / "Dockerfile").write_text(dockerfile)
         tag = f"build-copy-{uuid.uuid4().hex[:10]}:latest"
         self.tags.append(tag)
@@ -91,7 +95,7 @@ def _same_tree(both: tuple[Builder, Builder], dockerfile: str, *roots: str) -> l
     assert their_build.returncode == 0, their_build.stdout + their_build.stderr
     assert our_build.returncode == 0, our_build.stdout + our_build.stderr
     tree = ours.tree(our_tag, *roots)
-    assert tree == theirs.tree(their_tag, *roots)
+    assert "\n".join(tree) == "\n".join(theirs.tree(their_tag, *roots))
     return tree
 
 
@@ -147,6 +151,54 @@ def test_several_sources_need_a_directory_with_a_slash(both: tuple[Builder, Buil
     for builder in both:
         _tag, result = builder.build(f"FROM busybox\n{lines}\n")
         assert result.returncode != 0
+        assert message in result.stderr, result.stderr
+
+
+def test_chown_and_archives_at_the_destination_match_dockerd(
+        both: tuple[Builder, Builder]) -> None:
+    """Parents a COPY --chown makes belong to that owner; directories the image has keep
+    theirs; ADD unpacks a local archive into the WORKDIR."""
+    for builder in both:
+        builder.write_context()
+        with tarfile.open(builder.context / "arch.tar", "w") as tar:
+            tar.add(builder.context / "dir", arcname="packed")
+    _same_tree(both, (
+        "FROM busybox\n"
+        "RUN mkdir -p /c/kept && chown 5:6 /c/kept && chmod 700 /c/kept\n"
+        "COPY --chown=1:2 a.txt /c/new/deep/\n"
+        "COPY --chown=3:4 dir /c/dirnew/inner\n"
+        "COPY --chown=1:2 b.txt /c/kept/\n"
+        "WORKDIR /c/unpacked\n"
+        "ADD arch.tar .\n"), "/c")
+
+
+def test_destinations_through_links_in_the_image_match_dockerd(
+        both: tuple[Builder, Builder]) -> None:
+    """A link among the destination's directories is followed inside the image (the
+    link stays a link); a link to a directory as the destination is copied into."""
+    _same_tree(both, (
+        "FROM busybox\n"
+        "RUN mkdir -p /l/real/in && ln -s /l/real /l/abs && ln -s real /l/rel"
+        " && ln -s real/in /l/deep && touch /l/real/file && ln -s file /l/tofile\n"
+        "COPY a.txt /l/abs/\n"
+        "COPY b.txt /l/rel\n"
+        "COPY dir /l/rel/sub/\n"
+        "COPY top.txt /l/deep/x/\n"
+        "COPY a.txt /l/tofile\n"), "/l")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("COPY *.md /m", "COPY failed: no source files were specified"),
+    ("COPY --from=busybox /nosuch* /m/", "COPY failed: no source files were specified"),
+    ("COPY --from=busybox /nosuch /m/", "COPY failed: stat nosuch: file does not exist"),
+    ("COPY dir /bin/sh", "not a directory"),
+    ("COPY a.txt /bin/sh/", "not a directory"),
+])
+def test_copy_errors_match_dockerd(both: tuple[Builder, Builder], line: str,
+                                   message: str) -> None:
+    for builder in both:
+        _tag, result = builder.build(f"FROM busybox\n{line}\n")
+        assert result.returncode == 1
         assert message in result.stderr, result.stderr
 
 

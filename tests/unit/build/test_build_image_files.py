@@ -41,3 +41,20 @@ def test_chown_names_resolve_in_the_images_passwd_and_group(layers, spec, ids):
 def test_an_unknown_chown_name_is_dockers_error(layers):
     with pytest.raises(InvalidParameter, match="no such user or group: nobody"):
         image_files.owner(layers, "nobody")
+
+
+def test_destinations_resolve_through_the_images_links_without_leaving_it(layers, tmp_path):
+    """Links in any layer are followed in the layered view; absolute targets and ``..``
+    stay inside the image; a missing tail is kept as written."""
+    top = tmp_path / "top"
+    (top / "var").mkdir()
+    (top / "var" / "run").symlink_to("/srv/app")
+    (top / "srv" / "rel").symlink_to("app")
+    (top / "srv" / "escape").symlink_to("../../../..")
+    assert image_files.resolve(layers, "/var/run/new/file") == "/srv/app/new/file"
+    assert image_files.resolve(layers, "/srv/rel") == "/srv/app"
+    assert image_files.resolve(layers, "/srv/escape/etc") == "/etc"
+    assert image_files.resolve(layers, "/nowhere/./x/../y") == "/nowhere/y"
+    (top / "loop").symlink_to("/loop")
+    with pytest.raises(InvalidParameter):
+        image_files.resolve(layers, "/loop/x")
