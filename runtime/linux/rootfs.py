@@ -61,6 +61,31 @@ def _ensure_file(path: str) -> None:
         raise KernelError(exc.errno or 0, "create mount point", path) from exc
 
 
+# dockerd's init layer: what every container's root has whatever its image holds; made in the
+# container's own layer, where diff, commit and build know them as the engine's
+INIT_LAYER_DIRS = ("dev", "dev/pts", "dev/shm", "proc", "sys", "etc")
+INIT_LAYER_FILES = ("dev/console", "etc/hostname", "etc/hosts", "etc/resolv.conf", ".dockerenv")
+INIT_LAYER_LINKS = (("etc/mtab", "/proc/mounts"),)
+
+
+def make_init_layer(rootfs: str) -> None:
+    """Create the init layer's entries the image lacks (``/.dockerenv`` tells programs they
+    run in a container; ``/etc/mtab`` is what ``mount`` and ``df`` read)."""
+    for rel in INIT_LAYER_DIRS:
+        path = resolve_in_root(rootfs, "/" + rel)
+        if not os.path.lexists(path):
+            make_dirs(path)
+    for rel in INIT_LAYER_FILES:
+        _ensure_file(resolve_in_root(rootfs, "/" + rel))
+    for rel, target in INIT_LAYER_LINKS:
+        path = resolve_in_root(rootfs, "/" + rel)
+        if not os.path.lexists(path):
+            try:
+                os.symlink(target, path)
+            except OSError as exc:
+                raise KernelError(exc.errno or 0, "create link", path) from exc
+
+
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 # host /dev entries a privileged container does not get copies of (moby's HostDevices)
 _SKIPPED_HOST_DEVICES = frozenset(("pts", "shm", "mqueue", "fd", ".lxc", ".udev", "console"))
@@ -119,6 +144,20 @@ def mount_dev(kernel: Kernel, rootfs: str, shm_size: int = DEFAULT_SHM_SIZE,
         copy_host_devices(kernel, dev)
 
 
+def make_device_nodes(kernel: Kernel, rootfs: str, devices: list[dict[str, Any]]) -> None:
+    """The ``--device`` nodes: each at its path in the container (resolved inside it), with
+    the host node's type, numbers, permission bits and owner, replacing what was there."""
+    for device in devices:
+        target = resolve_in_root(rootfs, device["path"])
+        make_dirs(os.path.dirname(target))
+        if os.path.lexists(target):
+            os.unlink(target)
+        kind = stat.S_IFBLK if device["kind"] == "b" else stat.S_IFCHR
+        kernel.mknod(target, kind | device["mode"],
+                     os.makedev(device["major"], device["minor"]))
+        os.chown(target, device["uid"], device["gid"], follow_symlinks=False)
+
+
 _PROPAGATION_FLAGS = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
                       "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC}
 
@@ -168,6 +207,7 @@ def prepare_rootfs(kernel: Kernel, rootfs_spec: dict[str, Any], mounts: list[dic
     make_dirs(target)
     mount_overlay(kernel, list(rootfs_spec.get("lower") or []), target, scratch,
                   rootfs_spec["upper"], rootfs_spec["work"])
+    make_init_layer(target)
     make_dirs(target + "/proc")
     kernel.mount("proc", target + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     make_dirs(target + "/sys")
