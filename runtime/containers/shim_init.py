@@ -72,6 +72,7 @@ def setup_container(k: Kernel, spec: ContainerSpec,
     rootfs.prepare_rootfs(k, spec.rootfs.to_json(), spec.mounts, target,
                           os.path.join(bundle, "overlay"), privileged,
                           spec.shm_size or rootfs.DEFAULT_SHM_SIZE, spec.private_shm)
+    rootfs.make_device_nodes(k, target, spec.devices)
     rootfs.pivot_into(k, target)
     process.write_sysctls(spec.sysctls)
     if not privileged:

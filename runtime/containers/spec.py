@@ -169,11 +169,12 @@ class ContainerSpec(_Record):
     the exit ("": none). ``namespaces`` maps "pid", "ipc" or "uts" to "host" (keep the
     host's) or to a ``/proc/<pid>/ns/<kind>`` file to join; a kind left out is new.
     Without ``private_shm`` /dev/shm is not a tmpfs of its own (``--ipc none``, or a
-    shared one among ``mounts``)."""
+    shared one among ``mounts``). ``devices`` are the ``--device`` nodes to make in the
+    container (``rootfs.make_device_nodes`` entries)."""
 
     __slots__ = ("id", "rootfs", "process", "hostname", "domainname", "privileged",
                  "shm_size", "sysctls", "mounts", "cgroup_join", "log", "exit_file",
-                 "oom_events_file", "namespaces", "private_shm")
+                 "oom_events_file", "namespaces", "private_shm", "devices")
 
     def __init__(self, id: str, rootfs: RootfsSpec, process: ProcessSpec, hostname: str = "",
                  domainname: str = "", privileged: bool = False, shm_size: int = 0,
@@ -181,7 +182,8 @@ class ContainerSpec(_Record):
                  mounts: list[dict[str, Any]] | None = None,
                  cgroup_join: list[str] | None = None, log: LogSpec | None = None,
                  exit_file: str = "", oom_events_file: str = "",
-                 namespaces: dict[str, str] | None = None, private_shm: bool = True) -> None:
+                 namespaces: dict[str, str] | None = None, private_shm: bool = True,
+                 devices: list[dict[str, Any]] | None = None) -> None:
         self.id = id
         self.rootfs = rootfs
         self.process = process
@@ -197,6 +199,7 @@ class ContainerSpec(_Record):
         self.oom_events_file = oom_events_file
         self.namespaces = namespaces or {}
         self.private_shm = private_shm
+        self.devices = devices or []
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "rootfs": self.rootfs.to_json(),
@@ -206,7 +209,8 @@ class ContainerSpec(_Record):
                 "mounts": [dict(mount) for mount in self.mounts],
                 "cgroup": {"join": list(self.cgroup_join)}, **self.log.to_json(),
                 "exit_file": self.exit_file, "oom_events_file": self.oom_events_file,
-                "namespaces": dict(self.namespaces), "private_shm": self.private_shm}
+                "namespaces": dict(self.namespaces), "private_shm": self.private_shm,
+                "devices": [dict(device) for device in self.devices]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContainerSpec:
@@ -218,4 +222,4 @@ class ContainerSpec(_Record):
                    list((data.get("cgroup") or {}).get("join") or []),
                    LogSpec.from_json(data), data.get("exit_file") or "",
                    data.get("oom_events_file") or "", dict(data.get("namespaces") or {}),
-                   bool(data.get("private_shm", True)))
+                   bool(data.get("private_shm", True)), list(data.get("devices") or []))

@@ -3,18 +3,21 @@
 devices, volume driver and platform.
 
 Each is checked at create with dockerd's words. What this engine cannot do yet
-(``--network host``, ``--device``, emulated platforms) is refused with a 400 that says
-so: a flag is never stored and then ignored.
+(``--network host``, ``--device-cgroup-rule``, emulated platforms) is refused with a 400
+that says so: a flag is never stored and then ignored.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
+import stat
 from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.linux import cgroups
-from cove.runtime.linux.cgroups import cpuset
+from cove.runtime.linux.cgroups import cpuset, devices
+from cove.runtime.linux.cgroups.devices import DeviceRule
 
 RUNTIME = "runc"
 """The one runtime name dockerd users know; Cove's own shim answers to it."""
@@ -55,10 +58,17 @@ def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
             "own network namespace with loopback only (--network none, default or bridge)")
     cgroup_parent(host)
     cpuset_values(host)
-    if host.get("Devices") or host.get("DeviceCgroupRules"):
+    for device in host.get("Devices") or []:
+        if not isinstance(device, dict) or not isinstance(device.get("PathOnHost"), str):
+            raise errors.InvalidParameter(
+                "json: cannot unmarshal value into Go struct field HostConfig.Devices of "
+                "type container.DeviceMapping")
+        permissions = device.get("CgroupPermissions") or "rwm"
+        if not set(permissions) <= set("rwm"):
+            raise errors.InvalidParameter(f"invalid device mode: {permissions}")
+    if host.get("DeviceCgroupRules"):
         raise errors.InvalidParameter(
-            "--device and --device-cgroup-rule are not supported by Cove yet: it cannot "
-            "limit device access as runc does")
+            "--device-cgroup-rule is not supported by Cove yet")
     driver = host.get("VolumeDriver") or ""
     if driver not in ("", "local"):
         named = [bind.split(":", 1)[0] for bind in host.get("Binds") or []
@@ -66,6 +76,57 @@ def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
         where = f"create {named[0]}: " if named else ""
         raise errors.InvalidParameter(
             f'{where}error looking up volume plugin {driver}: plugin "{driver}" not found')
+
+
+def device_access(host: dict[str, Any]) -> tuple[list[dict[str, Any]], tuple[DeviceRule, ...]]:
+    """The ``--device`` nodes to make in the container and the whole allow list of its
+    cgroup (runc's defaults plus those nodes; everything for --privileged). Read from the
+    host at each start, as dockerd does, with its error when a path is no device."""
+    nodes: list[dict[str, Any]] = []
+    for device in host.get("Devices") or []:
+        source = device["PathOnHost"]
+        target = device.get("PathInContainer") or source
+        found = _host_devices(source)
+        for relative, info in found:
+            nodes.append({"path": posixpath.join(target, relative) if relative else target,
+                          "kind": "b" if stat.S_ISBLK(info.st_mode) else "c",
+                          "major": os.major(info.st_rdev), "minor": os.minor(info.st_rdev),
+                          "mode": stat.S_IMODE(info.st_mode), "uid": info.st_uid,
+                          "gid": info.st_gid,
+                          "access": device.get("CgroupPermissions") or "rwm"})
+    if host.get("Privileged"):
+        return nodes, devices.ALLOW_ALL
+    extra = tuple(devices.DeviceRule(node["kind"], node["major"], node["minor"], node["access"])
+                  for node in nodes)
+    return nodes, devices.DEFAULT_RULES + extra
+
+
+def _host_devices(source: str) -> list[tuple[str, os.stat_result]]:
+    """(path relative to ``source``, its stat) for a device node, or for each node under a
+    directory (dockerd maps a directory's devices one by one)."""
+    def failed(reason: str) -> errors.SystemError_:
+        return errors.SystemError_(f'error gathering device information while adding custom '
+                                   f'device "{source}": {reason}')
+
+    try:
+        info = os.stat(source)
+    except OSError as exc:
+        raise failed((exc.strerror or str(exc)).lower()) from exc
+    if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+        return [("", info)]
+    if not stat.S_ISDIR(info.st_mode):
+        raise failed("not a device node")
+    found: list[tuple[str, os.stat_result]] = []
+    for directory, _dirs, files in os.walk(source):
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            try:
+                entry = os.stat(path)
+            except OSError:
+                continue
+            if stat.S_ISCHR(entry.st_mode) or stat.S_ISBLK(entry.st_mode):
+                found.append((os.path.relpath(path, source), entry))
+    return found
 
 
 def check_network_exists(host: dict[str, Any]) -> None:

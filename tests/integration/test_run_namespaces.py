@@ -1,7 +1,8 @@
 """The run flags that choose where a container runs: ``--pid``/``--ipc``/``--uts`` (host,
 container:X, the IPC modes), ``--cpuset-cpus``/``--cpuset-mems`` (and ``update``),
 ``--cgroup-parent``, ``--entrypoint ""``, ``--runtime``, ``--platform``,
-``--volume-driver``, ``--network`` and ``--device``. Each is seen from inside a container
+``--volume-driver``, ``--network`` and ``--device`` (the node, and device access limited
+as runc limits it). Each is seen from inside a container
 started with the real docker CLI; where dockerd 20.10 gives the same answer, the same
 test runs against it. Each flag either works or is refused: none is ignored."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import subprocess
 import time
 import uuid
@@ -285,10 +287,35 @@ def test_host_and_container_networks_are_refused_not_ignored(coved_daemon: Daemo
         assert "is not supported by Cove yet" in message, message
 
 
-def test_devices_are_refused_until_access_can_be_limited(coved_daemon: Daemon) -> None:
-    message = coved_daemon.refused("run", "--rm", "--device", "/dev/null:/dev/xnull",
-                                   "busybox", "true")
-    assert "--device" in message and "not supported by Cove yet" in message
+# --device: the node, and device access limited as runc limits it
+
+DEVICE_CHECK = (
+    "ls -ln /dev/myfuse; (exec 3</dev/myfuse) && echo read-ok; "
+    "(exec 3>/dev/myfuse) 2>/dev/null || echo write-denied; "
+    "mknod /tmp/lc c 10 237; (exec 3</tmp/lc) 2>/dev/null || echo other-denied")
+
+
+def test_device_node_with_its_permissions_and_only_the_access_granted(daemon: Daemon) -> None:
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("needs /dev/fuse on the host")
+    out = daemon.ok("run", "--rm", "--device", "/dev/fuse:/dev/myfuse:r", "busybox", "sh",
+                    "-c", DEVICE_CHECK)
+    info = os.stat("/dev/fuse")
+    listing, *rest = out.splitlines()
+    fields = listing.split()
+    assert fields[0] == stat.filemode(info.st_mode)  # crw-------, as on the host
+    assert fields[2:6] == [str(info.st_uid), str(info.st_gid), "10,", "229"]
+    assert rest == ["read-ok", "write-denied", "other-denied"]
+    unlisted = daemon("run", "--rm", "busybox", "sh", "-c",
+                      "mknod /tmp/f c 10 229 && (exec 3</tmp/f) 2>/dev/null || echo denied")
+    assert unlisted.stdout.split() == ["denied"]
+
+
+def test_a_device_that_does_not_exist_fails_the_start(daemon: Daemon) -> None:
+    result = daemon("run", "--rm", "--device", "/dev/ns-nosuch", "busybox", "true")
+    assert result.returncode == 127  # the CLI's code for "no such file or directory"
+    assert ('error gathering device information while adding custom device '
+            '"/dev/ns-nosuch": no such file or directory') in result.stderr
 
 
 # platform and volume driver: dockerd answers 404 (which the docker CLI takes for a missing

@@ -15,7 +15,7 @@ from cove.runtime.containers.spec import (
     ProcessSpec,
     RootfsSpec,
 )
-from cove.runtime.engine import create_config, mounts
+from cove.runtime.engine import create_config, host_modes, mounts
 from cove.runtime.engine.containers import namespace_sharing
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.linux import caps, cgroups
@@ -31,7 +31,8 @@ def resources(container: Container) -> cgroups.Resources:
         memory=host.get("Memory") or None, memory_swap=host.get("MemorySwap") or None,
         nano_cpus=host.get("NanoCpus") or None, cpu_shares=host.get("CpuShares") or None,
         pids_limit=host.get("PidsLimit") or None,
-        cpuset_cpus=host.get("CpusetCpus") or None, cpuset_mems=host.get("CpusetMems") or None)
+        cpuset_cpus=host.get("CpusetCpus") or None, cpuset_mems=host.get("CpusetMems") or None,
+        devices=host_modes.device_access(host)[1])
 
 
 def process_privileges(container: Container) -> ProcessPrivileges:
@@ -91,4 +92,5 @@ def shim_spec(ctx: ContainerContext, container: Container,
         exit_file=str(lay.exit_file(cid)),
         oom_events_file=manager.oom_events_file(),
         namespaces=dict(sharing.namespaces), private_shm=sharing.private_shm,
+        devices=host_modes.device_access(host)[0],
     )

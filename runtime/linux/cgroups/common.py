@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cove.runtime.errors import SystemError_
+from cove.runtime.linux.cgroups.devices import DeviceRule
 
 CPU_PERIOD_US = 100_000
 """The CFS period Docker uses; ``--cpus`` becomes a quota over this period."""
@@ -30,7 +31,8 @@ class Resources:
 
     ``memory_swap`` is memory+swap as in Docker: None/0 means twice ``memory``,
     -1 means unlimited swap. ``pids_limit`` <= 0 means unlimited. ``cpuset_cpus`` and
-    ``cpuset_mems`` are cpuset lists ("0-1,3"). On ``update`` a None field is left as it is.
+    ``cpuset_mems`` are cpuset lists ("0-1,3"). ``devices`` is the whole allow list (set
+    at create only). On ``update`` a None field is left as it is.
     """
 
     memory: int | None = None
@@ -40,6 +42,7 @@ class Resources:
     pids_limit: int | None = None
     cpuset_cpus: str | None = None
     cpuset_mems: str | None = None
+    devices: tuple[DeviceRule, ...] | None = None
 
 
 class CgroupManager(Protocol):

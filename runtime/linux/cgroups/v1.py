@@ -30,6 +30,7 @@ from cove.runtime.linux.cgroups.common import (
     wait_for,
     write_text,
 )
+from cove.runtime.linux.cgroups.devices import ALLOW_ALL, DeviceRule
 from cove.runtime.linux.oom import oom_kills
 
 CONTROLLERS = ("cpuset", "cpu", "cpuacct", "memory", "devices", "freezer", "pids", "blkio")
@@ -118,12 +119,22 @@ class CgroupV1Manager:
         if "pids" in dirs and resources.pids_limit is not None:
             limit = resources.pids_limit
             write_text(self._file("pids", "pids.max"), limit if limit > 0 else "max")
+        if resources.devices is not None and "devices" in dirs:
+            self._set_devices(resources.devices)
         for name, value in (("cpuset.cpus", resources.cpuset_cpus),
                             ("cpuset.mems", resources.cpuset_mems)):
             if value:
                 if "cpuset" not in dirs:
                     raise SystemError_(f"cgroup: {name}: the cpuset controller is not mounted")
                 write_text(self._file("cpuset", name), value)
+
+    def _set_devices(self, rules: tuple[DeviceRule, ...]) -> None:
+        """Deny every device, then allow the rules (all of them for ALLOW_ALL), as runc."""
+        if rules != ALLOW_ALL:
+            write_text(self._file("devices", "devices.deny"), "a", op="deny devices")
+        for rule in rules:
+            write_text(self._file("devices", "devices.allow"), rule.v1_line(),
+                       op="allow device")
 
     def _set_memory(self, resources: Resources) -> None:
         """Write memory and memory+swap in the order the kernel accepts.

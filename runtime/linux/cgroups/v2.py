@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from cove.runtime.errors import SystemError_
+from cove.runtime.linux.cgroups import devices
 from cove.runtime.linux.cgroups.common import (
     CPU_PERIOD_US,
     SETTLE_TIMEOUT,
@@ -62,6 +63,8 @@ class CgroupV2Manager:
             wanted += (CPUSET,)
         self._delegate(wanted)
         make_dir(self.path)
+        if resources.devices is not None and resources.devices != devices.ALLOW_ALL:
+            devices.attach_device_program(self.path, resources.devices)
         self.update(resources)
 
     def _delegate(self, controllers: tuple[str, ...]) -> None:

@@ -19,6 +19,7 @@ from cove.runtime.linux.cgroups import (
     CgroupV2Manager,
     Resources,
     common,
+    devices,
     manager_for,
     v1,
     v2,
@@ -301,3 +302,48 @@ def test_cpuset_available_reads_v1_root_and_v2_effective(v1_root: Path, tmp_path
     write(v2 / "cpuset.cpus.effective", "0-7\n")
     write(v2 / "cpuset.mems.effective", "0-1\n")
     assert cpuset.available(str(v2), unified=True) == ("0-7", "0-1")
+
+
+def test_v1_devices_deny_all_then_allow_the_list(v1_root: Path, monkeypatch) -> None:
+    written: list[tuple[str, str]] = []
+    real_write = v1.write_text
+
+    def record(path: str, value: str | int, op: str = "write") -> None:
+        if "devices." in path:
+            written.append((Path(path).name, str(value)))
+        real_write(path, value, op)
+
+    monkeypatch.setattr(v1, "write_text", record)
+    rules = devices.DEFAULT_RULES[:2] + (devices.DeviceRule("c", 10, 229, "r"),)
+    CgroupV1Manager("d", root=str(v1_root)).create(Resources(devices=rules))
+    assert written == [("devices.deny", "a"), ("devices.allow", "c *:* m"),
+                       ("devices.allow", "b *:* m"), ("devices.allow", "c 10:229 r")]
+    written.clear()
+    CgroupV1Manager("p", root=str(v1_root)).create(Resources(devices=devices.ALLOW_ALL))
+    assert written == [("devices.allow", "a *:* rwm")]
+
+
+def test_v2_attaches_the_device_program_unless_all_is_allowed(v2_root: Path,
+                                                             monkeypatch) -> None:
+    attached: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(devices, "attach_device_program",
+                        lambda path, rules: attached.append((path, rules)))
+    CgroupV2Manager("d", root=str(v2_root)).create(Resources(devices=devices.DEFAULT_RULES))
+    CgroupV2Manager("p", root=str(v2_root)).create(Resources(devices=devices.ALLOW_ALL))
+    CgroupV2Manager("n", root=str(v2_root)).create(Resources())
+    assert attached == [(str(v2_root / "cove" / "d"), devices.DEFAULT_RULES)]
+
+
+def test_device_program_checks_type_access_major_minor_then_denies() -> None:
+    import struct
+
+    code = devices.device_program([devices.DeviceRule("c", 10, 229, "r")])
+    insns = [struct.unpack("<BBhi", code[i:i + 8]) for i in range(0, len(code), 8)]
+    # 6 loads, then: type != c, access outside r, major, minor -> skip; allow; then deny
+    assert insns[6] == (0x55, 2, 7, 2)
+    assert insns[7][0] == 0xBC and insns[8] == (0x54, 1, 0, ~2)
+    assert insns[9] == (0x55, 1, 4, 0)
+    assert insns[10] == (0x55, 4, 3, 10) and insns[11] == (0x55, 5, 2, 229)
+    assert insns[12:14] == [(0xB7, 0, 0, 1), (0x95, 0, 0, 0)]
+    assert insns[14:] == [(0xB7, 0, 0, 0), (0x95, 0, 0, 0)]
+    assert len(devices.device_program([devices.DeviceRule("a", -1, -1, "rwm")])) == 8 * 10

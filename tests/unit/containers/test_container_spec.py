@@ -48,13 +48,17 @@ def test_a_spec_written_before_the_types_reads_back_field_for_field():
     assert spec.log == LogSpec("/log", 100, 3)
     assert spec.cgroup_join == ["/sys/fs/cgroup/cove/c"]
     assert (spec.namespaces, spec.private_shm) == ({}, True)  # new namespaces, own /dev/shm
-    assert spec.to_json() == {**PREVIOUS_SPEC, "namespaces": {}, "private_shm": True}
+    assert spec.devices == []
+    assert spec.to_json() == {**PREVIOUS_SPEC, "namespaces": {}, "private_shm": True,
+                              "devices": []}
 
 
 def test_shared_namespaces_and_shm_round_trip():
     spec = ContainerSpec.from_json(PREVIOUS_SPEC)
     spec.namespaces = {"pid": "host", "ipc": "/proc/42/ns/ipc"}
     spec.private_shm = False
+    spec.devices = [{"path": "/dev/x", "kind": "c", "major": 1, "minor": 3, "mode": 0o600,
+                     "uid": 0, "gid": 0, "access": "r"}]
     again = ContainerSpec.from_json(json.loads(json.dumps(spec.to_json())))
     assert again == spec and again.namespaces["ipc"] == "/proc/42/ns/ipc"
 

@@ -13,7 +13,7 @@ from cove.runtime.engine.create_config import (
     normalize_host_config,
     validate,
 )
-from cove.runtime.linux.cgroups import cpuset
+from cove.runtime.linux.cgroups import cpuset, devices
 
 
 def _refused(host: dict, config: dict | None = None) -> str:
@@ -44,8 +44,6 @@ def test_dockerd_words_for_what_it_refuses() -> None:
 
 def test_what_cove_cannot_do_is_refused_with_400_saying_so() -> None:
     for host in ({"NetworkMode": "host"}, {"NetworkMode": "container:x"},
-                 {"Devices": [{"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/fuse",
-                               "CgroupPermissions": "rwm"}]},
                  {"DeviceCgroupRules": ["c 10:229 rwm"]}):
         with pytest.raises(errors.InvalidParameter, match="not supported by Cove yet"):
             validate({"Image": "busybox", "HostConfig": host})
@@ -104,3 +102,33 @@ def test_platform_other_than_the_hosts_is_refused() -> None:
         host_modes.check_platform("linux/arm64", "busybox", "linux/amd64", "linux/amd64")
     with pytest.raises(errors.InvalidParameter, match="no emulation"):
         host_modes.check_platform("linux/arm64", "x", "linux/arm64", "linux/amd64")
+
+
+def test_devices_are_the_hosts_nodes_added_to_runcs_allow_list() -> None:
+    host = {"Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mine",
+                         "CgroupPermissions": "r"}]}
+    validate({"Image": "busybox", "HostConfig": host})
+    nodes, rules = host_modes.device_access(host)
+    assert [(n["path"], n["kind"], n["major"], n["minor"], n["access"]) for n in nodes] == \
+        [("/dev/mine", "c", 1, 3, "r")]
+    assert rules[:len(devices.DEFAULT_RULES)] == devices.DEFAULT_RULES
+    assert rules[-1] == devices.DeviceRule("c", 1, 3, "r")
+    assert host_modes.device_access({**host, "Privileged": True})[1] == devices.ALLOW_ALL
+    assert _refused({"Devices": [{"PathOnHost": "/dev/null", "CgroupPermissions": "rwx"}]}) \
+        == "invalid device mode: rwx"
+
+
+def test_a_path_that_is_no_device_fails_the_start_with_dockerds_words(tmp_path) -> None:
+    for path, reason in ((tmp_path / "nosuch", "no such file or directory"),
+                         (tmp_path, None)):
+        host = {"Devices": [{"PathOnHost": str(path)}]}
+        if reason is None:  # a directory: its devices one by one (none here)
+            assert host_modes.device_access(host)[0] == []
+            continue
+        with pytest.raises(errors.SystemError_) as info:
+            host_modes.device_access(host)
+        assert info.value.message == ("error gathering device information while adding "
+                                      f'custom device "{path}": {reason}')
+    (tmp_path / "file").write_text("")
+    with pytest.raises(errors.SystemError_, match="not a device node"):
+        host_modes.device_access({"Devices": [{"PathOnHost": str(tmp_path / "file")}]})
