@@ -20,12 +20,12 @@ WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
 MODIFIED, ADDED, DELETED = 0, 1, 2
 
-# the mount points the engine makes in every container (dockerd keeps them in its init
-# layer, under the container's own): an empty file, an empty directory or a link at one
-# of these paths that the image does not have is the engine's, not a change
+# what the engine makes in every container (dockerd keeps it in its init layer, under the
+# container's own): an empty file, a link, or a directory holding nothing else, at one of
+# these paths the image does not have, is the engine's, not a change
 ENGINE_STUBS = frozenset((
     "etc/hostname", "etc/hosts", "etc/resolv.conf", "etc/mtab", ".dockerenv",
-    "proc", "sys", "dev", "dev/pts", "dev/shm", "dev/console"))
+    "proc", "sys", "dev", "dev/pts", "dev/shm", "dev/console", "etc"))
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,10 @@ def _same(old: os.stat_result, new: os.stat_result) -> bool:
         old.st_mtime_ns == new.st_mtime_ns and old.st_size == new.st_size)
 
 
-def _is_stub(rel: str, st: os.stat_result, path: str) -> bool:
+def _is_stub_file(rel: str, st: os.stat_result) -> bool:
     if rel not in ENGINE_STUBS:
         return False
-    if stat.S_ISREG(st.st_mode):
-        return st.st_size == 0
-    if stat.S_ISDIR(st.st_mode):
-        return not os.listdir(path)
-    return stat.S_ISLNK(st.st_mode)
+    return (stat.S_ISREG(st.st_mode) and st.st_size == 0) or stat.S_ISLNK(st.st_mode)
 
 
 def upper_changes(upper: str, lower_dirs: list[str], *, for_layer: bool = False) -> list[Change]:
@@ -113,7 +109,7 @@ def upper_changes(upper: str, lower_dirs: list[str], *, for_layer: bool = False)
                 found.append(Change(rel, DELETED))
                 continue
             old = image_stat(lower_dirs, rel)
-            if old is None and _is_stub(rel, st, path):
+            if old is None and _is_stub_file(rel, st):
                 held_stub = True
                 continue
             kind = ADDED if old is None else MODIFIED
@@ -121,6 +117,9 @@ def upper_changes(upper: str, lower_dirs: list[str], *, for_layer: bool = False)
                 opaque = _is_opaque(path)
                 below, stub_below = walk(path, rel)
                 held_stub = held_stub or stub_below
+                if old is None and rel in ENGINE_STUBS and not below:
+                    held_stub = True  # made by the engine, holding only what it made
+                    continue
                 changed = old is None or opaque or not _same(old, st) or \
                     _capability(path) != _layer_capability(lower_dirs, rel)
                 if for_layer:  # kept unless it held nothing but the engine's stubs

@@ -120,3 +120,30 @@ def test_run_layers_hold_only_what_the_step_changed(daemon: Daemon, tmp_path: Pa
                            text=True, timeout=180)
     assert built.returncode == 0, built.stdout + built.stderr
     assert daemon.added_layers(tag) == [["etc", "etc/built"], ["opt", "opt/app", "opt/app/x"]]
+
+
+def test_an_image_without_etc_or_dev_still_shows_no_engine_files(daemon: Daemon,
+                                                                  tmp_path: Path) -> None:
+    """FROM scratch: the engine makes /etc, /dev, /proc, /sys and their files for the
+    container (dockerd's init layer); none is a change, in diff, commit or a RUN layer."""
+    (tmp_path / "Dockerfile").write_text(
+        "FROM busybox AS tools\n"
+        "FROM scratch\n"
+        "COPY --from=tools /bin/busybox /bin/busybox\n"
+        "RUN [\"/bin/busybox\", \"mkdir\", \"/made\"]\n")
+    tag = daemon.image()
+    built = subprocess.run([DOCKER or "docker", "build", "-t", tag, str(tmp_path)],
+                           env={**daemon.env, "DOCKER_BUILDKIT": "0"}, capture_output=True,
+                           text=True, timeout=180)
+    assert built.returncode == 0, built.stdout + built.stderr
+    saved = daemon("save", tag)
+    with tarfile.open(fileobj=io.BytesIO(saved.stdout)) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+        layers = []
+        for name in manifest[0]["Layers"]:
+            with tarfile.open(fileobj=archive.extractfile(name)) as layer:
+                layers.append(sorted(m.name.rstrip("/") for m in layer.getmembers()))
+    assert [members for members in layers if members] == [["bin", "bin/busybox"], ["made"]]
+    name = daemon.container()
+    daemon.ok("run", "--name", name, tag, "/bin/busybox", "true")
+    assert _diff(daemon, name) == []

@@ -78,3 +78,20 @@ def test_a_stub_path_the_user_filled_is_a_change(image: Path, tmp_path: Path) ->
     (upper / "etc" / "hosts").write_text("127.0.0.1 mine\n")
     assert [(c.rel, c.kind) for c in upper_changes(str(upper), [str(image)])] == \
         [("etc", MODIFIED), ("etc/hosts", ADDED)]
+
+
+def test_an_init_layer_made_in_the_upper_dir_is_not_a_change(tmp_path: Path) -> None:
+    """An image without /etc or /dev: the engine's directories holding only its stubs
+    (dockerd's init layer) are left out; the user's file beside them is not."""
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    (lower / "bin").mkdir(parents=True)
+    for rel in ("etc", "dev/pts", "dev/shm", "proc", "sys"):
+        (upper / rel).mkdir(parents=True)
+    for rel in ("etc/hostname", "etc/hosts", "etc/resolv.conf", "dev/console", ".dockerenv"):
+        (upper / rel).touch()
+    (upper / "etc" / "mtab").symlink_to("/proc/mounts")
+    assert upper_changes(str(upper), [str(lower)]) == []
+    assert upper_changes(str(upper), [str(lower)], for_layer=True) == []
+    (upper / "etc" / "mine").write_text("x")
+    assert [(c.rel, c.kind) for c in upper_changes(str(upper), [str(lower)])] == \
+        [("etc", ADDED), ("etc/mine", ADDED)]
