@@ -3,14 +3,15 @@
 devices, volume driver and platform.
 
 Each is checked at create with dockerd's words. What this engine cannot do yet
-(``--network host``, ``--device-cgroup-rule``, emulated platforms) is refused with a 400
-that says so: a flag is never stored and then ignored.
+(``--network host``, emulated platforms) is refused with a 400 that says so: a flag is
+never stored and then ignored.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
 from typing import Any
 
@@ -66,9 +67,7 @@ def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
         permissions = device.get("CgroupPermissions") or "rwm"
         if not set(permissions) <= set("rwm"):
             raise errors.InvalidParameter(f"invalid device mode: {permissions}")
-    if host.get("DeviceCgroupRules"):
-        raise errors.InvalidParameter(
-            "--device-cgroup-rule is not supported by Cove yet")
+    device_cgroup_rules(host)
     driver = host.get("VolumeDriver") or ""
     if driver not in ("", "local"):
         named = [bind.split(":", 1)[0] for bind in host.get("Binds") or []
@@ -80,7 +79,8 @@ def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
 
 def device_access(host: dict[str, Any]) -> tuple[list[dict[str, Any]], tuple[DeviceRule, ...]]:
     """The ``--device`` nodes to make in the container and the whole allow list of its
-    cgroup (runc's defaults plus those nodes; everything for --privileged). Read from the
+    cgroup (runc's defaults, those nodes, the ``--device-cgroup-rule`` ones; everything for
+    --privileged). Read from the
     host at each start, as dockerd does, with its error when a path is no device."""
     nodes: list[dict[str, Any]] = []
     for device in host.get("Devices") or []:
@@ -98,7 +98,24 @@ def device_access(host: dict[str, Any]) -> tuple[list[dict[str, Any]], tuple[Dev
         return nodes, devices.ALLOW_ALL
     extra = tuple(devices.DeviceRule(node["kind"], node["major"], node["minor"], node["access"])
                   for node in nodes)
-    return nodes, devices.DEFAULT_RULES + extra
+    return nodes, devices.DEFAULT_RULES + extra + device_cgroup_rules(host)
+
+
+_CGROUP_RULE = re.compile(r"([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})")
+
+
+def device_cgroup_rules(host: dict[str, Any]) -> tuple[DeviceRule, ...]:
+    """``--device-cgroup-rule`` ("c 10:229 rwm") as allow rules. dockerd finds a malformed
+    one only at start (a 500); Cove refuses it at create, with the same words."""
+    rules = []
+    for text in host.get("DeviceCgroupRules") or []:
+        match = _CGROUP_RULE.fullmatch(str(text))
+        if match is None:
+            raise errors.InvalidParameter(f"invalid device cgroup rule format: '{text}'")
+        kind, major, minor, access = match.groups()
+        rules.append(DeviceRule(kind, devices.WILDCARD if major == "*" else int(major),
+                                devices.WILDCARD if minor == "*" else int(minor), access))
+    return tuple(rules)
 
 
 def _host_devices(source: str) -> list[tuple[str, os.stat_result]]:

@@ -311,6 +311,13 @@ def test_device_node_with_its_permissions_and_only_the_access_granted(daemon: Da
     assert unlisted.stdout.split() == ["denied"]
 
 
+def test_device_cgroup_rule_allows_what_it_names(daemon: Daemon) -> None:
+    check = "mknod /tmp/lc c 10 237; (exec 3</tmp/lc) 2>/dev/null && echo opened || echo denied"
+    assert daemon.ok("run", "--rm", "busybox", "sh", "-c", check).split() == ["denied"]
+    assert daemon.ok("run", "--rm", "--device-cgroup-rule", "c 10:237 r", "busybox", "sh",
+                     "-c", check).split() == ["opened"]
+
+
 def test_a_device_that_does_not_exist_fails_the_start(daemon: Daemon) -> None:
     result = daemon("run", "--rm", "--device", "/dev/ns-nosuch", "busybox", "true")
     assert result.returncode == 127  # the CLI's code for "no such file or directory"

@@ -43,8 +43,7 @@ def test_dockerd_words_for_what_it_refuses() -> None:
 
 
 def test_what_cove_cannot_do_is_refused_with_400_saying_so() -> None:
-    for host in ({"NetworkMode": "host"}, {"NetworkMode": "container:x"},
-                 {"DeviceCgroupRules": ["c 10:229 rwm"]}):
+    for host in ({"NetworkMode": "host"}, {"NetworkMode": "container:x"}):
         with pytest.raises(errors.InvalidParameter, match="not supported by Cove yet"):
             validate({"Image": "busybox", "HostConfig": host})
 
@@ -132,3 +131,12 @@ def test_a_path_that_is_no_device_fails_the_start_with_dockerds_words(tmp_path) 
     (tmp_path / "file").write_text("")
     with pytest.raises(errors.SystemError_, match="not a device node"):
         host_modes.device_access({"Devices": [{"PathOnHost": str(tmp_path / "file")}]})
+
+
+def test_device_cgroup_rules_join_the_allow_list() -> None:
+    host = {"DeviceCgroupRules": ["c 10:237 r", "b *:* rw"]}
+    validate({"Image": "busybox", "HostConfig": host})
+    assert host_modes.device_access(host)[1][-2:] == (
+        devices.DeviceRule("c", 10, 237, "r"), devices.DeviceRule("b", -1, -1, "rw"))
+    assert _refused({"DeviceCgroupRules": ["bogus"]}) == \
+        "invalid device cgroup rule format: 'bogus'"
