@@ -103,9 +103,13 @@ class BodyReader:
             parts.append(chunk)
         return b"".join(parts)
 
-    def drain(self) -> None:
-        while self.read():
-            pass
+    def drain(self, limit: int | None = None) -> None:
+        """Read and drop the rest; past ``limit`` bytes, give up (InvalidParameter)."""
+        total = 0
+        while chunk := self.read():
+            total += len(chunk)
+            if limit is not None and total > limit:
+                raise errors.InvalidParameter(f"request body larger than {limit} bytes")
 
 
 class Request:
@@ -261,20 +265,13 @@ class Router:
             self._routes.append((method, regex, fn))
 
     def match(self, method: str, path: str) -> tuple[Callable[[Request], Any], re.Match[str]] | None:
-        allowed = False
+        """The route for method and path; None when there is none, even if the path is known
+        under another method (dockerd answers both with 404 "page not found")."""
         for route_method, regex, fn in self._routes:
             m = regex.match(path)
-            if m:
-                if route_method == method or (method == "HEAD" and route_method == "GET"):
-                    return fn, m
-                allowed = True
-        if allowed:
-            raise _MethodNotAllowed()
+            if m and (route_method == method or (method == "HEAD" and route_method == "GET")):
+                return fn, m
         return None
-
-
-class _MethodNotAllowed(Exception):
-    pass
 
 
 class RequestHandler(http.server.BaseHTTPRequestHandler):
@@ -301,6 +298,23 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_OPTIONS(self) -> None:
+        """dockerd answers any OPTIONS (a CORS preflight) with an empty 200."""
+        self._discard_body()
+        self._send_empty(200)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A request the HTTP layer cannot parse gets a JSON answer, as every other error,
+        never http.server's HTML page; the connection closes (its framing is lost)."""
+        self.close_connection = True
+        try:
+            self._send_json(code, {"message": message or self.responses.get(code, ("error",))[0]})
+        except OSError:
+            pass
+
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         path = url.path
@@ -320,12 +334,9 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
                         f"client version {version[0]}.{version[1]} is too old. Minimum "
                         f"supported API version is {MIN_API_VERSION}, please upgrade your "
                         "client to a newer version")
-            try:
-                found = self.server.router.match(method, path)
-            except _MethodNotAllowed:
-                self._send_json(405, {"message": "method not allowed"})
-                return
+            found = self.server.router.match(method, path)
             if found is None:
+                self._discard_body()
                 self._send_json(404, {"message": "page not found"})
                 return
             fn, match = found
@@ -348,14 +359,24 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             log.error("%s %s failed:\n%s", method, self.path, traceback.format_exc())
             self._error(request, 500, str(exc) or exc.__class__.__name__)
 
+    def _discard_body(self) -> None:
+        """Read (bounded) the body of a request no handler takes, so that the next request
+        on a kept-alive connection is parsed from its own first byte, not from this body."""
+        try:
+            BodyReader(self.rfile, self.headers).drain(limit=DRAIN_LIMIT)
+        except (errors.EngineError, OSError, ValueError):
+            self.close_connection = True
+
     def _error(self, request: Request | None, status: int, message: str) -> None:
         if request is not None and request.responded:
             self.close_connection = True
             return
-        if request is not None:
+        if request is None:  # refused before routing (the API version): nothing read yet
+            self._discard_body()
+        else:
             self.close_connection = True  # the body may be partly unread
             try:  # read (bounded) what the client is still sending, so it gets the answer
-                request.body.read_all(limit=DRAIN_LIMIT)
+                request.body.drain(limit=DRAIN_LIMIT)
             except (errors.EngineError, OSError):
                 pass
         if status == 304:

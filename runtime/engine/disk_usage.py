@@ -57,9 +57,23 @@ def _build_cache(cache_root: str) -> list[dict[str, Any]]:
     return entries
 
 
+def _containers(engine: Any) -> list[dict[str, Any]]:
+    """Every container with its sizes; a zero size is left out, as dockerd's ``omitempty``
+    leaves it (a container that never wrote has no ``SizeRw``)."""
+    containers: list[dict[str, Any]] = engine.containers.list(True, None, True, {})
+    for container in containers:
+        for key in ("SizeRw", "SizeRootFs"):
+            if not container.get(key):
+                container.pop(key, None)
+    return containers
+
+
 def disk_usage(engine: Any) -> dict[str, Any]:
-    containers = engine.containers.list(True, None, True, {})
+    """dockerd 20.10's answer, whatever ``?type=`` asks (that parameter is API 1.42's):
+    every section, ``BuildCache`` null when empty, and the cache's total as ``BuilderSize``."""
+    containers = _containers(engine)
     layers_size, images = _images(engine, containers)
+    build_cache = _build_cache(str(engine.layout.build_cache_mounts))
     return {"LayersSize": layers_size, "Images": images, "Containers": containers,
-            "Volumes": _volumes(engine),
-            "BuildCache": _build_cache(str(engine.layout.build_cache_mounts))}
+            "Volumes": _volumes(engine), "BuildCache": build_cache or None,
+            "BuilderSize": sum(entry["Size"] for entry in build_cache)}

@@ -216,6 +216,17 @@ def _load_entry(store: ImageStore, entry: _Entry, quiet: bool) -> list[str]:
     return messages
 
 
+def _unreadable_tar_message(exc: Exception) -> str:
+    """dockerd's words for a tar it cannot read, cut short or not a tar at all (its untar
+    runs in a child process, hence the exit status), so scripts see the same text."""
+    text = str(exc)
+    if isinstance(exc, EOFError) or text == "unexpected end of data":
+        return "Error processing tar file(exit status 1): unexpected EOF"
+    if text in ("invalid header", "bad checksum"):
+        return "Error processing tar file(exit status 1): archive/tar: invalid tar header"
+    return f"invalid archive: {text}"
+
+
 def load_archive(store: ImageStore, stream: IO[bytes] | BinaryIO, quiet: bool) -> list[str]:
     """Load every image in a docker-archive or OCI-layout tar (maybe compressed)."""
     work = Path(tempfile.mkdtemp(prefix="load-", dir=store.layout.tmp_dir))
@@ -231,7 +242,7 @@ def load_archive(store: ImageStore, stream: IO[bytes] | BinaryIO, quiet: bool) -
         except EngineError:
             raise
         except _BAD_ARCHIVE as exc:
-            raise InvalidParameter(f"invalid archive: {exc}") from exc
+            raise InvalidParameter(_unreadable_tar_message(exc)) from exc
         if spool.exists("manifest.json"):
             entries = _docker_entries(spool)
         elif spool.exists("index.json"):

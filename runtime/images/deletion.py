@@ -3,7 +3,7 @@
 Deleting by name only untags while other references remain; deleting by ID
 removes every reference but refuses (unless forced) when the image is in several
 repositories; a container using the image is a soft conflict (stopped) or a hard
-one (running). The structure follows moby's ``daemon/images/image_delete.go``.
+one (running), and so is a child image built on it (hard). The structure follows moby's ``daemon/images/image_delete.go``.
 """
 
 from __future__ import annotations
@@ -63,8 +63,12 @@ def _untag(store: ImageStore, ref: Reference, image_id: str,
 def _conflict(store: ImageStore, image_id: str, in_use: ContainerLookup,
               running: ContainerLookup | None, active_refs: bool,
               stopped: bool) -> tuple[str, bool] | None:
-    """(message, image-is-used) of the first conflict, as ``checkImageDeleteConflict``."""
+    """(message, image-is-used) of the first conflict, as ``checkImageDeleteConflict``.
+    Children and running containers are hard conflicts: even a forced delete stops there
+    (a child's layers stand on this image's)."""
     prefix = f"conflict: unable to delete {_short(image_id)}"
+    if store.children(image_id):
+        return f"{prefix} (cannot be forced) - image has dependent child images", False
     user = _user(running, image_id)
     if user is not None:
         return f"{prefix} (cannot be forced) - image is being used by running container {user}", True
@@ -119,8 +123,8 @@ def _delete_image(store: ImageStore, image_id: str, records: list[dict[str, str]
                          stopped=not force)
     if conflict is not None:
         message, used = conflict
-        if quiet and (store.references(image_id) or used):
-            return
+        if quiet and (store.references(image_id) or store.children(image_id) or used):
+            return  # untagged by name; an image that is not dangling stays (imageIsDangling)
         raise Conflict(message)
     for other in store.references(image_id):
         _untag(store, other, image_id, records)

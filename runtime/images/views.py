@@ -158,8 +158,8 @@ def _summary(store: ImageStore, image_id: str, refs: list[Reference]) -> dict[st
         "Id": image_id,
         "Labels": (config.get("config") or {}).get("Labels"),
         "ParentId": store.parent(image_id),
-        "RepoDigests": digests,
-        "RepoTags": tags,
+        "RepoDigests": digests or None,  # dockerd's nil lists: a tag without digest, and back
+        "RepoTags": tags or None,
         "SharedSize": -1,
         "Size": size,
         "VirtualSize": size,

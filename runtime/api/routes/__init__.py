@@ -9,6 +9,8 @@ from cove.runtime.api.routes import (
     containers,
     distribution,
     images,
+    plugins,
+    swarm,
     system,
     volumes,
 )
@@ -26,4 +28,6 @@ def make_router(backends: Backends) -> Router:
     router.add(images.routes(backends.images))
     router.add(distribution.routes(backends.images))
     router.add(volumes.routes(backends.volumes))
+    router.add(swarm.routes())
+    router.add(plugins.routes())
     return router

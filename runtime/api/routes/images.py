@@ -63,11 +63,22 @@ def routes(images: ImageBackend) -> list[Route]:
         return images.prune(dangling[0].lower() in ("true", "1"), filters)
 
     def load(req: Request) -> Any:
-        messages = images.load(req.stream, req.flag("quiet"))
+        """dockerd answers a load with 200 and a JSON stream whatever happens: an archive it
+        cannot load ends the stream with an ``errorDetail`` line (docker-py raises
+        ImageLoadError for it, the docker CLI prints it and exits 1)."""
+        quiet = req.flag("quiet")
+        failure: errors.EngineError | None = None
+        messages: list[str] = []
+        try:
+            messages = images.load(req.stream, quiet)
+        except errors.EngineError as exc:
+            failure = exc
         req.drain()
         out = req.start_stream("application/json")
         for message in messages:
             out.write_json({"stream": message + "\n"})
+        if failure is not None:
+            write_stream_error(out, failure)
         out.close()
         return HANDLED
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.build.layers import ENGINE_STUBS
 from cove.runtime.containers.record import Container, Status, parse_rfc3339
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.store.layout import tree_size
@@ -174,7 +177,7 @@ def _summary(ctx: ContainerContext, container: Container, size: bool) -> dict[st
         "NetworkSettings": {"Networks": {}}, "Mounts": data.get("Mounts") or [],
     }
     if size:
-        summary["SizeRw"] = tree_size(ctx.layout.container_upper(container.id))
+        summary["SizeRw"] = _written_size(ctx.layout.container_upper(container.id))
         store = ctx.images.store
         try:
             image_size = sum(store.layer_size(c) for c in store.layer_chain(data["Image"]))
@@ -182,3 +185,18 @@ def _summary(ctx: ContainerContext, container: Container, size: bool) -> dict[st
             image_size = 0
         summary["SizeRootFs"] = summary["SizeRw"] + image_size
     return summary
+
+
+def _written_size(upper: os.PathLike[str]) -> int:
+    """``SizeRw``: what the container wrote. The engine's init links in its upper dir
+    (``/etc/mtab``) are left out: dockerd keeps them in an init layer beneath the
+    container's, so they never count there (its empty stubs count 0 anyway)."""
+    total = tree_size(upper)
+    for rel in ENGINE_STUBS:
+        try:
+            st = os.lstat(os.path.join(upper, rel))
+        except OSError:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            total -= st.st_size
+    return total

@@ -179,6 +179,14 @@ def test_a_request_http_cannot_parse_gets_json_not_html(api: Api) -> None:
     assert "message" in json.loads(body)
 
 
+def test_a_load_that_fails_answers_200_and_ends_its_stream_with_the_error(api: Api) -> None:
+    api.fakes["images"].answers["load"] = errors.InvalidParameter("archive/tar: bad")
+    status, headers, raw = api.request("POST", "/images/load?quiet=1", body=b"x" * 300_000)
+    assert (status, headers["content-type"]) == (200, "application/json")
+    assert [json.loads(line) for line in raw.splitlines()] == [
+        {"errorDetail": {"message": "archive/tar: bad"}, "error": "archive/tar: bad"}]
+
+
 @pytest.mark.parametrize(("method", "url", "status", "message"), [
     ("GET", "/swarm", 503, "This node is not a swarm manager."),
     ("GET", "/v1.41/services", 503, "This node is not a swarm manager."),

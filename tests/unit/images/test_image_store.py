@@ -207,6 +207,21 @@ def test_rmi_of_an_image_used_by_a_container(store, app):
     assert all(store.has_layer(c) for c in chain_ids([sha256(BASE), sha256(APP)]))
 
 
+def test_rmi_of_an_image_with_a_child_is_a_conflict_even_forced(store, app, other):
+    store.set_parent(other, app)  # other was built on app
+    expected = (f"conflict: unable to delete {app[7:19]} (cannot be forced) - "
+                "image has dependent child images")
+    for ref, force in ((app, True), (app, False), (app[7:19], True)):
+        with pytest.raises(Conflict) as info:
+            store.delete(ref, force=force, in_use=unused)
+        assert str(info.value) == expected
+    store.delete("app:1", force=True, in_use=unused)
+    assert store.delete("app", force=True, in_use=unused) == [{"Untagged": "app:latest"}]
+    assert app in store.image_ids()  # untagged, kept for its child
+    records = store.delete("other", force=False, in_use=unused)
+    assert {"Deleted": other} in records and {"Deleted": app} in records
+
+
 def test_delete_removes_only_layers_no_other_image_uses(store, app, other, events):
     app_chains = chain_ids([sha256(BASE), sha256(APP)])
     records = store.delete("app:1", force=False, in_use=unused)
