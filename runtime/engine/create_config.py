@@ -89,7 +89,9 @@ def _as_list(value: Any) -> list[str] | None:
     return list(value)
 
 
-LOG_DRIVERS = ("json-file", "none")
+LOG_DRIVERS = ("json-file", "local", "none")
+DOCKER_LOG_DRIVERS = ("awslogs", "etwlogs", "fluentd", "gcplogs", "gelf", "journald",
+                      "logentries", "splunk", "syslog")
 JSON_FILE_OPTIONS = ("max-size", "max-file", "compress", "labels", "labels-regex", "env",
                      "env-regex", "tag")
 
@@ -106,15 +108,25 @@ def _decimal_size(text: str) -> int:
 
 def log_settings(host: dict[str, Any], path: str) -> LogSpec:
     """The shim's log settings from ``LogConfig`` (``--log-driver``, ``--log-opt``): the
-    json-file driver with max-size/max-file rotation, or ``none``. Options json-file
+    json-file driver with max-size/max-file rotation, ``local`` (the same files, rotated by
+    default), or ``none``. Options json-file
     knows but this engine does not act on (labels, env, tag: extra attributes; compress)
     are refused unless they would change nothing."""
     config = host.get("LogConfig") or {}
     driver = config.get("Type") or "json-file"
     options = config.get("Config") or {}
     if driver not in LOG_DRIVERS:
-        raise errors.NotImplementedByEngine(
-            f"logging driver {driver!r} is not supported by this engine (json-file, none)")
+        if driver in DOCKER_LOG_DRIVERS:
+            raise errors.NotImplementedByEngine(
+                f"logging driver {driver!r} is not supported by this engine "
+                f"({', '.join(LOG_DRIVERS)})")
+        raise errors.InvalidParameter(
+            f'error looking up logging plugin {driver}: plugin "{driver}" not found')
+    if driver == "local":  # kept as json-file lines, with local's rotation by default
+        for key in options:
+            if key not in ("max-size", "max-file", "compress"):
+                raise errors.InvalidParameter(f"unknown log opt '{key}' for log driver local")
+        options = {"max-size": "20m", "max-file": "5", **options}
     if driver == "none":
         if options:
             raise errors.InvalidParameter(f"unknown log opt '{next(iter(options))}' for none "
@@ -138,9 +150,8 @@ def log_settings(host: dict[str, Any], path: str) -> LogSpec:
                 from exc
         if max_files < 1:
             raise errors.InvalidParameter("max-file cannot be less than 1")
-        if not max_size:
-            raise errors.InvalidParameter("max-file cannot be set without max-size")
-    return LogSpec(path, max_size, max_files)
+    # max-file without max-size is accepted and keeps one file, as dockerd 20.10 does
+    return LogSpec(path, max_size, max_files if max_size else 1)
 
 
 def no_new_privileges(host: dict[str, Any]) -> bool:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import uuid
+
+import pytest
 
 
 def _wait_exit(docker, cid):
@@ -57,6 +61,52 @@ def test_none_driver_and_refused_options(docker, cove):
     for flags, message in ((["--log-opt", "colour=blue"],
                             "unknown log opt 'colour' for json-file log driver"),
                            (["--log-driver", "syslog"], "logging driver 'syslog' is not supported"),
-                           (["--log-opt", "max-file=2"], "max-file cannot be set without max-size")):
+                           (["--log-driver", "local", "--log-opt", "colour=blue"],
+                            "unknown log opt 'colour' for log driver local")):
         result = cove("run", "--rm", *flags, "busybox", "true")
         assert result.returncode == 125 and message in result.stderr, result.stderr
+
+
+@pytest.fixture(params=["coved", "dockerd"])
+def engine(request, docker):
+    from tests.support.clis import CLI
+
+    if request.param == "coved":
+        return docker
+    return CLI(docker.argv0, request.getfixturevalue("reference_dockerd"))
+
+
+def test_an_unknown_log_driver_is_dockerds_plugin_error(engine):
+    result = engine("run", "--rm", "--log-driver", "cove-nosuch", "busybox", "true")
+    assert result.returncode == 125
+    assert ('error looking up logging plugin cove-nosuch: plugin "cove-nosuch" not found'
+            in result.stderr)
+
+
+def test_the_local_driver_keeps_logs_that_docker_logs_reads(engine):
+    name = "cove-local-" + uuid.uuid4().hex[:8]
+    ran = engine("run", "--name", name, "--log-driver", "local", "busybox", "echo", "kept")
+    try:
+        assert (ran.returncode, ran.stdout) == (0, "kept\n"), ran.stderr
+        assert engine("logs", name).stdout == "kept\n"
+        shown = engine("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", name).stdout.strip()
+        assert shown == "local"
+    finally:
+        engine("rm", "-f", name)
+
+
+def test_max_file_without_max_size_is_accepted(engine):
+    result = engine("run", "--rm", "--log-opt", "max-file=3", "busybox", "echo", "ok")
+    assert (result.returncode, result.stdout) == (0, "ok\n"), result.stderr
+
+
+def test_logs_timestamps_have_a_fixed_width(engine):
+    name = "cove-stamp-" + uuid.uuid4().hex[:8]
+    engine("run", "--name", name, "busybox", "sh", "-c", "for i in 1 2 3 4 5; do echo $i; done")
+    try:
+        lines = engine("logs", "-t", name).stdout.splitlines()
+        assert len(lines) == 5
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z \d", line)
+                   for line in lines), lines
+    finally:
+        engine("rm", "-f", name)
