@@ -174,6 +174,8 @@ def build_params(args: Namespace, dockerfile: str) -> dict[str, Any]:
     import json
     import os
 
+    from .run_options import parse_extra_host
+
     build_args: dict[str, str | None] = {}
     for item in args.build_arg:
         key, eq, value = item.partition("=")
@@ -189,6 +191,7 @@ def build_params(args: Namespace, dockerfile: str) -> dict[str, Any]:
         "nocache": args.no_cache, "pull": args.pull, "platform": args.platform or None,
         # docker sends forcerm when set, else rm only when it is off
         "forcerm": args.force_rm, "rm": None if args.force_rm or args.rm else "0",
+        "extrahosts": [parse_extra_host(host) for host in args.add_host] or None,
         "version": "1",
     }
 
@@ -309,6 +312,8 @@ def _flags(parser: FlagParser) -> None:
     parser.add_argument("--force-rm", action="store_true",
                         help="Always remove intermediate containers")
     parser.add_argument("--iidfile", default=None, help="Write the image ID to the file")
+    parser.add_argument("--add-host", action="append", default=[],
+                        help="Add a custom host-to-IP mapping (host:ip)")
     parser.add_argument("--platform", default=None,
                         help="Set platform if server is multi-platform capable")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.clis import DOCKER
+from tests.support.clis import COVE, DOCKER
 
 
 @dataclass
@@ -68,3 +68,18 @@ def test_run_steps_see_added_hosts(daemon: Daemon, tmp_path: Path) -> None:
     assert built.returncode == 0, built.stdout + built.stderr
     seen = daemon("run", "--rm", tag, "cat", "/seen")
     assert seen.stdout == "10.1.2.3\tmyhost\n10.9.9.9\tother\n"
+
+
+def test_cove_build_passes_added_hosts_as_docker_does(coved, tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN grep myhost /etc/hosts > /seen\n")
+    tag = f"build-inputs-{uuid.uuid4().hex[:10]}:latest"
+    built = subprocess.run([COVE, "build", "-t", tag, "--add-host", "myhost=10.1.2.3",
+                            str(tmp_path)], env=coved.env, capture_output=True, text=True,
+                           timeout=180)
+    try:
+        assert built.returncode == 0, built.stdout + built.stderr
+        seen = subprocess.run([COVE, "run", "--rm", tag, "cat", "/seen"], env=coved.env,
+                              capture_output=True, text=True, timeout=60)
+        assert seen.stdout == "10.1.2.3\tmyhost\n"
+    finally:
+        subprocess.run([COVE, "rmi", "-f", tag], env=coved.env, capture_output=True, timeout=60)
