@@ -14,11 +14,21 @@ import os
 import stat
 import tarfile
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import BinaryIO
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
-MODIFIED, ADDED, DELETED = 0, 1, 2
+
+
+class ChangeKind(IntEnum):
+    """A change as ``GET /containers/{id}/changes`` numbers it."""
+    MODIFIED = 0
+    ADDED = 1
+    DELETED = 2
+
+
+MODIFIED, ADDED, DELETED = ChangeKind.MODIFIED, ChangeKind.ADDED, ChangeKind.DELETED
 
 # what the engine makes in every container (dockerd keeps it in its init layer, under the
 # container's own): an empty file, a link, or a directory holding nothing else, at one of
@@ -32,7 +42,7 @@ ENGINE_STUBS = frozenset((
 class Change:
     """One changed path of an upper dir: ``rel`` without a leading slash."""
     rel: str
-    kind: int
+    kind: ChangeKind
     opaque: bool = False
 
 
@@ -54,15 +64,16 @@ def _capability(path: str) -> bytes | None:
         return None
 
 
-def image_stat(lower_dirs: list[str], rel: str) -> os.stat_result | None:
-    """The path's stat in the image (the topmost layer mentioning it decides), or None
-    when the image has no such path."""
+def _in_image(lower_dirs: list[str], rel: str) -> tuple[str, os.stat_result] | None:
+    """The path's host path and stat in the image (the topmost layer mentioning it
+    decides), or None when the image has no such path."""
     for lower in lower_dirs:
+        path = os.path.join(lower, rel)
         try:
-            st = os.lstat(os.path.join(lower, rel))
+            st = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        return None if _is_whiteout(st) else st
+        return None if _is_whiteout(st) else (path, st)
     return None
 
 
@@ -108,7 +119,8 @@ def upper_changes(upper: str, lower_dirs: list[str], *, for_layer: bool = False)
             if _is_whiteout(st):
                 found.append(Change(rel, DELETED))
                 continue
-            old = image_stat(lower_dirs, rel)
+            found_old = _in_image(lower_dirs, rel)
+            old_path, old = found_old if found_old else ("", None)
             if old is None and _is_stub_file(rel, st):
                 held_stub = True
                 continue
@@ -121,26 +133,18 @@ def upper_changes(upper: str, lower_dirs: list[str], *, for_layer: bool = False)
                     held_stub = True  # made by the engine, holding only what it made
                     continue
                 changed = old is None or opaque or not _same(old, st) or \
-                    _capability(path) != _layer_capability(lower_dirs, rel)
+                    _capability(path) != _capability(old_path)
                 if for_layer:  # kept unless it held nothing but the engine's stubs
                     changed = changed or not stub_below
                 if changed or below:
                     found.append(Change(rel, kind, opaque))
                     found.extend(below)
             elif for_layer or old is None or not _same(old, st) or \
-                    not stat.S_ISREG(st.st_mode) or \
-                    _capability(path) != _layer_capability(lower_dirs, rel):
+                    not stat.S_ISREG(st.st_mode) or _capability(path) != _capability(old_path):
                 found.append(Change(rel, kind))
         return found, held_stub
 
     return walk(upper, "")[0]
-
-
-def _layer_capability(lower_dirs: list[str], rel: str) -> bytes | None:
-    for lower in lower_dirs:
-        if os.path.lexists(os.path.join(lower, rel)):
-            return _capability(os.path.join(lower, rel))
-    return None
 
 
 def diff_tar(upper: str, out: BinaryIO, lower_dirs: list[str]) -> None:

@@ -17,5 +17,5 @@ from cove.runtime.build import layers
 
 def upper_changes(upper: str, lower_dirs: list[str]) -> list[dict[str, Any]]:
     """[{"Path", "Kind"}] in path order (dockerd's order is a map's: unspecified)."""
-    return [{"Path": "/" + change.rel, "Kind": change.kind}
+    return [{"Path": "/" + change.rel, "Kind": int(change.kind)}
             for change in layers.upper_changes(upper, lower_dirs)]
