@@ -19,6 +19,7 @@ from cove.runtime import errors
 from cove.runtime.linux import cgroups
 from cove.runtime.linux.cgroups import cpuset, devices
 from cove.runtime.linux.cgroups.devices import DeviceRule
+from cove.runtime.registry import manifests
 
 RUNTIME = "runc"
 """The one runtime name dockerd users know; Cove's own shim answers to it."""
@@ -157,20 +158,19 @@ def check_network_exists(host: dict[str, Any]) -> None:
 
 def check_platform(platform: str | None, image: str, image_platform: str,
                    host_platform: str) -> None:
-    """``--platform``: the host's own is accepted; another one would need emulation, which
-    this engine does not have. dockerd's words when the image is the host's."""
+    """``--platform``: the host's own (os and architecture; any variant) is accepted; another
+    one would need emulation, which this engine does not have. dockerd's words when the
+    image is the host's. Platforms are "os/arch" strings."""
     if not platform:
         return
-    want = platform.lower()
-    if "/" not in want:
-        raise errors.InvalidParameter(
-            f'"{platform}": unknown operating system or architecture: invalid argument')
-    if want == host_platform or want.rstrip("/") == host_platform.split("/")[0]:
+    want = manifests.parse_platform(platform)
+    wanted = f"{want.os}/{want.architecture}"
+    if wanted == host_platform:
         return
     if image_platform == host_platform:
         raise errors.InvalidParameter(
-            f"image with reference {image} was found but does not match the specified platform: "
-            f"wanted {want}, actual: {image_platform}")
+            f"image with reference {image} was found but does not match the specified "
+            f"platform: wanted {want}, actual: {image_platform}")
     raise errors.InvalidParameter(
         f"platform {want} is not supported by Cove: no emulation, containers run as "
         f"{host_platform}")

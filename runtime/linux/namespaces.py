@@ -61,14 +61,25 @@ def container_flags(shared: dict[str, str], has_cgroup_ns: bool = True) -> int:
 def enter_shared(kernel: Kernel, shared: dict[str, str], kinds: tuple[str, ...]) -> None:
     """setns into each of ``kinds`` that ``shared`` maps to a namespace file (a
     ``/proc/<pid>/ns/<kind>`` path); "host" needs nothing, the namespace is kept."""
+    _enter(kernel, [(kind, shared[kind]) for kind in kinds
+                    if shared.get(kind) and shared[kind] != HOST])
+
+
+def _enter(kernel: Kernel, targets: list[tuple[str, str]], pid: int | None = None) -> None:
+    """Open every (kind, namespace file) first, then setns into each in order: after the
+    mount namespace the host's /proc (and the files) are out of sight. With ``pid``, a
+    missing cgroup namespace is skipped and a gone process is ESRCH."""
     opened: list[tuple[int, str, str]] = []
     try:
-        for kind in kinds:
-            path = shared.get(kind) or ""
-            if not path or path == HOST:
-                continue
+        for kind, path in targets:
             try:
                 opened.append((os.open(path, os.O_RDONLY | os.O_CLOEXEC), kind, path))
+            except FileNotFoundError as exc:
+                if pid is not None and kind == "cgroup":
+                    continue
+                if pid is not None and not os.path.exists(f"/proc/{pid}"):
+                    raise KernelError(3, "open namespace", path) from exc
+                raise KernelError(exc.errno or 0, "open namespace", path) from exc
             except OSError as exc:
                 raise KernelError(exc.errno or 0, "open namespace", path) from exc
         for fd, kind, path in opened:
@@ -111,26 +122,6 @@ def join_cgroups(procs_files: list[str]) -> None:
 def join_namespaces(kernel: Kernel, pid: int, kinds: tuple[str, ...] = EXEC_JOIN_ORDER) -> None:
     """setns into ``/proc/<pid>/ns/<kind>`` for each kind, opening them all first.
 
-    All are opened before the first setns because after joining the mount
-    namespace the host's /proc (and with it the target pid) is out of sight.
     Kinds the kernel lacks (no cgroup namespaces) are skipped.
     """
-    opened: list[tuple[int, str, str]] = []
-    try:
-        for kind in kinds:
-            path = f"/proc/{pid}/ns/{kind}"
-            try:
-                opened.append((os.open(path, os.O_RDONLY | os.O_CLOEXEC), kind, path))
-            except FileNotFoundError as exc:
-                if kind == "cgroup":
-                    continue
-                if not os.path.exists(f"/proc/{pid}"):
-                    raise KernelError(3, "open namespace", path) from exc
-                raise KernelError(exc.errno or 0, "open namespace", path) from exc
-            except OSError as exc:
-                raise KernelError(exc.errno or 0, "open namespace", path) from exc
-        for fd, kind, path in opened:
-            kernel.setns(fd, NAMESPACE_FLAGS[kind], path)
-    finally:
-        for fd, _kind, _path in opened:
-            os.close(fd)
+    _enter(kernel, [(kind, f"/proc/{pid}/ns/{kind}") for kind in kinds], pid)

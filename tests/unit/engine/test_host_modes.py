@@ -97,6 +97,9 @@ def test_cpuset_checked_against_the_hosts(monkeypatch: pytest.MonkeyPatch) -> No
 def test_platform_other_than_the_hosts_is_refused() -> None:
     host_modes.check_platform(None, "busybox", "linux/amd64", "linux/amd64")
     host_modes.check_platform("linux/amd64", "busybox", "linux/amd64", "linux/amd64")
+    host_modes.check_platform("x86_64", "busybox", "linux/amd64", "linux/amd64")
+    with pytest.raises(errors.InvalidParameter, match="invalid platform"):
+        host_modes.check_platform("linux//", "busybox", "linux/amd64", "linux/amd64")
     with pytest.raises(errors.InvalidParameter, match="wanted linux/arm64, actual: linux/amd64"):
         host_modes.check_platform("linux/arm64", "busybox", "linux/amd64", "linux/amd64")
     with pytest.raises(errors.InvalidParameter, match="no emulation"):
