@@ -81,8 +81,8 @@ def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
 def device_access(host: dict[str, Any]) -> tuple[list[dict[str, Any]], tuple[DeviceRule, ...]]:
     """The ``--device`` nodes to make in the container and the whole allow list of its
     cgroup (runc's defaults, those nodes, the ``--device-cgroup-rule`` ones; everything for
-    --privileged). Read from the
-    host at each start, as dockerd does, with its error when a path is no device."""
+    --privileged). Read from the host at each start, as dockerd does, with its error when
+    a path is no device."""
     nodes: list[dict[str, Any]] = []
     for device in host.get("Devices") or []:
         source = device["PathOnHost"]
