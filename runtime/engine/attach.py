@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cove.common.detach_keys import DEFAULT_DETACH_KEYS, EscapeScanner, parse_detach_keys
 from cove.runtime import errors
 from cove.runtime.containers import shim_client
 from cove.runtime.containers.record import Container, Status, parse_rfc3339
@@ -43,8 +44,9 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
 class AttachSession:
     def __init__(self, service: ContainerService, container: Container, reader: Any,
                  send: Callable[[int, bytes], None], client_gone: Callable[[], bool],
-                 stdin: bool, stdout: bool, stderr: bool) -> None:
+                 stdin: bool, stdout: bool, stderr: bool, escape: bytes) -> None:
         self.service = service
+        self.escape = escape  # the detach keys, watched for on a TTY's stdin
         self.container = container
         self.reader = reader
         self.send = send
@@ -107,19 +109,41 @@ class AttachSession:
             shim.close()
 
     def _pump_stdin(self, shim: socket.socket) -> None:
+        """Client -> container. On a TTY the detach keys end the session (both ways, so the
+        output relay stops too) and leave the container running, as dockerd does."""
+        scanner = EscapeScanner(self.escape) if self.container.tty else None
+        how = socket.SHUT_WR
         try:
             while True:
                 data = self.reader.read1(65536)
                 if not data:
+                    if scanner is not None:
+                        shim.sendall(scanner.flush())
                     break
+                if scanner is not None:
+                    data, detached = scanner.feed(data)
+                    if detached:
+                        shim.sendall(data)
+                        how = socket.SHUT_RDWR
+                        self.service.publish(self.container, "detach")
+                        break
                 shim.sendall(data)
         except (OSError, ValueError):
             pass
         try:
-            shim.shutdown(socket.SHUT_WR)
+            shim.shutdown(how)
         except OSError:
             pass
 
+
+
+def escape_sequence(keys: str | None, what: str) -> bytes:
+    """The detach keys a session watches for: ``keys``, else ctrl-p,ctrl-q; dockerd's error
+    for keys it cannot read (``what`` is "detach" for attach, "escape" for exec)."""
+    try:
+        return parse_detach_keys(keys or DEFAULT_DETACH_KEYS)
+    except ValueError as exc:
+        raise errors.InvalidParameter(f"Invalid {what} keys ({keys}) provided") from exc
 
 
 def attach(service: ContainerService, ref: str) -> Container:
@@ -188,6 +212,14 @@ def _replaced(path: Path, f: Any) -> bool:
         return False
 
 
+def _fixed_width(stamp: str) -> str:
+    """A log line's time as ``logs -t`` shows it: always nine fractional digits (dockerd's
+    RFC3339NanoFixed), where the log file keeps Go's trimmed RFC 3339."""
+    body = stamp[:-1] if stamp.endswith("Z") else stamp
+    whole, _, fraction = body.partition(".")
+    return f"{whole}.{fraction[:9]:0<9}Z"
+
+
 def logs(service: ContainerService, ref: str, *, follow: bool, stdout: bool, stderr: bool,
          since: str | None, until: str | None, timestamps: bool, tail: str | None,
          client_gone: Callable[[], bool]) -> tuple[bool, Iterator[tuple[int, bytes]]]:
@@ -228,7 +260,7 @@ def logs(service: ContainerService, ref: str, *, follow: bool, stdout: bool, std
                 return None
         text = entry.get("log", "").encode("utf-8", "surrogateescape")
         if timestamps:
-            text = stamp.encode() + b" " + text
+            text = _fixed_width(stamp).encode() + b" " + text
         return (1 if stream == "stdout" else 2, text)
 
     def chunks() -> Iterator[tuple[int, bytes]]:

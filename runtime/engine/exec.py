@@ -18,7 +18,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from cove.common.detach_keys import EscapeScanner
 from cove.runtime import errors
+from cove.runtime.engine.attach import escape_sequence
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.linux import tty
 from cove.runtime.store.layout import atomic_write_json
@@ -98,6 +100,16 @@ class ExecService:
                                           and all(isinstance(v, str) for v in value)):
                 raise errors.InvalidParameter(
                     f"json: cannot unmarshal into Go struct field ExecConfig.{key} of type []string")
+        # Go's decoder matches keys regardless of case: docker-py sends "detachKeys"
+        keys = next((v for k, v in body.items() if k.lower() == "detachkeys"), None)
+        body = {k: v for k, v in body.items() if k.lower() != "detachkeys"}
+        if keys:
+            if not isinstance(keys, str):
+                raise errors.InvalidParameter(
+                    "json: cannot unmarshal into Go struct field ExecConfig.DetachKeys of "
+                    "type string")
+            escape_sequence(keys, "escape")
+            body["DetachKeys"] = keys
         if not container.running:
             raise errors.Conflict(f"Container {container.id} is not running")
         if container.state["Paused"]:
@@ -107,7 +119,8 @@ class ExecService:
         instance = ExecInstance(eid, container.id, dict(body, Cmd=cmd))
         with self._lock:
             self._execs[eid] = instance
-        self.containers.publish(container, "exec_create: " + " ".join(cmd), {"execID": eid})
+        self.containers.publish(container, "exec_create: " + _event_command(cmd),
+                                {"execID": eid})
         return {"Id": eid}
 
     def _spec(self, instance: ExecInstance) -> dict[str, Any]:
@@ -184,7 +197,7 @@ class ExecService:
                 instance.master_fd = fds["tty"] = master
         instance.pid = popen.pid
         instance.running = True
-        self.containers.publish(container, "exec_start: " + " ".join(cfg["Cmd"]),
+        self.containers.publish(container, "exec_start: " + _event_command(cfg["Cmd"]),
                                 {"execID": instance.id})
         return popen, fds
 
@@ -260,23 +273,21 @@ class ExecService:
             if popen.stderr:
                 sources[popen.stderr.fileno()] = 2
             stdin_fd = popen.stdin.fileno() if popen.stdin else None
+        # on a TTY the detach keys end the session, the command runs on (dockerd's way)
+        detach_r, detach_w = os.pipe()
         if stdin_fd is not None and instance.config.get("AttachStdin"):
-            threading.Thread(target=_pump_stdin, args=(reader, stdin_fd, not tty, popen),
+            scanner = EscapeScanner(escape_sequence(instance.config.get("DetachKeys"),
+                                                    "escape")) if tty else None
+            threading.Thread(target=_pump_stdin,
+                             args=(reader, stdin_fd, not tty, popen, scanner, detach_w),
                              daemon=True).start()
-        try:
-            while sources:
-                readable, _, _ = select.select(list(sources), [], [])
-                for fd in readable:
-                    try:
-                        data = os.read(fd, 65536)
-                    except OSError:  # EIO: the pty's last slave closed
-                        data = b""
-                    if not data:
-                        del sources[fd]
-                        continue
-                    send(sources[fd], data)
-        except OSError:
-            pass
+        else:
+            os.close(detach_w)
+        if _relay(sources, send, detach_r):
+            self._hang_up(instance)
+            threading.Thread(target=self._finish, args=(instance, popen, fds["error"]),
+                             daemon=True).start()
+            return
         message = self._finish(instance, popen, fds["error"])
         for stream in (popen.stdout, popen.stderr):
             if stream:
@@ -287,11 +298,26 @@ class ExecService:
             except OSError:
                 pass
 
+    def _hang_up(self, instance: ExecInstance) -> None:
+        """After a detach: close the terminal, so the session gets SIGHUP as under dockerd
+        (nothing can attach to an exec again)."""
+        master, instance.master_fd = instance.master_fd, None
+        if master is not None:
+            os.close(master)
+        container = self.containers.get(instance.container_id)
+        self.containers.publish(container, "exec_detach", {"execID": instance.id})
+
     def resize(self, eid: str, height: int, width: int) -> None:
         instance = self.get(eid)
         instance.console = (height, width)
         if instance.master_fd is not None:
             tty.set_window_size(instance.master_fd, height, width)
+
+
+def _event_command(cmd: list[str]) -> str:
+    """The command as dockerd's exec events name it: entrypoint, a space, the arguments
+    (so ``true`` alone reads ``true `` there too)."""
+    return cmd[0] + " " + " ".join(cmd[1:])
 
 
 def _receive_fd(channel: socket.socket, timeout: float = 10.0) -> int | None:
@@ -313,15 +339,56 @@ def _unlink(path: Any) -> None:
         pass
 
 
-def _pump_stdin(reader: Any, fd: int, close_at_eof: bool, popen: subprocess.Popen[bytes]) -> None:
+def _relay(sources: dict[int, int], send: Callable[[int, bytes], None],
+           detach_fd: int | None) -> bool:
+    """Send what ``sources`` (fd -> stream) produce until they all close; True when
+    ``detach_fd`` became readable first (the client typed the detach keys). Closes
+    ``detach_fd``; the sources left open stay in ``sources``."""
+    watched = [detach_fd] if detach_fd is not None else []
+    try:
+        while sources:
+            readable, _, _ = select.select([*sources, *watched], [], [])
+            if detach_fd is not None and detach_fd in readable and os.read(detach_fd, 1):
+                return True
+            for fd in readable:
+                if fd == detach_fd:
+                    watched = []  # the stdin pump ended without a detach
+                    continue
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:  # EIO: the pty's last slave closed
+                    data = b""
+                if not data:
+                    del sources[fd]
+                    continue
+                send(sources[fd], data)
+    except OSError:
+        pass
+    finally:
+        if detach_fd is not None:
+            os.close(detach_fd)
+    return False
+
+
+def _pump_stdin(reader: Any, fd: int, close_at_eof: bool, popen: subprocess.Popen[bytes],
+                scanner: EscapeScanner | None, detach_fd: int) -> None:
+    """Client -> the exec's stdin; on the detach keys, say so on ``detach_fd``."""
     try:
         while popen.poll() is None:
             data = reader.read1(65536)
             if not data:
                 break
+            if scanner is not None:
+                data, detached = scanner.feed(data)
+                if detached:
+                    os.write(fd, data)
+                    os.write(detach_fd, b"d")
+                    break
             os.write(fd, data)
     except (OSError, ValueError):
         pass
+    finally:
+        os.close(detach_fd)
     if close_at_eof and popen.stdin:
         try:
             popen.stdin.close()

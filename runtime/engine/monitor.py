@@ -18,9 +18,11 @@ class PreparedAttach:
     """A container checked for attaching while the client can still get an HTTP error;
     ``run`` relays once the connection is hijacked."""
 
-    def __init__(self, containers: ContainerService, container: Container) -> None:
+    def __init__(self, containers: ContainerService, container: Container,
+                 escape: bytes) -> None:
         self._containers = containers
         self._container = container
+        self._escape = escape
 
     @property
     def tty(self) -> bool:
@@ -41,15 +43,19 @@ class PreparedAttach:
         self._containers.publish(self._container, "attach")
         if stream:
             attach_streams.AttachSession(self._containers, self._container, reader, send,
-                                         client_gone, stdin, stdout, stderr).run()
+                                         client_gone, stdin, stdout, stderr,
+                                         self._escape).run()
 
 
 class ContainerMonitor:
     def __init__(self, containers: ContainerService) -> None:
         self._containers = containers
 
-    def attach(self, ref: str) -> PreparedAttach:
-        return PreparedAttach(self._containers, attach_streams.attach(self._containers, ref))
+    def attach(self, ref: str, detach_keys: str | None) -> PreparedAttach:
+        """``detach_keys`` (docker's notation; the default when empty) end a TTY session."""
+        escape = attach_streams.escape_sequence(detach_keys, "detach")
+        return PreparedAttach(self._containers, attach_streams.attach(self._containers, ref),
+                              escape)
 
     def logs(self, ref: str, *, follow: bool, stdout: bool, stderr: bool, since: str | None,
              until: str | None, timestamps: bool, tail: str | None,

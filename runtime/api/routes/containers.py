@@ -48,7 +48,7 @@ def routes(containers: ContainerBackend, updates: ContainerUpdateBackend,
         return HANDLED
 
     def attach(req: Request) -> Any:
-        target = monitor.attach(req.args["id"])
+        target = monitor.attach(req.args["id"], req.param("detachKeys"))
         reader, sock = req.hijack()
         try:
             target.run(reader, stream_sender(sock, target.tty), lambda: peer_closed(sock),
