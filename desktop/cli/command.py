@@ -175,15 +175,96 @@ class FlagParser:
         else:
             setattr(args, flag.dest, flag.convert(value or ""))
 
-    def format_help(self) -> str:
-        """argparse's help layout, built only when asked for."""
-        import argparse
+    def format_help(self, aliases: list[str] | None = None) -> str:
+        """docker's ``--help`` layout: usage, description, aliases, then the options sorted
+        by name with docker's value types, usage wrapped as cobra wraps it."""
+        import os
 
-        parser = argparse.ArgumentParser(prog=self.prog, usage=self.usage,
-                                         description=self.description, add_help=False)
-        for flag in self.flags:
-            parser.add_argument(*flag.names, **flag.kwargs)
-        return parser.format_help()
+        lines = [f"Usage:  {self.usage}", "", self.description, ""]
+        if aliases and len(aliases) > 1:
+            lines += ["Aliases:", "  " + ", ".join(aliases), ""]
+        shown = sorted((flag for flag in self.flags if "--help" not in flag.names),
+                       key=lambda flag: _long_name(flag).lstrip("-"))
+        if shown:
+            entries = [(_flag_text(flag), _usage_text(flag)) for flag in shown]
+            column = max(len(text) for text, _ in entries) + 3
+            try:
+                width = os.get_terminal_size(0).columns  # docker sizes help by stdin's terminal
+            except OSError:
+                width = 80
+            lines.append("Options:")
+            lines += [text.ljust(column - 1) + " " + _wrap(usage, column, width - 1)
+                      for text, usage in entries]
+        return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# the value type docker's help names where it is not the flag's plain kind
+_VALUE_TYPES = {"filter": "filter", "mount": "mount", "ulimit": "ulimit", "sysctl": "map",
+                "memory": "bytes", "memory-swap": "bytes", "memory-reservation": "bytes",
+                "shm-size": "bytes", "kernel-memory": "bytes", "cpus": "decimal",
+                "health-interval": "duration", "health-timeout": "duration",
+                "health-start-period": "duration", "health-start-interval": "duration",
+                "until": "string", "gpus": "gpu-request", "blkio-weight": "uint16",
+                "pids-limit": "int", "network": "network", "opt": "map",
+                "keep-storage": "bytes"}
+
+
+def _long_name(flag: Flag) -> str:
+    """The flag's name in help: its first long form (later ones are docker's hidden
+    spellings, ``--net`` for ``--network``)."""
+    return next((name for name in flag.names if name.startswith("--")), flag.names[0])
+
+
+def _is_switch(flag: Flag) -> bool:
+    """A flag docker shows as a bool: a switch, or a value that is "true" or "false"."""
+    return flag.action == "store_true" or flag.optional_value or \
+        str(flag.default).lower() in ("true", "false")
+
+
+def _flag_text(flag: Flag) -> str:
+    short = next((name for name in flag.names if not name.startswith("--")), None)
+    long_name = _long_name(flag)
+    text = f"  {short}, {long_name}" if short else f"      {long_name}"
+    if _is_switch(flag):
+        return text
+    kind = _VALUE_TYPES.get(long_name.lstrip("-"))
+    if kind is None:
+        kind = "list" if flag.action == "append" else "int" if flag.type is int else "string"
+    return f"{text} {kind}"
+
+
+def _usage_text(flag: Flag) -> str:
+    usage = str(flag.kwargs.get("help") or "")
+    default = flag.default
+    if _is_switch(flag):
+        return f"{usage} (default true)" if str(default).lower() == "true" else usage
+    if default in (None, False, 0, "", []) or flag.action == "append":
+        return usage
+    shown = f'"{default}"' if isinstance(default, str) else str(default).lower() \
+        if isinstance(default, bool) else str(default)
+    return f"{usage} (default {shown})"
+
+
+def _wrap(text: str, indent: int, width: int) -> str:
+    """cobra's flag-usage wrapping: lines of ``width`` starting at column ``indent``, a few
+    characters of slop so a last word is not left alone."""
+    room = width - indent
+    if room < 24:
+        return text
+    slop = 5
+    room -= slop
+    pieces = []
+    while text:
+        if room + slop > len(text):
+            pieces.append(text)
+            break
+        cut = text.rfind(" ", 0, room)
+        if cut <= 0:
+            pieces.append(text)
+            break
+        pieces.append(text[:cut])
+        text = text[cut + 1:]
+    return ("\n" + " " * indent).join(pieces)
 
 
 def build_parser(command: Command, full_name: str) -> FlagParser:

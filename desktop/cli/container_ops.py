@@ -128,7 +128,7 @@ def prune(args: Namespace, cli: Cli) -> int:
 
 
 def _stop_flags(parser: FlagParser) -> None:
-    parser.add_argument("-t", "--time", "--timeout", dest="time", type=int, default=None,
+    parser.add_argument("-t", "--timeout", "--time", dest="time", type=int, default=None,
                         help="Seconds to wait before killing the container")
     parser.add_argument("-s", "--signal", default=None, help="Signal to send to the container")
 

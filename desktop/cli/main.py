@@ -279,6 +279,18 @@ def _group_usage(words: list[str]) -> int:
     return 0
 
 
+def _aliases(module_name: str, key: str) -> list[str]:
+    """Every name a command answers to, in docker's help order: its own group's forms, the
+    top-level one, then the other groups'."""
+    by_group = [[f"cove {group} {sub}" for sub, target in subs.items()
+                 if target == (module_name, key)] for group, subs in GROUPS.items()]
+    homes = [names for names in by_group if names]
+    top = [f"cove {key}"] if TOP_LEVEL.get(key) == module_name else []
+    if not homes:
+        return top
+    return homes[0] + top + [name for names in homes[1:] for name in names]
+
+
 def run_command(module_name: str, key: str, argv: list[str], host_flag: str | None) -> int:
     import importlib
 
@@ -290,7 +302,7 @@ def run_command(module_name: str, key: str, argv: list[str], host_flag: str | No
     try:
         args, parser = parse(command, key, argv)
         if args.help:
-            sys.stdout.write(parser.format_help())
+            sys.stdout.write(parser.format_help(_aliases(module_name, key)))
             return 0
         count = len(args.args)
         if count < command.min_args or (command.max_args is not None and count > command.max_args):

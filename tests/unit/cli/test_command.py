@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -64,8 +65,42 @@ def test_optional_value_flag_and_set_defaults() -> None:
 def test_help_is_formatted_on_demand(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main.main(["run", "--help"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: cove run [OPTIONS] IMAGE [COMMAND] [ARG...]")
-    assert "-m MEMORY, --memory MEMORY" in out and "--rm" in out
+    assert out.startswith("Usage:  cove run [OPTIONS] IMAGE [COMMAND] [ARG...]\n")
+    assert "  -m, --memory bytes " in out and "      --rm " in out
+
+
+def _option_columns(text: str) -> dict[str, str]:
+    """--name -> the flag column of an Options line (short form, name, value type)."""
+    columns = {}
+    for line in text.splitlines():
+        match = re.match(r"^  (?:-\S, |    )(--[\w-]+)(?: [a-z0-9-]+)?(?=  |$)", line)
+        if match:
+            columns[match.group(1)] = match.group(0)
+    return columns
+
+
+@pytest.mark.parametrize("command", ["ps", "run", "build", "volume ls", "logs", "stop",
+                                     "images", "history", "builder prune"])
+def test_help_lays_out_options_as_docker_does(command: str) -> None:
+    import shutil
+
+    docker = shutil.which("docker")
+    assert docker, "the docker CLI is needed: apt install docker.io"
+    theirs = subprocess.run([docker, *command.split(), "--help"], capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, timeout=30).stdout
+    ours = subprocess.run([sys.executable, "-m", "cove.desktop.cli.main", *command.split(),
+                           "--help"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          timeout=30).stdout
+    assert ours.startswith(f"Usage:  cove {command} ")
+    assert theirs.split("\n\n")[2:3] == [p.replace("cove", "docker")
+                                        for p in ours.split("\n\n")[2:3]] or \
+        "Aliases:" not in theirs  # the aliases paragraph, when docker has one
+    docker_columns, cove_columns = _option_columns(theirs), _option_columns(ours)
+    shared = [name for name in cove_columns if name in docker_columns]
+    assert len(shared) >= len(cove_columns) - 1  # cove's flags are docker's
+    assert {name: cove_columns[name] for name in shared} == \
+        {name: docker_columns[name] for name in shared}
+    assert list(cove_columns) == sorted(cove_columns, key=lambda name: name.lstrip("-"))
 
 
 def test_the_executable_entry_point_exits_with_flushed_output() -> None:
