@@ -23,7 +23,12 @@ from cove.runtime.build.dockerfile import Instruction
 from cove.runtime.build.remote import remote_context
 from cove.runtime.build.run_mounts import prune_cache_mounts
 from cove.runtime.build.run_step import run_step
-from cove.runtime.build.stage_state import StageState, declare_args, expand_word
+from cove.runtime.build.stage_state import (
+    StageState,
+    declare_args,
+    expand_word,
+    unconsumed_build_args,
+)
 from cove.runtime.build.step_cache import BuildCache
 from cove.runtime.images import reference
 from cove.runtime.store.layout import Layout
@@ -101,9 +106,13 @@ class BuildRun:
                 raise errors.InvalidParameter(
                     f"failed to reach build target {self.options.target} in Dockerfile")
             stages = stages[:names.index(self.options.target.lower()) + 1]
-        total = sum(1 + len(s.instructions) for s in stages)
+        # the ARGs before the first FROM are steps too, as dockerd counts and shows them
+        total = len(dockerfile.global_args) + sum(1 + len(s.instructions) for s in stages)
         global_args = declare_args(dockerfile.global_args, self.options.build_args)
         step = 0
+        for inst in dockerfile.global_args:
+            step += 1
+            self.say(f"Step {step}/{total} : {inst.original}\n")
         image_id = ""
         for index, stage in enumerate(stages):
             step += 1
@@ -134,6 +143,10 @@ class BuildRun:
         if self.options.labels:
             state = instructions.add_labels(self, state, self.options.labels)
             image_id = state.image_id
+        unused = unconsumed_build_args(self.options.build_args, dockerfile.global_args,
+                                       [i for s in stages for i in s.instructions])
+        if unused:
+            self.say(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed\n")
         self.emit({"aux": {"ID": image_id}})
         if self.options.quiet:  # what `docker build -q` prints
             self.emit({"stream": image_id + "\n"})

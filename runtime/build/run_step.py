@@ -94,8 +94,10 @@ def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: l
         body.setdefault("HostConfig", {})["ExtraHosts"] = list(run.options.extra_hosts)
     cid = run.backend.run_container(body)
     run.say(f" ---> Running in {cid[:12]}\n")
-    for _stream, data in run.backend.container_output(cid):
-        run.say(data.decode("utf-8", "replace"))
+    for stream, data in run.backend.container_output(cid):
+        text = data.decode("utf-8", "replace")
+        # stderr in red, as dockerd's classic builder sends it
+        run.say(f"\x1b[91m{text}\x1b[0m" if stream == 2 else text)
     code = run.backend.wait_container(cid)
     if code != 0:
         if run.options.force_remove:

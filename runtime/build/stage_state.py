@@ -86,3 +86,19 @@ def declare_args(arg_instructions: list[Instruction],
 
 def expand_word(word: str, env: dict[str, str]) -> str:
     return expand(word, env)
+
+
+# dockerd never warns about these: they reach RUN steps without an ARG
+PREDEFINED_ARGS = frozenset(("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+                             "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy",
+                             "ALL_PROXY", "all_proxy"))
+
+
+def unconsumed_build_args(build_args: dict[str, str | None], global_args: list[Instruction],
+                          stage_instructions: list[Instruction]) -> list[str]:
+    """The ``--build-arg`` names no ARG of the build declares, sorted (dockerd warns of them)."""
+    declared = {name for inst in global_args for name, _ in arg_pairs(inst)}
+    declared |= {name for inst in stage_instructions if inst.keyword.upper() == "ARG"
+                 for name, _ in arg_pairs(inst)}
+    return sorted(name for name in build_args
+                  if name not in declared and name not in PREDEFINED_ARGS)
