@@ -140,11 +140,28 @@ class BuildContext:
     def path(self, rel: str) -> str:
         return self._inside(rel)
 
+    def source(self, rel: str) -> str:
+        """The host path COPY reads for context path ``rel``: a link given as a source is
+        followed inside the context, as dockerd follows it (the copy keeps its name);
+        links inside a copied directory stay links."""
+        path = self._inside(rel)
+        if not os.path.islink(path):
+            return path
+        try:
+            followed = resolve_in_root(self.root, os.path.relpath(path, self.root))
+        except OSError as exc:  # a link loop
+            raise errors.InvalidParameter(f"{rel}: {exc.strerror or exc}") from exc
+        if not os.path.exists(followed):
+            raise errors.InvalidParameter(
+                f"COPY failed: file not found in build context or excluded by .dockerignore: "
+                f"stat {rel}: file does not exist")
+        return followed
+
     def checksum(self, rels: list[str]) -> str:
         """Content hash of the selected sources: names, modes and bytes (the cache key)."""
         digest = hashlib.sha256()
         for rel in rels:
-            base = self._inside(rel)
+            base = self.source(rel)
             walk = [(base, rel)]
             if os.path.isdir(base) and not os.path.islink(base):
                 walk = []

@@ -78,6 +78,12 @@ def _add_path(tar: tarfile.TarFile, src: str, rel: str, owner: Owner, chmod: int
         tar.addfile(info)
 
 
+def _fetched(given: str) -> bool:
+    """Whether a source was given as a URL: ADD fetched it, its file is named for it, and
+    a fetched archive stays packed."""
+    return given.startswith(("http://", "https://"))
+
+
 def _is_archive(path: str) -> bool:
     try:
         return os.path.isfile(path) and tarfile.is_tarfile(path)
@@ -115,8 +121,7 @@ def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
                         full = os.path.join(walk_root, name)
                         rel = posixpath.join(target, os.path.relpath(full, src).replace(os.sep, "/"))
                         _add_path(tar, full, rel.lstrip("/"), owner, chmod, made)
-            elif extract_archives and not given.startswith(("http://", "https://")) \
-                    and _is_archive(src):  # a fetched archive stays a file
+            elif extract_archives and not _fetched(given) and _is_archive(src):
                 if root:  # unpacked as dockerd's UntarPath: made by root, not --chown
                     _parents(tar, root, Owner(), made, image_stat)
                     _dir_entry(tar, root, Owner(), made, image_stat("/" + root))
@@ -129,8 +134,10 @@ def copy_layer(sources: list[tuple[str, str]], dest: str, out: BinaryIO, *,
                         member.name = posixpath.join(root, name) if root else name
                         data = archive.extractfile(member) if member.isreg() else None
                         tar.addfile(member, data)
-            else:
-                rel = posixpath.join(root, os.path.basename(src)) if dir_dest else root
+            else:  # named as given (a followed link keeps its own name), or as fetched
+                name = os.path.basename(src) if _fetched(given) else \
+                    posixpath.basename(given.rstrip("/"))
+                rel = posixpath.join(root, name) if dir_dest else root
                 if not rel:
                     raise errors.InvalidParameter("cannot copy a file onto /")
                 _parents(tar, rel, owner, made, image_stat)

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 
+from cove.common.paths import resolve_in_root
 from cove.runtime import errors
 from cove.runtime.build import globs
 from cove.runtime.linux.overlay import mount_overlay
@@ -28,6 +29,17 @@ class ImageSources(list[tuple[str, str]]):
         except OSError:
             pass
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _followed(mountpoint: str, rel: str) -> str:
+    """A link named as a source is followed inside the image, as dockerd follows it."""
+    path = os.path.join(mountpoint, rel)
+    if not os.path.islink(path):
+        return path
+    try:
+        return resolve_in_root(mountpoint, rel)
+    except OSError as exc:  # a link loop
+        raise errors.InvalidParameter(f"COPY failed: {rel}: {exc.strerror or exc}") from exc
 
 
 def select_from_image(lower_dirs: list[str], image_id: str, patterns: list[str],
@@ -53,7 +65,7 @@ def select_from_image(lower_dirs: list[str], image_id: str, patterns: list[str],
                 raise errors.InvalidParameter("COPY failed: no source files were specified")
             if not matched:
                 raise errors.InvalidParameter(f"COPY failed: stat {clean}: file does not exist")
-            sources.extend((os.path.join(mountpoint, rel), rel) for rel in matched)
+            sources.extend((_followed(mountpoint, rel), rel) for rel in matched)
     except BaseException:
         sources.release()
         raise

@@ -70,7 +70,7 @@ def copy_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
         origin = "url"
     else:
         rels = [rel for pattern in patterns for rel in run.context.select(pattern)]
-        sources = [(run.context.path(rel), rel) for rel in rels]
+        sources = [(run.context.source(rel), rel) for rel in rels]
         checksum = run.context.checksum(rels)
         origin = "context"
     try:
@@ -138,7 +138,7 @@ def _url_sources(run: StepRun, patterns: list[str]) -> tuple[_TempSources, str]:
                 digest.update(f"url\0{pattern}\0{content}\0".encode())
             else:
                 rels = run.context.select(pattern)
-                files.extend((run.context.path(rel), rel) for rel in rels)
+                files.extend((run.context.source(rel), rel) for rel in rels)
                 digest.update(f"context\0{run.context.checksum(rels)}\0".encode())
     except BaseException:
         files.release()

@@ -26,7 +26,7 @@ CONTEXT = {
 SOURCE_STAGE = (
     "FROM busybox AS src\n"
     "RUN mkdir -p /from/d/e && echo f > /from/f.txt && echo g > /from/d/e/g.txt"
-    " && echo h > /from/d/h.txt\n")
+    " && echo h > /from/d/h.txt && ln -s f.txt /from/flink\n")
 
 
 @dataclass
@@ -185,6 +185,23 @@ def test_destinations_through_links_in_the_image_match_dockerd(
         "COPY dir /l/rel/sub/\n"
         "COPY top.txt /l/deep/x/\n"
         "COPY a.txt /l/tofile\n"), "/l")
+
+
+def test_links_named_as_sources_are_followed_as_dockerd(both: tuple[Builder, Builder]) -> None:
+    """A link given (or matched) as a source is copied as what it points to, under its
+    own name; a link inside a copied directory stays a link."""
+    for builder in both:
+        builder.write_context()
+        (builder.context / "dirlink").symlink_to("dir")
+        (builder.context / "alink").symlink_to("a.txt")
+        (builder.context / "dir" / "inlink").symlink_to("x.txt")
+    _same_tree(both, SOURCE_STAGE + (
+        "FROM busybox\n"
+        "COPY --from=src /from/flink /s/five/\n"
+        "COPY dirlink /s/one/\n"
+        "COPY alink /s/two/\n"
+        "COPY alink /s/three\n"
+        "COPY *link /s/four/\n"), "/s")
 
 
 @pytest.mark.parametrize(("line", "message"), [

@@ -61,3 +61,16 @@ def test_a_member_written_through_a_link_out_is_refused(tmp_path):
                      str(tmp_path / "tmp"))
     assert not (target / "planted").exists()
     assert os.listdir(tmp_path / "tmp") == []  # the half-unpacked context is gone
+
+
+def test_a_link_named_as_a_source_is_followed_inside_the_context(tmp_path):
+    context = BuildContext(_tar(("app", "dir", ""), ("app/main", "file", "x"),
+                                ("applink", "link", "app"), ("mainlink", "link", "/app/main"),
+                                ("hostetc", "link", "/etc")), str(tmp_path))
+    try:
+        assert context.source("applink") == os.path.join(context.root, "app")
+        assert context.source("mainlink") == os.path.join(context.root, "app", "main")
+        with pytest.raises(errors.InvalidParameter, match="file not found"):
+            context.source("hostetc")  # /etc of the context, which has none
+    finally:
+        context.close()
