@@ -18,7 +18,7 @@ from typing import Any
 from cove.runtime import errors
 from cove.runtime.containers.spec import LogSpec
 from cove.runtime.engine import host_modes, mounts
-from cove.runtime.linux import caps
+from cove.runtime.linux import caps, rootfs
 from cove.runtime.linux.process import RLIMIT_NUMBERS
 
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
@@ -447,10 +447,23 @@ def normalize_host_config(host: dict[str, Any]) -> dict[str, Any]:
     for key in ("PidMode", "UTSMode", "CgroupParent", "CpusetCpus", "CpusetMems"):
         out.setdefault(key, "")
     out.setdefault("Devices", [])
-    out.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
+    log_config = dict(out.get("LogConfig") or {})  # the docker CLI sends Type "" unset
+    out["LogConfig"] = {"Type": log_config.get("Type") or "json-file",
+                        "Config": log_config.get("Config") or {}}
+    # what the container gets, as dockerd reports it: its own cgroup namespace (the shim
+    # always unshares one), the /proc and /sys paths masked or read-only unless privileged
+    out["CgroupnsMode"] = out.get("CgroupnsMode") or "private"
+    for key, paths in (("MaskedPaths", rootfs.MASKED_PATHS),
+                       ("ReadonlyPaths", rootfs.READONLY_PATHS)):
+        if out.get(key) is None:
+            out[key] = None if out.get("Privileged") else list(paths)
     for key in ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod"):
         out.setdefault(key, 0)
-    out.setdefault("PidsLimit", None)
+    if not out.get("PidsLimit") or out["PidsLimit"] <= 0:  # 0 and -1: unlimited, as null
+        out["PidsLimit"] = None
+    if out.get("MemorySwappiness") == -1:  # the docker CLI's "unset"
+        out["MemorySwappiness"] = None
+    out.setdefault("MemorySwappiness", None)
     for key in ("AutoRemove", "ReadonlyRootfs", "Privileged"):
         out.setdefault(key, False)
     out.setdefault("Binds", None)

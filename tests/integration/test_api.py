@@ -19,13 +19,18 @@ def swagger() -> dict:
         return _nullable(yaml.safe_load(f))
 
 
-def _nullable(node):
+_GO_POINTERS = ("MemorySwappiness", "OomKillDisable", "Init")
+"""HostConfig fields that are pointers in moby's Go types (nil: unset) though the swagger
+does not mark them x-nullable: dockerd 20.10 answers null for them when unset."""
+
+
+def _nullable(node, name=""):
     """Objects, arrays and strings also admit null, as Go's encoder writes nil maps,
     slices and pointers (dockerd's own answers are full of them)."""
     if isinstance(node, dict):
-        node = {k: _nullable(v) for k, v in node.items()}
-        if node.get("type") in ("object", "array", "string") or (
-                node.get("x-nullable") is True and "type" in node):
+        node = {k: _nullable(v, k) for k, v in node.items()}
+        if node.get("type") in ("object", "array", "string") or "type" in node and (
+                node.get("x-nullable") is True or name in _GO_POINTERS):
             node["type"] = [node["type"], "null"]
         return node
     if isinstance(node, list):
