@@ -176,3 +176,26 @@ def test_detached_exec_start_answers_with_an_empty_body(daemon: Daemon) -> None:
                                              name=daemon.name("exec"))
     exec_id = daemon.client.api.exec_create(container.id, ["true"])["Id"]
     assert daemon.client.api.exec_start(exec_id, detach=True) == ""
+
+
+def test_wait_begun_while_restarting_returns_when_the_container_is_stopped(
+        daemon: Daemon) -> None:
+    name = daemon.name("restarting")
+    assert daemon.cli("run", "-d", "--name", name, "--restart", "always", "busybox",
+                      "sh", "-c", "exit 3").returncode == 0
+    deadline = time.monotonic() + 30
+    while not daemon.client.api.inspect_container(name)["State"]["Restarting"]:
+        assert time.monotonic() < deadline, "never seen restarting"
+        time.sleep(0.02)
+    if DOCKER is None:
+        pytest.fail("the docker CLI is required for these tests (apt install docker.io)")
+    waiting = subprocess.Popen([DOCKER, "wait", name], env=daemon.env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert daemon.cli("stop", name).returncode == 0
+        out, _ = waiting.communicate(timeout=30)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert (waiting.returncode, out) == (0, "3\n")

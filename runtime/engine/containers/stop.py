@@ -75,6 +75,7 @@ def stop_container(ctx: ContainerContext, container: Container, timeout: int | N
         if container.status == Status.RESTARTING:
             container.private["manually_stopped"] = True
             container.state.update(Status="exited", Restarting=False)
+            container.changed.notify_all()  # waiters for not-running
             container.save()
             return
         if not container.running:
