@@ -17,10 +17,10 @@ from cove.runtime.linux import cgroups
 
 # what coved can change (HostConfig names); the rest of dockerd's are refused, not ignored
 UPDATABLE = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "RestartPolicy",
-             "CpusetCpus", "CpusetMems")
+             "CpusetCpus", "CpusetMems", "CpuQuota", "CpuPeriod")
 _LIMITS = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "CpusetCpus",
-           "CpusetMems")
-IGNORED_WHEN_EMPTY = ("BlkioWeight", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod",
+           "CpusetMems", "CpuQuota", "CpuPeriod")
+IGNORED_WHEN_EMPTY = ("BlkioWeight", "CpuRealtimePeriod",
                       "CpuRealtimeRuntime", "KernelMemory",
                       "MemoryReservation", "MemorySwappiness", "KernelMemoryTCP")
 
@@ -39,6 +39,7 @@ def _check(body: dict[str, Any], host: dict[str, Any]) -> None:
     if memory and 0 < memory < 6 * 1024 * 1024:
         raise errors.InvalidParameter("Minimum memory limit allowed is 6MB")
     host_modes.cpuset_values(body)
+    host_modes.cfs_values(body)
     policy = body.get("RestartPolicy") or {}
     if policy.get("Name") not in (None, "", "no") and host.get("AutoRemove"):
         raise errors.InvalidParameter(
@@ -63,7 +64,8 @@ def update(containers: Any, ref: str, body: dict[str, Any]) -> dict[str, Any]:
                 memory=changed.get("Memory"), memory_swap=changed.get("MemorySwap"),
                 nano_cpus=changed.get("NanoCpus"), cpu_shares=changed.get("CpuShares"),
                 pids_limit=changed.get("PidsLimit"), cpuset_cpus=changed.get("CpusetCpus"),
-                cpuset_mems=changed.get("CpusetMems"))
+                cpuset_mems=changed.get("CpusetMems"), cpu_quota=changed.get("CpuQuota"),
+                cpu_period=changed.get("CpuPeriod"))
             try:
                 containers.cgroup(container).update(resources)
             except (OSError, errors.SystemError_) as exc:

@@ -60,6 +60,8 @@ def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
             "own network namespace with loopback only (--network none, default or bridge)")
     cgroup_parent(host)
     cpuset_values(host)
+    cfs_values(host)
+    refuse_unsupported(host)
     for device in host.get("Devices") or []:
         if not isinstance(device, dict) or not isinstance(device.get("PathOnHost"), str):
             raise errors.InvalidParameter(
@@ -174,6 +176,54 @@ def check_platform(platform: str | None, image: str, image_platform: str,
     raise errors.InvalidParameter(
         f"platform {want} is not supported by Cove: no emulation, containers run as "
         f"{host_platform}")
+
+
+def cfs_values(host: dict[str, Any]) -> None:
+    """``--cpu-period``/``--cpu-quota`` within the kernel's range, in dockerd's words."""
+    period, quota = host.get("CpuPeriod") or 0, host.get("CpuQuota") or 0
+    if period and not 1000 <= period <= 1_000_000:
+        raise errors.InvalidParameter("CPU cfs period can not be less than 1ms (i.e. 1000) or "
+                                      "larger than 1s (i.e. 1000000)")
+    if 0 < quota < 1000:
+        raise errors.InvalidParameter("CPU cfs quota can not be less than 1ms (i.e. 1000)")
+
+
+_UNSUPPORTED: tuple[tuple[str, str], ...] = (
+    ("BlkioWeight", "--blkio-weight"), ("BlkioWeightDevice", "--blkio-weight-device"),
+    ("BlkioDeviceReadBps", "--device-read-bps"), ("BlkioDeviceWriteBps", "--device-write-bps"),
+    ("BlkioDeviceReadIOps", "--device-read-iops"),
+    ("BlkioDeviceWriteIOps", "--device-write-iops"),
+    ("MemoryReservation", "--memory-reservation"), ("KernelMemory", "--kernel-memory"),
+    ("KernelMemoryTCP", "KernelMemoryTCP"), ("OomKillDisable", "--oom-kill-disable"),
+    ("CpuRealtimePeriod", "--cpu-rt-period"), ("CpuRealtimeRuntime", "--cpu-rt-runtime"),
+    ("CpuCount", "--cpu-count"), ("CpuPercent", "--cpu-percent"),
+    ("IOMaximumIOps", "--io-maxiops"), ("IOMaximumBandwidth", "--io-maxbandwidth"),
+    ("DeviceRequests", "--gpus"), ("StorageOpt", "--storage-opt"),
+    ("PublishAllPorts", "--publish-all"), ("Links", "--link"),
+)
+
+
+def refuse_unsupported(host: dict[str, Any]) -> None:
+    """Fields this engine does not act on are refused when set, never stored and ignored:
+    a user who asked for a limit and silently didn't get it is worse off than one told so."""
+    for key, flag in _UNSUPPORTED:
+        if host.get(key):
+            raise errors.InvalidParameter(f"{flag} is not supported by Cove yet")
+    swappiness = host.get("MemorySwappiness")
+    if swappiness is not None and swappiness != -1:
+        raise errors.InvalidParameter("--memory-swappiness is not supported by Cove yet")
+    cgroupns = host.get("CgroupnsMode") or "private"
+    if cgroupns != "private":
+        raise errors.InvalidParameter(
+            f"--cgroupns {cgroupns} is not supported by Cove yet: containers get their own "
+            "cgroup namespace")
+    userns = host.get("UsernsMode") or "host"
+    if userns != "host":  # "host" is what every container gets: no user namespace
+        raise errors.InvalidParameter(f"--userns {userns} is not supported by Cove yet")
+    isolation = host.get("Isolation") or "default"
+    if isolation != "default":
+        raise errors.InvalidParameter(
+            f'Invalid isolation: "{isolation}" - linux only supports \'default\'')
 
 
 def cgroup_parent(host: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ def resources(container: Container) -> cgroups.Resources:
         nano_cpus=host.get("NanoCpus") or None, cpu_shares=host.get("CpuShares") or None,
         pids_limit=host.get("PidsLimit") or None,
         cpuset_cpus=host.get("CpusetCpus") or None, cpuset_mems=host.get("CpusetMems") or None,
+        cpu_quota=host.get("CpuQuota") or None, cpu_period=host.get("CpuPeriod") or None,
         devices=host_modes.device_access(host)[1])
 
 

@@ -116,6 +116,10 @@ class CgroupV1Manager:
                     write_text(self._file("cpu", "cpu.cfs_quota_us"), UNLIMITED)
             if resources.cpu_shares:
                 write_text(self._file("cpu", "cpu.shares"), resources.cpu_shares)
+            if resources.cpu_period:
+                write_text(self._file("cpu", "cpu.cfs_period_us"), resources.cpu_period)
+            if resources.cpu_quota:
+                write_text(self._file("cpu", "cpu.cfs_quota_us"), resources.cpu_quota)
         if "pids" in dirs and resources.pids_limit is not None:
             limit = resources.pids_limit
             write_text(self._file("pids", "pids.max"), limit if limit > 0 else "max")

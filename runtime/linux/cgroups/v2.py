@@ -100,6 +100,12 @@ class CgroupV2Manager:
         if resources.nano_cpus is not None:
             quota = cpu_quota_us(resources.nano_cpus) if resources.nano_cpus > 0 else "max"
             write_text(self._file("cpu.max"), f"{quota} {CPU_PERIOD_US}")
+        if resources.cpu_quota or resources.cpu_period:  # cpu.max holds both: keep the other
+            current = (read_optional(self._file("cpu.max")) or "").split() or ["max"]
+            cfs_quota: int | str = resources.cpu_quota or current[0]
+            period = resources.cpu_period or (current[1] if len(current) > 1 else CPU_PERIOD_US)
+            write_text(self._file("cpu.max"),
+                       f"{'max' if cfs_quota == -1 else cfs_quota} {period}")
         if resources.cpu_shares:
             write_text(self._file("cpu.weight"), shares_to_weight(resources.cpu_shares))
         if resources.pids_limit is not None:

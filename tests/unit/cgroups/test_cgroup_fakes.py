@@ -347,3 +347,17 @@ def test_device_program_checks_type_access_major_minor_then_denies() -> None:
     assert insns[12:14] == [(0xB7, 0, 0, 1), (0x95, 0, 0, 0)]
     assert insns[14:] == [(0xB7, 0, 0, 0), (0x95, 0, 0, 0)]
     assert len(devices.device_program([devices.DeviceRule("a", -1, -1, "rwm")])) == 8 * 10
+
+
+def test_cfs_quota_and_period_v1_and_v2(v1_root: Path, v2_root: Path) -> None:
+    CgroupV1Manager("q", root=str(v1_root)).create(Resources(cpu_quota=50000, cpu_period=200000))
+    base = v1_root / "cpu" / "cove" / "q"
+    assert (base / "cpu.cfs_quota_us").read_text() == "50000"
+    assert (base / "cpu.cfs_period_us").read_text() == "200000"
+    mgr = CgroupV2Manager("q", root=str(v2_root))
+    mgr.create(Resources(cpu_quota=50000))
+    assert (v2_root / "cove" / "q" / "cpu.max").read_text() == "50000 100000"
+    mgr.update(Resources(cpu_period=200000))  # the quota stays
+    assert (v2_root / "cove" / "q" / "cpu.max").read_text() == "50000 200000"
+    mgr.update(Resources(cpu_quota=-1))
+    assert (v2_root / "cove" / "q" / "cpu.max").read_text() == "max 200000"

@@ -143,3 +143,33 @@ def test_device_cgroup_rules_join_the_allow_list() -> None:
         devices.DeviceRule("c", 10, 237, "r"), devices.DeviceRule("b", -1, -1, "rw"))
     assert _refused({"DeviceCgroupRules": ["bogus"]}) == \
         "invalid device cgroup rule format: 'bogus'"
+
+
+def test_cfs_period_and_quota_in_the_kernels_range() -> None:
+    validate({"Image": "busybox", "HostConfig": {"CpuQuota": 50000, "CpuPeriod": 100000}})
+    assert _refused({"CpuPeriod": 500}) == ("CPU cfs period can not be less than 1ms (i.e. "
+                                            "1000) or larger than 1s (i.e. 1000000)")
+    assert _refused({"CpuQuota": 10}) == "CPU cfs quota can not be less than 1ms (i.e. 1000)"
+
+
+@pytest.mark.parametrize("host", [
+    {"BlkioWeight": 300}, {"MemoryReservation": 10 << 20}, {"OomKillDisable": True},
+    {"MemorySwappiness": 10}, {"CgroupnsMode": "host"}, {"UsernsMode": "private"},
+    {"CpuRealtimeRuntime": 100}, {"DeviceRequests": [{"Count": -1}]},
+    {"StorageOpt": {"size": "1G"}}, {"PublishAllPorts": True}, {"Links": ["x:y"]},
+    {"KernelMemory": 10 << 20},
+])
+def test_fields_cove_does_not_act_on_are_refused_when_set(host: dict) -> None:
+    assert "is not supported by Cove yet" in _refused(host)
+
+
+def test_unset_values_as_clients_send_them_are_accepted() -> None:
+    validate({"Image": "busybox", "HostConfig": {
+        "BlkioWeight": 0, "OomKillDisable": False, "MemorySwappiness": None,
+        "CgroupnsMode": "", "UsernsMode": "", "Isolation": "", "Links": None,
+        "DeviceRequests": None, "PublishAllPorts": False}})
+    validate({"Image": "busybox", "HostConfig": {"MemorySwappiness": -1, "UsernsMode": "host",
+                                                 "CgroupnsMode": "private",
+                                                 "Isolation": "default"}})
+    assert _refused({"Isolation": "process"}) == \
+        'Invalid isolation: "process" - linux only supports \'default\''
