@@ -59,6 +59,16 @@ def _parents(tar: tarfile.TarFile, rel: str, owner: Owner, made: set[str],
             _dir_entry(tar, name, owner, made, image_stat("/" + name))
 
 
+def directory_layer(path: str, out: BinaryIO, image_stat: ImageStat) -> None:
+    """A layer making directory ``path`` and its missing parents (0755, root's), as
+    dockerd's WORKDIR makes the working directory."""
+    rel = posixpath.normpath(path).lstrip("/")
+    made: set[str] = set()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        _parents(tar, rel, Owner(), made, image_stat)
+        _dir_entry(tar, rel, Owner(), made, image_stat("/" + rel))
+
+
 def _add_path(tar: tarfile.TarFile, src: str, rel: str, owner: Owner, chmod: int | None,
               made: set[str]) -> None:
     info = tar.gettarinfo(src, arcname=rel)

@@ -82,14 +82,12 @@ def copy_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
             return found
         layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
         chown = flags.get("chown")
-        workdir = posixpath.normpath(state.config.get("WorkingDir") or "/")
         target = image_files.resolve(layers, dest)  # links followed in the image, as dockerd
         if dest.endswith("/") and not target.endswith("/"):
             target += "/"
         with run.temp_file() as layer:
             copy_layer(sources, target, layer, image_stat=lambda path: image_files.stat(layers, path),
-                       dest_is_dir=lambda path: image_files.is_dir(layers, path)
-                       or _made_by_workdir(path, workdir),
+                       dest_is_dir=lambda path: image_files.is_dir(layers, path),
                        owner=image_files.owner(layers, chown if isinstance(chown, str) else None),
                        chmod=chmod, extract_archives=is_add and not from_ref,
                        keyword=inst.keyword.upper())
@@ -102,12 +100,6 @@ def copy_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
     kind = "dir" if len(sources) == 1 and posixpath.isdir(sources[0][0]) else "file"
     created_by = f"/bin/sh -c #(nop) {inst.keyword} {kind}:{checksum} in {dest} "
     return commit_config(run, state, created_by, step, result.diff_id)
-
-
-def _made_by_workdir(path: str, workdir: str) -> bool:
-    """Whether ``path`` is the WORKDIR or one of its parents: dockerd's WORKDIR makes the
-    directory in a layer of its own, so a COPY to ``.`` finds a directory there."""
-    return workdir == path or workdir.startswith(path.rstrip("/") + "/")
 
 
 def _heredoc_sources(run: StepRun, inst: Instruction) -> tuple[_TempSources, str]:

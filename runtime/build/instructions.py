@@ -1,7 +1,8 @@
 """The instructions that change only the image's config, and the commit every step ends with.
 
 ARG, ENV, LABEL, CMD, ENTRYPOINT, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL, SHELL,
-HEALTHCHECK, ONBUILD and MAINTAINER each make an image without a layer of its own;
+HEALTHCHECK, ONBUILD and MAINTAINER each make an image without a layer of its own (but
+WORKDIR, as dockerd's, makes one holding its directory when the image lacks it);
 RUN and COPY/ADD (``run_step``, ``copy_step``) make a layer first. Every step's image is
 committed here and remembered in the step cache under the parent image and the step's
 inputs, so a later build with the same inputs takes it from there.
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.build import image_files
+from cove.runtime.build.copy import directory_layer
 from cove.runtime.build.dockerfile import Instruction, arg_pairs
 from cove.runtime.build.expansion import expand_instruction
 from cove.runtime.build.stage_state import StageState, command_shell, expand_word
@@ -73,6 +76,8 @@ def config_step(run: StepRun, state: StageState, inst: Instruction) -> StageStat
                               lambda c: c.setdefault("OnBuild", []).append(inst.text()))
     if keyword not in ("CMD", "ENTRYPOINT", "SHELL", "HEALTHCHECK"):
         inst = expand_instruction(inst, state.env())
+    if keyword == "WORKDIR":
+        return _workdir_step(run, state, inst)
     change = _change_for(keyword)
     return _commit_change(run, state, inst, lambda config: change(config, inst, state))
 
@@ -104,6 +109,28 @@ def _commit_change(run: StepRun, state: StageState, inst: Instruction,
         shadow.cmd_set = True
     text = inst.text() if not inst.json_form else json.dumps(inst.words())
     return commit_config(run, shadow, f"/bin/sh -c #(nop)  {inst.keyword} {text}", step)
+
+
+def _workdir_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
+    """WORKDIR: the config's working directory, and, where the image lacks it, a layer
+    making it (dockerd's WORKDIR creates the directory and commits it)."""
+    step = f"{inst.keyword} {json.dumps(inst.words())}"
+    found = cached(run, state, step)
+    if found:
+        return found
+    shadow = state.shadow()
+    _set_workdir(shadow.config, inst, state)
+    created_by = f"/bin/sh -c #(nop)  {inst.keyword} {inst.text()}"
+    layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
+    directory = image_files.resolve(layers, shadow.config["WorkingDir"])
+    if image_files.is_dir(layers, directory):
+        return commit_config(run, shadow, created_by, step)
+    with run.temp_file() as layer:
+        directory_layer(directory, layer, lambda path: image_files.stat(layers, path))
+        layer.seek(0)
+        chain = run.store.layer_chain(state.image_id) if state.image_id else []
+        _chain, result = run.store.add_layer(layer, chain[-1] if chain else None)
+    return commit_config(run, shadow, created_by, step, result.diff_id)
 
 
 def _change_for(keyword: str) -> ConfigChange:

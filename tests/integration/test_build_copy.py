@@ -6,6 +6,8 @@ resulting trees must be the same."""
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import tarfile
 import uuid
@@ -86,6 +88,40 @@ def both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Build
         for builder in (ours, theirs):
             if builder.tags:
                 builder.docker("rmi", "-f", *builder.tags)
+
+
+def _layer_names(builder: Builder, tag: str) -> list[list[str]]:
+    """The member names of each non-empty layer ``tag`` has beyond busybox's."""
+    base = json.loads(builder.docker("image", "inspect", "busybox:latest").stdout)
+    saved = subprocess.run([DOCKER or "docker", "save", tag], env=builder.env,
+                           capture_output=True, timeout=180)
+    assert saved.returncode == 0, saved.stderr
+    with tarfile.open(fileobj=io.BytesIO(saved.stdout)) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+        found = []
+        for name in manifest[0]["Layers"][len(base[0]["RootFS"]["Layers"]):]:
+            with tarfile.open(fileobj=archive.extractfile(name)) as layer:
+                members = sorted(m.name.rstrip("/") for m in layer.getmembers())
+            if members:
+                found.append(members)
+    return found
+
+
+def test_workdir_makes_its_directory_in_a_layer_as_dockerd(
+        both: tuple[Builder, Builder]) -> None:
+    """A new WORKDIR is a layer holding the directory (and its new parents); an existing
+    one adds none; ``COPY . .`` then lands in it."""
+    dockerfile = ("FROM busybox\n"
+                  "WORKDIR /w/deep\n"
+                  "WORKDIR /etc\n"
+                  "WORKDIR /w/deep\n"
+                  "WORKDIR sub\n")
+    layers = []
+    for builder in both:
+        tag, result = builder.build(dockerfile)
+        assert result.returncode == 0, result.stdout + result.stderr
+        layers.append(_layer_names(builder, tag))
+    assert layers[0] == layers[1] == [["w", "w/deep"], ["w", "w/deep", "w/deep/sub"]]
 
 
 def _same_tree(both: tuple[Builder, Builder], dockerfile: str, *roots: str) -> list[str]:
