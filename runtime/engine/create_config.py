@@ -216,6 +216,7 @@ def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         raise errors.NotImplementedByEngine("published ports are not supported by this engine yet")
     mounts.validate(host)
     host_modes.validate(config, host)
+    host_modes.validate_networking(config, body.get("NetworkingConfig"))
     capability_set(host)
     rlimits(host)
     _check_process_settings(host)

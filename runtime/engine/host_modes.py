@@ -149,6 +149,27 @@ def _host_devices(source: str) -> list[tuple[str, os.stat_result]]:
     return found
 
 
+def validate_networking(config: dict[str, Any], networking: Any) -> None:
+    """Per-network settings (``--ip``, ``--ip6``, ``--link-local-ip``, ``--network-alias``,
+    ``--mac-address``, driver options) need networking, which Cove does not have yet:
+    refused, not ignored."""
+    if config.get("MacAddress"):
+        raise errors.InvalidParameter("--mac-address is not supported by Cove yet")
+    endpoints = (networking or {}).get("EndpointsConfig") if isinstance(networking, dict) \
+        else None
+    for network, endpoint in (endpoints or {}).items():
+        if not isinstance(endpoint, dict):
+            continue
+        ipam = endpoint.get("IPAMConfig") or {}
+        asked = [key for key in ("Aliases", "Links", "MacAddress", "DriverOpts", "IPAddress",
+                                 "IPv6Gateway", "GlobalIPv6Address") if endpoint.get(key)]
+        asked += [f"IPAMConfig.{key}" for key, value in ipam.items() if value]
+        if asked:
+            raise errors.InvalidParameter(
+                f"endpoint settings for network {network} ({', '.join(asked)}) are not "
+                "supported by Cove yet: containers have no network but loopback")
+
+
 def check_network_exists(host: dict[str, Any]) -> None:
     """dockerd looks the network up when the container starts: an unknown name is a 404
     then (``docker create --network nosuch`` succeeds, ``start`` fails)."""

@@ -311,6 +311,12 @@ def test_none_default_and_bridge_give_loopback_only(coved_daemon: Daemon) -> Non
         assert out.split() == ["lo"], network
 
 
+def test_per_network_settings_are_refused_not_ignored(coved_daemon: Daemon) -> None:
+    for flags in (["--ip", "172.17.0.9"], ["--link-local-ip", "169.254.0.5"]):
+        message = coved_daemon.refused("run", "--rm", *flags, "busybox", "true")
+        assert "not supported by Cove yet" in message, message
+
+
 def test_host_and_container_networks_are_refused_not_ignored(coved_daemon: Daemon) -> None:
     for network in ("host", "container:whatever"):
         message = coved_daemon.refused("run", "--rm", "--network", network, "busybox", "true")

@@ -173,3 +173,15 @@ def test_unset_values_as_clients_send_them_are_accepted() -> None:
                                                  "Isolation": "default"}})
     assert _refused({"Isolation": "process"}) == \
         'Invalid isolation: "process" - linux only supports \'default\''
+
+
+def test_per_network_settings_are_refused_until_networking_lands() -> None:
+    for networking in ({"EndpointsConfig": {"bridge": {"IPAMConfig": {
+                            "IPv4Address": "172.17.0.9"}}}},
+                       {"EndpointsConfig": {"default": {"Aliases": ["web"]}}}):
+        with pytest.raises(errors.InvalidParameter, match="not supported by Cove yet"):
+            validate({"Image": "busybox", "NetworkingConfig": networking})
+    assert _refused({}, {"MacAddress": "02:42:ac:11:00:09"}) == \
+        "--mac-address is not supported by Cove yet"
+    validate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {
+        "default": {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": ""}}}})
