@@ -221,6 +221,7 @@ _UNSUPPORTED: tuple[tuple[str, str], ...] = (
     ("IOMaximumIOps", "--io-maxiops"), ("IOMaximumBandwidth", "--io-maxbandwidth"),
     ("DeviceRequests", "--gpus"), ("StorageOpt", "--storage-opt"),
     ("PublishAllPorts", "--publish-all"), ("Links", "--link"),
+    ("Cgroup", "HostConfig.Cgroup (sharing another container's cgroup)"),
 )
 
 

@@ -157,7 +157,7 @@ def test_cfs_period_and_quota_in_the_kernels_range() -> None:
     {"MemorySwappiness": 10}, {"CgroupnsMode": "host"}, {"UsernsMode": "private"},
     {"CpuRealtimeRuntime": 100}, {"DeviceRequests": [{"Count": -1}]},
     {"StorageOpt": {"size": "1G"}}, {"PublishAllPorts": True}, {"Links": ["x:y"]},
-    {"KernelMemory": 10 << 20},
+    {"KernelMemory": 10 << 20}, {"Cgroup": "container:x"},
 ])
 def test_fields_cove_does_not_act_on_are_refused_when_set(host: dict) -> None:
     assert "is not supported by Cove yet" in _refused(host)
