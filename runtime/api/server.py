@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from cove.runtime import errors
 from cove.runtime.api.status import http_status
-from cove.runtime.api.streams import ChunkedWriter, peer_closed
+from cove.runtime.api.streams import ChunkedWriter, peer_closed, wait_until_read
 from cove.runtime.api.version import API_VERSION, MIN_API_VERSION
 
 log = logging.getLogger("coved.api")
@@ -246,6 +246,7 @@ class Request:
             h.send_header("Content-Type", content_type)
         h.end_headers()
         h.wfile.flush()
+        wait_until_read(h.connection)
         self.responded = True
         h.close_connection = True
         return h.rfile, h.connection

@@ -9,9 +9,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import select
 import socket
+import struct
+import termios
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -57,6 +61,25 @@ def stream_sender(sock: socket.socket, tty: bool) -> Callable[[int, bytes], None
     if tty:
         return lambda _stream, data: sock.sendall(data)
     return lambda stream, data: sock.sendall(frame(stream, data))
+
+
+def wait_until_read(sock: socket.socket, timeout: float = 1.0) -> None:
+    """Wait, briefly, until the client has read everything sent so far (SIOCOUTQ: the bytes
+    of a Unix socket its peer has not read yet).
+
+    Called after the upgrade answer: a client that parses it with a buffered reader and
+    then reads the raw socket (docker-py's attach and exec) loses the stream bytes that
+    came in the same read as the headers. dockerd leaves that to chance."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            unread = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ,
+                                                    b"\0" * 4))[0]
+        except OSError:
+            return
+        if unread <= 0:
+            return
+        time.sleep(0.0005)
 
 
 def peer_closed(sock: socket.socket) -> bool:

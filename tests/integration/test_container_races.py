@@ -131,7 +131,7 @@ def _logged(daemon: Daemon, cid: str, wanted: bytes) -> None:
 def _attach_raw(daemon: Daemon, cid: str, query: str) -> bytes:
     """POST /attach without an upgrade, read to the end: the stream the daemon sent.
     (docker-py's ``attach(stream=False)`` reads the socket past its HTTP buffer, so it can
-    lose bytes that came with the headers, against either daemon.)"""
+    lose bytes that came with the headers.)"""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(20)
     sock.connect(daemon.socket_path)
@@ -167,8 +167,12 @@ def test_attach_without_stream_returns_the_logs_so_far(daemon: Daemon) -> None:
     stdout = _attach_raw(daemon, container.id, "stream=0&logs=1&stdout=1")
     assert _frames(stdout) == [(1, b"out\n")]
     assert _attach_raw(daemon, container.id, "stream=0&logs=0&stdout=1&stderr=1") == b""
-    # docker-py's way of asking, which returns too (what it reads is racy on both daemons)
-    assert container.attach(stream=False, logs=True) in (b"", b"out\nerr\n")
+    # docker-py's way of asking returns too. It reads the socket past its HTTP buffer, so
+    # against dockerd it loses what came with the headers about half the time; coved waits
+    # until the headers were read before it sends the stream
+    replayed = container.attach(stream=False, logs=True)
+    if daemon.kind == "coved":
+        assert replayed == b"out\nerr\n"
 
 
 def test_detached_exec_start_answers_with_an_empty_body(daemon: Daemon) -> None:
