@@ -4,6 +4,7 @@ container and image services (moby's builder.Backend)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cove.runtime import errors
@@ -105,6 +106,29 @@ class BuildJob:
         self._options = options
 
     def run(self, context: BinaryIO, emit: Emit) -> str:
-        image_id = self._service.builder.build(context, self._options, emit)
+        """Build, sending the progress to ``emit``. A quiet build (``-q``) holds every
+        message back, as dockerd's notVerboseBuffer does: the client gets the image ID,
+        or, when the build fails, what was held and then the error. Either way a build
+        that fails before its first step has sent nothing, and is answered as an HTTP
+        error (a Dockerfile parse error is a 400, as dockerd's)."""
+        if not self._options.quiet:
+            image_id = self._service.builder.build(context, self._options, emit)
+        else:
+            held: list[dict[str, Any]] = []
+
+            def hold(message: dict[str, Any]) -> None:
+                if "aux" in message:  # dockerd writes its result past the buffer
+                    emit(message)
+                else:
+                    held.append(message)
+
+            try:
+                image_id = self._service.builder.build(
+                    context, replace(self._options, quiet=False), hold)
+            except Exception:
+                for message in held:
+                    emit(message)
+                raise
+            emit({"stream": image_id + "\n"})
         self._service.events.publish("image", "build", image_id, {"name": image_id})
         return image_id

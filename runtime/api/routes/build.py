@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 from cove.runtime import errors
-from cove.runtime.api.backend import BuildBackend
+from cove.runtime.api.backend import BuildBackend, JSONObject
 from cove.runtime.api.registry_auth import decode_registry_config
 from cove.runtime.api.server import HANDLED, Request, Route
-from cove.runtime.api.streams import write_stream_error
+from cove.runtime.api.streams import ChunkedWriter, write_stream_error
 
 log = logging.getLogger("coved.build")
 
@@ -31,16 +31,28 @@ def routes(builds: BuildBackend) -> list[Route]:
             remote=req.param("remote") or None,
             extra_hosts=[h for h in req.query.get("extrahosts", []) if h],
         )
-        out = req.start_stream("application/json")
+        out: ChunkedWriter | None = None
+
+        def emit(message: JSONObject) -> None:
+            """The answer begins with the build's first message, as dockerd's does."""
+            nonlocal out
+            if out is None:
+                out = req.start_stream("application/json")
+            out.write_json(message)
+
         try:
-            job.run(req.stream, out.write_json)
+            job.run(req.stream, emit)
         except (BrokenPipeError, ConnectionResetError):
             raise
-        except Exception as exc:  # the stream is open, so it ends with the error
+        except Exception as exc:
+            if out is None:  # nothing sent yet (a parse error, an unknown target): HTTP error
+                raise
             if not isinstance(exc, errors.EngineError):
                 log.exception("build failed")
-            write_stream_error(out, exc)
+            write_stream_error(out, exc)  # the stream is open, so it ends with the error
         req.drain()
+        if out is None:
+            out = req.start_stream("application/json")
         out.close()
         return HANDLED
 
