@@ -120,22 +120,22 @@ class BuildContext:
 
     def select(self, pattern: str) -> list[str]:
         """Context-relative paths matching a COPY source (Docker: globs, no escapes)."""
+        if globs.has_wildcards(pattern):
+            found = list(globs.walk_matches(self.root, globs.source_pattern(pattern)))
+            if not found:
+                raise errors.InvalidParameter("COPY failed: no source files were specified")
+            return found
         clean = os.path.normpath(pattern.lstrip("/")) if pattern not in ("", ".", "/") else "."
         if clean.startswith(".."):
             raise errors.InvalidParameter(f"forbidden path outside the build context: {pattern}")
         if clean == ".":
             return ["."]
-        if not globs.has_wildcards(clean):
-            path = self._inside(clean)
-            if not os.path.lexists(path):
-                raise errors.InvalidParameter(
-                    f"COPY failed: file not found in build context or excluded by "
-                    f".dockerignore: stat {clean}: file does not exist")
-            return [clean]
-        found = list(globs.walk_matches(self.root, clean))
-        if not found:
-            raise errors.InvalidParameter("COPY failed: no source files were specified")
-        return found
+        path = self._inside(clean)
+        if not os.path.lexists(path):
+            raise errors.InvalidParameter(
+                f"COPY failed: file not found in build context or excluded by "
+                f".dockerignore: stat {clean}: file does not exist")
+        return [clean]
 
     def path(self, rel: str) -> str:
         return self._inside(rel)

@@ -32,10 +32,8 @@ class ImageSources(list[tuple[str, str]]):
 
 
 def _followed(mountpoint: str, rel: str) -> str:
-    """A link named as a source is followed inside the image, as dockerd follows it."""
-    path = os.path.join(mountpoint, rel)
-    if not os.path.islink(path):
-        return path
+    """The host path of image path ``rel``, its links followed inside the image (never
+    out to the host's files), the last one too, as dockerd follows a source link."""
     try:
         return resolve_in_root(mountpoint, rel)
     except OSError as exc:  # a link loop
@@ -51,21 +49,22 @@ def select_from_image(lower_dirs: list[str], image_id: str, patterns: list[str],
     sources = ImageSources(mountpoint, scratch)
     try:
         for pattern in patterns:
+            if globs.has_wildcards(pattern):
+                matched = list(globs.walk_matches(mountpoint, globs.source_pattern(pattern)))
+                if not matched:
+                    raise errors.InvalidParameter("COPY failed: no source files were specified")
+                sources.extend((_followed(mountpoint, rel), rel) for rel in matched)
+                continue
             clean = os.path.normpath(pattern.lstrip("/"))
             if clean.startswith(".."):
                 raise errors.InvalidParameter(f"COPY --from: path escapes the image: {pattern}")
             if clean == ".":
                 sources.append((mountpoint, "/"))
                 continue
-            if globs.has_wildcards(clean):
-                matched = list(globs.walk_matches(mountpoint, clean))
-            else:
-                matched = [clean] if os.path.lexists(os.path.join(mountpoint, clean)) else []
-            if not matched and globs.has_wildcards(clean):
-                raise errors.InvalidParameter("COPY failed: no source files were specified")
-            if not matched:
+            path = _followed(mountpoint, clean)
+            if not os.path.lexists(path):
                 raise errors.InvalidParameter(f"COPY failed: stat {clean}: file does not exist")
-            sources.extend((_followed(mountpoint, rel), rel) for rel in matched)
+            sources.append((path, clean))
     except BaseException:
         sources.release()
         raise

@@ -25,6 +25,14 @@ def has_wildcards(pattern: str) -> bool:
     return False
 
 
+def source_pattern(source: str) -> str:
+    """A COPY source as dockerd matches it: one leading ``/`` and then one ``./`` taken
+    off, nothing else cleaned (``a/../*.txt`` or a trailing ``/`` match nothing)."""
+    if source.startswith("/") and len(source) > 1:
+        source = source[1:]
+    return source.removeprefix("./")
+
+
 def _class(pattern: str, start: int) -> tuple[str, int]:
     """The regex of the class opening at ``pattern[start]`` and the index after it."""
     i = start + 1

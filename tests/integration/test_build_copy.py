@@ -243,6 +243,8 @@ def test_links_named_as_sources_are_followed_as_dockerd(both: tuple[Builder, Bui
 @pytest.mark.parametrize(("line", "message"), [
     ("COPY *.md /m", "COPY failed: no source files were specified"),
     ("COPY --from=busybox /nosuch* /m/", "COPY failed: no source files were specified"),
+    ("COPY ./sub/../*.txt /m/", "COPY failed: no source files were specified"),
+    ("COPY --from=busybox /bin/*/ /m/", "COPY failed: no source files were specified"),
     ("COPY --from=busybox /nosuch /m/", "COPY failed: stat nosuch: file does not exist"),
     ("COPY dir /bin/sh", "not a directory"),
     ("COPY a.txt /bin/sh/", "not a directory"),
@@ -269,7 +271,9 @@ def test_globs_never_cross_a_slash_as_dockerd(both: tuple[Builder, Builder]) -> 
         "COPY di* /g/dirmatch/\n"
         "COPY to?.txt /g/single\n"
         "COPY --from=src /from/*.txt /g/from/\n"
-        "COPY --from=src /from/* /g/fromall/\n"), "/g")
+        "COPY --from=src /from/* /g/fromall/\n"
+        "COPY --from=src from/d/* /g/fromdir/\n"
+        "COPY ./s[a-z]b/[sn]* /g/dotslash/\n"), "/g")
     assert "/g/star/top.txt regular file 644 0:0 4" in tree
     assert not any(line.startswith(("/g/star/s.txt", "/g/star/dd.txt", "/g/sub/dd.txt"))
                    for line in tree)

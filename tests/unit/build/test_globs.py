@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cove.runtime.build.globs import has_wildcards, match, walk_matches
+from cove.runtime.build.globs import has_wildcards, match, source_pattern, walk_matches
 
 
 @pytest.mark.parametrize(("pattern", "name", "expected"), [
@@ -45,3 +45,11 @@ def test_walk_yields_matches_at_the_patterns_depth_in_walk_order(tmp_path: Path)
     assert list(walk_matches(str(tmp_path), "sub/*.txt")) == ["sub/s.txt"]
     assert list(walk_matches(str(tmp_path), "*/*.txt")) == ["sub/s.txt", "sub2/t.txt"]
     assert list(walk_matches(str(tmp_path), "su*")) == ["sub", "sub2"]
+
+
+@pytest.mark.parametrize(("source", "pattern"), [
+    ("/from/*.txt", "from/*.txt"), ("./sub/*.txt", "sub/*.txt"), ("sub/../*.txt", "sub/../*.txt"),
+    ("/bin/*/", "bin/*/"), ("/", "/"),
+])
+def test_sources_lose_one_leading_slash_and_dot_slash_only(source: str, pattern: str) -> None:
+    assert source_pattern(source) == pattern
