@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 from typing import Any
 
 import pytest
@@ -173,3 +174,37 @@ def test_prune_takes_the_label_filters(ctx):
                                                 ("tier=db", False), ("zone", False)])
 def test_label_filters_match_a_key_or_a_key_and_value(selector, expected):
     assert label_matches({"tier": "web"}, selector) is expected
+
+
+def _exit_then_restart(container: Container, code: int) -> None:
+    """What the monitor does for a restarting policy: record the exit, mark it restarting,
+    then (after the backoff) run it again, which resets ExitCode."""
+    with container.lock:
+        container.set_exited(code, False)
+        container.state.update(Status="restarting", Restarting=True)
+        container.set_running(4242)
+
+
+def _answer_within(block: Any, act: Any, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Run the blocking wait in a thread, do ``act``; what the wait answered in time."""
+    result: list[dict[str, Any]] = []
+    waiter = threading.Thread(target=lambda: result.append(block()), daemon=True)
+    waiter.start()
+    act()
+    waiter.join(timeout)
+    return result
+
+
+@pytest.mark.parametrize("condition", ["not-running", "next-exit"])
+def test_wait_returns_the_first_exit_even_when_the_container_restarts_at_once(ctx, condition):
+    container = record(ctx, "a" * 64, "one", "running", {"Name": "always"})
+    block = wait.prepare_wait(ctx, "one", condition)
+    assert _answer_within(block, lambda: _exit_then_restart(container, 7)) == [
+        {"StatusCode": 7, "Error": None}]
+
+
+def test_a_stop_during_the_restart_backoff_wakes_not_running_waiters(ctx):
+    container = record(ctx, "a" * 64, "one", "restarting", {"Name": "always"})
+    block = wait.prepare_wait(ctx, "one", "not-running")
+    assert _answer_within(block, lambda: stop.stop_container(ctx, container, 0, None)) == [
+        {"StatusCode": 3, "Error": None}]
