@@ -2,11 +2,11 @@
 
 Started by the daemon as ``python -I -S`` with the bundle dir (see shim_launch),
 it forks the container init in a new PID namespace (or the host's, or another
-container's), reports ``{"pid": N}`` on
-stdout, execs the init on ``go``, then owns the container's stdio for its whole
-life: it writes the json-file log, serves attach/resize/wait/state on
-``<bundle>/shim.sock`` and records the exit in ``exit.json``. The protocol is
-written down in the runtime's README and in ``ShimServer``.
+container's), reports ``{"pid": N}`` on stdout, execs the init on ``go``, then owns
+the container's stdio for its whole life: it writes the json-file log, serves
+attach/resize/wait/state on ``<bundle>/shim.sock`` and records the exit in
+``exit.json``. The protocol is written down in the runtime's README and in
+``ShimServer``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The container's PID 1 before it execs: the child half of the shim.
 
 Forked by the shim inside a fresh PID namespace (or the one the spec names), it
-joins the cgroup, joins or unshares the other namespaces, builds and enters the rootfs, drops privileges, reports
-``{"ready": true}`` over the channel (with the pty master attached in tty mode),
-waits for the go byte and execs. The channel is close-on-exec, so the shim
+joins the cgroup, joins or unshares the other namespaces, builds and enters the
+rootfs, drops privileges, reports ``{"ready": true}`` over the channel (with the pty
+master attached in tty mode), waits for the go byte and execs. The channel is close-on-exec, so the shim
 learns of a successful exec from EOF and of a failure from an error line.
 
 Nothing here may import lazily: after pivot_root the host's stdlib is gone.

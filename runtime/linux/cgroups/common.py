@@ -32,8 +32,8 @@ class Resources:
     ``memory_swap`` is memory+swap as in Docker: None/0 means twice ``memory``,
     -1 means unlimited swap. ``pids_limit`` <= 0 means unlimited. ``cpuset_cpus`` and
     ``cpuset_mems`` are cpuset lists ("0-1,3"). ``cpu_quota``/``cpu_period`` are the CFS
-    values in microseconds (a quota of -1: unlimited). ``devices`` is the whole allow list (set
-    at create only). On ``update`` a None field is left as it is.
+    values in microseconds (a quota of -1: unlimited). ``devices`` is the whole allow
+    list (set at create only). On ``update`` a None field is left as it is.
     """
 
     memory: int | None = None
