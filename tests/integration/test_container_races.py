@@ -4,7 +4,6 @@ with the client a user would use (docker-py, the docker CLI), and must answer th
 
 from __future__ import annotations
 
-import socket
 import struct
 import subprocess
 import time
@@ -16,6 +15,7 @@ import docker
 import pytest
 
 from tests.support.clis import DOCKER
+from tests.support.daemons import api_socket, docker_on
 
 
 @dataclass
@@ -26,7 +26,6 @@ class Daemon:
     kind: str
     client: docker.DockerClient
     env: dict[str, str]
-    socket_path: str
     made: list[str] = field(default_factory=list)
 
     def name(self, what: str) -> str:
@@ -35,10 +34,7 @@ class Daemon:
         return made
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        if DOCKER is None:
-            pytest.fail("the docker CLI is required for these tests (apt install docker.io)")
-        return subprocess.run([DOCKER, *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        return docker_on(self.env, *args, timeout=timeout)
 
 
 @pytest.fixture(params=["coved", "dockerd"])
@@ -50,7 +46,7 @@ def daemon(request: pytest.FixtureRequest) -> Iterator[Daemon]:
         env = request.getfixturevalue("reference_dockerd")
         host = env["DOCKER_HOST"]
     client = docker.DockerClient(base_url=host, version="1.41", timeout=30)
-    target = Daemon(request.param, client, env, host.removeprefix("unix://"))
+    target = Daemon(request.param, client, env)
     try:
         yield target
     finally:
@@ -132,9 +128,7 @@ def _attach_raw(daemon: Daemon, cid: str, query: str) -> bytes:
     """POST /attach without an upgrade, read to the end: the stream the daemon sent.
     (docker-py's ``attach(stream=False)`` reads the socket past its HTTP buffer, so it can
     lose bytes that came with the headers.)"""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(20)
-    sock.connect(daemon.socket_path)
+    sock = api_socket(daemon.env)
     try:
         sock.sendall(f"POST /v1.41/containers/{cid}/attach?{query} HTTP/1.1\r\n"
                      "Host: docker\r\nContent-Length: 0\r\n\r\n".encode())

@@ -16,6 +16,7 @@ import docker
 import pytest
 
 from tests.support.clis import COVE, DOCKER
+from tests.support.daemons import api_socket, daemon_env, docker_on
 from tests.support.terminal import Terminal
 
 
@@ -80,23 +81,9 @@ def test_detach_keys_leave_the_container_running(client: str, request: pytest.Fi
         subprocess.run([DOCKER, "rm", "-f", name], env=env, capture_output=True, timeout=60)
 
 
-def _daemon_env(request: pytest.FixtureRequest, which: str) -> dict[str, str]:
-    if which == "dockerd":
-        return dict(request.getfixturevalue("reference_dockerd"))
-    return dict(request.getfixturevalue("coved").env)
-
-
-def _docker(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    if DOCKER is None:
-        pytest.fail("the docker CLI is required for these tests (apt install docker.io)")
-    return subprocess.run([DOCKER, *args], env=env, capture_output=True, text=True, timeout=60)
-
-
 def _raw_attach(env: dict[str, str], ref: str, query: str) -> socket.socket:
     """A hijacked attach as a plain API client makes it; the status line is checked."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(20)
-    sock.connect(env["DOCKER_HOST"].removeprefix("unix://"))
+    sock = api_socket(env)
     sock.sendall(f"POST /v1.41/containers/{ref}/attach?{query} HTTP/1.1\r\nHost: docker\r\n"
                  "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n".encode())
     head = b""
@@ -129,10 +116,10 @@ def _typed_until_shown(sock: socket.socket) -> None:
 def test_the_daemon_ends_a_tty_attach_on_its_detach_keys(which: str,
                                                          request: pytest.FixtureRequest) -> None:
     """An API client that is not the docker CLI: the daemon itself watches stdin."""
-    env = _daemon_env(request, which)
+    env = daemon_env(request, which)
     name = f"detach-api-{uuid.uuid4().hex[:10]}"
     try:
-        assert _docker(env, "run", "-dit", "--name", name, "busybox", "cat").returncode == 0
+        assert docker_on(env, "run", "-dit", "--name", name, "busybox", "cat").returncode == 0
         sock = _raw_attach(env, name, "stream=1&stdin=1&stdout=1&stderr=1&detachKeys=ctrl-a,x")
         try:
             _typed_until_shown(sock)
@@ -141,23 +128,21 @@ def test_the_daemon_ends_a_tty_attach_on_its_detach_keys(which: str,
                 pass
         finally:
             sock.close()
-        assert _docker(env, "inspect", "-f", "{{.State.Status}}", name).stdout == "running\n"
+        assert docker_on(env, "inspect", "-f", "{{.State.Status}}", name).stdout == "running\n"
     finally:
-        _docker(env, "rm", "-f", name)
+        docker_on(env, "rm", "-f", name)
 
 
 @pytest.mark.parametrize("which", ["coved", "dockerd"])
 def test_unreadable_detach_keys_are_refused(which: str, request: pytest.FixtureRequest) -> None:
-    env = _daemon_env(request, which)
+    env = daemon_env(request, which)
     name = f"detach-bad-{uuid.uuid4().hex[:10]}"
     try:
-        assert _docker(env, "run", "-dit", "--name", name, "busybox", "sh").returncode == 0
-        execed = _docker(env, "exec", "--detach-keys", "ctrl-zz", name, "true")
+        assert docker_on(env, "run", "-dit", "--name", name, "busybox", "sh").returncode == 0
+        execed = docker_on(env, "exec", "--detach-keys", "ctrl-zz", name, "true")
         assert (execed.returncode, execed.stderr) == (
             1, "Error response from daemon: Invalid escape keys (ctrl-zz) provided\n")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(20)
-        sock.connect(env["DOCKER_HOST"].removeprefix("unix://"))
+        sock = api_socket(env)
         try:
             sock.sendall(f"POST /v1.41/containers/{name}/attach?stream=1&stdout=1&"
                          "detachKeys=ctrl-zz HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n"
@@ -172,22 +157,20 @@ def test_unreadable_detach_keys_are_refused(which: str, request: pytest.FixtureR
         assert answer.startswith(b"HTTP/1.1 400 ")
         assert b"Invalid detach keys (ctrl-zz) provided" in answer
     finally:
-        _docker(env, "rm", "-f", name)
+        docker_on(env, "rm", "-f", name)
 
 
 @pytest.mark.parametrize("which", ["coved", "dockerd"])
 def test_the_daemon_ends_and_hangs_up_a_tty_exec_on_its_detach_keys(
         which: str, request: pytest.FixtureRequest) -> None:
-    env = _daemon_env(request, which)
+    env = daemon_env(request, which)
     name = f"detach-exec-{uuid.uuid4().hex[:10]}"
     client = docker.APIClient(base_url=env["DOCKER_HOST"], version="1.41", timeout=30)
     try:
-        assert _docker(env, "run", "-d", "--name", name, "busybox", "sleep", "60").returncode == 0
+        assert docker_on(env, "run", "-d", "--name", name, "busybox", "sleep", "60").returncode == 0
         exec_id = client.exec_create(name, ["cat"], stdin=True, tty=True,
                                      detach_keys="ctrl-a,x")["Id"]
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(20)
-        sock.connect(env["DOCKER_HOST"].removeprefix("unix://"))
+        sock = api_socket(env)
         try:
             body = b'{"Detach":false,"Tty":true}'
             sock.sendall(f"POST /v1.41/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
@@ -204,7 +187,7 @@ def test_the_daemon_ends_and_hangs_up_a_tty_exec_on_its_detach_keys(
         while client.exec_inspect(exec_id)["Running"]:
             assert time.monotonic() < deadline, "the exec's command outlived the detach"
             time.sleep(0.1)
-        assert _docker(env, "inspect", "-f", "{{.State.Status}}", name).stdout == "running\n"
+        assert docker_on(env, "inspect", "-f", "{{.State.Status}}", name).stdout == "running\n"
     finally:
-        _docker(env, "rm", "-f", name)
+        docker_on(env, "rm", "-f", name)
         client.close()
