@@ -21,7 +21,7 @@ from cove.runtime.build.copy import copy_layer
 from cove.runtime.build.copy_from import select_from_image
 from cove.runtime.build.dockerfile import Instruction
 from cove.runtime.build.expansion import expand_instruction
-from cove.runtime.build.instructions import cached, commit_config
+from cove.runtime.build.instructions import cached, commit_config, store_layer
 from cove.runtime.build.stage_state import StageState
 from cove.runtime.build.step_run import StepRun
 
@@ -91,15 +91,13 @@ def copy_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
                        owner=image_files.owner(layers, chown if isinstance(chown, str) else None),
                        chmod=chmod, extract_archives=is_add and not from_ref,
                        keyword=inst.keyword.upper())
-            layer.seek(0)
-            chain = run.store.layer_chain(state.image_id) if state.image_id else []
-            _chain, result = run.store.add_layer(layer, chain[-1] if chain else None)
+            diff_id = store_layer(run, state, layer)
     finally:
         if release is not None:
             release()
     kind = "dir" if len(sources) == 1 and posixpath.isdir(sources[0][0]) else "file"
     created_by = f"/bin/sh -c #(nop) {inst.keyword} {kind}:{checksum} in {dest} "
-    return commit_config(run, state, created_by, step, result.diff_id)
+    return commit_config(run, state, created_by, step, diff_id)
 
 
 def _heredoc_sources(run: StepRun, inst: Instruction) -> tuple[_TempSources, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from cove.runtime import errors
 from cove.runtime.build import image_files
@@ -46,6 +46,15 @@ def commit_config(run: StepRun, state: StageState, created_by: str, cache_step: 
     if cache_step:
         run.cache.put(run.cache.key(state.image_id, cache_step), image_id)
     return state.with_image(image_id, image)
+
+
+def store_layer(run: StepRun, state: StageState, layer: BinaryIO) -> str:
+    """The layer tar in ``layer`` stored on top of the stage's image; its diff ID."""
+    layer.seek(0)
+    chain = run.store.layer_chain(state.image_id) if state.image_id else []
+    _chain, result = run.store.add_layer(layer, chain[-1] if chain else None)
+    diff_id: str = result.diff_id
+    return diff_id
 
 
 def cached(run: StepRun, state: StageState, cache_step: str) -> StageState | None:
@@ -127,10 +136,8 @@ def _workdir_step(run: StepRun, state: StageState, inst: Instruction) -> StageSt
         return commit_config(run, shadow, created_by, step)
     with run.temp_file() as layer:
         directory_layer(directory, layer, lambda path: image_files.stat(layers, path))
-        layer.seek(0)
-        chain = run.store.layer_chain(state.image_id) if state.image_id else []
-        _chain, result = run.store.add_layer(layer, chain[-1] if chain else None)
-    return commit_config(run, shadow, created_by, step, result.diff_id)
+        diff_id = store_layer(run, state, layer)
+    return commit_config(run, shadow, created_by, step, diff_id)
 
 
 def _change_for(keyword: str) -> ConfigChange:

@@ -10,8 +10,8 @@ from typing import Any
 from cove.runtime import errors
 from cove.runtime.build import image_files, run_mounts
 from cove.runtime.build.dockerfile import Instruction
-from cove.runtime.build.instructions import cached, commit_config
-from cove.runtime.build.layers import diff_tar
+from cove.runtime.build.instructions import cached, commit_config, store_layer
+from cove.runtime.build.layers import diff_tar, upper_changes
 from cove.runtime.build.stage_state import StageState, command_shell, expand_word
 from cove.runtime.build.step_run import StepRun
 
@@ -108,14 +108,14 @@ def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: l
     if mounts is not None:
         run_mounts.remove_stubs(run.backend.container_upper(cid), mounts.targets,
                                 lambda path: image_files.exists(layers, path))
-    with run.temp_file() as layer:
-        diff_tar(run.backend.container_upper(cid), layer, layers)
-        layer.seek(0)
-        parent_chain = run.store.layer_chain(state.image_id)[-1] if state.image_id and \
-            run.store.layer_chain(state.image_id) else None
-        _chain, result = run.store.add_layer(layer, parent_chain)
+    upper = run.backend.container_upper(cid)
+    diff_id = None  # a step that changed nothing adds no layer, as dockerd's
+    if upper_changes(upper, layers, for_layer=True):
+        with run.temp_file() as layer:
+            diff_tar(upper, layer, layers)
+            diff_id = store_layer(run, state, layer)
     if run.options.remove:
         run.backend.remove_container(cid)
         run.say(f"Removing intermediate container {cid[:12]}\n")
     prefix = f"|{len(arg_env)} {' '.join(arg_env)} " if arg_env else ""
-    return commit_config(run, state, prefix + " ".join(command), step, result.diff_id)
+    return commit_config(run, state, prefix + " ".join(command), step, diff_id)

@@ -120,6 +120,10 @@ def test_run_layers_hold_only_what_the_step_changed(daemon: Daemon, tmp_path: Pa
                            text=True, timeout=180)
     assert built.returncode == 0, built.stdout + built.stderr
     assert daemon.added_layers(tag) == [["etc", "etc/built"], ["opt", "opt/app", "opt/app/x"]]
+    image = json.loads(daemon.ok("image", "inspect", tag))[0]
+    base = json.loads(daemon.ok("image", "inspect", "busybox:latest"))[0]
+    # RUN true changed nothing: no layer of its own
+    assert len(image["RootFS"]["Layers"]) == len(base["RootFS"]["Layers"]) + 2
 
 
 def test_an_image_without_etc_or_dev_still_shows_no_engine_files(daemon: Daemon,
