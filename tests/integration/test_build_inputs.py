@@ -45,10 +45,16 @@ def daemon(request: pytest.FixtureRequest) -> Iterator[Daemon]:
             target("rmi", "-f", *target.images)
 
 
-def test_dockerfile_from_stdin_with_a_context_directory(daemon: Daemon, tmp_path: Path) -> None:
-    """The CLI adds the Dockerfile to the context under a random name and a .dockerignore
-    that hides it; the build uses it, and COPY . sees neither."""
+@pytest.mark.parametrize("ignore", [None, "secret\n"])
+def test_dockerfile_from_stdin_with_a_context_directory(daemon: Daemon, tmp_path: Path,
+                                                        ignore: str | None) -> None:
+    """The CLI adds the Dockerfile to the context under a random name, and that name to
+    the .dockerignore (made for it, listing itself, when the context has none); the build
+    uses it, and COPY . sees what dockerd's does."""
     (tmp_path / "a.txt").write_text("from the context\n")
+    (tmp_path / "secret").write_text("kept out\n")
+    if ignore is not None:
+        (tmp_path / ".dockerignore").write_text(ignore)
     (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo the wrong Dockerfile; exit 3\n")
     tag = daemon.tag()
     built = daemon("build", "-t", tag, "-f", "-", str(tmp_path),
@@ -56,7 +62,8 @@ def test_dockerfile_from_stdin_with_a_context_directory(daemon: Daemon, tmp_path
     assert built.returncode == 0, built.stdout + built.stderr
     assert "from the context" in built.stdout
     listed = daemon("run", "--rm", tag, "ls", "-A", "/ctx")
-    assert listed.stdout.split() == ["Dockerfile", "a.txt"]
+    assert listed.stdout.split() == (["Dockerfile", "a.txt", "secret"] if ignore is None
+                                     else [".dockerignore", "Dockerfile", "a.txt"])
 
 
 def test_run_steps_see_added_hosts(daemon: Daemon, tmp_path: Path) -> None:
