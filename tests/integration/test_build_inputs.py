@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import docker
 import pytest
 
 from tests.support.clis import COVE, DOCKER
@@ -90,3 +91,15 @@ def test_cove_build_passes_added_hosts_as_docker_does(coved, tmp_path: Path) -> 
         assert seen.stdout == "10.1.2.3\tmyhost\n"
     finally:
         subprocess.run([COVE, "rmi", "-f", tag], env=coved.env, capture_output=True, timeout=60)
+
+
+def test_docker_py_extra_hosts_reach_run_steps(daemon: Daemon, tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN grep pyhost /etc/hosts > /seen\n")
+    tag = daemon.tag()
+    client = docker.DockerClient(base_url=daemon.env["DOCKER_HOST"], version="1.41", timeout=120)
+    try:
+        client.images.build(path=str(tmp_path), tag=tag, extra_hosts={"pyhost": "10.4.5.6"})
+        seen = client.containers.run(tag, ["cat", "/seen"], remove=True)
+    finally:
+        client.close()
+    assert seen == b"10.4.5.6\tpyhost\n"
