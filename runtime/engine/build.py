@@ -73,6 +73,7 @@ class EngineBuildBackend:
 class BuildService:
     def __init__(self, engine: Engine) -> None:
         self.builder = Builder(EngineBuildBackend(engine), engine.layout)
+        self.store = engine.images.store
         self.events = engine.events
 
     def prune(self, everything: bool, filters: dict[str, list[str]]) -> dict[str, Any]:
@@ -94,10 +95,25 @@ class BuildService:
 
         auths = {server: AuthConfig.from_dict(value)
                  for server, value in (options.pop("registry_auths", None) or {}).items()}
+        _check_build_platform(options.pop("platform", None))
         build_options = BuildOptions(**options, registry_auths=auths)
         for tag in build_options.tags:
             parse(tag)
         return BuildJob(self, build_options)
+
+
+def _check_build_platform(platform: str | None) -> None:
+    """``--platform``: the host's own is what a build gets anyway; another one would need
+    emulation, which this engine does not have, so it is refused rather than ignored."""
+    if not platform:
+        return
+    from cove.runtime.registry.manifests import host_platform, parse_platform
+
+    want, host = parse_platform(platform), host_platform()
+    if (want.os, want.architecture) != (host.os, host.architecture):
+        raise errors.InvalidParameter(
+            f"platform {platform} is not supported by Cove: no emulation, builds run as "
+            f"{host.os}/{host.architecture}")
 
 
 class BuildJob:
@@ -130,5 +146,7 @@ class BuildJob:
                     emit(message)
                 raise
             emit({"stream": image_id + "\n"})
+        if self._options.tags:
+            self._service.store.record_tag_time(image_id)
         self._service.events.publish("image", "build", image_id, {"name": image_id})
         return image_id

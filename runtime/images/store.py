@@ -297,9 +297,16 @@ class ImageStore:
         target = target.with_tag(tag) if tag else target.with_default_tag()
         with self._lock:
             self.set_reference(target, image_id)
+            self.record_tag_time(image_id)
+        self.emit("tag", image_id, str(target))
+
+    def record_tag_time(self, image_id: str) -> None:
+        """``Metadata.LastTagTime``: when a user last tagged the image (``docker tag``, a
+        build's ``-t``), as dockerd's TagImageWithReference records it; loads and pulls
+        name images without touching it."""
+        with self._lock:
             self._metadata.setdefault(image_id, {})["LastTagTime"] = views.now_rfc3339()
             self._save_metadata()
-        self.emit("tag", image_id, str(target))
 
     def remove_reference(self, ref: Reference) -> str | None:
         with self._lock:

@@ -32,6 +32,29 @@ EMPTY_CONTAINER_CONFIG: dict[str, Any] = {
     "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Labels": None,
 }
 
+# the keys of moby's container.Config, in its order; these marshal even when empty, the
+# others (``omitempty``) only when set
+_CONFIG_KEYS = ("Hostname", "Domainname", "User", "AttachStdin", "AttachStdout",
+                "AttachStderr", "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd",
+                "Healthcheck", "ArgsEscaped", "Image", "Volumes", "WorkingDir", "Entrypoint",
+                "NetworkDisabled", "MacAddress", "OnBuild", "Labels", "StopSignal",
+                "StopTimeout", "Shell")
+
+
+def container_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An image's (container) config as dockerd shows it: decoded into its Config type
+    and encoded again, so every key it always writes is there and unknown ones are not."""
+    if config is None:
+        return None
+    shown: dict[str, Any] = {}
+    for key in _CONFIG_KEYS:
+        if key in EMPTY_CONTAINER_CONFIG:
+            value = config.get(key)
+            shown[key] = EMPTY_CONTAINER_CONFIG[key] if value is None else value
+        elif config.get(key):
+            shown[key] = config[key]
+    return shown
+
 
 def now_rfc3339() -> str:
     now = time.time_ns()
@@ -124,10 +147,10 @@ def inspect(store: ImageStore, image_id: str) -> dict[str, Any]:
         "Comment": config.get("comment", ""),
         "Created": config.get("created", ""),
         "Container": config.get("container", ""),
-        "ContainerConfig": config.get("container_config") or dict(EMPTY_CONTAINER_CONFIG),
+        "ContainerConfig": container_config(config.get("container_config") or {}),
         "DockerVersion": config.get("docker_version", ""),
         "Author": config.get("author", ""),
-        "Config": config.get("config"),
+        "Config": container_config(config.get("config")),
         "Architecture": config.get("architecture", ""),
     }
     if config.get("variant"):
@@ -231,7 +254,13 @@ def history(store: ImageStore, image_id: str) -> list[dict[str, Any]]:
             "Tags": None,
         })
     items.reverse()
-    if items:
-        items[0]["Id"] = image_id
-        items[0]["Tags"] = store.repo_tags(image_id) or None
+    # the entries of the images this one was built on locally carry their IDs and tags, as
+    # dockerd's ImageHistory walks the parents; the rest (pulled history) stays <missing>
+    current = image_id
+    for item in items:
+        item["Id"] = current
+        item["Tags"] = store.repo_tags(current) or None
+        current = store.parent(current)
+        if not current or current not in store.image_ids():
+            break
     return items

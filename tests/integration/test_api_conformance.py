@@ -401,3 +401,29 @@ def test_a_failed_build_step_is_a_build_error_in_a_200_stream(daemon: Daemon) ->
     assert (done.returncode, done.stdout) == (3, "")
     assert "Step 2/2 : RUN exit 3" in done.stderr
     assert "The command '/bin/sh -c exit 3' returned a non-zero code: 3" in done.stderr
+
+
+# 9: image inspect and history of a local build
+
+CONFIG_KEYS = {"Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
+               "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir",
+               "Entrypoint", "OnBuild", "Labels"}
+
+
+def test_a_built_image_inspects_and_has_history_as_dockerds(daemon: Daemon) -> None:
+    tag = daemon.name("inspected", "images")
+    image_id = daemon.build(tag, "FROM busybox\nENV GREETING=hi\nVOLUME /data\nWORKDIR /w\n"
+                                 "RUN echo hi > f\nLABEL a=b\n")
+    info = daemon.client.api.inspect_image(image_id)
+    assert set(info["Config"]) == CONFIG_KEYS
+    assert set(info["ContainerConfig"]) == CONFIG_KEYS
+    assert info["Config"]["Volumes"] == {"/data": {}} and info["Config"]["OnBuild"] is None
+    assert set(daemon.client.api.inspect_image("busybox")["Config"]) == CONFIG_KEYS
+    assert info["Metadata"]["LastTagTime"] != "0001-01-01T00:00:00Z"
+
+    history = daemon.client.api.history(image_id)
+    busybox = daemon.client.api.inspect_image("busybox")["Id"]
+    assert "<missing>" not in [entry["Id"] for entry in history[:6]]
+    assert (history[0]["Id"], history[0]["Tags"]) == (image_id, [f"{tag}:latest"])
+    assert history[5]["Id"] == busybox and "busybox:latest" in history[5]["Tags"]
+    assert [entry["Tags"] for entry in history[1:5]] == [None] * 4

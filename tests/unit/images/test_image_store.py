@@ -285,3 +285,26 @@ def test_concurrent_loads_share_one_copy_of_the_base_layer(store):
     assert errors == []
     assert sorted(store.resolve(f"par:{i}") for i in range(4)) == sorted(sha256(c) for c in configs)
     assert len(list(store.layout.layers_dir.iterdir())) == 5
+
+
+def test_an_image_config_shows_every_key_dockerd_writes_and_no_unknown_one():
+    from cove.runtime.images.views import container_config
+
+    shown = container_config({"Cmd": ["sh"], "ExposedPorts": {}, "StopSignal": "SIGUSR1",
+                              "Bogus": 1})
+    assert list(shown) == ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout",
+                           "AttachStderr", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd",
+                           "Image", "Volumes", "WorkingDir", "Entrypoint", "OnBuild", "Labels",
+                           "StopSignal"]
+    assert (shown["Cmd"], shown["Env"], shown["StopSignal"]) == (["sh"], None, "SIGUSR1")
+    assert container_config(None) is None
+
+
+def test_history_names_the_local_parents_and_their_tags(store, app, other):
+    store.set_parent(other, app)  # other was built on app
+    history = store.history(other)
+    assert [h["Id"] for h in history[:2]] == [other, app]
+    assert history[0]["Tags"] == ["other:latest"]
+    assert sorted(history[1]["Tags"]) == ["app:1", "app:latest"]
+    store.set_parent(app, "sha256:" + "f" * 64)  # a parent that is gone ends the walk
+    assert [h["Id"] for h in store.history(app)[1:]] == ["<missing>"] * 2
