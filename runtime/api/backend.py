@@ -141,7 +141,8 @@ class BuildBackend(Protocol):
                 target: str | None, no_cache: bool, remove: bool, force_remove: bool,
                 labels: JSONObject, quiet: bool, pull: bool,
                 registry_auths: dict[str, Credentials], remote: str | None,
-                extra_hosts: Names) -> BuildJob:
+                extra_hosts: Names, run_host_config: JSONObject, platform: str | None,
+                cache_from: Names) -> BuildJob:
         """Check the request (a bad tag is a 400 before any byte is streamed)."""
         ...
     def prune(self, everything: bool, filters: Filters) -> JSONObject: ...

@@ -52,3 +52,8 @@ class BuildOptions:
     """A git repository or URL to fetch the context from, instead of the request body."""
     extra_hosts: list[str] = field(default_factory=list)
     """``--add-host`` entries (``name:ip``) for the /etc/hosts of RUN steps."""
+    run_host_config: dict[str, Any] = field(default_factory=dict)
+    """HostConfig fields every RUN step's container gets (``--memory``, ``--cpu-shares``,
+    ``--ulimit``, ``--network``...)."""
+    cache_from: list[str] = field(default_factory=list)
+    """``--cache-from``: when given, only these images (and their parents) give cache hits."""

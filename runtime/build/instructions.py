@@ -58,14 +58,36 @@ def store_layer(run: StepRun, state: StageState, layer: BinaryIO) -> str:
 
 
 def cached(run: StepRun, state: StageState, cache_step: str) -> StageState | None:
-    """The image an earlier build made for this step on this parent, if still stored."""
+    """The image an earlier build made for this step on this parent, if still stored (and,
+    with ``--cache-from``, one of those images' own chain)."""
     if run.options.no_cache:
         return None
     image_id = run.cache.get(run.cache.key(state.image_id, cache_step))
     if not image_id or image_id not in run.store.image_ids():
         return None
+    sources = _cache_sources(run)
+    if sources is not None and image_id not in sources:
+        return None
     run.say(" ---> Using cache\n")
     return state.with_image(image_id, json.loads(run.store.config_bytes(image_id)))
+
+
+def _cache_sources(run: StepRun) -> set[str] | None:
+    """``--cache-from``: the images named and their parents, the only ones a step may be
+    taken from (as dockerd's classic builder); None when any cached step will do. A name
+    that is not stored adds nothing."""
+    if not run.options.cache_from:
+        return None
+    allowed: set[str] = set()
+    for ref in run.options.cache_from:
+        try:
+            image = run.store.resolve(ref)
+        except errors.NotFound:
+            continue
+        while image and image not in allowed:
+            allowed.add(image)
+            image = run.store.parent(image)
+    return allowed
 
 
 def config_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:

@@ -92,6 +92,8 @@ def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: l
         body.setdefault("HostConfig", {})["Mounts"] = mounts.host_mounts
     if run.options.extra_hosts:
         body.setdefault("HostConfig", {})["ExtraHosts"] = list(run.options.extra_hosts)
+    if run.options.run_host_config:
+        body.setdefault("HostConfig", {}).update(run.options.run_host_config)
     cid = run.backend.run_container(body)
     run.say(f" ---> Running in {cid[:12]}\n")
     for stream, data in run.backend.container_output(cid):

@@ -3,6 +3,7 @@ them), RUN's stderr in red, and the warning for build args nothing consumed."""
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 
@@ -57,3 +58,44 @@ def test_no_warning_when_every_build_arg_is_declared(engine: CLI, tmp_path) -> N
         engine("rmi", "-f", tag)
 
 
+
+
+def test_run_steps_get_the_builds_memory_and_ulimits(engine: CLI, tmp_path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM busybox\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+        "/sys/fs/cgroup/memory.max 2>/dev/null; ulimit -n\n")
+    result = engine("build", "--no-cache", "--memory", "64m", "--ulimit", "nofile=100:200",
+                    str(tmp_path), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "\n67108864\n100\n" in result.stdout
+
+
+def test_cache_from_decides_which_images_give_cache_hits(engine: CLI, tmp_path) -> None:
+    (tmp_path / "Dockerfile").write_text(f"FROM busybox\nRUN echo {uuid.uuid4().hex} > /f\n")
+    tag = f"cove-cachefrom:{uuid.uuid4().hex[:8]}"
+    first = engine("build", "-t", tag, str(tmp_path), timeout=300)
+    try:
+        assert first.returncode == 0, first.stderr
+        assert "Using cache" not in first.stdout
+        local = engine("build", str(tmp_path), timeout=300)
+        assert "Using cache" in local.stdout  # the local cache, without --cache-from
+        named = engine("build", "--cache-from", tag, str(tmp_path), timeout=300)
+        assert "Using cache" in named.stdout
+        other = engine("build", "--cache-from", "cove-no-such-image:1", str(tmp_path),
+                       timeout=300)
+        assert other.returncode == 0, other.stderr
+        assert "Using cache" not in other.stdout
+    finally:
+        engine("rmi", "-f", tag)
+
+
+def test_another_platform_is_refused_not_ignored_unlike_dockerd_which_emulates(
+        docker: CLI, tmp_path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN true\n")
+    build = CLI(docker.argv0, {**docker.env, "DOCKER_BUILDKIT": "0"})
+    other = "linux/arm64" if os.uname().machine == "x86_64" else "linux/amd64"
+    refused = build("build", "--platform", other, str(tmp_path), timeout=300)
+    assert refused.returncode == 1
+    assert f"platform {other} is not supported by Cove: no emulation" in refused.stderr
+    host = "linux/amd64" if os.uname().machine == "x86_64" else "linux/arm64"
+    assert build("build", "-q", "--platform", host, str(tmp_path), timeout=300).returncode == 0

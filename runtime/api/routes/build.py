@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -12,6 +13,57 @@ from cove.runtime.api.server import HANDLED, Request, Route
 from cove.runtime.api.streams import ChunkedWriter, write_stream_error
 
 log = logging.getLogger("coved.build")
+
+
+# the RUN steps' resources (docker build --memory, --cpu-shares, ...): query -> HostConfig
+_RESOURCES = (("memory", "Memory"), ("memswap", "MemorySwap"), ("cpushares", "CpuShares"),
+              ("cpuperiod", "CpuPeriod"), ("cpuquota", "CpuQuota"), ("shmsize", "ShmSize"))
+
+
+def _json_list(req: Request, name: str) -> list[Any]:
+    """A query parameter holding a JSON list (``cachefrom``, ``ulimits``; "null" for none)."""
+    raw = req.param(name)
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise errors.InvalidParameter(f"invalid {name}: {exc}") from exc
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise errors.InvalidParameter(f"invalid {name}: not a list")
+    return value
+
+
+def _run_host_config(req: Request) -> JSONObject:
+    """What every RUN step's container gets of the build's own settings; the options a
+    classic build cannot honour are refused here, not dropped."""
+    if req.flag("squash"):
+        raise errors.InvalidParameter("squash is only supported with experimental mode")
+    if _json_list(req, "outputs"):
+        raise errors.NotImplementedByEngine("build outputs need BuildKit, which this engine "
+                                            "does not have: build with DOCKER_BUILDKIT=0")
+    if (req.param("version") or "1") != "1":
+        raise errors.NotImplementedByEngine("BuildKit is not supported by this engine: build "
+                                            "with DOCKER_BUILDKIT=0")
+    if (req.param("isolation") or "default") != "default":
+        raise errors.InvalidParameter(f"Unsupported isolation: {req.param('isolation')!r}")
+    host: JSONObject = {}
+    for param, field in _RESOURCES:
+        value = req.int_param(param, 0)
+        if value:
+            host[field] = value
+    for param, field in (("cpusetcpus", "CpusetCpus"), ("cpusetmems", "CpusetMems")):
+        if req.param(param):
+            host[field] = req.param(param)
+    ulimits = _json_list(req, "ulimits")
+    if ulimits:
+        host["Ulimits"] = ulimits
+    network = req.param("networkmode") or "default"
+    if network != "default":
+        host["NetworkMode"] = network
+    return host
 
 
 def routes(builds: BuildBackend) -> list[Route]:
@@ -30,6 +82,9 @@ def routes(builds: BuildBackend) -> list[Route]:
             registry_auths=decode_registry_config(req.headers.get("X-Registry-Config")),
             remote=req.param("remote") or None,
             extra_hosts=[h for h in req.query.get("extrahosts", []) if h],
+            run_host_config=_run_host_config(req),
+            platform=req.param("platform") or None,
+            cache_from=_json_list(req, "cachefrom"),
         )
         out: ChunkedWriter | None = None
 
