@@ -99,3 +99,13 @@ def test_another_platform_is_refused_not_ignored_unlike_dockerd_which_emulates(
     assert f"platform {other} is not supported by Cove: no emulation" in refused.stderr
     host = "linux/amd64" if os.uname().machine == "x86_64" else "linux/arm64"
     assert build("build", "-q", "--platform", host, str(tmp_path), timeout=300).returncode == 0
+
+
+def test_directories_copy_creates_get_the_current_time(engine: CLI, tmp_path) -> None:
+    (tmp_path / "f").write_text("x\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM busybox\nCOPY f /cove-new/dir/f\nRUN stat -c '%Y' /cove-new/dir /cove-new\n")
+    result = engine("build", "--no-cache", str(tmp_path), timeout=300)
+    assert result.returncode == 0, result.stderr
+    stamps = [int(line) for line in result.stdout.splitlines() if line.strip().isdigit()]
+    assert len(stamps) == 2 and all(stamp > 1_600_000_000 for stamp in stamps), result.stdout
