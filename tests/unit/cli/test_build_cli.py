@@ -1,8 +1,8 @@
 """``cove build`` against a scripted daemon: its request, its body and its output.
 
-Where the real docker CLI is installed it is run with ``DOCKER_BUILDKIT=0`` against the
-same fake daemon: both must send the same query, the same tar members and print the
-same bytes.
+The real docker CLI (the test command installs it) is run with ``DOCKER_BUILDKIT=0``
+against the same fake daemon: both must send the same query, the same tar members and
+print the same bytes.
 """
 
 from __future__ import annotations
@@ -110,10 +110,10 @@ def test_flags_become_docker_s_query(daemon, context, flags, expected):
     for key, value in expected.items():
         assert query.get(key) == value
     assert "rm" not in query or flags == ["--rm=false"]
-    if DOCKER:
-        theirs = run([DOCKER, "build", *flags, "."], daemon, str(context))
-        assert theirs.returncode == 0, theirs.stderr
-        assert _build_request(daemon).query == query
+    assert DOCKER, "the docker CLI is the oracle here: apt install docker.io"
+    theirs = run([DOCKER, "build", *flags, "."], daemon, str(context))
+    assert theirs.returncode == 0, theirs.stderr
+    assert _build_request(daemon).query == query
 
 
 def test_logins_go_in_x_registry_config_as_docker_sends_them(daemon, context, tmp_path):
@@ -132,10 +132,10 @@ def test_logins_go_in_x_registry_config_as_docker_sends_them(daemon, context, tm
                            "serveraddress": "127.0.0.1:5000"},
         "https://index.docker.io/v1/": {"username": "bob", "password": "<pw>",
                                         "serveraddress": "https://index.docker.io/v1/"}}
-    if DOCKER:
-        theirs = run([DOCKER, "build", "."], daemon, str(context), env=env)
-        assert theirs.returncode == 0, theirs.stderr
-        assert _build_request(daemon).headers["x-registry-config"] == header
+    assert DOCKER, "the docker CLI is the oracle here: apt install docker.io"
+    theirs = run([DOCKER, "build", "."], daemon, str(context), env=env)
+    assert theirs.returncode == 0, theirs.stderr
+    assert _build_request(daemon).headers["x-registry-config"] == header
 
 
 def test_output_and_context_match_docker(daemon, context):
@@ -146,10 +146,10 @@ def test_output_and_context_match_docker(daemon, context):
     body = _build_request(daemon).body
     assert _members(body) == [".dockerignore", "Dockerfile", "a.txt", "docs", "docs/img",
                               "docs/readme.md", "sub/keep.txt"]
-    if DOCKER:
-        theirs = run([DOCKER, "build", "-t", "x", "."], daemon, str(context))
-        assert theirs.stdout == ours.stdout
-        assert _members(_build_request(daemon).body) == _members(body)
+    assert DOCKER, "the docker CLI is the oracle here: apt install docker.io"
+    theirs = run([DOCKER, "build", "-t", "x", "."], daemon, str(context))
+    assert theirs.stdout == ours.stdout
+    assert _members(_build_request(daemon).body) == _members(body)
 
 
 @pytest.mark.parametrize("ignore", [
@@ -161,8 +161,7 @@ def test_output_and_context_match_docker(daemon, context):
     "Dockerfile\n.dockerignore\n",
 ])
 def test_dockerignore_matches_docker_s_client(daemon, context, ignore):
-    if not DOCKER:
-        pytest.skip("the docker CLI is the oracle here")
+    assert DOCKER, "the docker CLI is the oracle here: apt install docker.io"
     (context / ".dockerignore").write_text(ignore)
     ours = run([*COVE, "build", "."], daemon, str(context))
     assert ours.returncode == 0, ours.stderr
@@ -230,10 +229,10 @@ def test_failing_step_exits_with_its_code(daemon, context, quiet):
     assert _stderr(ours).endswith("The command '/bin/sh -c exit 3' returned a non-zero code: 3\n")
     if quiet:  # the held-back output explains the failure
         assert "Step 2/2 : RUN exit 3" in _stderr(ours) and ours.stdout == b""
-    if DOCKER:
-        theirs = run([DOCKER, "build", *flags, "."], daemon, str(context))
-        assert (theirs.returncode, theirs.stdout, _stderr(theirs)) == \
-            (ours.returncode, ours.stdout, _stderr(ours))
+    assert DOCKER, "the docker CLI is the oracle here: apt install docker.io"
+    theirs = run([DOCKER, "build", *flags, "."], daemon, str(context))
+    assert (theirs.returncode, theirs.stdout, _stderr(theirs)) == \
+        (ours.returncode, ours.stdout, _stderr(ours))
 
 
 def test_daemon_error_and_bad_input(daemon, context):
@@ -268,10 +267,10 @@ def test_builder_prune_matches_docker(daemon, tmp_path, flags, deleted):
     assert ours.stdout.decode() == expected
     request = daemon.last("/build/prune")
     daemon.requests.clear()
-    if DOCKER:
-        theirs = run([DOCKER, "builder", "prune", *flags], daemon, str(tmp_path))
-        assert theirs.stdout == ours.stdout
-        assert daemon.last("/build/prune").query == request.query
+    assert DOCKER, "the docker CLI is the oracle here: apt install docker.io"
+    theirs = run([DOCKER, "builder", "prune", *flags], daemon, str(tmp_path))
+    assert theirs.stdout == ours.stdout
+    assert daemon.last("/build/prune").query == request.query
 
 
 def test_builder_prune_asks_first(daemon, tmp_path):

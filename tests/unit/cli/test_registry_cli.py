@@ -282,8 +282,8 @@ def test_create_pull_never_and_always(daemon: FakeDaemon, tmp_path) -> None:
 
 # --- the docker CLI itself, same daemon -------------------------------------------------
 
-@pytest.mark.skipif(DOCKER is None, reason="docker CLI not installed")
 def test_docker_and_cove_send_the_same_requests(daemon: FakeDaemon, tmp_path) -> None:
+    assert DOCKER, "the docker CLI is the oracle here: apt install docker.io"
     outputs = {}
     for tool, argv0 in (("docker", [DOCKER]), ("cove", COVE)):
         config = tmp_path / tool
