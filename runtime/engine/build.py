@@ -77,12 +77,16 @@ class BuildService:
         self.events = engine.events
 
     def prune(self, everything: bool, filters: dict[str, list[str]]) -> dict[str, Any]:
-        """``POST /build/prune``: only the ``until`` filter means anything to this cache."""
+        """``POST /build/prune``: ``until`` selects by age; no cache entry carries labels, so
+        a ``label`` filter selects none of them and ``label!`` all (``system prune
+        --filter label=...`` sends its filters here too)."""
         from cove.runtime.images.views import parse_until
 
         for key in filters:
-            if key != "until":
+            if key not in ("until", "label", "label!"):
                 raise errors.InvalidParameter(f"Invalid filter '{key}'")
+        if filters.get("label"):
+            return {"CachesDeleted": None, "SpaceReclaimed": 0}
         until = parse_until(filters["until"][-1]) if filters.get("until") else None
         deleted, space = self.builder.prune(everything, until)
         return {"CachesDeleted": deleted, "SpaceReclaimed": space}

@@ -39,3 +39,23 @@ def docker(coved: Coved) -> CLI:
 @pytest.fixture
 def cove(coved: Coved) -> CLI:
     return CLI([COVE], coved.env)
+
+
+@pytest.fixture
+def private_coved() -> Iterator[Coved]:
+    """A coved of the test's own, for what looks at or prunes the whole daemon."""
+    daemon = Coved().start()
+    daemon.load(busybox_archive())
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+        daemon.cleanup()
+
+
+@pytest.fixture
+def private_clis(private_coved: Coved) -> tuple[CLI, CLI]:
+    """(docker, cove) pointed at ``private_coved``."""
+    if DOCKER is None:
+        pytest.fail("the docker CLI is required for these tests (apt install docker.io)")
+    return CLI([DOCKER], private_coved.env), CLI([COVE], private_coved.env)

@@ -14,6 +14,11 @@ import pytest
 
 @pytest.fixture
 def build(docker, tmp_path):
+    return _builder(docker, tmp_path)
+
+
+def _builder(docker, tmp_path):
+    """``build(dockerfile, *args, files=...)``: a classic build of a fresh context."""
     env = {**docker.env, "DOCKER_BUILDKIT": "0"}
     context = tmp_path / "ctx"
     context.mkdir()
@@ -129,7 +134,10 @@ def test_cove_build_with_a_cache_mount(cove, docker, tmp_path):
     docker("rmi", "mnt-cove:1")
 
 
-def test_builder_prune_empties_cache_mounts_and_with_all_the_step_cache(build, docker, cove):
+def test_builder_prune_empties_cache_mounts_and_with_all_the_step_cache(private_clis, tmp_path):
+    """On a daemon of its own: builder prune empties every cache mount the daemon has."""
+    docker, cove = private_clis
+    build = _builder(docker, tmp_path)
     cache_id = uuid.uuid4().hex[:8]
     dockerfile = ("FROM busybox\n"
                   f"RUN --mount=type=cache,id={cache_id},target=/c "

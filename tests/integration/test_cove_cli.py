@@ -24,22 +24,23 @@ def test_cove_run_exit_codes(cove):
 
 
 def test_cove_ps_logs_exec_stop_rm(cove):
-    cid = cove("run", "-d", "--name", "cv1", "busybox", "sh", "-c",
+    name = "cv-" + uuid.uuid4().hex[:8]
+    cid = cove("run", "-d", "--name", name, "busybox", "sh", "-c",
                "echo ready; trap 'exit 0' TERM; while true; do sleep 0.1; done").stdout.strip()
     try:
         assert len(cid) == 64
-        assert "cv1" in cove("ps").stdout
-        assert cove("ps", "-q").stdout.split() == [cid[:12]]
+        assert name in cove("ps").stdout
+        assert cid[:12] in cove("ps", "-q").stdout.split()
         deadline = time.monotonic() + 10
-        while "ready" not in cove("logs", "cv1").stdout and time.monotonic() < deadline:
+        while "ready" not in cove("logs", name).stdout and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert cove("logs", "cv1").stdout == "ready\n"
-        assert cove("exec", "cv1", "cat", "/etc/hostname").stdout == cid[:12] + "\n"
-        assert cove("stop", "cv1").stdout.strip() == "cv1"
-        assert "Exited (0)" in cove("ps", "-a", "--filter", "name=cv1").stdout
+        assert cove("logs", name).stdout == "ready\n"
+        assert cove("exec", name, "cat", "/etc/hostname").stdout == cid[:12] + "\n"
+        assert cove("stop", name).stdout.strip() == name
+        assert "Exited (0)" in cove("ps", "-a", "--filter", f"name={name}").stdout
     finally:
-        cove("rm", "-f", "cv1")
-    assert "cv1" not in cove("ps", "-a").stdout
+        cove("rm", "-f", name)
+    assert name not in cove("ps", "-a").stdout
 
 
 def test_cove_run_it_is_interactive(cove):

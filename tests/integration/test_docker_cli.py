@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 
@@ -193,16 +194,19 @@ def test_exec_runs_inside_the_container(docker):
 
 
 def test_container_prune_removes_stopped_containers(docker):
-    docker("run", "--name", "prune1", "busybox", "true")
-    docker("run", "-d", "--name", "keeper", "busybox", "sleep", "60")
+    """Pruned by a label of its own: the daemon is shared, others' containers are not ours."""
+    mark = "cove.test=" + uuid.uuid4().hex[:8]
+    gone, kept = "prune-" + uuid.uuid4().hex[:8], "keeper-" + uuid.uuid4().hex[:8]
+    docker("run", "--label", mark, "--name", gone, "busybox", "true")
+    docker("run", "-d", "--label", mark, "--name", kept, "busybox", "sleep", "60")
     try:
-        result = docker("container", "prune", "-f")
+        result = docker("container", "prune", "-f", "--filter", f"label={mark}")
         assert result.returncode == 0
         assert "Total reclaimed space" in result.stdout
         names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
-        assert "prune1" not in names and "keeper" in names
+        assert gone not in names and kept in names
     finally:
-        docker("rm", "-f", "keeper", "prune1")
+        docker("rm", "-f", kept, gone)
 
 
 def test_version_shows_the_engine_linux(docker):

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 
 
 def test_docker_system_prune(docker, tmp_path):
-    stopped = docker("run", "-d", "busybox", "true").stdout.strip()
+    """Pruned by a label of its own: the daemon is shared, others' objects are not ours."""
+    mark = "cove.test=" + uuid.uuid4().hex[:8]
+    stopped = docker("run", "-d", "--label", mark, "busybox", "true").stdout.strip()
     docker("wait", stopped)
-    running = docker("run", "-d", "busybox", "sleep", "60").stdout.strip()
+    running = docker("run", "-d", "--label", mark, "busybox", "sleep", "60").stdout.strip()
     (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo one > /f\n")
     env = {**docker.env, "DOCKER_BUILDKIT": "0"}
-    build = [docker.argv0[0], "build", "-q", "-t", "prune-me:1", str(tmp_path)]
+    build = [docker.argv0[0], "build", "-q", "--label", mark, "-t", "prune-me:1", str(tmp_path)]
     first = subprocess.run(build, env=env, capture_output=True, text=True, timeout=120)
     (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo two > /f\n")
     subprocess.run(build, env=env, capture_output=True, text=True, timeout=120, check=True)
     dangling = first.stdout.strip().split(":")[1][:12]  # untagged by the second build
     try:
-        pruned = docker("system", "prune", "-f")
+        pruned = docker("system", "prune", "-f", "--filter", f"label={mark}")
         assert pruned.returncode == 0, pruned.stderr
         section = pruned.stdout.split("Deleted Containers:\n", 1)[1].split("\n\n", 1)[0]
         assert stopped in section.splitlines()
@@ -47,8 +50,9 @@ def _shape(text):
     return re.sub(r"[0-9a-f]{64}|\b[0-9a-f]{12}\b", "<id>", text)
 
 
-def test_cove_system_df_and_prune_match_docker(docker, cove, tmp_path):
-    docker("system", "prune", "-f", "--volumes")
+def test_cove_system_df_and_prune_match_docker(private_clis, tmp_path):
+    """On a daemon of its own: df and prune speak of everything the daemon has."""
+    docker, cove = private_clis
     _state(docker, tmp_path, "a")
     ours, theirs = cove("system", "df"), docker("system", "df")
     assert ours.returncode == 0, ours.stderr
