@@ -1,6 +1,6 @@
 """Capabilities, --privileged, ulimits, hosts/DNS, shm size, groups, sysctls and OOM score:
 each observed from inside a container started through the real docker CLI (and cove), with
-dockerd's outputs and error texts (checked against dockerd 20.10 at /tmp/dockerd.sock)."""
+dockerd's outputs and error texts (checked against the reference dockerd 20.10 of tests/support/dockerd.py)."""
 
 from __future__ import annotations
 
