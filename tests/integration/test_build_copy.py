@@ -6,7 +6,6 @@ resulting trees must be the same."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import tarfile
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.clis import DOCKER
+from tests.support.images import saved_layer_names
 
 CONTEXT = {
     "a.txt": "a\n", "b.txt": "bb\n", "top.txt": "top\n",
@@ -96,21 +96,13 @@ def _layer_names(builder: Builder, tag: str) -> list[list[str]]:
     saved = subprocess.run([DOCKER or "docker", "save", tag], env=builder.env,
                            capture_output=True, timeout=180)
     assert saved.returncode == 0, saved.stderr
-    with tarfile.open(fileobj=io.BytesIO(saved.stdout)) as archive:
-        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
-        found = []
-        for name in manifest[0]["Layers"][len(base[0]["RootFS"]["Layers"]):]:
-            with tarfile.open(fileobj=archive.extractfile(name)) as layer:
-                members = sorted(m.name.rstrip("/") for m in layer.getmembers())
-            if members:
-                found.append(members)
-    return found
+    return saved_layer_names(saved.stdout, skip=len(base[0]["RootFS"]["Layers"]))
 
 
 def test_workdir_makes_its_directory_in_a_layer_as_dockerd(
         both: tuple[Builder, Builder]) -> None:
     """A new WORKDIR is a layer holding the directory (and its new parents); an existing
-    one adds none; ``COPY . .`` then lands in it."""
+    one adds none."""
     dockerfile = ("FROM busybox\n"
                   "WORKDIR /w/deep\n"
                   "WORKDIR /etc\n"

@@ -48,3 +48,22 @@ def tar_read(data: bytes, name: str) -> bytes:
         if member is None:
             raise KeyError(f"{name} is not a regular file")
         return member.read()
+
+
+def saved_layer_names(archive: bytes, skip: int = 0) -> list[list[str]]:
+    """The member names (sorted, no trailing ``/``) of each layer of a `docker save`
+    archive's first image, bottom first, after the first ``skip``; empty layers left out."""
+    import json
+
+    found = []
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        manifest_file = tar.extractfile("manifest.json")
+        assert manifest_file is not None
+        for name in json.load(manifest_file)[0]["Layers"][skip:]:
+            layer_file = tar.extractfile(name)
+            assert layer_file is not None
+            with tarfile.open(fileobj=layer_file) as layer:
+                members = sorted(m.name.rstrip("/") for m in layer.getmembers())
+            if members:
+                found.append(members)
+    return found
