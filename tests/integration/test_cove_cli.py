@@ -76,7 +76,9 @@ def test_cove_cli_never_imports_the_engine(cove):
     assert "cove.runtime" not in loaded  # the CLI never imports the engine
 
 
-def test_cove_info_prints_what_docker_info_prints(cove, docker):
+def test_cove_info_prints_what_docker_info_prints(private_clis):
+    """On a daemon of its own: info counts everything the daemon has."""
+    docker, cove = private_clis
     theirs, ours = docker("info"), cove("info")
     assert (ours.returncode, theirs.returncode) == (0, 0), ours.stderr
     # the client's own version is the one line the two CLIs must differ in
