@@ -75,8 +75,12 @@ def setup_container(k: Kernel, spec: ContainerSpec,
     rootfs.make_device_nodes(k, target, spec.devices)
     rootfs.pivot_into(k, target)
     process.write_sysctls(spec.sysctls)
-    if not privileged:
-        rootfs.mask_paths(k)
+    default_masked = () if privileged else rootfs.MASKED_PATHS
+    default_readonly = () if privileged else rootfs.READONLY_PATHS
+    rootfs.mask_paths(k, tuple(default_masked if spec.masked_paths is None
+                               else spec.masked_paths),
+                      tuple(default_readonly if spec.readonly_paths is None
+                            else spec.readonly_paths))
     if spec.rootfs.readonly:
         rootfs.remount_root_readonly(k)
     if not spec.namespaces.get("uts"):  # never rename the host (--uts host)

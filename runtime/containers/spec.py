@@ -170,11 +170,14 @@ class ContainerSpec(_Record):
     host's) or to a ``/proc/<pid>/ns/<kind>`` file to join; a kind left out is new.
     Without ``private_shm`` /dev/shm is not a tmpfs of its own (``--ipc none``, or a
     shared one among ``mounts``). ``devices`` are the ``--device`` nodes to make in the
-    container (``rootfs.make_device_nodes`` entries)."""
+    container (``rootfs.make_device_nodes`` entries). ``masked_paths`` and
+    ``readonly_paths`` are HostConfig's, applied after pivot_root; None means the
+    engine's defaults (none when privileged), an empty list nothing."""
 
     __slots__ = ("id", "rootfs", "process", "hostname", "domainname", "privileged",
                  "shm_size", "sysctls", "mounts", "cgroup_join", "log", "exit_file",
-                 "oom_events_file", "namespaces", "private_shm", "devices")
+                 "oom_events_file", "namespaces", "private_shm", "devices", "masked_paths",
+                 "readonly_paths")
 
     def __init__(self, id: str, rootfs: RootfsSpec, process: ProcessSpec, hostname: str = "",
                  domainname: str = "", privileged: bool = False, shm_size: int = 0,
@@ -183,7 +186,9 @@ class ContainerSpec(_Record):
                  cgroup_join: list[str] | None = None, log: LogSpec | None = None,
                  exit_file: str = "", oom_events_file: str = "",
                  namespaces: dict[str, str] | None = None, private_shm: bool = True,
-                 devices: list[dict[str, Any]] | None = None) -> None:
+                 devices: list[dict[str, Any]] | None = None,
+                 masked_paths: list[str] | None = None,
+                 readonly_paths: list[str] | None = None) -> None:
         self.id = id
         self.rootfs = rootfs
         self.process = process
@@ -200,6 +205,8 @@ class ContainerSpec(_Record):
         self.namespaces = namespaces or {}
         self.private_shm = private_shm
         self.devices = devices or []
+        self.masked_paths = masked_paths
+        self.readonly_paths = readonly_paths
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "rootfs": self.rootfs.to_json(),
@@ -210,7 +217,10 @@ class ContainerSpec(_Record):
                 "cgroup": {"join": list(self.cgroup_join)}, **self.log.to_json(),
                 "exit_file": self.exit_file, "oom_events_file": self.oom_events_file,
                 "namespaces": dict(self.namespaces), "private_shm": self.private_shm,
-                "devices": [dict(device) for device in self.devices]}
+                "devices": [dict(device) for device in self.devices],
+                **({} if self.masked_paths is None else {"masked_paths": self.masked_paths}),
+                **({} if self.readonly_paths is None
+                   else {"readonly_paths": self.readonly_paths})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContainerSpec:
@@ -222,4 +232,5 @@ class ContainerSpec(_Record):
                    list((data.get("cgroup") or {}).get("join") or []),
                    LogSpec.from_json(data), data.get("exit_file") or "",
                    data.get("oom_events_file") or "", dict(data.get("namespaces") or {}),
-                   bool(data.get("private_shm", True)), list(data.get("devices") or []))
+                   bool(data.get("private_shm", True)), list(data.get("devices") or []),
+                   data.get("masked_paths"), data.get("readonly_paths"))

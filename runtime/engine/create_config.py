@@ -454,10 +454,12 @@ def normalize_host_config(host: dict[str, Any]) -> dict[str, Any]:
     # what the container gets, as dockerd reports it: its own cgroup namespace (the shim
     # always unshares one), the /proc and /sys paths masked or read-only unless privileged
     out["CgroupnsMode"] = out.get("CgroupnsMode") or "private"
+    unconfined = any(str(option).replace(":", "=") == "systempaths=unconfined"
+                     for option in out.get("SecurityOpt") or [])
     for key, paths in (("MaskedPaths", rootfs.MASKED_PATHS),
                        ("ReadonlyPaths", rootfs.READONLY_PATHS)):
-        if out.get(key) is None:
-            out[key] = None if out.get("Privileged") else list(paths)
+        if out.get(key) is None:  # --security-opt systempaths=unconfined: none, as dockerd
+            out[key] = None if out.get("Privileged") else [] if unconfined else list(paths)
     for key in ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod"):
         out.setdefault(key, 0)
     if not out.get("PidsLimit") or out["PidsLimit"] <= 0:  # 0 and -1: unlimited, as null

@@ -5,6 +5,7 @@ dockerd's outputs and error texts (checked against the reference dockerd 20.10 o
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -204,3 +205,24 @@ def test_no_new_privileges_only_when_asked(cli, request, tmp_path):
     assert "seccomp profiles are not supported by this engine yet" in refused.stderr
     bad = run("run", "--rm", "--security-opt", "colour=blue", *probe)
     assert bad.returncode == 125 and "invalid --security-opt 2" in bad.stderr
+
+
+@pytest.mark.parametrize("daemon", ["coved", "dockerd"])
+def test_systempaths_unconfined_leaves_proc_and_sys_paths_alone(daemon, docker, request):
+    from tests.support.clis import CLI
+
+    engine = docker if daemon == "coved" else CLI(docker.argv0,
+                                                  request.getfixturevalue("reference_dockerd"))
+    script = "grep -c -E ' /proc/(bus|fs|irq|sys|keys|timer_list|acpi|scsi) ' /proc/mounts"
+    confined = engine("run", "--rm", "busybox", "sh", "-c", script)
+    opened = engine("run", "--rm", "--security-opt", "systempaths=unconfined", "busybox",
+                    "sh", "-c", script + " || true")
+    assert int(confined.stdout) > 0 and opened.stdout.strip() == "0", (confined, opened)
+    name = "cove-sp-" + uuid.uuid4().hex[:8]
+    engine("create", "--name", name, "--security-opt", "systempaths=unconfined", "busybox")
+    try:
+        shown = engine("inspect", "-f", "{{json .HostConfig.MaskedPaths}} "
+                       "{{json .HostConfig.ReadonlyPaths}}", name).stdout.strip()
+        assert shown == "[] []"
+    finally:
+        engine("rm", "-f", name)

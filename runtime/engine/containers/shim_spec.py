@@ -7,6 +7,8 @@ process spec for its execs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cove.runtime.containers.record import Container
 from cove.runtime.containers.spec import (
     ConsoleSize,
@@ -94,4 +96,13 @@ def shim_spec(ctx: ContainerContext, container: Container,
         oom_events_file=manager.oom_events_file(),
         namespaces=dict(sharing.namespaces), private_shm=sharing.private_shm,
         devices=host_modes.device_access(host)[0],
+        masked_paths=_system_paths(host, "MaskedPaths"),
+        readonly_paths=_system_paths(host, "ReadonlyPaths"),
     )
+
+
+def _system_paths(host: dict[str, Any], key: str) -> list[str] | None:
+    """HostConfig's list (what inspect shows); None, the shim's defaults, for a record made
+    before the field was kept."""
+    paths = host.get(key)
+    return None if paths is None else list(paths)
