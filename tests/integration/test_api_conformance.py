@@ -286,14 +286,24 @@ def test_swarm_and_plugin_commands_print_what_dockerd_gives(daemon: Daemon) -> N
 
 # 25: GET /system/df
 
-def _key_shape(value: Any) -> Any:
-    """The keys of every object, recursively (lists by their first item)."""
-    if isinstance(value, dict):
-        return {key: _key_shape(item) for key, item in value.items()
-                if key != "NetworkSettings"}  # networks are the networking issue's
-    if isinstance(value, list):
-        return [_key_shape(value[0])] if value else []
-    return None
+# the fields of df's objects that are objects themselves (not maps such as Labels, whose
+# keys are the user's); NetworkSettings is left to the networking issue
+_DF_STRUCTS = {"HostConfig", "Mounts", "UsageData"}
+
+
+def _key_shape(value: dict[str, Any]) -> dict[str, Any]:
+    """The keys of an object, and of the objects in its struct fields."""
+    shape: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "NetworkSettings":
+            continue
+        if key in _DF_STRUCTS and isinstance(item, dict):
+            shape[key] = _key_shape(item)
+        elif key in _DF_STRUCTS and isinstance(item, list) and item:
+            shape[key] = [_key_shape(item[0])]
+        else:
+            shape[key] = None
+    return shape
 
 
 def _system_df(daemon: Daemon) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -340,8 +350,9 @@ def test_system_df_key_sets_are_dockerds(coved: Any, reference_dockerd: dict[str
             busybox = next(i for i in answer["Images"] if "busybox:latest" in
                            (i["RepoTags"] or []))
             volume = next(v for v in answer["Volumes"] if v["Name"] == daemon.volumes[0])
-            shapes[kind] = _key_shape({"top": {k: None for k in answer}, "idle": idle,
-                                       "wrote": wrote, "image": busybox, "volume": volume})
+            shapes[kind] = {"top": set(answer), "idle": _key_shape(idle),
+                            "wrote": _key_shape(wrote), "image": _key_shape(busybox),
+                            "volume": _key_shape(volume)}
         finally:
             for name in daemon.containers:
                 client.api.remove_container(name, force=True)
