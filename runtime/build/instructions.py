@@ -138,8 +138,31 @@ def _commit_change(run: StepRun, state: StageState, inst: Instruction,
     change(shadow.config)
     if inst.keyword.upper() == "CMD":
         shadow.cmd_set = True
-    text = inst.text() if not inst.json_form else json.dumps(inst.words())
-    return commit_config(run, shadow, f"/bin/sh -c #(nop)  {inst.keyword} {text}", step)
+    return commit_config(run, shadow, _history_text(inst, shadow.config), step)
+
+
+def _go_list(words: list[str], quoted: bool) -> str:
+    """A list as Go's fmt prints it in dockerd's history texts: ``%q`` quotes each item,
+    ``%v`` does not; items are separated by spaces, not commas."""
+    items = [json.dumps(w, ensure_ascii=False) if quoted else w for w in words]
+    return "[" + " ".join(items) + "]"
+
+
+def _history_text(inst: Instruction, config: dict[str, Any]) -> str:
+    """A config step's ``created_by`` as dockerd's dispatchers write it: ENV and LABEL
+    as key=value, VOLUME and SHELL as %v lists, CMD and ENTRYPOINT as the %q list they
+    set; the others as written."""
+    keyword = inst.keyword.upper()
+    if keyword in ("ENV", "LABEL"):
+        text = " ".join(f"{key}={value}" for key, value in inst.pairs)
+    elif keyword in ("VOLUME", "SHELL"):
+        text = _go_list(inst.words(), quoted=False)
+    elif keyword in ("CMD", "ENTRYPOINT"):
+        value = config.get("Cmd" if keyword == "CMD" else "Entrypoint") or []
+        text = _go_list(value, quoted=True)
+    else:
+        text = inst.text() if not inst.json_form else json.dumps(inst.words())
+    return f"/bin/sh -c #(nop)  {keyword} {text}"
 
 
 def _workdir_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
@@ -151,7 +174,8 @@ def _workdir_step(run: StepRun, state: StageState, inst: Instruction) -> StageSt
         return found
     shadow = state.shadow()
     _set_workdir(shadow.config, inst, state)
-    created_by = f"/bin/sh -c #(nop)  {inst.keyword} {inst.text()}"
+    # one space after #(nop) and the resolved path: dockerd's WORKDIR comment is one word
+    created_by = f"/bin/sh -c #(nop) WORKDIR {shadow.config['WorkingDir']}"
     layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
     directory = image_files.resolve(layers, shadow.config["WorkingDir"])
     if image_files.is_dir(layers, directory):

@@ -438,3 +438,35 @@ def test_a_built_image_inspects_and_has_history_as_dockerds(daemon: Daemon) -> N
     assert (history[0]["Id"], history[0]["Tags"]) == (image_id, [f"{tag}:latest"])
     assert history[5]["Id"] == busybox and "busybox:latest" in history[5]["Tags"]
     assert [entry["Tags"] for entry in history[1:5]] == [None] * 4
+
+
+HISTORY_DOCKERFILE = """FROM busybox
+ARG V=1
+ENV A=1 B="two words"
+ENV LEGACY spaced value
+LABEL x=y "z"="w v"
+VOLUME /data /more
+VOLUME ["/j"]
+WORKDIR /w
+WORKDIR sub
+SHELL ["/bin/sh", "-c"]
+CMD echo "hi there"
+ENTRYPOINT ["/bin/sh", "-c"]
+EXPOSE 80/tcp 90
+USER nobody
+STOPSIGNAL SIGUSR1
+ONBUILD RUN true
+MAINTAINER me
+"""
+
+
+def test_history_says_each_config_step_as_dockerd_writes_it(daemon: Daemon) -> None:
+    tag = daemon.name("history", "images")
+    image_id = daemon.build(tag, HISTORY_DOCKERFILE)
+    created_by = [entry["CreatedBy"] for entry in daemon.client.api.history(image_id)[:16]]
+    assert created_by == [f"/bin/sh -c #(nop) {text}" for text in (
+        " MAINTAINER me", " ONBUILD RUN true", " STOPSIGNAL SIGUSR1", " USER nobody",
+        " EXPOSE 80/tcp 90", ' ENTRYPOINT ["/bin/sh" "-c"]',
+        ' CMD ["/bin/sh" "-c" "echo \\"hi there\\""]', " SHELL [/bin/sh -c]",
+        "WORKDIR /w/sub", "WORKDIR /w", " VOLUME [/j]", " VOLUME [/data /more]",
+        " LABEL x=y z=w v", " ENV LEGACY=spaced value", " ENV A=1 B=two words", " ARG V=1")]
