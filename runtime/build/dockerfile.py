@@ -24,7 +24,7 @@ class DockerfileError(InvalidParameter):
     """A malformed Dockerfile; ``line`` is the 1-based line of the instruction (or None)."""
 
     def __init__(self, message: str, line: int | None = None) -> None:
-        full = f"dockerfile parse error on line {line}: {message}" if line else message
+        full = f"dockerfile parse error line {line}: {message}" if line else message  # dockerd 20.10's words
         super().__init__(full)
         self.reason = message
         self.line = line

@@ -379,7 +379,8 @@ def _dockerfile_context(dockerfile: str) -> io.BytesIO:
 
 
 @pytest.mark.parametrize(("dockerfile", "options", "message"), [
-    ("FROM busybox\nNOSUCHCMD x\n", {}, "unknown instruction: NOSUCHCMD"),
+    ("FROM busybox\nNOSUCHCMD x\n", {},
+     "dockerfile parse error line 2: unknown instruction: NOSUCHCMD"),
     ("FROM busybox AS first\nRUN true\n", {"target": "nosuch"},
      "failed to reach build target nosuch in Dockerfile"),
     ("", {}, "the Dockerfile (Dockerfile) cannot be empty"),

@@ -331,12 +331,12 @@ def test_a_failed_build_step_ends_the_stream_with_its_exit_code(api: Api) -> Non
 def test_a_build_that_fails_before_any_output_is_an_http_error(api: Api) -> None:
     class Job:
         def run(self, context: Any, emit: Any) -> str:
-            raise errors.InvalidParameter("dockerfile parse error on line 2: unknown instruction")
+            raise errors.InvalidParameter("dockerfile parse error line 2: unknown instruction")
 
     api.fakes["builds"].answers["prepare"] = Job
     status, headers, raw = api.request("POST", "/build", body=b"tar" * 100_000)
     assert (status, headers["content-type"]) == (400, "application/json")
-    assert json.loads(raw) == {"message": "dockerfile parse error on line 2: unknown instruction"}
+    assert json.loads(raw) == {"message": "dockerfile parse error line 2: unknown instruction"}
 
 
 def test_ping_and_version_carry_the_api_version(api: Api) -> None:
