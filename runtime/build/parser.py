@@ -39,7 +39,8 @@ def parse(text: str, name: str = "Dockerfile") -> Dockerfile:
         elif not result.stages and inst.keyword == "ARG":
             result.global_args.append(inst)
         elif not result.stages:
-            raise DockerfileError("no build stage in current context", inst.line)
+            # dockerd 20.10 says this one without the line
+            raise DockerfileError("no build stage in current context")
         else:
             result.stages[-1].instructions.append(inst)
     return result

@@ -384,6 +384,7 @@ def _dockerfile_context(dockerfile: str) -> io.BytesIO:
     ("FROM busybox AS first\nRUN true\n", {"target": "nosuch"},
      "failed to reach build target nosuch in Dockerfile"),
     ("", {}, "the Dockerfile (Dockerfile) cannot be empty"),
+    ("RUN true\nFROM busybox\n", {}, "no build stage in current context"),
 ])
 def test_a_build_that_fails_before_its_first_step_is_a_400(
         daemon: Daemon, dockerfile: str, options: dict[str, str], message: str) -> None:
