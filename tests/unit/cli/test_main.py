@@ -83,8 +83,9 @@ def test_tls_flags_are_refused_not_ignored(tmp_path) -> None:
 
 
 def test_config_and_debug_flags_take_effect(tmp_path, monkeypatch) -> None:
-    monkeypatch.delenv("COVE_CONFIG", raising=False)
-    monkeypatch.delenv("DEBUG", raising=False)
+    for name in ("COVE_CONFIG", "DEBUG"):  # set, then removed: teardown restores either way
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     host, words, action = cli_main._split_globals(["--config", str(tmp_path), "-D", "ps"])
     assert (host, words, action) == (None, ["ps"], None)
     import os
