@@ -253,8 +253,9 @@ def test_the_mounts_are_gone_from_the_host_after_the_container(docker, tmp_path)
      "--mount", 'type=bind,"src=/a,b",dst=/q', "--mount", "target=/anon"],
     ["--tmpfs", "/t", "--tmpfs", "/u:size=1m,exec", "--mount", "type=tmpfs,dst=/z,tmpfs-size=1000"],
 ])
-def test_cove_sends_the_mount_fields_docker_sends(flags, tmp_path):
-    """Both CLIs against the same fake daemon: the create bodies' mount fields are equal."""
+def test_cove_sends_the_mount_fields_docker_sends(flags, tmp_path, coved, reference_dockerd):
+    """Both CLIs against the same fake daemon: the create bodies' mount fields are equal; and
+    that body, sent to coved and to the reference dockerd, gets the same answer from both."""
     import subprocess
 
     from tests.support.clis import COVE, DOCKER
@@ -281,6 +282,30 @@ def test_cove_sends_the_mount_fields_docker_sends(flags, tmp_path):
                 body.get("Volumes") or {})
 
     assert fields(cove_body) == fields(docker_body)
+    _both_daemons_answer_alike(cove_body, coved, reference_dockerd)
+
+
+def _both_daemons_answer_alike(body: dict, coved, reference_dockerd) -> None:
+    """The create body on coved and dockerd: the same status (and message when refused),
+    the same mounts in inspect when made; nothing is started, and both are removed."""
+    from tests.support.coved import api_request
+
+    dockerd_socket = reference_dockerd["DOCKER_HOST"].removeprefix("unix://")
+    answers = {}
+    for name, call in (("coved", coved.request),
+                       ("dockerd", lambda *a, **k: api_request(dockerd_socket, *a, **k))):
+        status, created = call("POST", "/containers/create", body)
+        shown = None
+        if status == 201:
+            _, info = call("GET", f"/containers/{created['Id']}/json")
+            host = info["HostConfig"]
+            shown = (sorted(host.get("Binds") or []), host.get("Mounts"), host.get("Tmpfs"))
+            call("DELETE", f"/containers/{created['Id']}?force=1&v=1")
+        for mount in body["HostConfig"].get("Mounts") or []:  # named volumes it made
+            if mount.get("Type") == "volume" and mount.get("Source"):
+                call("DELETE", f"/volumes/{mount['Source']}")
+        answers[name] = (status, created.get("message") if status != 201 else shown)
+    assert answers["coved"] == answers["dockerd"]
 
 
 @pytest.mark.parametrize(("flags", "message"), [
