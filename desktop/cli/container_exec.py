@@ -32,7 +32,9 @@ def exec_(args: Namespace, cli: Cli) -> int:
         "AttachStdout": not args.detach, "AttachStderr": not args.detach,
         "Detach": args.detach, "Env": env, "WorkingDir": args.workdir, "Cmd": command,
     }
-    detach_keys = detach_keys_of(args.detach_keys)
+    detach_keys = args.detach_keys
+    if args.tty and args.interactive:  # the keys only act on a terminal's input
+        detach_keys = detach_keys_of(detach_keys)
     if detach_keys:
         body["DetachKeys"] = detach_keys
     if not args.detach and args.tty and args.interactive and not os.isatty(sys.stdin.fileno()):

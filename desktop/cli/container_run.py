@@ -201,9 +201,10 @@ def attached_session(cli: Cli, cid: str, streams: tuple[bool, bool, bool], tty: 
     from ..client.errors import APIError
     from ..client.streams import RawTerminal, ResizeOnWinch, pump
 
-    detach_keys = detach_keys_of(detach_keys)
-    escape = escape_sequence(detach_keys) if tty else None
     stdin, stdout, stderr = streams
+    if tty and stdin:  # the keys only act on a terminal's input: no config read otherwise
+        detach_keys = detach_keys_of(detach_keys)
+    escape = escape_sequence(detach_keys) if tty else None
     conn = cli.client.attach(cid, stdin=stdin, stdout=stdout, stderr=stderr,
                              detach_keys=detach_keys) if any(streams) else None
     try:
