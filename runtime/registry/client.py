@@ -17,9 +17,9 @@ import json
 import logging
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 import urllib3
@@ -40,6 +40,7 @@ from .auth import AuthConfig, Challenge, TokenCache, parse_challenges
 from .config import RegistryConfig
 
 log = logging.getLogger("coved.registry")
+T = TypeVar("T")
 
 DOCKER_HUB_HOST = "registry-1.docker.io"
 USER_AGENT = "cove/0.1 (docker-compatible)"
@@ -73,6 +74,24 @@ def endpoints(ref: Reference, config: RegistryConfig, push: bool = False) -> lis
             found.append(Endpoint(mirror, host, ref.path, mirror=True))
     found.append(Endpoint(None, registry_host(ref.domain), ref.path))
     return found
+
+
+def first_answer(ref: Reference, config: RegistryConfig, auth: AuthConfig,
+                 attempt: Callable[[Endpoint, AuthConfig], T]) -> T:
+    """``attempt`` at each endpoint in turn (mirrors, anonymously, then the registry): a
+    mirror that fails is passed over, the registry's own failure is the answer."""
+    last: EngineError | None = None
+    for endpoint in endpoints(ref, config):
+        try:
+            return attempt(endpoint, AuthConfig() if endpoint.mirror else auth)
+        except EngineError as exc:
+            if not endpoint.mirror:
+                raise
+            log.info("mirror %s failed for %s: %s; trying the next endpoint",
+                     endpoint.base, ref, exc.message)
+            last = exc
+    assert last is not None
+    raise last
 
 
 def normalise_server(address: str) -> str:

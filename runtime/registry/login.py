@@ -8,18 +8,15 @@ client keeps the credentials (config.json, credential helpers).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from ..errors import EngineError, Unauthorized
+from ..errors import Unauthorized
 from ..images.reference import Reference
 from . import manifests as mf
 from .auth import AuthConfig, repository_scope
-from .client import Endpoint, Registry, endpoints, normalise_server
+from .client import Endpoint, Registry, first_answer, normalise_server
 from .config import RegistryConfig
 from .pull import access_denied, fetch_manifest
-
-log = logging.getLogger("coved.registry")
 
 
 def login(config: RegistryConfig, auth: AuthConfig) -> dict[str, str]:
@@ -55,18 +52,9 @@ def distribution_inspect(config: RegistryConfig, ref: Reference,
     """The manifest a reference points at, as a descriptor, and the platforms it offers;
     asked of the registry mirrors first for Docker Hub names, as a pull asks them."""
     ref = ref.with_default_tag()
-    last: EngineError | None = None
-    for endpoint in endpoints(ref, config):
-        try:
-            return _inspect_at(config, endpoint, ref, AuthConfig() if endpoint.mirror else auth)
-        except EngineError as exc:
-            if not endpoint.mirror:
-                raise
-            log.info("mirror %s failed for %s: %s; trying the next endpoint",
-                     endpoint.base, ref, exc.message)
-            last = exc
-    assert last is not None
-    raise last
+    return first_answer(ref, config, auth,
+                        lambda endpoint, credentials: _inspect_at(config, endpoint, ref,
+                                                                  credentials))
 
 
 def _inspect_at(config: RegistryConfig, endpoint: Endpoint, ref: Reference,

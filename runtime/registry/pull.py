@@ -34,7 +34,7 @@ from ..images.store import ImageStore, chain_ids
 from . import manifests as mf
 from . import progress as pg
 from .auth import AuthConfig, repository_scope
-from .client import Endpoint, Registry, RegistryError, endpoints
+from .client import Endpoint, Registry, RegistryError, first_answer
 from .config import RegistryConfig
 from .transfer import Cancelled, Emit, read_limited, stream, work_dir
 
@@ -208,21 +208,15 @@ class Puller:
 
     def _resolve(self, ref: Reference, want: mf.Platform, explicit: bool,
                  auth: AuthConfig) -> Resolved:
-        last: EngineError | None = None
-        for endpoint in endpoints(ref, self.config):
-            reg = Registry(endpoint.host, self.config,
-                           AuthConfig() if endpoint.mirror else auth, base=endpoint.base)
-            try:
+        def attempt(endpoint: Endpoint, credentials: AuthConfig) -> Resolved:
+            reg = Registry(endpoint.host, self.config, credentials, base=endpoint.base)
+            try:  # the registry stays open for the pull that follows
                 return resolve(reg, endpoint, ref, want, explicit)
-            except EngineError as exc:
+            except EngineError:
                 reg.close()
-                if not endpoint.mirror:
-                    raise
-                log.info("mirror %s failed for %s: %s; trying the next endpoint",
-                         endpoint.base, ref, exc.message)
-                last = exc
-        assert last is not None
-        raise last
+                raise
+
+        return first_answer(ref, self.config, auth, attempt)
 
     def _run(self, ref: Reference, want: mf.Platform, explicit: bool, auth: AuthConfig,
              emit: Emit, cancel: threading.Event) -> None:

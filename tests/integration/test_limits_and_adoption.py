@@ -7,11 +7,6 @@ import os
 import time
 from collections.abc import Callable
 
-import pytest
-
-from tests.support.coved import Coved
-from tests.support.images import busybox_archive
-
 
 def test_pids_limit_stops_a_fork_bomb(docker):
     script = "for i in $(seq 1 40); do echo $i; sleep 5 & done; echo all-forked"
@@ -66,34 +61,23 @@ def test_on_failure_restart_policy_retries(docker):
         docker("rm", "-f", "flaky")
 
 
-@pytest.fixture
-def own_daemon():
-    daemon = Coved().start()
-    daemon.load(busybox_archive())
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.cleanup()
-
-
-def test_containers_outlive_a_killed_daemon_and_are_adopted(own_daemon):
+def test_containers_outlive_a_killed_daemon_and_are_adopted(private_coved):
     from tests.support.clis import CLI
 
-    docker = CLI(["docker"], own_daemon.env)
+    docker = CLI(["docker"], private_coved.env)
     cid = docker("run", "-d", "--name", "survivor", "busybox", "sh", "-c",
                  "trap 'exit 3' TERM; i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done"
                  ).stdout.strip()
     docker("run", "-d", "--name", "always", "--restart", "always", "busybox", "sleep", "600")
-    log = os.path.join(own_daemon.data_root, "containers", cid, f"{cid}-json.log")
+    log = os.path.join(private_coved.data_root, "containers", cid, f"{cid}-json.log")
     _until(lambda: "tick1" in _read(log), "the container's first ticks")
     pid = json.loads(docker("inspect", "survivor").stdout)[0]["State"]["Pid"]
-    own_daemon.kill9()
+    private_coved.kill9()
     logged = len(_read(log))
     # the container did not die with the daemon: its shim goes on logging its ticks
     _until(lambda: len(_read(log)) > logged, "ticks logged after the daemon died")
     assert _alive(pid)
-    own_daemon.start()
+    private_coved.start()
     listing = docker("ps", "--format", "{{.Names}} {{.Status}}").stdout
     assert "survivor Up" in listing and "always Up" in listing
     assert "tick" in docker("logs", "--tail", "2", "survivor").stdout
@@ -103,15 +87,15 @@ def test_containers_outlive_a_killed_daemon_and_are_adopted(own_daemon):
     assert (state["Status"], state["ExitCode"]) == ("exited", 3)
 
 
-def test_a_container_that_exits_while_the_daemon_is_down_keeps_its_exit_code(own_daemon):
+def test_a_container_that_exits_while_the_daemon_is_down_keeps_its_exit_code(private_coved):
     from tests.support.clis import CLI
 
-    docker = CLI(["docker"], own_daemon.env)
+    docker = CLI(["docker"], private_coved.env)
     docker("run", "-d", "--name", "brief", "busybox", "sh", "-c", "sleep 1; exit 6")
     pid = json.loads(docker("inspect", "brief").stdout)[0]["State"]["Pid"]
-    own_daemon.kill9()
+    private_coved.kill9()
     _until(lambda: not _alive(pid), "the container's exit while the daemon is down")
-    own_daemon.start()
+    private_coved.start()
     state = json.loads(docker("inspect", "brief").stdout)[0]["State"]
     assert (state["Status"], state["ExitCode"]) == ("exited", 6)
 
@@ -141,7 +125,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_the_warm_shim_goes_away_with_its_daemon(own_daemon):
+def test_the_warm_shim_goes_away_with_its_daemon(private_coved):
     def warm_children() -> list[int]:
         import os
 
@@ -156,7 +140,7 @@ def test_the_warm_shim_goes_away_with_its_daemon(own_daemon):
                     cmdline = f.read()
             except OSError:
                 continue
-            if ppid == own_daemon.proc.pid and b"read(0, 1)" in cmdline:
+            if ppid == private_coved.proc.pid and b"read(0, 1)" in cmdline:
                 found.append(int(entry))
         return found
 
@@ -165,22 +149,22 @@ def test_the_warm_shim_goes_away_with_its_daemon(own_daemon):
         time.sleep(0.1)
     warm = warm_children()
     assert len(warm) == 1  # one shim is kept started ahead of need
-    own_daemon.kill9()
+    private_coved.kill9()
     deadline = time.monotonic() + 10
     while _alive(warm[0]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(warm[0])
-    own_daemon.start()
+    private_coved.start()
 
 
-def test_a_second_daemon_on_the_same_data_root_is_refused(own_daemon):
+def test_a_second_daemon_on_the_same_data_root_is_refused(private_coved):
     import subprocess
     import sys
 
     second = subprocess.run(
-        [sys.executable, "-m", "cove.runtime.daemon", "--data-root", own_daemon.data_root,
-         "--exec-root", own_daemon.exec_root, "-H", f"unix://{own_daemon.socket}2"],
+        [sys.executable, "-m", "cove.runtime.daemon", "--data-root", private_coved.data_root,
+         "--exec-root", private_coved.exec_root, "-H", f"unix://{private_coved.socket}2"],
         capture_output=True, text=True, timeout=30)
     assert second.returncode == 1
     assert "another daemon is already using" in second.stderr
-    assert own_daemon.request("GET", "/_ping")[0] == 200
+    assert private_coved.request("GET", "/_ping")[0] == 200
