@@ -22,6 +22,7 @@ import docker
 import pytest
 
 from tests.support.clis import DOCKER
+from tests.support.daemons import daemon_env
 from tests.support.images import busybox_archive
 
 NOT_A_MANAGER = ('This node is not a swarm manager. Use "docker swarm init" or '
@@ -84,12 +85,8 @@ class Daemon:
 
 @pytest.fixture(params=["coved", "dockerd"])
 def daemon(request: pytest.FixtureRequest) -> Iterator[Daemon]:
-    if request.param == "coved":
-        coved = request.getfixturevalue("coved")
-        env, host = coved.env, coved.host
-    else:
-        env = request.getfixturevalue("reference_dockerd")
-        host = env["DOCKER_HOST"]
+    env = daemon_env(request, request.param)
+    host = env["DOCKER_HOST"]
     client = docker.DockerClient(base_url=host, version="1.41", timeout=60)
     target = Daemon(request.param, client, {**env, "DOCKER_BUILDKIT": "0"},
                     host.removeprefix("unix://"))

@@ -15,7 +15,7 @@ import docker
 import pytest
 
 from tests.support.clis import DOCKER
-from tests.support.daemons import api_socket, docker_on
+from tests.support.daemons import api_socket, daemon_env, docker_on
 
 
 @dataclass
@@ -39,12 +39,8 @@ class Daemon:
 
 @pytest.fixture(params=["coved", "dockerd"])
 def daemon(request: pytest.FixtureRequest) -> Iterator[Daemon]:
-    if request.param == "coved":
-        coved = request.getfixturevalue("coved")
-        env, host = coved.env, coved.host
-    else:
-        env = request.getfixturevalue("reference_dockerd")
-        host = env["DOCKER_HOST"]
+    env = daemon_env(request, request.param)
+    host = env["DOCKER_HOST"]
     client = docker.DockerClient(base_url=host, version="1.41", timeout=30)
     target = Daemon(request.param, client, env)
     try:
