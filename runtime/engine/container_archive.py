@@ -70,14 +70,20 @@ def _reset_owner_names(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def write_tree(source_dir: str, source_base: str, rebase: str, out: object) -> None:
-    """Tar ``source_dir/source_base`` (not following links), its top renamed ``rebase``."""
+def write_tree(source_dir: str, source_base: str, rebase: str, out: object,
+               empty_dirs: frozenset[str] = frozenset()) -> None:
+    """Tar ``source_dir/source_base`` (not following links), its top renamed ``rebase``.
+
+    The directories in ``empty_dirs`` (the mount points of proc, sysfs... in a running
+    container) go in without their contents. A path that vanished while we walked is left
+    out; any other error fails the tar: after a header its data is owed, and a stream that
+    went on short would look whole to the client but be corrupt."""
     top = os.path.join(source_dir, source_base)
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
         def add(path: str, name: str) -> None:
             try:
                 info = tar.gettarinfo(path)
-            except OSError:
+            except FileNotFoundError:
                 return  # vanished while we walked
             if info is None:  # a socket: tar has no type for it
                 return
@@ -86,16 +92,17 @@ def write_tree(source_dir: str, source_base: str, rebase: str, out: object) -> N
             info.name = name  # gettarinfo strips a leading "/", which dockerd keeps for "/"
             if info.isreg():
                 try:
-                    with open(path, "rb") as f:
-                        tar.addfile(info, f)
-                except OSError:
+                    f = open(path, "rb")
+                except FileNotFoundError:
                     return
+                with f:
+                    tar.addfile(info, f)  # a file that shrank fails here (end of data)
             else:
                 tar.addfile(info)
-            if info.isdir():
+            if info.isdir() and os.path.normpath(path) not in empty_dirs:
                 try:
                     names = sorted(os.listdir(path))
-                except OSError:
+                except FileNotFoundError:
                     return
                 for child in names:
                     add(os.path.join(path, child), name.rstrip("/") + "/" + child)
@@ -174,8 +181,8 @@ def extract_tree(dest: str, stream: object, no_overwrite_dir_non_dir: bool,
 
 
 def main(argv: list[str]) -> int:
-    """``tar ROOT DIR BASE REBASE`` writes a tar to stdout; ``untar ROOT DEST NOOVERWRITE
-    [UID GID]`` reads one from stdin. Errors: one line on stderr, exit 1."""
+    """``tar ROOT DIR BASE REBASE [EMPTY_DIR...]`` writes a tar to stdout; ``untar ROOT DEST
+    NOOVERWRITE [UID GID]`` reads one from stdin. Errors: one line on stderr, exit 1."""
     import bz2  # noqa: F401 - "r|*" imports these lazily: they must exist before the chroot
     import gzip  # noqa: F401
     import lzma  # noqa: F401
@@ -188,7 +195,7 @@ def main(argv: list[str]) -> int:
         kernel().chroot(root)
         os.chdir("/")
         if mode == "tar":
-            write_tree(argv[2], argv[3], argv[4], sys.stdout.buffer)
+            write_tree(argv[2], argv[3], argv[4], sys.stdout.buffer, frozenset(argv[5:]))
         elif mode == "untar":
             owner = (int(argv[4]), int(argv[5])) if len(argv) > 5 else None
             if not os.path.isdir(argv[2]):

@@ -25,9 +25,9 @@ from cove.runtime import errors
 from cove.runtime.containers.shim_launch import module_command
 from cove.runtime.engine import container_archive
 from cove.runtime.engine.container_changes import upper_changes
-from cove.runtime.engine.container_commit import commit_container
+from cove.runtime.engine.container_commit import commit_container, paused_for_commit
 from cove.runtime.linux.overlay import mount_overlay
-from cove.runtime.linux.rootfs import mount_spec_mounts
+from cove.runtime.linux.rootfs import mount_spec_mounts, virtual_mount_points
 from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
 _HELPER = container_archive.__name__
@@ -98,13 +98,20 @@ class ArchiveStream:
         self._argv = argv
 
     def write_to(self, out: Any) -> None:
+        """Stream the helper's tar to ``out``; its failure (or ``out``'s: the client left)
+        raises, and the helper is always gone when this returns."""
         try:
             proc = subprocess.Popen(self._argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     stdin=subprocess.DEVNULL)
-            assert proc.stdout is not None
-            while chunk := proc.stdout.read1(_COPY):  # type: ignore[attr-defined]
-                out.write(chunk)
-            _, err = proc.communicate()
+            with proc:  # closes the pipes and reaps the helper
+                assert proc.stdout is not None and proc.stderr is not None
+                try:
+                    while chunk := proc.stdout.read1(_COPY):  # type: ignore[attr-defined]
+                        out.write(chunk)
+                except BaseException:
+                    proc.kill()  # else it blocks on a pipe nobody reads
+                    raise
+                err = proc.stderr.read()
             if proc.returncode:
                 raise errors.SystemError_(err.decode(errors="replace").strip() or "tar failed")
         finally:
@@ -224,11 +231,21 @@ class ContainerFilesService:
         try:
             info = self._resolve(root, path, ref)
             source_dir, source_base, rebase = info.tar_source()
-            argv = module_command(_HELPER, "tar", root, source_dir, source_base, rebase)
+            argv = module_command(_HELPER, "tar", root, source_dir, source_base, rebase,
+                                  *self._mount_points_left_empty(container, root))
             return ArchiveStream(info.stat(), view, argv)
         except BaseException:
             view.__exit__(None, None, None)
             raise
+
+    @staticmethod
+    def _mount_points_left_empty(container: Any, root: str) -> list[str]:
+        """In a running container's live view, where proc, sysfs, devpts... are mounted:
+        archived as the empty directories they are in the image, as dockerd copies them."""
+        pid = container.state.get("Pid")
+        if not pid or root != f"/proc/{pid}/root":
+            return []
+        return sorted(set(virtual_mount_points(pid)))
 
     def export(self, ref: str) -> ArchiveStream:
         """``GET /containers/{id}/export``: the merged filesystem, without what is mounted
@@ -277,19 +294,9 @@ class ContainerFilesService:
                overrides: dict[str, Any] | None) -> dict[str, str]:
         """``POST /commit``: the container's upper dir as a layer on its image."""
         container = self.containers.get(ref)
-        paused_here = False
-        if pause and container.running and not container.state.get("Paused"):
-            self.containers.pause(container.id)
-            paused_here = True
-        try:
+        with paused_for_commit(self.containers, container, self.layout, pause):
             image_id = commit_container(self.images.store, container, self.layout,
                                         comment or "", author or "", changes, overrides or {})
-        finally:
-            if paused_here:
-                try:
-                    self.containers.unpause(container.id)
-                except errors.EngineError:
-                    pass
         image_ref = ""
         if repo:
             from cove.runtime.images.reference import parse

@@ -238,6 +238,47 @@ def host_cgroup_v1_hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[
     return found
 
 
+# kernel pseudo filesystems: their files are the kernel's, not the container's
+_VIRTUAL_FILESYSTEMS = frozenset(("proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2",
+                                  "securityfs", "debugfs", "tracefs", "pstore", "bpf",
+                                  "configfs", "fusectl", "binfmt_misc", "efivarfs"))
+
+
+def virtual_mount_points(pid: int) -> list[str]:
+    """Where process ``pid`` sees a kernel pseudo filesystem (proc, sysfs, devpts, mqueue,
+    cgroup...), as paths under its own root: what ``docker cp`` of a running container
+    archives as the empty directories they are in the image. Empty if the process is gone."""
+    points = []
+    try:
+        with open(f"/proc/{pid}/mountinfo") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        sep = fields.index("-")
+        if fields[sep + 1] in _VIRTUAL_FILESYSTEMS:
+            points.append(_unescape_mount_path(fields[4]))
+    return points
+
+
+def mount_points_under(root: str, mountinfo: str = "/proc/self/mountinfo") -> list[str]:
+    """Where something is mounted at or below ``root`` in our mount namespace, deepest
+    first (the order to unmount them in)."""
+    prefix = root.rstrip("/") + "/"
+    with open(mountinfo) as f:
+        points = [_unescape_mount_path(line.split()[4]) for line in f if line.strip()]
+    inside = [p for p in points if p == root.rstrip("/") or p.startswith(prefix)]
+    return sorted(set(inside), key=len, reverse=True)
+
+
+def _unescape_mount_path(text: str) -> str:
+    """mountinfo writes space, tab, newline and backslash in a path as octal escapes."""
+    import re
+
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
 def mount_cgroups(kernel: Kernel, target: str, readonly: int = MS_RDONLY) -> None:
     """A read-only (``readonly=0``: privileged, read-write) /sys/fs/cgroup showing the
     container's own cgroup as the root (the cgroup namespace is already unshared), so
