@@ -12,7 +12,11 @@ import os
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from cove.runtime.store.layout import Layout
 
 DEFAULT_HOST = "unix:///run/cove.sock"
 
@@ -37,6 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="Registry to reach over HTTP or unverified TLS")
     parser.add_argument("--registry-timeout", type=float, default=None,
                         help="Seconds a registry may stay silent before a pull or push fails")
+    parser.add_argument("--check", action="store_true",
+                        help="Check the data root (no daemon may be using it), remove what "
+                             "interrupted work left, report inconsistencies, and exit")
     parser.add_argument("-v", "--version", action="store_true", help="Print version and exit")
     return parser.parse_args(argv)
 
@@ -57,6 +64,17 @@ def _lock_data_root(lock_path: os.PathLike[str]) -> int | None:
     return locks.hold_if_free(lock_path)
 
 
+def _check(layout: Layout) -> int:
+    """``--check``: print each finding and a summary; 1 when a problem is left."""
+    from cove.runtime.engine.check import check
+
+    report = check(layout)
+    for finding in report.findings:
+        print(finding.line())
+    print(f"coved --check {layout.data_root}: {report.summary()}")
+    return 1 if report.unrepaired else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.version:
@@ -73,17 +91,22 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
 
+    from cove.runtime.store.layout import Layout
+
+    layout = Layout(args.data_root, args.exec_root)
+    lock = _lock_data_root(layout.daemon_lock)
+    if lock is None:
+        print(f"coved: another daemon is already using {args.data_root}", file=sys.stderr)
+        return 1
+    if args.check:
+        return _check(layout)
+
     from cove.runtime.api.backend import Backends
     from cove.runtime.api.routes import make_router
     from cove.runtime.api.server import APIServer
     from cove.runtime.engine.engine import Engine
     from cove.runtime.registry import config as registry_config
-    from cove.runtime.store.layout import Layout
 
-    lock = _lock_data_root(Layout(args.data_root, args.exec_root).daemon_lock)
-    if lock is None:
-        print(f"coved: another daemon is already using {args.data_root}", file=sys.stderr)
-        return 1
     engine = Engine(args.data_root, args.exec_root, registry_config.load(
         args.data_root, args.config_file, args.registry_mirror, args.insecure_registry,
         args.registry_timeout))
