@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import copy
 import enum
+import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from cove.runtime.store.layout import Layout, atomic_write_json, read_json
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
+SAVE_RETRY_FIRST, SAVE_RETRY_MAX = 0.25, 10.0  # backoff of a save the disk refused
+
+log = logging.getLogger(__name__)
 
 
 class Status(enum.StrEnum):
@@ -71,6 +76,7 @@ class Container:
         self.last_exit_code = 0  # kept for waiters even when a restart resets ExitCode
         self.removed = False
         self.pending_attaches: list[Any] = []
+        self._save_retrying = False
 
     @property
     def id(self) -> str:
@@ -115,8 +121,54 @@ class Container:
         return data
 
     def save(self) -> None:
+        """Write the record as it is in memory; raises OSError when the disk refuses."""
         with self.lock:
             atomic_write_json(self.layout.container_config(self.id), self.data, 0o600)
+
+    def change(self, apply: Callable[[dict[str, Any]], None]) -> None:
+        """Apply ``apply`` to the record on disk first, then in memory: when the write
+        fails (a full disk) the OSError is raised and the record is as it was, in both."""
+        with self.lock:
+            updated = copy.deepcopy(self.data)
+            apply(updated)
+            atomic_write_json(self.layout.container_config(self.id), updated, 0o600)
+            apply(self.data)
+
+    def save_eventually(self) -> None:
+        """Save a change that has already happened (an exit): the state in memory is the
+        truth, so a write the disk refuses is retried in the background, with backoff,
+        until it lands or the container is removed; the caller never sees the failure."""
+        with self.lock:
+            try:
+                self.save()
+                return
+            except OSError as exc:
+                if self._save_retrying:
+                    return
+                self._save_retrying = True
+                log.warning("saving container %s failed (%s); retrying in the background",
+                            self.id[:12], exc)
+        threading.Thread(target=self._retry_save, name=f"save-{self.id[:12]}",
+                         daemon=True).start()
+
+    def _retry_save(self) -> None:
+        delay = SAVE_RETRY_FIRST
+        attempts = 0
+        while True:
+            time.sleep(delay)
+            attempts += 1
+            with self.lock:
+                if self.removed:
+                    self._save_retrying = False
+                    return
+                try:
+                    self.save()
+                except OSError:
+                    delay = min(delay * 2, SAVE_RETRY_MAX)
+                    continue
+                self._save_retrying = False
+            log.info("container %s saved after %d retries", self.id[:12], attempts)
+            return
 
     @classmethod
     def load(cls, layout: Layout, cid: str) -> Container:

@@ -50,13 +50,22 @@ def write_exit_file(path: str, record: dict[str, Any]) -> None:
     which costs more than the rest of a ``run --rm`` exit path.
     """
     tmp = f"{path}.{os.getpid()}.tmp"
+    data = shim_json.dumps(record).encode()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, shim_json.dumps(record).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(28, "No space left on device (short write)", tmp)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 class Shim:
@@ -67,6 +76,9 @@ class Shim:
         self.bundle = bundle
         self.proc = spec.process
         self.tty = spec.process.tty
+        self.exit_record: dict[str, Any] | None = None
+        self.exit_saved = False
+        self.save_failures = 0
 
     def start_init(self) -> tuple[int, shim_socket.Socket, dict[int, int], int | None]:
         """Fork PID 1; returns (pid, channel, output fds by stream, container stdin fd)."""
@@ -141,7 +153,7 @@ class Shim:
             tty=self.tty, stdin_once=self.proc.stdin_once,
             log=JsonFileLog(self.spec.log.path or None, self.spec.log.max_size,
                             self.spec.log.max_files),
-            say=_say, on_exit=self.finish, socket_path=sock_path)
+            say=_say, on_exit=self.finish, socket_path=sock_path, save_exit=self.save_exit)
         _say({"pid": pid})
         try:
             server.serve(DRAIN_SECONDS, GRACE_SECONDS)
@@ -159,12 +171,31 @@ class Shim:
         record = {"exit_code": code if code >= 0 else 128 - code,
                   "oom_killed": oom_kills(events) > 0 if events else False,
                   "finished_at": rfc3339_nano()}
+        self.exit_record = record
+        self.save_exit()
+        return record
+
+    def save_exit(self) -> bool:
+        """Write the exit record; True once it is on disk, or when its directory is gone
+        (the daemon has collected the exit and removed the bundle). A failure (a full
+        disk) is said once; ``ShimServer`` calls again with backoff, the record in memory."""
+        if self.exit_saved or self.exit_record is None:
+            return self.exit_saved
         exit_file = self.spec.exit_file or os.path.join(self.bundle, "exit.json")
         try:
-            write_exit_file(exit_file, record)
+            write_exit_file(exit_file, self.exit_record)
+        except FileNotFoundError:
+            self.exit_saved = not os.path.isdir(os.path.dirname(exit_file))
         except OSError as exc:
-            print(f"shim: writing {exit_file}: {exc}", file=sys.stderr)
-        return record
+            if not self.save_failures:
+                print(f"shim: writing {exit_file}: {exc}; retrying", file=sys.stderr)
+            self.save_failures += 1
+        else:
+            self.exit_saved = True
+            if self.save_failures:
+                print(f"shim: wrote {exit_file} after {self.save_failures} failures",
+                      file=sys.stderr)
+        return self.exit_saved
 
 
 def main(bundle: str) -> int:

@@ -35,6 +35,7 @@ WRITE = select.EPOLLOUT
 CHUNK = 65536
 CLIENT_BUFFER_LIMIT = 1 << 20  # stop reading the container while a client lags this much
 MAX_REQUEST = 65536
+SAVE_RETRY_FIRST, SAVE_RETRY_MAX = 0.25, 10.0  # backoff while the exit record cannot be saved
 
 
 class Client:
@@ -57,7 +58,8 @@ class ShimServer:
     def __init__(self, *, pid: int, channel: Socket, listener: Socket,
                  outputs: dict[int, int], stdin_fd: int | None, tty: bool, stdin_once: bool,
                  log: JsonFileLog, say: Callable[[dict[str, Any]], None],
-                 on_exit: Callable[[int], dict[str, Any]], socket_path: str) -> None:
+                 on_exit: Callable[[int], dict[str, Any]], socket_path: str,
+                 save_exit: Callable[[], bool] | None = None) -> None:
         self.pid = pid
         self.pidfd: int | None = os.pidfd_open(pid)
         self.channel: Socket | None = channel
@@ -74,6 +76,10 @@ class ShimServer:
         self.log = log
         self.say = say
         self.on_exit = on_exit
+        self.save_exit = save_exit
+        self.exit_saved = save_exit is None
+        self.save_retry_at = 0.0
+        self.save_delay = SAVE_RETRY_FIRST
         self.control_open = True
         self.control_buf = b""
         self.released = False
@@ -99,7 +105,8 @@ class ShimServer:
                 exec_settled = not self.released or self.channel is None
                 if exec_settled and (not self.outputs or now >= self.drain_deadline):
                     self._finalize(now + grace_seconds)
-            if self.exit_record is not None and (not self.clients or now >= self.grace_deadline):
+            if (self.exit_record is not None and (not self.clients or now >= self.grace_deadline)
+                    and self._exit_saved(now)):
                 if not self.listening:
                     break
                 self._stop_listening()
@@ -110,12 +117,26 @@ class ShimServer:
                 self.drain_deadline = now + drain_seconds
             self._sync()
             deadline = self.grace_deadline if self.exit_record else self.drain_deadline
+            if self.exit_record is not None and not self.exit_saved:
+                deadline = max(deadline, self.save_retry_at)
             timeout = max(0.0, deadline - now) if deadline else -1
             for fd, events in self.epoll.poll(timeout):
                 self._dispatch(fd, events)
         for client in list(self.clients.values()):
             self._drop(client)
         self.epoll.close()
+
+    def _exit_saved(self, now: float) -> bool:
+        """Whether the exit record is on disk; until it is, the shim stays (answering
+        ``wait`` from memory) and tries again with a growing delay (a full disk)."""
+        if self.exit_saved or now < self.save_retry_at:
+            return self.exit_saved
+        assert self.save_exit is not None
+        self.exit_saved = self.save_exit()
+        if not self.exit_saved:
+            self.save_retry_at = now + self.save_delay
+            self.save_delay = min(self.save_delay * 2, SAVE_RETRY_MAX)
+        return self.exit_saved
 
     def _want(self) -> dict[int, int]:
         want: dict[int, int] = {}

@@ -11,14 +11,43 @@ from __future__ import annotations
 import copy
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.images.views import now_rfc3339
+from cove.runtime.store.layout import atomic_write
 
 # the Dockerfile instructions ``--change`` accepts, as dockerd's commit
 COMMIT_CHANGES = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME",
                   "WORKDIR", "STOPSIGNAL", "HEALTHCHECK")
+
+
+@contextmanager
+def paused_for_commit(containers: Any, container: Any, layout: Any, pause: bool) -> Iterator[None]:
+    """Hold a running container paused while its commit reads it (``pause``). A marker
+    is written before the pause and removed after the unpause, so a daemon that crashed
+    in between thaws the container when it starts again (``containers.adopt``)."""
+    if not (pause and container.running and not container.state.get("Paused")):
+        yield
+        return
+    marker = layout.commit_pause_marker(container.id)
+    try:
+        atomic_write(marker, container.id.encode())
+    except OSError as exc:
+        raise errors.SystemError_(f"Error committing container {container.id}: {exc}") from exc
+    try:
+        containers.pause(container.id)
+        try:
+            yield
+        finally:
+            try:
+                containers.unpause(container.id)
+            except errors.EngineError:
+                pass
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 def merged_config(container_config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cove.runtime.containers import shim_client
+from cove.runtime.engine import recovery
 from cove.runtime.engine.build import BuildService
 from cove.runtime.engine.container_files import ContainerFilesService
 from cove.runtime.engine.container_update import ContainerUpdater
@@ -54,12 +55,14 @@ class Engine:
             return value
 
     def start(self, seed_images: dict[str, Callable[[], bytes]] | None = None) -> None:
-        """Adopt containers left by a previous daemon; load the seed images not yet stored.
+        """Clear what interrupted work left, adopt containers left by a previous daemon;
+        load the seed images not yet stored.
 
         ``seed_images`` maps a reference to a function making its docker-archive: the
         daemon passes hello-world, so that the first ``run hello-world`` works offline.
         The archive is made only when the image is missing.
         """
+        recovery.remove_interrupted_work(self.layout)
         self.containers.adopt_all()
         for ref, make_archive in (seed_images or {}).items():
             self._ensure_image(ref, make_archive)

@@ -93,14 +93,36 @@ class ImageStore:
         labels = ((self._configs.get(image_id) or {}).get("config") or {}).get("Labels") or {}
         self.on_event(action, image_id, {**labels, "name": name or image_id})
 
-    def _save_refs(self) -> None:
+    # Each change is written first and made in memory only once the write succeeded, so a
+    # full disk leaves the tags and metadata as they were, on disk and in memory.
+    def _change_refs(self, ref: Reference, image_id: str | None) -> None:
+        refs = dict(self._refs)
+        if image_id is None:
+            refs.pop(ref, None)
+        else:
+            refs[ref] = image_id
         repos: dict[str, dict[str, str]] = {}
-        for ref, image_id in sorted(self._refs.items(), key=lambda kv: str(kv[0])):
-            repos.setdefault(ref.familiar_name, {})[str(ref)] = image_id
+        for name, target in sorted(refs.items(), key=lambda kv: str(kv[0])):
+            repos.setdefault(name.familiar_name, {})[str(name)] = target
         atomic_write_json(self.layout.repositories_path, {"Repositories": repos})
+        if image_id is None:
+            self._refs.pop(ref, None)
+        else:
+            self._refs[ref] = image_id
 
-    def _save_metadata(self) -> None:
-        atomic_write_json(self._metadata_path, self._metadata)
+    def _change_metadata(self, image_id: str, values: dict[str, str] | None,
+                         replace: bool = False) -> None:
+        """Merge ``values`` into the image's metadata (``replace``: set it to them; None:
+        drop the image's entry)."""
+        metadata = {key: dict(value) for key, value in self._metadata.items()}
+        if values is None:
+            metadata.pop(image_id, None)
+        elif replace:
+            metadata[image_id] = dict(values)
+        else:
+            metadata.setdefault(image_id, {}).update(values)
+        atomic_write_json(self._metadata_path, metadata)
+        self._metadata = metadata
 
     # lookups -------------------------------------------------------------
     def image_ids(self) -> list[str]:
@@ -179,8 +201,7 @@ class ImageStore:
 
     def set_parent(self, image_id: str, parent_id: str) -> None:
         with self._lock:
-            self._metadata.setdefault(image_id, {})["Parent"] = parent_id
-            self._save_metadata()
+            self._change_metadata(image_id, {"Parent": parent_id})
 
     def children(self, image_id: str) -> list[str]:
         with self._lock:
@@ -280,8 +301,7 @@ class ImageStore:
         with self._lock:
             self.config(image_id)
             previous = self._refs.get(ref)
-            self._refs[ref] = image_id
-            self._save_refs()
+            self._change_refs(ref, image_id)
         return previous if previous != image_id else None
 
     def tag(self, source_ref: str, repo: str, tag: str | None = None) -> None:
@@ -296,8 +316,16 @@ class ImageStore:
                 "refusing to create an ambiguous tag using digest algorithm as name")
         target = target.with_tag(tag) if tag else target.with_default_tag()
         with self._lock:
-            self.set_reference(target, image_id)
+            before = self._metadata.get(image_id)
             self.record_tag_time(image_id)
+            try:
+                self.set_reference(target, image_id)
+            except OSError:  # the tag was not written: nor is its time, where the disk lets us
+                try:
+                    self._change_metadata(image_id, before, replace=True)
+                except OSError:
+                    pass
+                raise
         self.emit("tag", image_id, str(target))
 
     def record_tag_time(self, image_id: str) -> None:
@@ -305,14 +333,13 @@ class ImageStore:
         build's ``-t``), as dockerd's TagImageWithReference records it; loads and pulls
         name images without touching it."""
         with self._lock:
-            self._metadata.setdefault(image_id, {})["LastTagTime"] = views.now_rfc3339()
-            self._save_metadata()
+            self._change_metadata(image_id, {"LastTagTime": views.now_rfc3339()})
 
     def remove_reference(self, ref: Reference) -> str | None:
         with self._lock:
-            image_id = self._refs.pop(ref, None)
+            image_id = self._refs.get(ref)
             if image_id is not None:
-                self._save_refs()
+                self._change_refs(ref, None)
         return image_id
 
     def forget_image(self, image_id: str, keep_layers: bool) -> list[str]:
@@ -324,8 +351,8 @@ class ImageStore:
                 os.unlink(self.layout.config_path(image_id[7:]))
             except FileNotFoundError:
                 pass
-            if self._metadata.pop(image_id, None) is not None:
-                self._save_metadata()
+            if image_id in self._metadata:
+                self._change_metadata(image_id, None)
             return [] if keep_layers else self._remove_unused_layers(chains)
 
     def delete(self, ref: str, force: bool, in_use: ContainerLookup,

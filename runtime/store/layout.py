@@ -124,6 +124,11 @@ class Layout:
     def container_resolv(self, cid: str) -> Path:
         return self.container_dir(cid) / "resolv.conf"
 
+    def commit_pause_marker(self, cid: str) -> Path:
+        """There while a commit holds the container paused: a daemon that starts and finds
+        it knows the pause was the commit's, cut short, and thaws the container."""
+        return self.container_dir(cid) / "paused-for-commit"
+
     def container_upper(self, cid: str) -> Path:
         return self.container_dir(cid) / "upper"
 

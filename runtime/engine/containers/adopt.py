@@ -12,7 +12,7 @@ import os
 from cove.runtime import errors
 from cove.runtime.containers import shim_client
 from cove.runtime.containers.record import Container, Status
-from cove.runtime.engine.containers import exits, remove, restart_policy, start
+from cove.runtime.engine.containers import exits, pause, remove, restart_policy, start
 from cove.runtime.engine.containers.context import ContainerContext
 
 
@@ -34,6 +34,7 @@ def adopt_all(ctx: ContainerContext) -> None:
     """Re-attach to containers whose shims outlived the previous daemon; settle the rest."""
     for container in load_all(ctx):
         _settle(ctx, container)
+        _thaw_after_commit(ctx, container)
     for container in ctx.all():
         if container.running or container.status == Status.CREATED:
             continue
@@ -62,7 +63,7 @@ def _settle(ctx: ContainerContext, container: Container) -> None:
         if shim_state.get("running"):
             with container.lock:
                 container.set_running(int(shim_state["pid"]))
-                container.save()
+                container.save_eventually()
         start.watch(ctx, container, None)
     else:
         if ctx.layout.bundle_dir(container.id).exists():  # a start cut short
@@ -70,4 +71,21 @@ def _settle(ctx: ContainerContext, container: Container) -> None:
         if state["Status"] == "restarting":
             with container.lock:
                 container.state.update(Status="exited", Restarting=False)
-                container.save()
+                container.save_eventually()
+
+
+def _thaw_after_commit(ctx: ContainerContext, container: Container) -> None:
+    """A commit that paused the container was cut short (its marker is still there):
+    thaw it, whatever the record says (the crash may have come between the freeze and
+    the save), and record it running."""
+    marker = ctx.layout.commit_pause_marker(container.id)
+    if not marker.exists():
+        return
+    if container.running:
+        was_paused = bool(container.state.get("Paused"))
+        pause.thaw_quietly(ctx, container)
+        with container.lock:
+            container.save_eventually()
+        if was_paused:
+            ctx.publish(container, "unpause")
+    marker.unlink(missing_ok=True)

@@ -97,9 +97,11 @@ class ContainerContext:
             if canonical in self._names:
                 raise _name_in_use(canonical, self._names[canonical])
             old: str = container.data["Name"]
-            with container.lock:
-                container.data["Name"] = canonical
-                container.save()
+            try:  # the record first: when the disk refuses, the table is left untouched
+                container.change(lambda data: data.update(Name=canonical))
+            except OSError as exc:
+                raise errors.SystemError_(
+                    f"Error when allocating new name: {canonical.lstrip('/')}: {exc}") from exc
             del self._names[old]
             self._names[canonical] = container.id
         return old

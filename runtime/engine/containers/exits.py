@@ -70,7 +70,7 @@ def record_exit(ctx: ContainerContext, container: Container, result: dict[str, A
         restart = restart_policy.should_restart(container, code)
         if restart:
             container.state.update(Status="restarting", Restarting=True)
-        container.save()
+        container.save_eventually()
     if oom:
         ctx.publish(container, "oom")
     ctx.publish(container, "die", {"exitCode": str(code)})

@@ -13,9 +13,13 @@ def pause(ctx: ContainerContext, container: Container) -> None:
             raise errors.Conflict(f"Container {container.id} is not running")
         if container.state["Paused"]:
             raise errors.Conflict(f"Container {container.id} is already paused")
-        ctx.cgroup(container).freeze()
-        container.state.update(Paused=True, Status="paused")
-        container.save()
+        manager = ctx.cgroup(container)
+        manager.freeze()
+        try:
+            container.change(lambda data: data["State"].update(Paused=True, Status="paused"))
+        except OSError as exc:  # not recorded, so not left frozen either
+            manager.thaw()
+            raise errors.SystemError_(f"Cannot pause container {container.id}: {exc}") from exc
     ctx.publish(container, "pause")
 
 
@@ -25,7 +29,7 @@ def unpause(ctx: ContainerContext, container: Container) -> None:
             raise errors.Conflict(f"Container {container.id} is not paused")
         ctx.cgroup(container).thaw()
         container.state.update(Paused=False, Status="running")
-        container.save()
+        container.save_eventually()  # thawed is the truth now, whatever the disk says
     ctx.publish(container, "unpause")
 
 

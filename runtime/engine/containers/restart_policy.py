@@ -55,7 +55,7 @@ def wait_for_restart(container: Container, started_at: str) -> bool:
         if container.private.get("manually_stopped"):  # killed during the backoff
             container.state.update(Status="exited", Restarting=False)
             container.changed.notify_all()
-            container.save()
+            container.save_eventually()
             return False
         container.data["RestartCount"] += 1
     return True

@@ -60,7 +60,7 @@ def start_container(ctx: ContainerContext, container: Container) -> None:
         raise
     with container.lock:
         container.set_running(shim.pid)
-        container.save()
+        container.save_eventually()
     ctx.volumes.publish_mounts(container.id, ctx.mount_points(container) or [], "mount")
     ctx.publish(container, "start")
     watch(ctx, container, shim.popen)
@@ -106,7 +106,7 @@ def _start_failed(ctx: ContainerContext, container: Container, exc: errors.Engin
     code = getattr(exc, "exit_code", 128)
     with container.lock:
         container.set_start_failed(code, exc.message)
-        container.save()
+        container.save_eventually()
     ctx.publish(container, "die", {"exitCode": str(code)})
     if container.host_config.get("AutoRemove"):
         remove.delete(ctx, container, volumes=True)

@@ -76,12 +76,12 @@ def stop_container(ctx: ContainerContext, container: Container, timeout: int | N
             container.private["manually_stopped"] = True
             container.state.update(Status="exited", Restarting=False)
             container.changed.notify_all()  # waiters for not-running
-            container.save()
+            container.save_eventually()
             return
         if not container.running:
             raise errors.NotModified("container already stopped")
         container.private["manually_stopped"] = True
-        container.save()
+        container.save_eventually()
     sig = parse_signal(signal or container.config.get("StopSignal"), signals.SIGTERM)
     if timeout is None:
         timeout = container.config.get("StopTimeout") or DEFAULT_STOP_TIMEOUT

@@ -1,0 +1,55 @@
+"""Start-up recovery: what a crash or a kill left in the data root, cleared before the
+daemon serves.
+
+Everything under ``tmp/`` is work in progress (build contexts, loads, pulls, commits'
+layers, scratch mounts of ``cp``), so at start, with the data root locked, none of it is
+anyone's: it is unmounted where something is still mounted there, then removed. So are
+the temp files of ``atomic_write`` next to container records. What a commit left paused
+is thawed by the containers' adoption (``containers.adopt``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+from cove.runtime.linux.rootfs import mount_points_under
+from cove.runtime.linux.syscalls import MNT_DETACH, kernel
+from cove.runtime.store.layout import Layout
+
+log = logging.getLogger(__name__)
+ATOMIC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}$")  # atomic_write's mkstemp(prefix=".name.")
+
+
+def remove_interrupted_work(layout: Layout) -> list[Path]:
+    """Empty ``tmp/`` and drop stray temp records; returns what was removed."""
+    removed: list[Path] = []
+    tmp = layout.tmp_dir
+    if tmp.is_dir():
+        for point in mount_points_under(str(tmp)):
+            try:
+                kernel().umount2(point, MNT_DETACH)
+            except OSError as exc:
+                log.warning("cannot unmount %s left under %s: %s", point, tmp, exc)
+        still_mounted = mount_points_under(str(tmp))
+        for entry in sorted(tmp.iterdir()):
+            if any(p == str(entry) or p.startswith(f"{entry}/") for p in still_mounted):
+                continue  # never delete through a mount into someone's files
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    containers = layout.containers_dir
+    for record_dir in containers.iterdir() if containers.is_dir() else []:
+        for entry in record_dir.iterdir() if record_dir.is_dir() else []:
+            if ATOMIC_TEMP.match(entry.name) and entry.is_file():
+                entry.unlink(missing_ok=True)
+                removed.append(entry)
+    if removed:
+        log.info("removed %d leftovers of interrupted work: %s", len(removed),
+                 ", ".join(os.fspath(p) for p in removed[:10]))
+    return removed
