@@ -1,0 +1,116 @@
+"""The QEMU argv for each host, checked as data (no QEMU needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cove.vm.qemu import (
+    Accel,
+    Arch,
+    Host,
+    HostOS,
+    MachineConfig,
+    MachineFiles,
+    cmdline,
+)
+
+FILES = MachineFiles(kernel="/m/vmlinuz", initrd="/m/initrd.img", system_disk="/m/system.img",
+                     data_disk="/m/data.qcow2", seed_disk="/m/seed.img",
+                     serial_log="/m/console.log", pidfile="/m/qemu.pid",
+                     qmp_socket="/m/qmp.sock")
+CONFIG = MachineConfig(cpus=2, memory_mib=2048, ssh_port=50022, qmp_port=50023)
+
+LINUX = Host(HostOS.LINUX, Arch.X86_64)
+MAC_ARM = Host(HostOS.MACOS, Arch.ARM64)
+MAC_INTEL = Host(HostOS.MACOS, Arch.X86_64)
+WINDOWS = Host(HostOS.WINDOWS, Arch.X86_64)
+
+
+def _option(argv: list[str], flag: str) -> list[str]:
+    return [argv[i + 1] for i, arg in enumerate(argv) if arg == flag]
+
+
+def test_linux_with_kvm_passes_the_host_cpu_through() -> None:
+    argv = cmdline(LINUX, Accel.KVM, CONFIG, FILES)
+    assert argv[0] == "qemu-system-x86_64"
+    assert _option(argv, "-accel") == ["kvm"]
+    assert _option(argv, "-cpu") == ["host"]
+    assert _option(argv, "-machine") == ["q35"]
+    assert (_option(argv, "-smp"), _option(argv, "-m")) == (["2"], ["2048M"])
+
+
+def test_tcg_fallback_emulates_max_with_a_thread_per_cpu() -> None:
+    argv = cmdline(LINUX, Accel.TCG, CONFIG, FILES)
+    assert _option(argv, "-accel") == ["tcg,thread=multi"]
+    assert _option(argv, "-cpu") == ["max"]
+    one = cmdline(LINUX, Accel.TCG, MachineConfig(cpus=1, memory_mib=512, ssh_port=1), FILES)
+    assert _option(one, "-accel") == ["tcg"]
+
+
+def test_apple_silicon_uses_hvf_on_the_virt_machine() -> None:
+    argv = cmdline(MAC_ARM, Accel.HVF, CONFIG, FILES)
+    assert argv[0] == "qemu-system-aarch64"
+    assert _option(argv, "-accel") == ["hvf"]
+    assert _option(argv, "-cpu") == ["host"]
+    assert _option(argv, "-machine")[0].startswith("virt,")
+    assert "console=ttyAMA0" in _option(argv, "-append")[0]
+
+
+def test_intel_mac_uses_hvf_on_q35() -> None:
+    argv = cmdline(MAC_INTEL, Accel.HVF, CONFIG, FILES)
+    assert (argv[0], _option(argv, "-machine")) == ("qemu-system-x86_64", ["q35"])
+    assert "console=ttyAMA0" not in _option(argv, "-append")[0]
+
+
+def test_windows_uses_whpx_qmp_on_loopback_tcp_and_stays_in_the_foreground() -> None:
+    argv = cmdline(WINDOWS, Accel.WHPX, CONFIG, FILES)
+    assert argv[0] == "qemu-system-x86_64.exe"
+    assert _option(argv, "-accel") == ["whpx,kernel-irqchip=off"]
+    assert _option(argv, "-qmp") == ["tcp:127.0.0.1:50023,server=on,wait=off"]
+    assert "-daemonize" not in argv and "-pidfile" not in argv
+
+
+def test_unix_hosts_daemonize_with_a_pidfile_and_qmp_on_a_unix_socket() -> None:
+    for host, accel in ((LINUX, Accel.KVM), (MAC_ARM, Accel.HVF)):
+        argv = cmdline(host, accel, CONFIG, FILES)
+        assert _option(argv, "-qmp") == ["unix:/m/qmp.sock,server=on,wait=off"]
+        assert "-daemonize" in argv and _option(argv, "-pidfile") == ["/m/qemu.pid"]
+
+
+def test_ssh_is_forwarded_from_loopback_only() -> None:
+    argv = cmdline(LINUX, Accel.TCG, CONFIG, FILES)
+    assert _option(argv, "-netdev") == ["user,id=net0,hostfwd=tcp:127.0.0.1:50022-:22"]
+
+
+def test_system_disk_is_read_only_and_the_data_disk_discards() -> None:
+    drives = _option(cmdline(LINUX, Accel.TCG, CONFIG, FILES), "-drive")
+    assert drives == [
+        "if=none,id=system,file=/m/system.img,format=raw,readonly=on",
+        "if=none,id=data,file=/m/data.qcow2,format=qcow2,discard=unmap,detect-zeroes=unmap",
+        "if=none,id=seed,file=/m/seed.img,format=raw,readonly=on",
+    ]
+
+
+def test_commas_in_paths_are_escaped_for_qemu() -> None:
+    files = MachineFiles(**{**FILES.__dict__, "data_disk": "/Users/a,b/data.qcow2"})
+    drives = _option(cmdline(LINUX, Accel.TCG, CONFIG, files), "-drive")
+    assert "file=/Users/a,,b/data.qcow2" in drives[1]
+
+
+def test_the_console_goes_to_the_serial_log() -> None:
+    argv = cmdline(LINUX, Accel.TCG, CONFIG, FILES)
+    assert _option(argv, "-chardev") == ["file,id=console,path=/m/console.log"]
+    assert _option(argv, "-serial") == ["chardev:console"]
+    assert "console=ttyS0" in _option(argv, "-append")[0]
+
+
+def test_an_accelerator_of_another_host_is_refused() -> None:
+    with pytest.raises(ValueError, match="hvf is not an accelerator of linux"):
+        cmdline(LINUX, Accel.HVF, CONFIG, FILES)
+
+
+def test_architecture_names_of_each_os() -> None:
+    assert [Arch.from_machine(m) for m in ("x86_64", "AMD64", "arm64", "aarch64")] == [
+        Arch.X86_64, Arch.X86_64, Arch.ARM64, Arch.ARM64]
+    with pytest.raises(ValueError, match="riscv64"):
+        Arch.from_machine("riscv64")

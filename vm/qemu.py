@@ -1,0 +1,174 @@
+"""The QEMU command line, built as data.
+
+Every host Cove runs on gets its argv from these pure functions, so the macOS (HVF) and
+Windows (WHPX) lines are unit-tested on Linux without QEMU. What differs by host:
+
+- the accelerator and the CPU model: ``hvf``/``whpx``/``kvm`` pass the host CPU through;
+  TCG emulates ``max``, with one translation thread per vCPU;
+- the machine type: ``q35`` on x86_64 (``microvm`` boots faster here but hangs in about one
+  boot of twelve), ``virt`` on arm64;
+- how QMP is reached and how QEMU leaves the foreground: Unix sockets and ``-daemonize``
+  where the host has them, loopback TCP and a detached process on Windows.
+
+Disks: the system image read-only (an upgrade replaces it whole); the data disk qcow2
+with ``discard=unmap`` so that deleting images in the guest gives host space back; the
+seed disk (keys, settings) read-only. Networking is user mode, with SSH forwarded from
+127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class Accel(enum.Enum):
+    HVF = "hvf"
+    WHPX = "whpx"
+    KVM = "kvm"
+    TCG = "tcg"
+
+
+class HostOS(enum.Enum):
+    LINUX = "linux"
+    MACOS = "darwin"
+    WINDOWS = "windows"
+
+
+class Arch(enum.Enum):
+    X86_64 = "x86_64"
+    ARM64 = "aarch64"
+
+    @classmethod
+    def from_machine(cls, machine: str) -> Arch:
+        """``platform.machine()`` names (``AMD64`` on Windows, ``arm64`` on macOS)."""
+        name = machine.lower()
+        if name in ("x86_64", "amd64"):
+            return cls.X86_64
+        if name in ("aarch64", "arm64"):
+            return cls.ARM64
+        raise ValueError(f"no Cove guest for the {machine} architecture")
+
+
+@dataclass(frozen=True)
+class Host:
+    os: HostOS
+    arch: Arch
+
+
+def native_accelerator(host: Host) -> Accel:
+    """The hardware accelerator a host can have (it may still be unusable: probe it)."""
+    return {HostOS.MACOS: Accel.HVF, HostOS.WINDOWS: Accel.WHPX,
+            HostOS.LINUX: Accel.KVM}[host.os]
+
+
+@dataclass(frozen=True)
+class MachineFiles:
+    """Where one machine's files are (named once, in ``vm.paths``)."""
+
+    kernel: str
+    initrd: str
+    system_disk: str
+    data_disk: str
+    seed_disk: str
+    serial_log: str
+    pidfile: str
+    qmp_socket: str  # a Unix socket path; on Windows unused (QMP on loopback TCP)
+
+
+@dataclass(frozen=True)
+class MachineConfig:
+    cpus: int
+    memory_mib: int
+    ssh_port: int  # on 127.0.0.1 of the host
+    qmp_port: int = 0  # Windows only: QMP on 127.0.0.1:qmp_port
+    kernel_args: Sequence[str] = ()
+
+
+# the guest's console and root: the init reads the rest from the seed disk
+BASE_KERNEL_ARGS = ("console=ttyS0", "quiet", "panic=-1")
+ARM64_CONSOLE = "console=ttyAMA0"
+
+
+def binary(host: Host) -> str:
+    name = "qemu-system-" + host.arch.value
+    return name + ".exe" if host.os is HostOS.WINDOWS else name
+
+
+def accel_args(host: Host, accel: Accel, cpus: int) -> list[str]:
+    if accel is Accel.TCG:
+        # one translation thread per vCPU: single-threaded TCG makes -smp 2 no faster
+        return ["-accel", "tcg,thread=multi" if cpus > 1 else "tcg", "-cpu", "max"]
+    if accel is Accel.WHPX:
+        # WHPX's in-kernel irqchip fails to start Linux guests on many Windows builds
+        return ["-accel", "whpx,kernel-irqchip=off", "-cpu", "max"]
+    return ["-accel", accel.value, "-cpu", "host"]
+
+
+def machine_args(host: Host) -> list[str]:
+    if host.arch is Arch.ARM64:
+        # highmem for >3 GiB of RAM; gic v3 is what HVF and KVM on arm64 provide
+        return ["-machine", "virt,highmem=on,gic-version=max"]
+    return ["-machine", "q35"]
+
+
+def disk_args(files: MachineFiles) -> list[str]:
+    drives = [
+        ("system", files.system_disk, "raw", "readonly=on"),
+        ("data", files.data_disk, "qcow2", "discard=unmap,detect-zeroes=unmap"),
+        ("seed", files.seed_disk, "raw", "readonly=on"),
+    ]
+    argv: list[str] = []
+    for name, path, fmt, options in drives:
+        argv += ["-drive", f"if=none,id={name},file={_escape(path)},format={fmt},{options}",
+                 "-device", f"virtio-blk-pci,drive={name}"]
+    return argv
+
+
+def network_args(config: MachineConfig) -> list[str]:
+    return ["-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{config.ssh_port}-:22",
+            # romfile=: no iPXE ROM (not installed everywhere, and the guest never PXE boots)
+            "-device", "virtio-net-pci,netdev=net0,romfile="]
+
+
+def control_args(host: Host, config: MachineConfig, files: MachineFiles) -> list[str]:
+    """QMP, the serial console to a file, and leaving the foreground."""
+    argv = ["-display", "none", "-monitor", "none",
+            "-chardev", f"file,id=console,path={_escape(files.serial_log)}",
+            "-serial", "chardev:console"]
+    if host.os is HostOS.WINDOWS:
+        # no -daemonize on Windows: the driver starts QEMU detached and records the pid
+        return argv + ["-qmp", f"tcp:127.0.0.1:{config.qmp_port},server=on,wait=off"]
+    return argv + ["-qmp", f"unix:{_escape(files.qmp_socket)},server=on,wait=off",
+                   "-daemonize", "-pidfile", files.pidfile]
+
+
+def boot_args(host: Host, config: MachineConfig, files: MachineFiles) -> list[str]:
+    console = (ARM64_CONSOLE,) if host.arch is Arch.ARM64 else ()
+    append = " ".join((*BASE_KERNEL_ARGS, *console, *config.kernel_args))
+    return ["-kernel", files.kernel, "-initrd", files.initrd, "-append", append]
+
+
+def cmdline(host: Host, accel: Accel, config: MachineConfig, files: MachineFiles) -> list[str]:
+    """The whole argv of one machine's QEMU."""
+    if accel is not Accel.TCG and accel is not native_accelerator(host):
+        raise ValueError(f"{accel.value} is not an accelerator of {host.os.value}")
+    return [
+        binary(host), "-name", "cove", "-nodefaults", "-no-user-config",
+        *machine_args(host),
+        *accel_args(host, accel, config.cpus),
+        "-smp", str(config.cpus), "-m", f"{config.memory_mib}M",
+        *boot_args(host, config, files),
+        *disk_args(files),
+        *network_args(config),
+        # free pages go back to the host: a VM that once used 8 GiB does not keep it
+        "-device", "virtio-balloon-pci,free-page-reporting=on",
+        "-device", "virtio-rng-pci",
+        *control_args(host, config, files),
+    ]
+
+
+def _escape(path: str) -> str:
+    """A path inside a QEMU option string: commas are doubled, as QEMU's parser wants."""
+    return path.replace(",", ",,")
