@@ -71,7 +71,7 @@ def wait_until_read(sock: socket.socket, timeout: float = 1.0) -> None:
     then reads the raw socket (docker-py's attach and exec) loses the stream bytes that
     came in the same read as the headers. dockerd leaves that to chance."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not peer_closed(sock):
         try:
             unread = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ,
                                                     b"\0" * 4))[0]
@@ -83,14 +83,15 @@ def wait_until_read(sock: socket.socket, timeout: float = 1.0) -> None:
 
 
 def peer_closed(sock: socket.socket) -> bool:
-    """True once the client has gone (readable with nothing to read)."""
+    """True once the client has gone: its end of the connection is closed. A client that
+    only shut its side for writing (the docker CLI does so on a hijacked connection it has
+    no stdin for, and reads on) is still there."""
+    poller = select.poll()
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if readable:
-            return sock.recv(1, socket.MSG_PEEK) == b""
-    except OSError:
+        poller.register(sock, 0)  # POLLHUP and POLLERR are always reported
+        return bool(poller.poll(0))
+    except (OSError, ValueError):  # closed here already
         return True
-    return False
 
 
 def write_stream_error(out: ChunkedWriter, error: BaseException) -> None:

@@ -12,6 +12,7 @@ import collections
 import itertools
 import json
 import os
+import select
 import socket
 import struct
 import threading
@@ -93,8 +94,17 @@ class AttachSession:
         shim = self.shim
         if self.want["stdin"]:
             threading.Thread(target=self._pump_stdin, args=(shim,), daemon=True).start()
+        # the client is watched for a hang-up only: without stdin to send, the docker CLI
+        # shuts its side for writing at once, and reads on
+        poller = select.poll()
+        poller.register(shim, select.POLLIN)
+        client_fd = connection_fd(self.reader)
+        if client_fd is not None:
+            poller.register(client_fd, 0)  # POLLHUP and POLLERR are always reported
         try:
             while True:
+                if any(fd == client_fd for fd, _events in poller.poll()):
+                    break  # the client left: nothing more to relay, the container runs on
                 header = _recv_exact(shim, _SHIM_HEADER.size)
                 if header is None:
                     break
@@ -135,6 +145,14 @@ class AttachSession:
         except OSError:
             pass
 
+
+
+def connection_fd(reader: Any) -> int | None:
+    """The client's connection under its hijacked reader, watched for a hang-up."""
+    try:
+        return int(reader.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def escape_sequence(keys: str | None, what: str) -> bytes:

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from cove.common.detach_keys import EscapeScanner
 from cove.runtime import errors
-from cove.runtime.engine.attach import escape_sequence
+from cove.runtime.engine.attach import connection_fd, escape_sequence
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.linux import tty
 from cove.runtime.store.layout import atomic_write_json
@@ -283,20 +283,32 @@ class ExecService:
                              daemon=True).start()
         else:
             os.close(detach_w)
-        if _relay(sources, send, detach_r):
+        outcome = _relay(sources, send, detach_r, connection_fd(reader))
+        if outcome == _DETACHED:
             self._hang_up(instance)
             threading.Thread(target=self._finish, args=(instance, popen, fds["error"]),
                              daemon=True).start()
             return
+        if outcome == _CLIENT_GONE:
+            threading.Thread(target=self._run_unattended, args=(instance, popen, fds, sources),
+                             daemon=True).start()
+            return
         message = self._finish(instance, popen, fds["error"])
-        for stream in (popen.stdout, popen.stderr):
-            if stream:
-                stream.close()
+        _close_pipes(popen)
         if message and tty and "tty" not in fds:  # failed before its terminal existed
             try:
                 send(1, (message + "\r\n").encode())
             except OSError:
                 pass
+
+    def _run_unattended(self, instance: ExecInstance, popen: subprocess.Popen[bytes],
+                        fds: dict[str, int], sources: dict[int, int]) -> None:
+        """The client hung up: as under dockerd (20.10), the process runs on. Its output is
+        read and dropped, so it never blocks on a full pipe, and everything held for it
+        goes when it ends."""
+        _relay(sources, lambda _stream, _data: None, None, None)
+        self._finish(instance, popen, fds["error"])
+        _close_pipes(popen)
 
     def _hang_up(self, instance: ExecInstance) -> None:
         """After a detach: close the terminal, so the session gets SIGHUP as under dockerd
@@ -339,35 +351,59 @@ def _unlink(path: Any) -> None:
         pass
 
 
+_ENDED, _DETACHED, _CLIENT_GONE = "ended", "detached", "client gone"
+
+
+def _close_pipes(popen: subprocess.Popen[bytes]) -> None:
+    for stream in (popen.stdout, popen.stderr):
+        if stream:
+            stream.close()
+
+
 def _relay(sources: dict[int, int], send: Callable[[int, bytes], None],
-           detach_fd: int | None) -> bool:
-    """Send what ``sources`` (fd -> stream) produce until they all close; True when
-    ``detach_fd`` became readable first (the client typed the detach keys). Closes
-    ``detach_fd``; the sources left open stay in ``sources``."""
-    watched = [detach_fd] if detach_fd is not None else []
+           detach_fd: int | None, client_fd: int | None) -> str:
+    """Send what ``sources`` (fd -> stream) produce until they all close (``_ENDED``), the
+    client typed the detach keys (``detach_fd`` became readable: ``_DETACHED``), or it hung
+    up (``client_fd`` closed, or sending failed: ``_CLIENT_GONE``). Closes ``detach_fd``;
+    the sources left open stay in ``sources``.
+
+    The client is watched for a hang-up only (no read events): the docker CLI shuts its
+    side for writing at once when it has no stdin to send, and reads on."""
+    poller = select.poll()
+    for fd in sources:
+        poller.register(fd, select.POLLIN)
+    if detach_fd is not None:
+        poller.register(detach_fd, select.POLLIN)
+    if client_fd is not None:
+        poller.register(client_fd, 0)  # POLLHUP and POLLERR are always reported
     try:
         while sources:
-            readable, _, _ = select.select([*sources, *watched], [], [])
-            if detach_fd is not None and detach_fd in readable and os.read(detach_fd, 1):
-                return True
-            for fd in readable:
+            for fd, _events in poller.poll():
+                if fd == client_fd:
+                    return _CLIENT_GONE
                 if fd == detach_fd:
-                    watched = []  # the stdin pump ended without a detach
+                    if os.read(detach_fd, 1):
+                        return _DETACHED
+                    poller.unregister(fd)  # the stdin pump ended without a detach
+                    continue
+                if fd not in sources:
                     continue
                 try:
                     data = os.read(fd, 65536)
                 except OSError:  # EIO: the pty's last slave closed
                     data = b""
                 if not data:
+                    poller.unregister(fd)
                     del sources[fd]
                     continue
-                send(sources[fd], data)
-    except OSError:
-        pass
+                try:
+                    send(sources[fd], data)
+                except OSError:
+                    return _CLIENT_GONE
     finally:
         if detach_fd is not None:
             os.close(detach_fd)
-    return False
+    return _ENDED
 
 
 def _pump_stdin(reader: Any, fd: int, close_at_eof: bool, popen: subprocess.Popen[bytes],
