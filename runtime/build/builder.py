@@ -106,8 +106,12 @@ class BuildRun:
                 raise errors.InvalidParameter(
                     f"failed to reach build target {self.options.target} in Dockerfile")
             stages = stages[:names.index(self.options.target.lower()) + 1]
+        # --label: LABEL steps dockerd adds to the last stage, one per label in key order
+        label_steps = [instructions.label_option(key, self.options.labels[key])
+                       for key in sorted(self.options.labels)]
         # the ARGs before the first FROM are steps too, as dockerd counts and shows them
-        total = len(dockerfile.global_args) + sum(1 + len(s.instructions) for s in stages)
+        total = (len(dockerfile.global_args) + sum(1 + len(s.instructions) for s in stages)
+                 + len(label_steps))
         global_args = declare_args(dockerfile.global_args, self.options.build_args)
         step = 0
         for inst in dockerfile.global_args:
@@ -120,8 +124,7 @@ class BuildRun:
             base = expand_word(stage.base, global_args)
             state = StageState.start(self._base_image(base), self.store, dict(global_args),
                                      self.options.build_args)
-            if state.image_id:
-                self.say(f" ---> {_short(state.image_id)}\n")
+            self.say(f" ---> {_short(state.image_id)}\n")  # empty for scratch, as dockerd
             triggers = state.config.get("OnBuild") or []
             if triggers:  # the base image's ONBUILD steps run first, and are not inherited
                 state.config["OnBuild"] = None
@@ -129,10 +132,14 @@ class BuildRun:
                          f"{'s' if len(triggers) > 1 else ''}\n")
                 for trigger in triggers:
                     state = self._step(state, parser.parse_instruction(trigger))
-            for inst in stage.instructions:
+            last = index == len(stages) - 1
+            for inst in stage.instructions + (label_steps if last else []):
                 step += 1
                 self.say(f"Step {step}/{total} : {inst.original}\n")
-                state = self._step(state, inst)
+                if any(inst is label for label in label_steps):
+                    state = instructions.option_label_step(self, state, inst)
+                else:
+                    state = self._step(state, inst)
                 self.say(f" ---> {_short(state.image_id)}\n")
             if not state.image_id:  # FROM scratch and nothing else
                 state = instructions.commit_config(self, state, "#(nop) FROM scratch", "")
@@ -140,9 +147,6 @@ class BuildRun:
             self.stage_images[str(index)] = image_id
             if stage.name:
                 self.stage_images[stage.name.lower()] = image_id
-        if self.options.labels:
-            state = instructions.add_labels(self, state, self.options.labels)
-            image_id = state.image_id
         unused = unconsumed_build_args(self.options.build_args, dockerfile.global_args,
                                        [i for s in stages for i in s.instructions])
         if unused:

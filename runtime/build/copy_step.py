@@ -21,6 +21,7 @@ from cove.runtime.build.copy import copy_layer
 from cove.runtime.build.copy_from import select_from_image
 from cove.runtime.build.dockerfile import Instruction
 from cove.runtime.build.expansion import expand_instruction
+from cove.runtime.build.history_text import nop_command
 from cove.runtime.build.instructions import cached, commit_config, store_layer
 from cove.runtime.build.stage_state import StageState
 from cove.runtime.build.step_run import StepRun
@@ -96,8 +97,9 @@ def copy_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
         if release is not None:
             release()
     kind = "dir" if len(sources) == 1 and posixpath.isdir(sources[0][0]) else "file"
-    created_by = f"/bin/sh -c #(nop) {inst.keyword} {kind}:{checksum} in {dest} "
-    return commit_config(run, state, created_by, step, diff_id)
+    command = nop_command(state.config, f"{inst.keyword} {kind}:{checksum} in {dest} ",
+                          one_word=True)
+    return commit_config(run, state, command, step, diff_id)
 
 
 def _heredoc_sources(run: StepRun, inst: Instruction) -> tuple[_TempSources, str]:

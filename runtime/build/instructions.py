@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 from cove.runtime import errors
@@ -20,6 +21,7 @@ from cove.runtime.build import image_files
 from cove.runtime.build.copy import directory_layer
 from cove.runtime.build.dockerfile import Instruction, arg_pairs
 from cove.runtime.build.expansion import expand_instruction
+from cove.runtime.build.history_text import go_list, healthcheck_text, nop_command
 from cove.runtime.build.stage_state import StageState, command_shell, expand_word
 from cove.runtime.build.step_run import StepRun
 from cove.runtime.images.views import now_rfc3339
@@ -27,12 +29,19 @@ from cove.runtime.images.views import now_rfc3339
 ConfigChange = Callable[[dict[str, Any], Instruction, StageState], None]
 
 
-def commit_config(run: StepRun, state: StageState, created_by: str, cache_step: str,
+def commit_config(run: StepRun, state: StageState, command: list[str] | str, cache_step: str,
                   layer_diff: str | None = None) -> StageState:
     """The step's image stored (with its history entry and, if any, its layer) and
-    remembered in the step cache under ``cache_step``."""
+    remembered in the step cache under ``cache_step``. ``command`` is what dockerd records
+    for the step (history's ``created_by`` is its words joined); the config's ``Image``
+    names the parent image, as dockerd's classic builder writes it."""
     image = json.loads(json.dumps(state.image))
     image["created"] = now_rfc3339()
+    created_by = command if isinstance(command, str) else " ".join(command)
+    config = image.setdefault("config", {})
+    config["Image"] = state.image_id
+    image["container_config"] = {**config, "Cmd": [command] if isinstance(command, str)
+                                 else list(command)}
     entry: dict[str, Any] = {"created": image["created"], "created_by": created_by}
     if layer_diff is None:
         entry["empty_layer"] = True
@@ -109,6 +118,10 @@ def config_step(run: StepRun, state: StageState, inst: Instruction) -> StageStat
         inst = expand_instruction(inst, state.env())
     if keyword == "WORKDIR":
         return _workdir_step(run, state, inst)
+    if keyword == "HEALTHCHECK":
+        test = (state.config.get("Healthcheck") or {}).get("Test") or []
+        if test and test[0] != "NONE":
+            run.say(f"Note: overriding previous HEALTHCHECK: {go_list(test, quoted=False)}\n")
     change = _change_for(keyword)
     return _commit_change(run, state, inst, lambda config: change(config, inst, state))
 
@@ -119,12 +132,15 @@ def apply_to_config(config: dict[str, Any], inst: Instruction, state: StageState
     _change_for(inst.keyword.upper())(config, inst, state)
 
 
-def add_labels(run: StepRun, state: StageState, labels: dict[str, str]) -> StageState:
-    """``docker build --label``: one more image with the labels added."""
-    shadow = state.shadow()
-    shadow.config.setdefault("Labels", {}).update(labels)
-    return commit_config(run, shadow, "/bin/sh -c #(nop)  LABEL " + json.dumps(labels),
-                         "LABEL " + json.dumps(labels, sort_keys=True))
+def label_option(key: str, value: str) -> Instruction:
+    """``docker build --label k=v``: a ``LABEL k=v`` step dockerd adds to the last stage,
+    one per label in key order; its value is taken as given (``option_label_step``)."""
+    return Instruction("LABEL", [key, value], original=f"LABEL {key}={value}")
+
+
+def option_label_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
+    """A ``label_option`` step: LABEL without the variable expansion Dockerfile steps get."""
+    return _commit_change(run, state, inst, lambda config: _set_labels(config, inst, state))
 
 
 def _commit_change(run: StepRun, state: StageState, inst: Instruction,
@@ -138,31 +154,51 @@ def _commit_change(run: StepRun, state: StageState, inst: Instruction,
     change(shadow.config)
     if inst.keyword.upper() == "CMD":
         shadow.cmd_set = True
-    return commit_config(run, shadow, _history_text(inst, shadow.config), step)
+    command = nop_command(shadow.config, _history_text(inst, shadow.config))
+    with intermediate_container(run, state, command):
+        return commit_config(run, shadow, command, step)
 
 
-def _go_list(words: list[str], quoted: bool) -> str:
-    """A list as Go's fmt prints it in dockerd's history texts: ``%q`` quotes each item,
-    ``%v`` does not; items are separated by spaces, not commas."""
-    items = [json.dumps(w, ensure_ascii=False) if quoted else w for w in words]
-    return "[" + " ".join(items) + "]"
+@contextmanager
+def intermediate_container(run: StepRun, state: StageState, command: list[str]) -> Iterator[None]:
+    """The container dockerd's classic builder makes for a step that commits a config:
+    created (never started) on the parent image, shown as `` ---> Running in <id>``, and
+    removed once the step's image is committed (unless ``--rm=false``), as dockerd shows
+    it. A step on no image yet (the first after ``FROM scratch``) has none here."""
+    if not state.image_id:
+        yield
+        return
+    cid = run.backend.create_container({"Image": state.image_id, "Cmd": command})
+    run.say(f" ---> Running in {cid[:12]}\n")
+    try:
+        yield
+    except BaseException:
+        if run.options.remove or run.options.force_remove:
+            run.backend.remove_container(cid)
+        raise
+    if run.options.remove:
+        run.backend.remove_container(cid)
+        run.say(f"Removing intermediate container {cid[:12]}\n")
 
 
 def _history_text(inst: Instruction, config: dict[str, Any]) -> str:
-    """A config step's ``created_by`` as dockerd's dispatchers write it: ENV and LABEL
-    as key=value, VOLUME and SHELL as %v lists, CMD and ENTRYPOINT as the %q list they
-    set; the others as written."""
+    """A config step's text after ``#(nop)`` as dockerd's dispatchers write it: ENV and
+    LABEL as key=value, VOLUME and SHELL as %v lists, CMD and ENTRYPOINT as the %q list
+    they set, HEALTHCHECK as the %q of the check the step gave (before the parent's
+    values fill it in); the others as written."""
     keyword = inst.keyword.upper()
     if keyword in ("ENV", "LABEL"):
         text = " ".join(f"{key}={value}" for key, value in inst.pairs)
     elif keyword in ("VOLUME", "SHELL"):
-        text = _go_list(inst.words(), quoted=False)
+        text = go_list(inst.words(), quoted=False)
     elif keyword in ("CMD", "ENTRYPOINT"):
         value = config.get("Cmd" if keyword == "CMD" else "Entrypoint") or []
-        text = _go_list(value, quoted=True)
+        text = go_list(value, quoted=True)
+    elif keyword == "HEALTHCHECK":
+        return healthcheck_text(inst.healthcheck or {"Test": inst.words()})
     else:
         text = inst.text() if not inst.json_form else json.dumps(inst.words())
-    return f"/bin/sh -c #(nop)  {keyword} {text}"
+    return f"{keyword} {text}"
 
 
 def _workdir_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
@@ -175,15 +211,17 @@ def _workdir_step(run: StepRun, state: StageState, inst: Instruction) -> StageSt
     shadow = state.shadow()
     _set_workdir(shadow.config, inst, state)
     # one space after #(nop) and the resolved path: dockerd's WORKDIR comment is one word
-    created_by = f"/bin/sh -c #(nop) WORKDIR {shadow.config['WorkingDir']}"
+    command = nop_command(shadow.config, f"WORKDIR {shadow.config['WorkingDir']}",
+                          one_word=True)
     layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
     directory = image_files.resolve(layers, shadow.config["WorkingDir"])
-    if image_files.is_dir(layers, directory):
-        return commit_config(run, shadow, created_by, step)
-    with run.temp_file() as layer:
-        directory_layer(directory, layer, lambda path: image_files.stat(layers, path))
-        diff_id = store_layer(run, state, layer)
-    return commit_config(run, shadow, created_by, step, diff_id)
+    with intermediate_container(run, state, command):
+        if image_files.is_dir(layers, directory):
+            return commit_config(run, shadow, command, step)
+        with run.temp_file() as layer:
+            directory_layer(directory, layer, lambda path: image_files.stat(layers, path))
+            diff_id = store_layer(run, state, layer)
+        return commit_config(run, shadow, command, step, diff_id)
 
 
 def _change_for(keyword: str) -> ConfigChange:
@@ -244,7 +282,14 @@ def _set_volume(config: dict[str, Any], inst: Instruction, state: StageState) ->
 
 
 def _set_healthcheck(config: dict[str, Any], inst: Instruction, state: StageState) -> None:
-    config["Healthcheck"] = dict(inst.healthcheck or {"Test": list(inst.words())})
+    """The step's check; what it leaves unset (zero) comes from the parent's, as dockerd's
+    container create merges the two before the step is committed."""
+    check: dict[str, Any] = dict(inst.healthcheck or {"Test": list(inst.words())})
+    previous = config.get("Healthcheck") or {}
+    for key in ("Test", "Interval", "Timeout", "StartPeriod", "Retries"):
+        if not check.get(key) and previous.get(key):
+            check[key] = previous[key]
+    config["Healthcheck"] = check
 
 
 _CONFIG_CHANGES: dict[str, ConfigChange] = {

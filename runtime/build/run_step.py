@@ -119,5 +119,5 @@ def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: l
     if run.options.remove:
         run.backend.remove_container(cid)
         run.say(f"Removing intermediate container {cid[:12]}\n")
-    prefix = f"|{len(arg_env)} {' '.join(arg_env)} " if arg_env else ""
-    return commit_config(run, state, prefix + " ".join(command), step, diff_id)
+    prefix = [f"|{len(arg_env)}", *arg_env] if arg_env else []
+    return commit_config(run, state, prefix + command, step, diff_id)

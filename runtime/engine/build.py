@@ -48,6 +48,10 @@ class EngineBuildBackend:
             raise
         return cid
 
+    def create_container(self, body: dict[str, Any]) -> str:
+        """A step's container that is never started (a config step's, as dockerd makes)."""
+        return str(self.engine.containers.create(body, None)["Id"])
+
     def container_output(self, cid: str) -> Iterator[tuple[int, bytes]]:
         _tty, chunks = attach.logs(self.engine.containers, cid, follow=True, stdout=True,
                                    stderr=True, since=None, until=None, timestamps=False,
@@ -59,7 +63,7 @@ class EngineBuildBackend:
 
     def remove_container(self, cid: str) -> None:
         try:
-            self.engine.containers.remove(cid, force=True)
+            self.engine.containers.remove(cid, force=True, volumes=True)
         except errors.NotFound:
             pass
 
