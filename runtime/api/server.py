@@ -4,7 +4,15 @@ One thread per connection (clients hold connections open for attach, logs -f
 and events). Routes are tables of (method, pattern, handler) contributed by the
 router modules; a handler gets a ``Request`` and either returns a value (sent as
 JSON), returns ``None`` (204), or takes over the response itself (streams,
-hijack). Errors become ``{"message": ...}`` here and only here.
+hijack). Errors become ``{"message": ...}`` here and only here (``_fail``): engine
+errors, and requests refused before any handler sees them (bad framing, too large,
+too slow), which are a ``RequestError`` carrying their own HTTP status.
+
+What a client can make the server hold is bounded: a JSON body's size (checked from
+Content-Length before reading it), the time to send the request line and headers
+(``APIServer.header_timeout``, one watcher thread for all connections), the idle time
+while sending a body (``body_timeout``), and what is read and dropped after an error
+(``DRAIN_LIMIT`` bytes, ``linger_timeout`` seconds).
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ import logging
 import re
 import socket
 import socketserver
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from email.message import Message
@@ -31,7 +41,35 @@ log = logging.getLogger("coved.api")
 
 MAX_JSON_BODY = 16 << 20
 DRAIN_LIMIT = 256 << 20
-_VERSION_PREFIX = re.compile(r"^/v(\d+)\.(\d+)(/.*)$")
+MAX_REQUEST_LINE = 65536
+_VERSION_PREFIX = re.compile(r"^/v(\d{1,9})\.(\d{1,9})(/.*)$")
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_CHUNK_SIZE = re.compile(rb"^([0-9a-fA-F]{1,16})[ \t]*(;[^\r\n]*)?\r?\n$")
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+class RequestError(Exception):
+    """A request refused by the HTTP layer itself (framing, size, time): unlike engine
+    errors it carries its HTTP status (400, 408, 413, 414, 431, 501, 505)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_json(data: bytes | str, what: str = "JSON") -> Any:
+    """Strict JSON (no NaN or Infinity, as Go's decoder); a client's malformed or
+    absurdly nested text is an InvalidParameter, never a 500."""
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"invalid character {constant!r} looking for beginning of value")
+
+    try:
+        return json.loads(data, parse_constant=refuse)
+    except RecursionError as exc:
+        raise errors.InvalidParameter(f"invalid {what}: nested too deeply") from exc
+    except ValueError as exc:  # UnicodeDecodeError and too many digits are ValueErrors too
+        raise errors.InvalidParameter(f"invalid {what}: {exc}") from exc
 
 
 def _version_tuple(text: str) -> tuple[int, int]:
@@ -54,16 +92,42 @@ class Handled:
 HANDLED = Handled()
 
 
+def content_length(headers: Message) -> int | None:
+    """The declared body length (None when chunked or absent); a malformed one is a 400."""
+    if headers.get("Transfer-Encoding"):
+        return None
+    values = {v.strip() for v in headers.get_all("Content-Length") or []}
+    if not values:
+        return None
+    if len(values) > 1:
+        raise RequestError(400, "conflicting Content-Length headers")
+    text = values.pop()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise RequestError(400, f"invalid Content-Length: {text[:40]!r}")
+    return int(text)
+
+
 class BodyReader:
-    """Reads a request body framed by Content-Length or chunked encoding."""
+    """Reads a request body framed by Content-Length or chunked encoding (the framing
+    headers were checked by ``check_framing`` before any handler runs)."""
 
     def __init__(self, rfile: io.BufferedIOBase, headers: Message) -> None:
         self._rfile = rfile
-        self._chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
-        length = headers.get("Content-Length")
-        self._remaining = int(length) if length and not self._chunked else 0
+        self._chunked = bool(headers.get("Transfer-Encoding"))
+        self.length = content_length(headers)
+        self._remaining = self.length or 0
         self._chunk_left = 0
         self._eof = not self._chunked and self._remaining == 0
+        self._broken = False
+
+    @property
+    def done(self) -> bool:
+        """Read to its end, so the connection can carry another request."""
+        return self._eof and not self._broken
+
+    def _malformed(self) -> errors.InvalidParameter:
+        self._eof = self._broken = True  # the framing is lost: nothing more is read from it
+        return errors.InvalidParameter("malformed chunked encoding in request body")
 
     def read(self, size: int = 65536) -> bytes:
         if self._eof:
@@ -71,35 +135,46 @@ class BodyReader:
         if not self._chunked:
             data = self._rfile.read(min(size, self._remaining))
             if not data:
+                self._broken = True
                 raise errors.InvalidParameter("unexpected EOF in request body")
             self._remaining -= len(data)
             self._eof = self._remaining == 0
             return data
         if self._chunk_left == 0:
-            line = self._rfile.readline(1024)
-            try:
-                self._chunk_left = int(line.split(b";")[0].strip(), 16)
-            except ValueError as exc:
-                raise errors.InvalidParameter("malformed chunked request body") from exc
+            match = _CHUNK_SIZE.match(self._rfile.readline(1024))
+            if match is None:
+                raise self._malformed()
+            self._chunk_left = int(match[1], 16)
             if self._chunk_left == 0:
-                while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                self._eof = True
+                self._read_trailers()
                 return b""
         data = self._rfile.read(min(size, self._chunk_left))
         if not data:
+            self._broken = True
             raise errors.InvalidParameter("unexpected EOF in request body")
         self._chunk_left -= len(data)
-        if self._chunk_left == 0:
-            self._rfile.readline(8)
+        if self._chunk_left == 0 and self._rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise self._malformed()
         return data
 
+    def _read_trailers(self) -> None:
+        for _ in range(100):
+            line = self._rfile.readline(8192)
+            if line in (b"\r\n", b"\n", b""):
+                self._eof = True
+                return
+        raise self._malformed()
+
     def read_all(self, limit: int = MAX_JSON_BODY) -> bytes:
+        """The whole body, refused (413) as soon as it passes ``limit``: a declared length
+        over it is refused before a byte is read, a chunked one once the limit is read."""
+        if self.length is not None and self.length > limit:
+            raise _too_large(self.length, limit)
         parts, total = [], 0
-        while chunk := self.read():
+        while chunk := self.read(min(65536, limit + 1 - total)):
             total += len(chunk)
             if total > limit:
-                raise errors.InvalidParameter(f"request body larger than {limit} bytes")
+                raise _too_large(None, limit)
             parts.append(chunk)
         return b"".join(parts)
 
@@ -109,7 +184,12 @@ class BodyReader:
         while chunk := self.read():
             total += len(chunk)
             if limit is not None and total > limit:
-                raise errors.InvalidParameter(f"request body larger than {limit} bytes")
+                raise _too_large(None, limit)
+
+
+def _too_large(length: int | None, limit: int) -> RequestError:
+    size = f" ({length} bytes)" if length is not None else ""
+    return RequestError(413, f"request body larger than {limit} bytes{size}")
 
 
 class Request:
@@ -155,9 +235,12 @@ class Request:
         if value in (None, ""):
             return default
         try:
-            return int(value)
+            number = int(value)
         except ValueError as exc:
-            raise errors.InvalidParameter(f"invalid value for {name}: {value!r}") from exc
+            raise errors.InvalidParameter(f"invalid value for {name}: {value[:100]!r}") from exc
+        if not _INT64[0] <= number <= _INT64[1]:
+            raise errors.InvalidParameter(f"invalid value for {name}: {value[:100]!r}")
+        return number
 
     def json_param(self, name: str, label: str | None = None) -> dict[str, Any]:
         """A query parameter holding a JSON object (``filters``, ``buildargs``, ``labels``);
@@ -166,10 +249,7 @@ class Request:
         if not raw:
             return {}
         what = label or name
-        try:
-            parsed = json.loads(raw)
-        except ValueError as exc:
-            raise errors.InvalidParameter(f"invalid {what}: {exc}") from exc
+        parsed = parse_json(raw, what)
         if not isinstance(parsed, dict):
             raise errors.InvalidParameter(f"invalid {what}: not an object")
         return parsed
@@ -192,10 +272,7 @@ class Request:
             if required:
                 raise errors.InvalidParameter("invalid JSON: request body is empty")
             return {}
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise errors.InvalidParameter(f"invalid JSON: {exc}") from exc
+        return parse_json(data)
 
     def json_object(self, what: str, required: bool = False) -> dict[str, Any]:
         """The body as a JSON object; anything else is the client's error, said once here."""
@@ -212,6 +289,7 @@ class Request:
     def start_stream(self, content_type: str, status: int = 200,
                      headers: dict[str, str] | None = None) -> ChunkedWriter:
         h = self.handler
+        h.connection.settimeout(None)  # a stream may rightly stay quiet for hours
         h.send_response(status)
         h.send_header("Content-Type", content_type)
         for key, value in (headers or {}).items():
@@ -235,6 +313,7 @@ class Request:
         client without it gets 200 and the raw stream. Returns (reader, socket): the
         reader keeps bytes the client sent right after its headers."""
         h = self.handler
+        h.connection.settimeout(None)  # stdin of an attach may stay idle for hours
         upgrade = "upgrade" in (self.headers.get("Connection") or "").lower()
         if upgrade:
             h.send_response_only(101, "UPGRADED")
@@ -280,27 +359,72 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     server_version = "Cove"
     sys_version = ""
     server: APIServer
+    header_timed_out = False
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         log.debug("%s " + format, "api", *args)
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
+    def handle_one_request(self) -> None:
+        """Read one request under the header deadline, check its framing, dispatch it.
+        Anything refused on the way is answered by ``_fail`` (JSON, then closed)."""
+        self.command = self.requestline = ""
+        self.request_version = self.protocol_version  # an early answer has a status line
+        self.close_connection = True
+        self.server.header_watch.start(self)
+        try:
+            try:
+                if not self._read_request_line():
+                    return
+                parsed = self.parse_request()  # a refusal is answered by send_error
+            finally:
+                timed_out = self.server.header_watch.stop(self)
+            if timed_out:
+                raise RequestError(408, "timed out reading the request")
+            if not parsed:
+                return
+            self.connection.settimeout(self.server.body_timeout)
+            self._check_framing()
+            if self.command == "OPTIONS":
+                self.do_OPTIONS()
+            else:  # any other method that is a token is routed: dockerd 404s unknown ones
+                self._dispatch(self.command)
+            self.wfile.flush()
+        except RequestError as exc:
+            self._fail(None, exc.status, exc.message, framing_lost=True)
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
 
-    def do_HEAD(self) -> None:
-        self._dispatch("HEAD")
+    def _read_request_line(self) -> bool:
+        """The request line into ``raw_requestline``; False when there is none to answer
+        (the client closed, or idled out between requests). Up to a few empty lines
+        before it are skipped, as RFC 9112 allows."""
+        for _ in range(4):
+            line = self.rfile.readline(MAX_REQUEST_LINE + 1)
+            if self.header_timed_out:
+                if not line:
+                    return False  # idle between requests: closed without a word
+                raise RequestError(408, "timed out reading the request")
+            if len(line) > MAX_REQUEST_LINE:
+                raise RequestError(414, f"request line longer than {MAX_REQUEST_LINE} bytes")
+            if not line or not line.endswith(b"\n"):
+                return False  # hung up, maybe mid-line: no one to answer
+            if line.strip():
+                words = line.split()
+                if len(words) != 3:
+                    raise RequestError(400, "malformed HTTP request line")
+                if not _TOKEN.match(words[0].decode("latin-1")):
+                    raise RequestError(400, "invalid method in the request line")
+                self.raw_requestline = line
+                return True
+        raise RequestError(400, "malformed HTTP request line")
 
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
+    def _check_framing(self) -> None:
+        """Transfer-Encoding and Content-Length as HTTP/1.1 (and Go's server) allow them."""
+        codings = [c.strip().lower() for value in self.headers.get_all("Transfer-Encoding") or []
+                   for c in value.split(",") if c.strip()]
+        if codings and codings != ["chunked"]:
+            raise RequestError(501, f"unsupported transfer encoding: {', '.join(codings)[:80]}")
+        content_length(self.headers)
 
     def do_OPTIONS(self) -> None:
         """dockerd answers any OPTIONS (a CORS preflight) with an empty 200."""
@@ -308,20 +432,20 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         self._send_empty(200)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """A request the HTTP layer cannot parse gets a JSON answer, as every other error,
-        never http.server's HTML page; the connection closes (its framing is lost)."""
-        self.close_connection = True
-        try:
-            self._send_json(code, {"message": message or self.responses.get(code, ("error",))[0]})
-        except OSError:
-            pass
+        """What http.server refuses while parsing (bad version, header lines too long or
+        too many) goes through the one error path: JSON, never its HTML page."""
+        self._fail(None, code, message or self.responses.get(code, ("error",))[0],
+                   framing_lost=True)
 
     def _dispatch(self, method: str) -> None:
-        url = urlsplit(self.path)
-        path = url.path
         version = _version_tuple(API_VERSION)
         request: Request | None = None
         try:
+            try:
+                url = urlsplit(self.path)
+            except ValueError as exc:
+                raise errors.InvalidParameter(f"malformed request URI: {exc}") from exc
+            path = url.path
             m = _VERSION_PREFIX.match(path)
             if m:
                 version = (int(m.group(1)), int(m.group(2)))
@@ -345,7 +469,10 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             result = fn(request)
             if request.responded:
                 return
-            request.body.drain()
+            try:
+                request.body.drain(limit=DRAIN_LIMIT)
+            except (errors.EngineError, RequestError):
+                self.close_connection = True
             if isinstance(result, Json):
                 self._send_json(result.status, result.body)
             elif result is None:
@@ -353,37 +480,73 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             else:
                 self._send_json(200, result)
         except errors.EngineError as exc:
-            self._error(request, http_status(exc), exc.message)
-        except (BrokenPipeError, ConnectionResetError):
+            self._fail(request, http_status(exc), exc.message)
+        except RequestError as exc:
+            self._fail(request, exc.status, exc.message)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as exc:  # a bug: answer 500, keep serving
             log.error("%s %s failed:\n%s", method, self.path, traceback.format_exc())
-            self._error(request, 500, str(exc) or exc.__class__.__name__)
+            self._fail(request, 500, str(exc) or exc.__class__.__name__)
 
     def _discard_body(self) -> None:
         """Read (bounded) the body of a request no handler takes, so that the next request
         on a kept-alive connection is parsed from its own first byte, not from this body."""
         try:
             BodyReader(self.rfile, self.headers).drain(limit=DRAIN_LIMIT)
-        except (errors.EngineError, OSError, ValueError):
+        except (errors.EngineError, RequestError, OSError, ValueError):
             self.close_connection = True
 
-    def _error(self, request: Request | None, status: int, message: str) -> None:
+    def _fail(self, request: Request | None, status: int, message: str,
+              framing_lost: bool = False) -> None:
+        """The one place an error is answered: ``{"message": ...}`` with its status. When
+        the request's body was left unread (or its framing is lost) the connection is
+        closed after the answer, and what the client is still sending is read and dropped
+        for a bounded time so that it gets to read the answer."""
         if request is not None and request.responded:
             self.close_connection = True
             return
-        if request is None:  # refused before routing (the API version): nothing read yet
-            self._discard_body()
-        else:
-            self.close_connection = True  # the body may be partly unread
-            try:  # read (bounded) what the client is still sending, so it gets the answer
-                request.body.drain(limit=DRAIN_LIMIT)
-            except (errors.EngineError, OSError):
-                pass
-        if status == 304:
-            self._send_empty(304)
+        if self.request_version in ("", "HTTP/0.9"):
+            self.request_version = self.protocol_version
+        unread = framing_lost or (request is not None and not request.body.done)
+        if not unread and request is None:
+            self._discard_body()  # refused before routing (the API version): nothing read yet
+        if unread:
+            self.close_connection = True
+        try:
+            if status == 304:
+                self._send_empty(304)
+            else:
+                self._send_json(status, {"message": message})
+            if unread:
+                self.wfile.flush()
+                self._linger()
+        except OSError:
+            self.close_connection = True
+
+    def _linger(self) -> None:
+        """After an answer to a request whose body is not read: tell the client we are done
+        writing, and drop what it still sends (at most DRAIN_LIMIT bytes, linger_timeout
+        seconds), so that a client writing its whole body before reading sees the answer."""
+        sock = self.connection
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
             return
-        self._send_json(status, {"message": message})
+        deadline = time.monotonic() + self.server.linger_timeout
+        dropped = 0
+        try:
+            while dropped < DRAIN_LIMIT:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                sock.settimeout(left)
+                data = sock.recv(65536)
+                if not data:
+                    return
+                dropped += len(data)
+        except OSError:
+            return
 
     def _send_json(self, status: int, body: Any) -> None:
         data = json.dumps(body, separators=(",", ":")).encode() + b"\n"
@@ -416,14 +579,68 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+class HeaderWatch:
+    """One thread for all connections: a client that has not sent a whole request line and
+    headers within ``APIServer.header_timeout`` (idle between requests, or dribbling) has
+    its connection shut for reading, which ends the read its handler thread is blocked in."""
+
+    def __init__(self, server: APIServer) -> None:
+        self._server = server
+        self._deadlines: dict[RequestHandler, float] = {}
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="header-watch", daemon=True)
+        self._thread.start()
+
+    def start(self, handler: RequestHandler) -> None:
+        with self._wake:
+            handler.header_timed_out = False
+            self._deadlines[handler] = time.monotonic() + self._server.header_timeout
+            self._wake.notify()
+
+    def stop(self, handler: RequestHandler) -> bool:
+        """Stop watching; True when the deadline passed first."""
+        with self._wake:
+            self._deadlines.pop(handler, None)
+            return handler.header_timed_out
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+
+    def _run(self) -> None:
+        with self._wake:
+            while not self._closed:
+                now = time.monotonic()
+                for handler, deadline in list(self._deadlines.items()):
+                    if deadline <= now:
+                        del self._deadlines[handler]
+                        handler.header_timed_out = True
+                        try:
+                            handler.connection.shutdown(socket.SHUT_RD)
+                        except OSError:
+                            pass
+                soonest = min(self._deadlines.values(), default=now + 3600)
+                self._wake.wait(max(0.01, soonest - now))
+
+
 class APIServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     block_on_close = False
-    request_queue_size = 128
+    request_queue_size = 128  # the listen backlog: well over 50 clients connecting at once
+    header_timeout = 60.0  # seconds to send a request line and headers
+    body_timeout: float | None = 300.0  # seconds a request body may stall between reads
+    linger_timeout = 5.0  # seconds to drop an unread body after answering an error
 
     def __init__(self, path: str, router: Router) -> None:
         self.router = router
+        self.header_watch = HeaderWatch(self)
         super().__init__(path, RequestHandler)
+
+    def server_close(self) -> None:
+        self.header_watch.close()
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up is normal (the CLI drops its wait connection); log the rest."""

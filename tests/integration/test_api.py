@@ -161,7 +161,7 @@ def test_unknown_objects_get_404_in_dockers_words(api):
 
 def test_huge_body_is_refused_without_harm(coved):
     status, body = coved.request("POST", "/containers/create", raw=b"[" + b" " * (17 << 20) + b"]")
-    assert status == 400 and "larger than" in body["message"]
+    assert status == 413 and "larger than" in body["message"]
     assert coved.request("GET", "/_ping")[0] == 200
 
 

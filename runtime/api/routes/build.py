@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.api import validation
 from cove.runtime.api.backend import BuildBackend, JSONObject
 from cove.runtime.api.registry_auth import decode_registry_config
 from cove.runtime.api.server import HANDLED, Request, Route
@@ -57,7 +58,7 @@ def _run_host_config(req: Request) -> JSONObject:
     for param, field in (("cpusetcpus", "CpusetCpus"), ("cpusetmems", "CpusetMems")):
         if req.param(param):
             host[field] = req.param(param)
-    ulimits = _json_list(req, "ulimits")
+    ulimits = validation.ULIMITS.check(_json_list(req, "ulimits"), "ulimits")
     if ulimits:
         host["Ulimits"] = ulimits
     network = req.param("networkmode") or "default"
@@ -71,12 +72,12 @@ def routes(builds: BuildBackend) -> list[Route]:
         job = builds.prepare(
             tags=[t for t in req.query.get("t", []) if t],
             dockerfile=req.param("dockerfile") or "Dockerfile",
-            build_args=req.json_param("buildargs"),
+            build_args=validation.BUILD_ARGS.check(req.json_param("buildargs"), "buildargs"),
             target=req.param("target") or None,
             no_cache=req.flag("nocache"),
             remove=req.flag("rm", True),
             force_remove=req.flag("forcerm"),
-            labels=req.json_param("labels"),
+            labels=validation.STRING_MAP.check(req.json_param("labels"), "labels"),
             quiet=req.flag("q"),
             pull=req.flag("pull"),
             registry_auths=decode_registry_config(req.headers.get("X-Registry-Config")),

@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+from cove.runtime.api import validation
 from cove.runtime.api.backend import ArchiveSource, ContainerFilesBackend, JSONObject
 from cove.runtime.api.server import HANDLED, Json, Request, Route
 
@@ -54,7 +55,8 @@ def routes(files: ContainerFilesBackend) -> list[Route]:
         result = files.commit(
             req.param("container") or "", req.param("repo"), req.param("tag"),
             req.param("comment"), req.param("author"), req.flag("pause", True),
-            req.query.get("changes", []), req.json_object("container config"))
+            req.query.get("changes", []),
+            validation.checked(validation.CONFIG, req.json_object("container config"), "Config"))
         return Json(result, 201)
 
     return [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from cove.runtime.api import validation
 from cove.runtime.api.backend import (
     ContainerBackend,
     ContainerUpdateBackend,
@@ -18,8 +19,8 @@ from cove.runtime.api.streams import frame, peer_closed, stream_sender
 def routes(containers: ContainerBackend, updates: ContainerUpdateBackend,
            monitor: MonitorBackend, execs: ExecBackend) -> list[Route]:
     def create(req: Request) -> Any:
-        return Json(containers.create(req.json_object("container config", required=True),
-                                      req.param("name"), req.param("platform")), 201)
+        body = validation.container_create(req.json_object("container config", required=True))
+        return Json(containers.create(body, req.param("name"), req.param("platform")), 201)
 
     def list_(req: Request) -> Any:
         return containers.list(req.flag("all"), req.int_param("limit"), req.flag("size"),
@@ -86,7 +87,9 @@ def routes(containers: ContainerBackend, updates: ContainerUpdateBackend,
         return containers.top(req.args["id"], req.param("ps_args"))
 
     def update(req: Request) -> Any:
-        return updates.update(req.args["id"], req.json_object("update config", required=True))
+        body = validation.checked(validation.CONTAINER_UPDATE,
+                                  req.json_object("update config", required=True))
+        return updates.update(req.args["id"], body)
 
     def rename(req: Request) -> Any:
         containers.rename(req.args["id"], req.param("name"))
@@ -108,11 +111,12 @@ def routes(containers: ContainerBackend, updates: ContainerUpdateBackend,
         return containers.prune(req.filters())
 
     def exec_create(req: Request) -> Any:
-        return Json(execs.create(req.args["id"], req.json_object("exec config", required=True)),
-                    201)
+        body = validation.checked(validation.EXEC_CONFIG,
+                                  req.json_object("exec config", required=True))
+        return Json(execs.create(req.args["id"], body), 201)
 
     def exec_start(req: Request) -> Any:
-        body = req.json_object("exec start config")
+        body = validation.checked(validation.EXEC_START, req.json_object("exec start config"))
         if body.get("Detach"):
             execs.start_detached(req.args["id"])
             req.send_raw(200, {})  # dockerd: 200 and no body at all

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cove.runtime.api import validation
 from cove.runtime.api.backend import VolumeBackend
 from cove.runtime.api.server import Json, Request, Route
 
@@ -13,7 +14,8 @@ def routes(volumes: VolumeBackend) -> list[Route]:
         return volumes.list(req.filters())
 
     def create(req: Request) -> Any:
-        return Json(volumes.create(req.json_object("volume config")), 201)
+        body = validation.checked(validation.VOLUME_CREATE, req.json_object("volume config"))
+        return Json(volumes.create(body), 201)
 
     def inspect(req: Request) -> Any:
         return volumes.inspect(req.args["name"])
