@@ -9,9 +9,10 @@ status (128+signal when killed), forwarding the signals it receives.
 Spec (JSON file): {"pid": init host pid, "args": [...], "env": [...], "cwd": "",
 "user": "", "tty": bool, "cgroup_join": [...], "privileged": bool, "capabilities": mask,
 "groups_add": [...], "rlimits": [[n, soft, hard]...], "oom_score_adj": int|null,
-"no_new_privs": bool} — the container's ``ProcessPrivileges`` (spec.py: capability set,
-extra groups, ulimits, OOM score) apply to execs too, as dockerd copies the container's
-process spec for them.
+"no_new_privs": bool, "seccomp_filter": path} — the container's ``ProcessPrivileges``
+(spec.py: capability set, extra groups, ulimits, OOM score, seccomp filter) apply to execs
+too, as dockerd copies the container's process spec for them (runc execs under the
+container's seccomp filter).
 
 fd 3 (or the one given), one JSON line: {"pid": host pid} once the exec succeeded, or
 {"error": "...", "exit_code": 126|127|125} when it did not.
@@ -26,7 +27,7 @@ import struct
 
 from cove.runtime.containers import shim_json as json
 from cove.runtime.containers.spec import ProcessPrivileges
-from cove.runtime.linux import namespaces, process, tty
+from cove.runtime.linux import namespaces, process, seccomp, tty
 from cove.runtime.linux.syscalls import KernelError, kernel
 from cove.runtime.linux.users import UserError, resolve_user
 
@@ -46,7 +47,7 @@ def _report(message: dict[str, Any]) -> None:
         pass  # no report pipe given: the exit code and stderr still tell
 
 
-def _child(spec: dict[str, Any], error_w: int) -> None:
+def _child(spec: dict[str, Any], error_w: int, seccomp_filter: bytes) -> None:
     """In the container: become the user, drop privileges, exec. Never returns."""
     code = 125
     try:
@@ -66,8 +67,12 @@ def _child(spec: dict[str, Any], error_w: int) -> None:
             if privileges.oom_score_adj is not None:
                 process.set_oom_score_adj(privileges.oom_score_adj)
             process.apply_rlimits(privileges.rlimits)
+            if seccomp_filter and not privileges.no_new_privs:  # needs CAP_SYS_ADMIN
+                seccomp.install_filter(kernel(), seccomp_filter)
             process.restrict_privileges(kernel(), user, bool(spec.get("privileged")),
                                         privileges.capabilities, privileges.no_new_privs)
+            if seccomp_filter and privileges.no_new_privs:
+                seccomp.install_filter(kernel(), seccomp_filter)
             process.exec_command(list(spec["args"]), env)
         except (process.ExecError, UserError, KernelError, OSError) as exc:
             code = getattr(exc, "exit_code", 125 if not isinstance(exc, OSError) else 126)
@@ -95,6 +100,7 @@ def _open_console(console_fd: int) -> None:
 
 
 def run(spec: dict[str, Any]) -> int:
+    seccomp_filter = seccomp.read_filter(str(spec.get("seccomp_filter") or ""))  # host path
     namespaces.join_cgroups(list(spec.get("cgroup_join") or []))
     namespaces.join_namespaces(kernel(), int(spec["pid"]))
     if spec.get("tty") and spec.get("console_fd") is not None:
@@ -103,7 +109,7 @@ def run(spec: dict[str, Any]) -> int:
     pid = os.fork()
     if pid == 0:
         os.close(error_r)
-        _child(spec, error_w)
+        _child(spec, error_w, seccomp_filter)
     os.close(error_w)
     for sig in FORWARDED_SIGNALS:
         _signal.signal(sig, lambda signum, _frame: os.kill(pid, signum))

@@ -17,7 +17,7 @@ import os
 from cove.runtime.containers import shim_json as json
 from cove.runtime.containers.shim_socket import Socket, send_with_fds
 from cove.runtime.containers.spec import ConsoleSize, ContainerSpec
-from cove.runtime.linux import namespaces, netdev, process, rootfs, tty
+from cove.runtime.linux import namespaces, netdev, process, rootfs, seccomp, tty
 from cove.runtime.linux.syscalls import KernelError, kernel
 from cove.runtime.linux.users import ExecUser, UserError, resolve_user
 
@@ -60,9 +60,11 @@ def _become_pid1_stdio(stdio: list[int] | None, devnull: int) -> None:
 
 
 def setup_container(k: Kernel, spec: ContainerSpec,
-                    bundle: str) -> tuple[ExecUser, dict[str, str], int]:
-    """Everything but exec; returns (user, environment, pty master or -1)."""
+                    bundle: str) -> tuple[ExecUser, dict[str, str], int, bytes]:
+    """Everything but exec; returns (user, environment, pty master or -1, the seccomp
+    filter still to install just before exec: with no_new_privs, as runc does it)."""
     proc = spec.process
+    seccomp_filter = seccomp.read_filter(proc.privileges.seccomp_filter)  # a host path
     namespaces.join_cgroups(spec.cgroup_join)
     namespaces.enter_shared(k, spec.namespaces, ("ipc", "uts"))
     k.unshare(namespaces.container_flags(spec.namespaces,
@@ -108,9 +110,12 @@ def setup_container(k: Kernel, spec: ContainerSpec,
     if privileges.oom_score_adj is not None:
         process.set_oom_score_adj(privileges.oom_score_adj)
     process.apply_rlimits(privileges.rlimits)
+    if seccomp_filter and not privileges.no_new_privs:  # needs CAP_SYS_ADMIN: before the drop
+        seccomp.install_filter(k, seccomp_filter)
+        seccomp_filter = b""
     process.restrict_privileges(k, user, privileged, privileges.capabilities,
                                 privileges.no_new_privs)
-    return user, env, master
+    return user, env, master, seccomp_filter
 
 
 FORWARDED_SIGNALS = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
@@ -178,7 +183,7 @@ def run_init(spec: ContainerSpec, bundle: str, channel: Socket,
         os.closerange(keep + 1, 1 << 16)
         k = kernel()
         try:
-            _user, env, master = setup_container(k, spec, bundle)
+            _user, env, master, seccomp_filter = setup_container(k, spec, bundle)
         except (KernelError, UserError, process.ExecError, OSError) as exc:
             code = getattr(exc, "exit_code", SETUP_FAILED)
             _send(channel, {"error": str(getattr(exc, "message", exc)), "exit_code": code})
@@ -189,6 +194,8 @@ def run_init(spec: ContainerSpec, bundle: str, channel: Socket,
         if channel.recv(1) != b"G":
             os._exit(SETUP_FAILED)  # the shim gave up on us
         os.umask(0o022)
+        if seccomp_filter:
+            seccomp.install_filter(k, seccomp_filter)
         proc = spec.process
         if proc.init:
             _run_as_init(channel, proc.args, env)

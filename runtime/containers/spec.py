@@ -73,23 +73,29 @@ class ConsoleSize(_Record):
 class ProcessPrivileges(_Record):
     """What the container's processes get from HostConfig, its init and its execs alike
     (as dockerd copies the process spec for execs): capabilities, extra groups, ulimits
-    (``[RLIMIT number, soft, hard]``), OOM score adjustment, no_new_privs."""
+    (``[RLIMIT number, soft, hard]``), OOM score adjustment, no_new_privs, and the seccomp
+    filter: the host path of its compiled BPF ("" for none: unconfined, privileged, or a
+    spec written before seccomp)."""
 
-    __slots__ = ("capabilities", "groups_add", "rlimits", "oom_score_adj", "no_new_privs")
+    __slots__ = ("capabilities", "groups_add", "rlimits", "oom_score_adj", "no_new_privs",
+                 "seccomp_filter")
 
     def __init__(self, capabilities: int = caps.DEFAULT_MASK,
                  groups_add: list[str] | None = None, rlimits: list[list[int]] | None = None,
-                 oom_score_adj: int | None = None, no_new_privs: bool = False) -> None:
+                 oom_score_adj: int | None = None, no_new_privs: bool = False,
+                 seccomp_filter: str = "") -> None:
         self.capabilities = capabilities
         self.groups_add = groups_add or []
         self.rlimits = rlimits or []
         self.oom_score_adj = oom_score_adj
         self.no_new_privs = no_new_privs
+        self.seccomp_filter = seccomp_filter
 
     def to_json(self) -> dict[str, Any]:
         return {"capabilities": self.capabilities, "groups_add": list(self.groups_add),
                 "rlimits": [list(limit) for limit in self.rlimits],
-                "oom_score_adj": self.oom_score_adj, "no_new_privs": self.no_new_privs}
+                "oom_score_adj": self.oom_score_adj, "no_new_privs": self.no_new_privs,
+                **({"seccomp_filter": self.seccomp_filter} if self.seccomp_filter else {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProcessPrivileges:
@@ -99,7 +105,7 @@ class ProcessPrivileges(_Record):
                    list(data.get("groups_add") or []),
                    [list(limit) for limit in data.get("rlimits") or []],
                    None if oom_score_adj is None else int(oom_score_adj),
-                   bool(data.get("no_new_privs")))
+                   bool(data.get("no_new_privs")), str(data.get("seccomp_filter") or ""))
 
 
 class ProcessSpec(_Record):

@@ -11,6 +11,7 @@ then ignored.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from typing import Any
@@ -157,7 +158,8 @@ def log_settings(host: dict[str, Any], path: str) -> LogSpec:
 def no_new_privileges(host: dict[str, Any]) -> bool:
     """``--security-opt``: whether ``no-new-privileges`` is asked for (dockerd's default is
     off, so setuid programs work). Profiles this engine cannot apply are refused, not
-    ignored; ``unconfined`` ones and SELinux labels (no SELinux here) are accepted."""
+    ignored; ``unconfined`` ones and SELinux labels (no SELinux here) are accepted.
+    Seccomp profiles are read at start (``engine/seccomp.py``), as dockerd reads them."""
     wanted = False
     for option in host.get("SecurityOpt") or []:
         text = str(option)
@@ -165,17 +167,19 @@ def no_new_privileges(host: dict[str, Any]) -> bool:
         key, sep, value = text.partition(separator)
         if key == "no-new-privileges":
             if sep and value not in ("true", "false"):
-                raise errors.InvalidParameter(f"invalid --security-opt 2: {text!r}")
+                raise errors.InvalidParameter(f"invalid --security-opt 2: {json.dumps(text)}")
             wanted = value != "false"
-        elif key in ("seccomp", "apparmor") and sep:
+        elif not sep:
+            raise errors.InvalidParameter(f"invalid --security-opt 1: {json.dumps(text)}")
+        elif key == "apparmor":
             if value != "unconfined":
                 raise errors.NotImplementedByEngine(
                     f"{key} profiles are not supported by this engine yet "
                     f"(only {key}=unconfined)")
-        elif key in ("label", "systempaths") and sep:
+        elif key in ("label", "systempaths", "seccomp"):
             continue
         else:
-            raise errors.InvalidParameter(f"invalid --security-opt 2: {text!r}")
+            raise errors.InvalidParameter(f"invalid --security-opt 2: {json.dumps(text)}")
     return wanted
 
 

@@ -65,7 +65,7 @@ class ContainerService:
 
     def process_privileges(self, container: Container) -> dict[str, Any]:
         """What execs get of the container's process spec (capabilities, groups, ulimits)."""
-        return shim_spec.process_privileges(container).to_json()
+        return shim_spec.process_privileges(container, self._ctx.layout.data_root).to_json()
 
     def exec_ids(self, cid: str) -> list[str]:
         return []  # replaced by the exec service when it is wired in

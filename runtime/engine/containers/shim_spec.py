@@ -7,6 +7,7 @@ process spec for its execs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cove.runtime.containers.record import Container
@@ -17,7 +18,7 @@ from cove.runtime.containers.spec import (
     ProcessSpec,
     RootfsSpec,
 )
-from cove.runtime.engine import create_config, host_modes, mounts
+from cove.runtime.engine import create_config, host_modes, mounts, seccomp
 from cove.runtime.engine.containers import namespace_sharing
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.linux import caps, cgroups
@@ -38,15 +39,18 @@ def resources(container: Container) -> cgroups.Resources:
         devices=host_modes.device_access(host)[1])
 
 
-def process_privileges(container: Container) -> ProcessPrivileges:
+def process_privileges(container: Container, data_root: Path) -> ProcessPrivileges:
     """What the container's processes (init and execs alike, as in dockerd) get from
-    HostConfig: capabilities, extra groups, ulimits, OOM score adjustment."""
+    HostConfig: capabilities, extra groups, ulimits, OOM score adjustment, the seccomp
+    filter (compiled under ``data_root`` for its bounding set)."""
     host = container.host_config
+    capabilities = create_config.capability_set(host, held=caps.held_capabilities())
     return ProcessPrivileges(
-        capabilities=create_config.capability_set(host, held=caps.held_capabilities()),
+        capabilities=capabilities,
         groups_add=list(host.get("GroupAdd") or []), rlimits=create_config.rlimits(host),
         oom_score_adj=host.get("OomScoreAdj"),
-        no_new_privs=create_config.no_new_privileges(host))
+        no_new_privs=create_config.no_new_privileges(host),
+        seccomp_filter=seccomp.filter_path(data_root, host, capabilities))
 
 
 def _environment(container: Container) -> list[str]:
@@ -78,7 +82,8 @@ def shim_spec(ctx: ContainerContext, container: Container,
         user=cfg.get("User") or "", tty=bool(cfg.get("Tty")),
         open_stdin=bool(cfg.get("OpenStdin")), stdin_once=bool(cfg.get("StdinOnce")),
         console=ConsoleSize.from_json(container.private.get("console") or DEFAULT_CONSOLE),
-        init=bool(host.get("Init")), privileges=process_privileges(container))
+        init=bool(host.get("Init")),
+        privileges=process_privileges(container, lay.data_root))
     return ContainerSpec(
         id=cid, rootfs=rootfs, process=process,
         hostname=cfg["Hostname"], domainname=cfg.get("Domainname") or "",

@@ -1,0 +1,87 @@
+"""A ``seccomp_profile.Filter`` compiled into BPF by libseccomp (through pyseccomp).
+
+The daemon's side only: the container's init and exec helper get the BPF bytes and load
+them with ``seccomp.install_filter``, never libseccomp. Rules are added as runc adds them:
+a syscall libseccomp does not know is skipped (an older libseccomp, a newer profile), a
+rule whose action is the default one is left out (libseccomp refuses it), and conditions
+on the same argument become one rule each.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cove.runtime.linux.seccomp_profile import Condition, Filter, ProfileError
+
+_SCMP_ERROR = -1  # libseccomp's __NR_SCMP_ERROR: a name it does not know
+_OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+              "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
+
+
+def available() -> bool:
+    """Whether this host can compile filters: libseccomp is there and loads."""
+    try:
+        import pyseccomp  # noqa: F401
+    except (ImportError, RuntimeError, OSError):
+        return False
+    return True
+
+
+def action_value(action: str, errno: int | None) -> int:
+    """libseccomp's action number (``SCMP_ACT_ERRNO`` with its errno in the low bits)."""
+    data = (errno or 0) & 0xFFFF
+    return {
+        "SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
+        "SCMP_ACT_KILL_PROCESS": 0x80000000, "SCMP_ACT_TRAP": 0x00030000,
+        "SCMP_ACT_ERRNO": 0x00050000 | data, "SCMP_ACT_TRACE": 0x7FF00000 | data,
+        "SCMP_ACT_LOG": 0x7FFC0000, "SCMP_ACT_ALLOW": 0x7FFF0000,
+    }[action]
+
+
+def _arguments(pyseccomp: Any, conditions: tuple[Condition, ...]) -> list[list[Any]]:
+    """The argument lists of the rules to add: one for all conditions, or one per
+    condition when two test the same argument (libseccomp cannot say "or" within a rule)."""
+    args = [pyseccomp.Arg(c.index, _OPERATORS[c.op], c.value, c.value_two)
+            for c in conditions]
+    if len({c.index for c in conditions}) < len(conditions):
+        return [[arg] for arg in args]
+    return [args]
+
+
+def compile_bpf(spec: Filter) -> bytes:
+    """The classic BPF program (``struct sock_filter`` array) for ``spec``."""
+    import pyseccomp
+
+    default = action_value(spec.default_action, spec.default_errno)
+    scmp = pyseccomp.SyscallFilter(default)
+    native = pyseccomp.system_arch()
+    for name in spec.architectures:
+        arch = getattr(pyseccomp.Arch, name.removeprefix("SCMP_ARCH_"))
+        if not scmp.exist_arch(arch):
+            scmp.add_arch(arch)
+    if spec.architectures and not any(
+            getattr(pyseccomp.Arch, name.removeprefix("SCMP_ARCH_")) == native
+            for name in spec.architectures) and spec.machine != os.uname().machine:
+        scmp.remove_arch(native)  # compiled for another machine (the VM guest's arch)
+    for rule in spec.rules:
+        action = action_value(rule.action, rule.errno)
+        if action == default:
+            continue
+        for name in rule.names:
+            number = pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name)
+            if number == _SCMP_ERROR:
+                continue
+            for args in _arguments(pyseccomp, rule.conditions):
+                try:
+                    scmp.add_rule(action, number, *args)
+                except OSError as exc:
+                    raise ProfileError(f"seccomp rule for {name}: {exc.strerror}") from exc
+    fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+    try:
+        with os.fdopen(fd, "w+b", closefd=False) as out:
+            scmp.export_bpf(out)
+            out.seek(0)
+            return out.read()
+    finally:
+        os.close(fd)

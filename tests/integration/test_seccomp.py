@@ -1,0 +1,162 @@
+"""Seccomp as Docker applies it: a default profile for every container and its execs,
+``--security-opt seccomp=<file>|unconfined``, none when privileged. Each behaviour is
+checked with the docker CLI on coved and on the reference dockerd (20.10, seccomp on)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.support.clis import CLI
+from tests.support.coved import api_request
+
+DAEMONS = ["coved", "dockerd"]
+NO_MKDIR = {"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+
+
+@pytest.fixture(params=DAEMONS)
+def engine(request, docker) -> CLI:
+    if request.param == "coved":
+        return docker
+    return CLI(docker.argv0, request.getfixturevalue("reference_dockerd"))
+
+
+def _socket(engine: CLI) -> str:
+    return engine.env["DOCKER_HOST"].removeprefix("unix://")
+
+
+def _name() -> str:
+    return "cove-seccomp-" + uuid.uuid4().hex[:8]
+
+
+def _seccomp_mode(engine: CLI, *run_args: str, pid: str = "self") -> str:
+    out = engine("run", "--rm", *run_args, "busybox", "grep", "Seccomp:",
+                 f"/proc/{pid}/status")
+    assert out.returncode == 0, out
+    return out.stdout.split()[1]
+
+
+def test_a_default_container_is_filtered(engine):
+    assert _seccomp_mode(engine) == "2"
+    refused = engine("run", "--rm", "busybox", "unshare", "-U", "-r", "-m", "-n", "sh", "-c",
+                     "mkdir -p /m && mount -t tmpfs x /m")
+    assert refused.returncode != 0
+    assert "Operation not permitted" in refused.stderr
+
+
+def test_the_filter_holds_for_other_users_and_with_no_new_privileges(engine):
+    out = engine("run", "--rm", "--user", "1000", "--security-opt", "no-new-privileges",
+                 "busybox", "grep", "-E", "Seccomp:|NoNewPrivs:", "/proc/self/status")
+    assert out.stdout.split() == ["NoNewPrivs:", "1", "Seccomp:", "2"], out
+
+
+def test_init_stays_pid_1_under_the_filter(engine):
+    assert _seccomp_mode(engine, "--init", pid="1") == "2"
+
+
+def test_cap_sys_admin_allows_namespaces_and_mounts(engine):
+    out = engine("run", "--rm", "--cap-add", "SYS_ADMIN", "busybox", "sh", "-c",
+                 "unshare -U -r true && mkdir -p /m && mount -t tmpfs x /m && echo mounted")
+    assert out.returncode == 0 and out.stdout.split() == ["mounted"], out
+
+
+def test_unconfined_has_no_filter(engine):
+    assert _seccomp_mode(engine, "--security-opt", "seccomp=unconfined") == "0"
+    out = engine("run", "--rm", "--security-opt", "seccomp=unconfined", "busybox",
+                 "unshare", "-U", "-r", "-m", "-n", "sh", "-c",
+                 "mkdir -p /m && mount -t tmpfs x /m && echo mounted")
+    assert out.returncode == 0 and out.stdout.split() == ["mounted"], out
+
+
+def test_privileged_has_no_filter(docker):
+    # coved only: the reference dockerd cannot start privileged containers on this host
+    # (runc: "unable to apply caps")
+    assert _seccomp_mode(docker, "--privileged") == "0"
+    out = docker("run", "--rm", "--privileged", "busybox", "unshare", "-U", "-r", "true")
+    assert out.returncode == 0, out
+
+
+def test_a_profile_file_applies_to_the_container_and_its_execs(engine, tmp_path):
+    profile = tmp_path / "no-mkdir.json"
+    profile.write_text(json.dumps(NO_MKDIR, indent=2))
+    refused = engine("run", "--rm", "--security-opt", f"seccomp={profile}", "busybox",
+                     "mkdir", "/made")
+    assert refused.returncode == 1 and "Operation not permitted" in refused.stderr, refused
+    name = _name()
+    started = engine("run", "-d", "--name", name, "--security-opt", f"seccomp={profile}",
+                     "busybox", "sleep", "60")
+    try:
+        assert started.returncode == 0, started
+        inside = engine("exec", name, "mkdir", "/made")
+        assert inside.returncode == 1 and "Operation not permitted" in inside.stderr, inside
+        shown = engine("inspect", "-f", "{{json .HostConfig.SecurityOpt}}", name)
+        assert json.loads(shown.stdout) == [
+            "seccomp=" + json.dumps(NO_MKDIR, separators=(",", ":"))]
+    finally:
+        engine("rm", "-f", name)
+
+
+def test_execs_get_the_default_filter(engine):
+    name = _name()
+    started = engine("run", "-d", "--name", name, "busybox", "sleep", "60")
+    try:
+        assert started.returncode == 0, started
+        mode = engine("exec", name, "grep", "Seccomp:", "/proc/self/status")
+        assert mode.stdout.split() == ["Seccomp:", "2"], mode
+        refused = engine("exec", name, "unshare", "-U", "-r", "true")
+        assert refused.returncode != 0 and "Operation not permitted" in refused.stderr
+    finally:
+        engine("rm", "-f", name)
+
+
+def test_a_privileged_exec_keeps_the_containers_filter(docker):
+    # coved only, as the privileged run above; runc execs under the container's filter
+    name = _name()
+    started = docker("run", "-d", "--name", name, "busybox", "sleep", "60")
+    try:
+        assert started.returncode == 0, started
+        mode = docker("exec", "--privileged", name, "grep", "Seccomp:", "/proc/self/status")
+        assert mode.stdout.split() == ["Seccomp:", "2"], mode
+    finally:
+        docker("rm", "-f", name)
+
+
+@pytest.mark.parametrize(("profile", "message"), [
+    ("{bad", "Decoding seccomp profile failed: "),
+    (json.dumps({"defaultAction": "SCMP_ACT_ALLOW",
+                 "syscalls": [{"name": "mkdir", "names": ["mkdirat"],
+                               "action": "SCMP_ACT_ERRNO"}]}),
+     "'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'"),
+    (json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+                 "archMap": [{"architecture": "SCMP_ARCH_X86_64"}]}),
+     "'architectures' and 'archMap' were specified in the seccomp profile, use either "
+     "'architectures' or 'archMap'"),
+])
+def test_a_bad_profile_fails_the_start_with_dockerds_message(engine, profile, message):
+    socket_path = _socket(engine)
+    name = _name()
+    status, created = api_request(
+        socket_path, "POST", f"/v1.41/containers/create?name={name}",
+        {"Image": "busybox", "Cmd": ["true"],
+         "HostConfig": {"SecurityOpt": [f"seccomp={profile}"]}})
+    assert status == 201, created
+    try:
+        status, answer = api_request(socket_path, "POST", f"/v1.41/containers/{name}/start")
+        assert status == 500 and message in answer["message"], answer
+    finally:
+        api_request(socket_path, "DELETE", f"/v1.41/containers/{name}?force=1")
+
+
+def test_a_seccomp_option_without_a_value_is_refused(engine):
+    # through the API: the docker CLI itself refuses it before sending
+    status, answer = api_request(_socket(engine), "POST", "/v1.41/containers/create",
+                                 {"Image": "busybox", "HostConfig": {"SecurityOpt": ["seccomp"]}})
+    assert status >= 400 and answer["message"] == 'invalid --security-opt 1: "seccomp"', answer
+
+
+def test_info_lists_the_seccomp_profile(engine):
+    out = engine("info", "--format", "{{json .SecurityOptions}}")
+    assert "name=seccomp,profile=default" in json.loads(out.stdout), out
