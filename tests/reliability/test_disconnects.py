@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import secrets
+import select
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.reliability.scale import rounds
+from tests.support.clis import DOCKER
 from tests.support.coved import Coved, api_request
 
 CLIENTS = rounds(5, 200)
@@ -258,6 +262,8 @@ def test_dropped_exec_clients_leave_nothing_behind_once_their_execs_end(
         sock.close()
     for eid, _sock in started:  # their processes run on, as under dockerd
         assert _exec_state(private_coved.socket, eid) == (True, None)
+    print(f"{CLIENTS} execs running on after their clients left hold "
+          f"{_usage(private_coved).over(base)}")
     status, body = private_coved.request("POST", f"/containers/{silent}/exec",
                                          {"Cmd": ["touch", gate]})
     assert status == 201
@@ -306,3 +312,70 @@ def test_an_exec_whose_client_hung_up_runs_on_until_it_ends(daemon_socket: str,
         assert state == (False, 0)  # it ran on until it saw the gate
     finally:
         api_request(daemon_socket, "DELETE", f"/containers/{name}?force=1")
+
+
+def _docker_env(path: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONTEXT", "DOCKER_HOST")}
+    return {**env, "DOCKER_HOST": "unix://" + path}
+
+
+def _start_cli_exec(env: dict[str, str], argv: list[str]) -> subprocess.Popen[bytes]:
+    """``docker exec ...`` on a terminal of its own; returns once its command said so."""
+    master, slave = pty.openpty()
+    try:
+        client = subprocess.Popen([DOCKER or "docker", "exec", *argv], env=env,
+                                  stdin=slave, stdout=slave, stderr=slave,
+                                  start_new_session=True)
+    finally:
+        os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 30
+    try:
+        while b"started" not in seen:
+            assert time.monotonic() < deadline, seen
+            if select.select([master], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:  # the client ended
+                    break
+        assert b"started" in seen, seen
+    finally:
+        os.close(master)
+    return client
+
+
+@pytest.mark.parametrize("flags", [["-it"], ["-i"], []], ids=["it", "i", "plain"])
+def test_killing_the_docker_cli_mid_exec_does_what_dockerd_does(daemon_socket: str,
+                                                                 flags: list[str]) -> None:
+    """SIGKILL the docker CLI in the middle of an exec: the command runs on (it touches a
+    file once it sees the gate), and one reading its stdin from the client gets its end
+    (dockerd's CloseStdin) unless that stdin is a terminal."""
+    if DOCKER is None:
+        pytest.fail("the docker CLI is required for these tests (apt install docker.io)")
+    env = _docker_env(daemon_socket)
+    name = "disc-cli-" + secrets.token_hex(4)
+    assert subprocess.run([DOCKER, "run", "-d", "--name", name, "busybox", "sleep", "300"],
+                          env=env, capture_output=True, timeout=60).returncode == 0
+    try:
+        gate = f"/tmp/gate-{secrets.token_hex(4)}"
+        runs_on = _start_cli_exec(env, [*flags, name, "sh", "-c",
+                                        f"echo started; while [ ! -e {gate} ]; "
+                                        f"do sleep 0.1; done; touch {gate}-ran-on"])
+        reads = _start_cli_exec(env, [*flags, name, "sh", "-c",
+                                      f"echo started; cat; touch {gate}-stdin-ended"])
+        for client in (runs_on, reads):
+            client.kill()
+            client.wait(10)
+        subprocess.run([DOCKER, "exec", name, "touch", gate], env=env, timeout=60, check=True)
+        # with a TTY the command's stdin is the terminal, which stays open: cat reads on
+        expected = {f"{gate}-ran-on": True, f"{gate}-stdin-ended": "-it" not in flags}
+        deadline = time.monotonic() + 30
+        while True:
+            seen = {path: subprocess.run([DOCKER, "exec", name, "test", "-e", path], env=env,
+                                         timeout=60).returncode == 0 for path in expected}
+            if seen == expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert seen == expected
+    finally:
+        subprocess.run([DOCKER, "rm", "-f", name], env=env, capture_output=True, timeout=60)
