@@ -12,10 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-class HostKeyMismatch(Exception):
-    """The guest answered with a host key other than the one made for it."""
-
-
 @dataclass(frozen=True)
 class KeyPair:
     private_openssh: bytes  # "-----BEGIN OPENSSH PRIVATE KEY-----"
