@@ -114,6 +114,7 @@ def machine_args(host: Host) -> list[str]:
 
 
 def disk_args(files: MachineFiles) -> list[str]:
+    """The guest finds each disk by its serial (``cove-<name>``), never by its order."""
     drives = [
         ("system", files.system_disk, "raw", "readonly=on"),
         ("data", files.data_disk, "qcow2", "discard=unmap,detect-zeroes=unmap"),
@@ -122,7 +123,7 @@ def disk_args(files: MachineFiles) -> list[str]:
     argv: list[str] = []
     for name, path, fmt, options in drives:
         argv += ["-drive", f"if=none,id={name},file={_escape(path)},format={fmt},{options}",
-                 "-device", f"virtio-blk-pci,drive={name}"]
+                 "-device", f"virtio-blk-pci,drive={name},serial=cove-{name}"]
     return argv
 
 

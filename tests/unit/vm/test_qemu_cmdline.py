@@ -91,6 +91,15 @@ def test_system_disk_is_read_only_and_the_data_disk_discards() -> None:
     ]
 
 
+def test_each_disk_carries_the_serial_the_guest_finds_it_by() -> None:
+    devices = _option(cmdline(LINUX, Accel.TCG, CONFIG, FILES), "-device")
+    assert [d for d in devices if d.startswith("virtio-blk")] == [
+        "virtio-blk-pci,drive=system,serial=cove-system",
+        "virtio-blk-pci,drive=data,serial=cove-data",
+        "virtio-blk-pci,drive=seed,serial=cove-seed",
+    ]
+
+
 def test_commas_in_paths_are_escaped_for_qemu() -> None:
     files = MachineFiles(**{**FILES.__dict__, "data_disk": "/Users/a,b/data.qcow2"})
     drives = _option(cmdline(LINUX, Accel.TCG, CONFIG, files), "-drive")
