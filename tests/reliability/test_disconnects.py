@@ -164,10 +164,28 @@ def _drop_mid_stream(daemon: Coved, start: Callable[[], socket.socket]) -> None:
     assert not held, f"{CLIENTS} dropped clients left {held} behind (base {base})"
 
 
-def test_dropped_attach_clients_leave_nothing_behind(private_coved: Coved, silent: str) -> None:
+@pytest.fixture
+def created(private_coved: Coved) -> Iterator[str]:
+    """A container created and never started: attaches to it wait for its start."""
+    name = "disc-created-" + secrets.token_hex(4)
+    status, body = private_coved.request("POST", f"/containers/create?name={name}",
+                                         {"Image": "busybox", "Cmd": ["true"]})
+    assert status == 201, body
+    try:
+        yield name
+    finally:
+        private_coved.request("DELETE", f"/containers/{name}?force=1")
+
+
+@pytest.mark.parametrize("state", ["running", "created"])
+def test_dropped_attach_clients_leave_nothing_behind(private_coved: Coved,
+                                                     request: pytest.FixtureRequest,
+                                                     state: str) -> None:
+    container = request.getfixturevalue("silent" if state == "running" else "created")
+
     def start() -> socket.socket:
         sock = _connect(private_coved.socket, "POST",
-                        f"/containers/{silent}/attach?stream=1&stdin=1&stdout=1&stderr=1",
+                        f"/containers/{container}/attach?stream=1&stdin=1&stdout=1&stderr=1",
                         upgrade=True)
         assert _status(_read_until(sock, b"\r\n\r\n")) == 101
         return sock
