@@ -83,12 +83,7 @@ class MachineConfig:
     memory_mib: int
     ssh_port: int  # on 127.0.0.1 of the host
     qmp_port: int = 0  # Windows only: QMP on 127.0.0.1:qmp_port
-    kernel_args: Sequence[str] = ()
-
-
-# the guest's console and root: the init reads the rest from the seed disk
-BASE_KERNEL_ARGS = ("console=ttyS0", "quiet", "panic=-1")
-ARM64_CONSOLE = "console=ttyAMA0"
+    kernel_args: Sequence[str] = ()  # the guest image's own (its manifest names them)
 
 
 def binary(host: Host) -> str:
@@ -145,10 +140,9 @@ def control_args(host: Host, config: MachineConfig, files: MachineFiles) -> list
                    "-daemonize", "-pidfile", files.pidfile]
 
 
-def boot_args(host: Host, config: MachineConfig, files: MachineFiles) -> list[str]:
-    console = (ARM64_CONSOLE,) if host.arch is Arch.ARM64 else ()
-    append = " ".join((*BASE_KERNEL_ARGS, *console, *config.kernel_args))
-    return ["-kernel", files.kernel, "-initrd", files.initrd, "-append", append]
+def boot_args(config: MachineConfig, files: MachineFiles) -> list[str]:
+    return ["-kernel", files.kernel, "-initrd", files.initrd,
+            "-append", " ".join(config.kernel_args)]
 
 
 def cmdline(host: Host, accel: Accel, config: MachineConfig, files: MachineFiles) -> list[str]:
@@ -160,7 +154,7 @@ def cmdline(host: Host, accel: Accel, config: MachineConfig, files: MachineFiles
         *machine_args(host),
         *accel_args(host, accel, config.cpus),
         "-smp", str(config.cpus), "-m", f"{config.memory_mib}M",
-        *boot_args(host, config, files),
+        *boot_args(config, files),
         *disk_args(files),
         *network_args(config),
         # free pages go back to the host: a VM that once used 8 GiB does not keep it
