@@ -46,11 +46,12 @@ class ExecTarget(Protocol):
 
 
 class ArchiveSource(Protocol):
-    """A tar of a container's files, streamed once (``stat`` describes the path)."""
+    """A tar of a container's files, streamed once (``stat`` describes the path); it stops
+    (``BrokenPipeError``) once ``client_gone`` says the client hung up."""
 
     stat: JSONObject
 
-    def write_to(self, out: BinaryIO) -> None: ...
+    def write_to(self, out: BinaryIO, client_gone: Callable[[], bool]) -> None: ...
 
     def close(self) -> None: ...
 

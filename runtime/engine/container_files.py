@@ -12,11 +12,12 @@ made cannot point the daemon at host files.
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import stat as stat_module
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, BinaryIO
 
@@ -32,6 +33,7 @@ from cove.runtime.linux.syscalls import MNT_DETACH, kernel
 
 _HELPER = container_archive.__name__
 _COPY = 1 << 20
+_CLIENT_CHECK_MS = 250  # how often a silent helper's client is looked at
 
 
 def _preserve_trailing(cleaned: str, original: str) -> str:
@@ -97,16 +99,26 @@ class ArchiveStream:
         self._view = view
         self._argv = argv
 
-    def write_to(self, out: Any) -> None:
-        """Stream the helper's tar to ``out``; its failure (or ``out``'s: the client left)
-        raises, and the helper is always gone when this returns."""
+    def write_to(self, out: Any, client_gone: Callable[[], bool]) -> None:
+        """Stream the helper's tar to ``out``; its failure, ``out``'s or the client's leaving
+        (``BrokenPipeError``, also seen while the helper is silent: a slow read) raises, and
+        the helper is always gone when this returns."""
         try:
             proc = subprocess.Popen(self._argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     stdin=subprocess.DEVNULL)
             with proc:  # closes the pipes and reaps the helper
                 assert proc.stdout is not None and proc.stderr is not None
+                poller = select.poll()
+                poller.register(proc.stdout, select.POLLIN)
                 try:
-                    while chunk := proc.stdout.read1(_COPY):  # type: ignore[attr-defined]
+                    while True:
+                        if not poller.poll(_CLIENT_CHECK_MS):
+                            if client_gone():
+                                raise BrokenPipeError("the client hung up")
+                            continue
+                        chunk = proc.stdout.read1(_COPY)  # type: ignore[attr-defined]
+                        if not chunk:
+                            break
                         out.write(chunk)
                 except BaseException:
                     proc.kill()  # else it blocks on a pipe nobody reads

@@ -20,7 +20,7 @@ def _send_tar(req: Request, stream: ArchiveSource, headers: dict[str, str]) -> A
     """A tar body of unknown length, after headers that may carry the path's stat."""
     try:
         out = req.start_stream("application/x-tar", headers=headers)
-        stream.write_to(req.sink(out))
+        stream.write_to(req.sink(out), req.client_gone)
         out.close()
     finally:
         stream.close()
