@@ -12,11 +12,10 @@ attach/resize/wait/state on ``<bundle>/shim.sock`` and records the exit in
 from __future__ import annotations
 
 import os
-import sys
 
 from cove.runtime.containers import shim_json, shim_socket
 from cove.runtime.containers.shim_init import run_init
-from cove.runtime.containers.shim_io import STDERR, STDOUT, JsonFileLog, rfc3339_nano
+from cove.runtime.containers.shim_io import STDERR, STDOUT, JsonFileLog, report, rfc3339_nano
 from cove.runtime.containers.shim_server import ShimServer
 from cove.runtime.containers.spec import ContainerSpec
 from cove.runtime.linux import namespaces
@@ -188,13 +187,12 @@ class Shim:
             self.exit_saved = not os.path.isdir(os.path.dirname(exit_file))
         except OSError as exc:
             if not self.save_failures:
-                print(f"shim: writing {exit_file}: {exc}; retrying", file=sys.stderr)
+                report(f"writing {exit_file}: {exc}; retrying")
             self.save_failures += 1
         else:
             self.exit_saved = True
             if self.save_failures:
-                print(f"shim: wrote {exit_file} after {self.save_failures} failures",
-                      file=sys.stderr)
+                report(f"wrote {exit_file} after {self.save_failures} failures")
         return self.exit_saved
 
 

@@ -85,13 +85,13 @@ class JsonFileLog:
 
     def _drop(self, exc: OSError) -> None:
         if not self.dropped:
-            _report(f"log write to {self.path} failed ({exc.strerror}); dropping log entries"
+            report(f"log write to {self.path} failed ({exc.strerror}); dropping log entries"
                     " until it works again")
         self.dropped += 1
         self.dropped_total += 1
 
     def _resumed(self) -> None:
-        _report(f"log writes to {self.path} work again; {self.dropped} entries were dropped")
+        report(f"log writes to {self.path} work again; {self.dropped} entries were dropped")
         self.dropped = 0
 
     def _rotate(self) -> None:
@@ -171,12 +171,13 @@ class JsonFileLog:
             os.close(self._fd)
             self._fd = -1
         if self.dropped:
-            _report(f"log {self.path} closed; {self.dropped} entries were dropped")
+            report(f"log {self.path} closed; {self.dropped} entries were dropped")
             self.dropped = 0
 
 
-def _report(line: str) -> None:
-    """One line to the shim's own log (its stderr), which may itself be unwritable."""
+def report(line: str) -> None:
+    """One line to the shim's own log (its stderr), which may be on the full disk too: then
+    the line is lost, never the shim (``print`` would raise)."""
     try:
         os.write(sys.stderr.fileno(), f"shim: {line}\n".encode())
     except (OSError, ValueError, AttributeError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 from typing import Any
 
 from cove.runtime import errors
@@ -17,6 +18,8 @@ from cove.runtime.containers.record import Container
 from cove.runtime.engine.containers import namespace_sharing, restart_policy
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.store.layout import read_json
+
+SHIM_EXIT_SECONDS = 5.0  # a shim exits within its grace time once it has said the exit
 
 
 def wait_for_exit(ctx: ContainerContext, container: Container,
@@ -27,8 +30,18 @@ def wait_for_exit(ctx: ContainerContext, container: Container,
     except (OSError, ValueError):
         result = exit_from_disk(ctx, container)
     if popen is not None:
-        popen.wait()
+        _reap(popen)
     return result
+
+
+def _reap(popen: subprocess.Popen[bytes]) -> None:
+    """Reap the shim that has just reported the exit; one still busy (retrying its exit
+    record on a full disk) is reaped in the background, so the exit is recorded now."""
+    try:
+        popen.wait(timeout=SHIM_EXIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        threading.Thread(target=popen.wait, name=f"reap-shim-{popen.pid}",
+                         daemon=True).start()
 
 
 def exit_from_disk(ctx: ContainerContext, container: Container) -> dict[str, Any]:
