@@ -165,6 +165,22 @@ def _drop_mid_stream(daemon: Coved, start: Callable[[], socket.socket]) -> None:
 
 
 @pytest.fixture
+def chatty(private_coved: Coved) -> Iterator[str]:
+    """A running container that writes all the time (so streams of it end on a failed
+    send, not only on a hang-up)."""
+    name = "disc-chatty-" + secrets.token_hex(4)
+    status, body = private_coved.request(
+        "POST", f"/containers/create?name={name}",
+        {"Image": "busybox", "Cmd": ["sh", "-c", "while true; do echo ready; usleep 10000; done"]})
+    assert status == 201, body
+    assert private_coved.request("POST", f"/containers/{name}/start")[0] == 204
+    try:
+        yield name
+    finally:
+        private_coved.request("DELETE", f"/containers/{name}?force=1")
+
+
+@pytest.fixture
 def created(private_coved: Coved) -> Iterator[str]:
     """A container created and never started: attaches to it wait for its start."""
     name = "disc-created-" + secrets.token_hex(4)
@@ -177,11 +193,11 @@ def created(private_coved: Coved) -> Iterator[str]:
         private_coved.request("DELETE", f"/containers/{name}?force=1")
 
 
-@pytest.mark.parametrize("state", ["running", "created"])
+@pytest.mark.parametrize("container_kind", ["silent", "chatty", "created"])
 def test_dropped_attach_clients_leave_nothing_behind(private_coved: Coved,
                                                      request: pytest.FixtureRequest,
-                                                     state: str) -> None:
-    container = request.getfixturevalue("silent" if state == "running" else "created")
+                                                     container_kind: str) -> None:
+    container = request.getfixturevalue(container_kind)
 
     def start() -> socket.socket:
         sock = _connect(private_coved.socket, "POST",
@@ -193,10 +209,15 @@ def test_dropped_attach_clients_leave_nothing_behind(private_coved: Coved,
     _drop_mid_stream(private_coved, start)
 
 
-def test_dropped_log_followers_leave_nothing_behind(private_coved: Coved, silent: str) -> None:
+@pytest.mark.parametrize("container_kind", ["silent", "chatty"])
+def test_dropped_log_followers_leave_nothing_behind(private_coved: Coved,
+                                                    request: pytest.FixtureRequest,
+                                                    container_kind: str) -> None:
+    container = request.getfixturevalue(container_kind)
+
     def start() -> socket.socket:
         sock = _connect(private_coved.socket, "GET",
-                        f"/containers/{silent}/logs?follow=1&stdout=1&stderr=1")
+                        f"/containers/{container}/logs?follow=1&stdout=1&stderr=1&tail=1")
         assert _status(_read_until(sock, b"ready")) == 200
         return sock
 
