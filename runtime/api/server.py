@@ -43,6 +43,7 @@ MAX_JSON_BODY = 16 << 20
 DRAIN_LIMIT = 256 << 20
 MAX_REQUEST_LINE = 65536
 _VERSION_PREFIX = re.compile(r"^/v(\d{1,9})\.(\d{1,9})(/.*)$")
+_PLAIN_ERRORS_BEFORE = (1, 24)  # API versions before this had text errors, not JSON
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _CHUNK_SIZE = re.compile(rb"^([0-9a-fA-F]{1,16})[ \t]*(;[^\r\n]*)?\r?\n$")
 _INT64 = (-(1 << 63), (1 << 63) - 1)
@@ -360,6 +361,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     server: APIServer
     header_timed_out = False
+    plain_errors = False  # the request's API version answers errors as text (before 1.24)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         log.debug("%s " + format, "api", *args)
@@ -382,6 +384,8 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
                 raise RequestError(408, "timed out reading the request")
             if not parsed:
                 return
+            if not self.request_version.startswith("HTTP/1."):  # 0.x: answers with no status
+                raise RequestError(505, f"unsupported HTTP version {self.request_version[:20]!r}")
             self.connection.settimeout(self.server.body_timeout)
             self._check_framing()
             if self.command == "OPTIONS":
@@ -440,6 +444,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         version = _version_tuple(API_VERSION)
         request: Request | None = None
+        self.plain_errors = False  # set again for each request of a kept-alive connection
         try:
             try:
                 url = urlsplit(self.path)
@@ -450,20 +455,21 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             if m:
                 version = (int(m.group(1)), int(m.group(2)))
                 path = m.group(3)
-                if version > _version_tuple(API_VERSION):
-                    raise errors.InvalidParameter(
-                        f"client version {version[0]}.{version[1]} is too new. "
-                        f"Maximum supported API version is {API_VERSION}")
-                if version < _version_tuple(MIN_API_VERSION):
-                    raise errors.InvalidParameter(
-                        f"client version {version[0]}.{version[1]} is too old. Minimum "
-                        f"supported API version is {MIN_API_VERSION}, please upgrade your "
-                        "client to a newer version")
+                self.plain_errors = version < _PLAIN_ERRORS_BEFORE
             found = self.server.router.match(method, path)
-            if found is None:
+            if found is None:  # routed first, as dockerd: no version error for no route
                 self._discard_body()
-                self._send_json(404, {"message": "page not found"})
+                self._send_message(404, "page not found")
                 return
+            if version > _version_tuple(API_VERSION):
+                raise errors.InvalidParameter(
+                    f"client version {version[0]}.{version[1]} is too new. "
+                    f"Maximum supported API version is {API_VERSION}")
+            if version < _version_tuple(MIN_API_VERSION):
+                raise errors.InvalidParameter(
+                    f"client version {version[0]}.{version[1]} is too old. Minimum "
+                    f"supported API version is {MIN_API_VERSION}, please upgrade your "
+                    "client to a newer version")
             fn, match = found
             request = Request(self, method, path, url.query, version, match)
             result = fn(request)
@@ -517,7 +523,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             if status == 304:
                 self._send_empty(304)
             else:
-                self._send_json(status, {"message": message})
+                self._send_message(status, message)
             if unread:
                 self.wfile.flush()
                 self._linger()
@@ -548,10 +554,23 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         except OSError:
             return
 
+    def _send_message(self, status: int, message: str) -> None:
+        """An error answer as dockerd writes it: ``{"message": ...}``, or the bare text for
+        a path under an API version before 1.24, which had no JSON errors (Go's http.Error)."""
+        if self.plain_errors:
+            self._send_body(status, "text/plain; charset=utf-8", message.encode() + b"\n")
+        else:
+            self._send_json(status, {"message": message})
+
     def _send_json(self, status: int, body: Any) -> None:
         data = json.dumps(body, separators=(",", ":")).encode() + b"\n"
+        self._send_body(status, "application/json", data)
+
+    def _send_body(self, status: int, content_type: str, data: bytes) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
+        if content_type.startswith("text/plain"):
+            self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Api-Version", API_VERSION)
         if self.close_connection:  # say so: a client reusing the connection would be reset

@@ -60,14 +60,21 @@ class Shape:
     """One Go type: ``check`` returns the value as stored, or raises InvalidParameter."""
 
     go_type = "value"
+    zero: Any = None  # what a null element of a list or map decodes to in Go
 
     def check(self, value: Any, path: str) -> Any:
         raise NotImplementedError
+
+    def element(self, value: Any, path: str) -> Any:
+        """A list item or map value: null is the type's zero value there, not nil."""
+        checked = self.check(value, path)
+        return self.zero if checked is None else checked
 
 
 @dataclass(frozen=True)
 class Str(Shape):
     go_type = "string"
+    zero = ""
 
     def check(self, value: Any, path: str) -> Any:
         if value is None:
@@ -80,6 +87,7 @@ class Str(Shape):
 @dataclass(frozen=True)
 class Bool(Shape):
     go_type = "bool"
+    zero = False
 
     def check(self, value: Any, path: str) -> Any:
         if value is not None and not isinstance(value, bool):
@@ -97,6 +105,7 @@ class Int(Shape):
     high: int | None = None
     message: str = ""
     also: tuple[int, ...] = ()
+    zero = 0
 
     @property
     def go_type(self) -> str:  # type: ignore[override]
@@ -132,6 +141,7 @@ class Enum(Shape):
     values: tuple[str, ...]
     message: str
     go_type = "string"
+    zero = ""
 
     def check(self, value: Any, path: str) -> Any:
         value = Str().check(value, path)
@@ -153,7 +163,7 @@ class List(Shape):
             return None
         if not isinstance(value, list):
             raise _mismatch(value, path, self.go_type)
-        return [self.item.check(item, path) for item in value]
+        return [self.item.element(item, path) for item in value]
 
 
 @dataclass(frozen=True)
@@ -170,9 +180,10 @@ class StrSlice(Shape):
 
 @dataclass(frozen=True)
 class Map(Shape):
-    """``map[string]V``."""
+    """``map[string]V``; ``pointers``: ``map[string]*V``, where null stays null."""
 
     value: Shape
+    pointers: bool = False
 
     @property
     def go_type(self) -> str:  # type: ignore[override]
@@ -185,7 +196,8 @@ class Map(Shape):
             raise _mismatch(value, path, self.go_type)
         checked = {}
         for key, item in value.items():
-            checked[_clean_text(key)] = self.value.check(item, path)
+            checked[_clean_text(key)] = (self.value.check(item, path) if self.pointers
+                                         else self.value.element(item, path))
         return checked
 
 
@@ -195,6 +207,10 @@ class Obj(Shape):
 
     name: str
     fields: Mapping[str, Shape] = field(default_factory=dict)
+
+    @property
+    def zero(self) -> Any:
+        return {}
 
     @property
     def go_type(self) -> str:  # type: ignore[override]
@@ -268,6 +284,7 @@ RESOURCES_FIELDS: dict[str, Shape] = {
     "Ulimits": ULIMITS,
     "CpuCount": INT64, "CpuPercent": INT64, "IOMaximumIOps": Int("uint64"),
     "IOMaximumBandwidth": Int("uint64"),
+    "Init": BOOL,  # HostConfig's in Go; the swagger lists it with the resources
 }
 RESTART_POLICY = Obj("container.RestartPolicy", {
     "Name": Enum(("", "no", "always", "unless-stopped", "on-failure"),
@@ -295,7 +312,8 @@ HOST_CONFIG_FIELDS: dict[str, Shape] = {
     "GroupAdd": STRINGS, "IpcMode": STR, "Cgroup": STR, "Links": STRINGS, "OomScoreAdj": INT,
     "PidMode": STR, "Privileged": BOOL, "PublishAllPorts": BOOL, "ReadonlyRootfs": BOOL,
     "SecurityOpt": STRINGS, "StorageOpt": STRING_MAP, "Tmpfs": STRING_MAP, "UTSMode": STR,
-    "UsernsMode": STR, "ShmSize": INT64, "Sysctls": STRING_MAP, "Runtime": STR,
+    "UsernsMode": STR, "ShmSize": Int("int64", 0, None, "SHM size can not be less than 0"),
+    "Sysctls": STRING_MAP, "Runtime": STR,
     "ConsoleSize": List(Int("uint")), "Isolation": STR, "MaskedPaths": STRINGS,
     "ReadonlyPaths": STRINGS, "Init": BOOL,
 }
@@ -322,7 +340,7 @@ VOLUME_CREATE = Obj("volume.VolumeCreateBody", {
 AUTH_CONFIG = Obj("types.AuthConfig", {
     "username": STR, "password": STR, "auth": STR, "email": STR, "serveraddress": STR,
     "identitytoken": STR, "registrytoken": STR})
-BUILD_ARGS = Map(STR)  # map[string]*string: a null value is an arg given without one
+BUILD_ARGS = Map(STR, pointers=True)  # map[string]*string: null is an arg without a value
 
 
 def container_create(body: dict[str, Any]) -> dict[str, Any]:

@@ -193,6 +193,7 @@ def test_deeply_nested_json_is_a_400(coved: Coved) -> None:
     (b"GET /_ping HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, 400),
     (b"GET /_ping HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, 400),
     (b"GET /_ping\r\n\r\n", 400, 400),  # HTTP/0.9
+    (b"GET /_ping HTTP/0.9\r\n\r\n", 505, 505),
     (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, 400),  # garbage
     (b"GET /_ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, 501),
     # Go has no 414: a request line over its 1 MB of headers is a 431 there
