@@ -47,7 +47,13 @@ class ChunkedWriter:
         self._wfile.flush()
 
     def write_json(self, obj: Any) -> None:
+        """One JSON value and a newline (events, stats: Go's json.Encoder)."""
         self.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+
+    def write_message(self, obj: Any) -> None:
+        """One JSON progress message (pull, push, load, import, build) ended with CRLF,
+        as dockerd's streamformatter ends them."""
+        self.write(json.dumps(obj, separators=(",", ":")).encode() + b"\r\n")
 
     def close(self) -> None:
         if not self.closed:
@@ -95,11 +101,11 @@ def peer_closed(sock: socket.socket) -> bool:
 
 
 def write_stream_error(out: ChunkedWriter, error: BaseException) -> None:
-    """End an open JSON stream with the error, as dockerd does once its answer has begun:
+    """End an open JSON progress stream with the error, as dockerd does once its answer has begun:
     an ``errorDetail`` line (with the step's exit ``code`` when a build step failed)."""
     message = getattr(error, "message", None) or str(error) or error.__class__.__name__
     detail: dict[str, Any] = {"message": message}
     code = getattr(error, "code", None)
     if isinstance(code, int):
         detail["code"] = code
-    out.write_json({"errorDetail": detail, "error": message})
+    out.write_message({"errorDetail": detail, "error": message})

@@ -88,8 +88,8 @@ class BuildRun:
 
     def run(self) -> str:
         text = self.context.read_text(self.options.dockerfile)
-        if text is None:
-            raise errors.InvalidParameter(
+        if text is None:  # an error of no kind, a 500 as in dockerd 20.10 and since
+            raise errors.EngineError(
                 f"Cannot locate specified Dockerfile: {self.options.dockerfile}")
         ignore = self.context.read_text(".dockerignore")
         if ignore:  # read first, then hidden from COPY like everything else it lists

@@ -42,6 +42,11 @@ class _EndedArchive(io.RawIOBase):
         self._count = 0
         self._tail: bytes | None = None
 
+    @property
+    def received(self) -> int:
+        """How many bytes the client sent."""
+        return self._count
+
     def readable(self) -> bool:
         return True
 
@@ -59,14 +64,30 @@ class _EndedArchive(io.RawIOBase):
         return len(data)
 
 
+def _unreadable_tar(exc: BaseException, received: int) -> str | None:
+    """What dockerd's tar reader says of a context that is not a tar (less than a header:
+    an unexpected EOF; a header that is not one: an invalid header), else None."""
+    text = str(exc)
+    if isinstance(exc, EOFError) or text == "unexpected end of data":
+        return "unexpected EOF"
+    if text in ("invalid header", "bad checksum", "empty header"):
+        return ("unexpected EOF" if received < tarfile.BLOCKSIZE
+                else "archive/tar: invalid tar header")
+    return None
+
+
 class BuildContext:
     def __init__(self, stream: BinaryIO, tmp_root: str) -> None:
         self.root = tempfile.mkdtemp(prefix="build-context-", dir=tmp_root)
+        archive = _EndedArchive(stream)
         try:
-            with tarfile.open(fileobj=io.BufferedReader(_EndedArchive(stream)), mode="r|*") as tar:
+            with tarfile.open(fileobj=io.BufferedReader(archive), mode="r|*") as tar:
                 tar.extractall(self.root, filter=_context_filter)
         except (tarfile.TarError, OSError, EOFError) as exc:
             self.close()
+            unreadable = _unreadable_tar(exc, archive.received)
+            if unreadable:  # no kind: dockerd answers a body that is no tar with a 500
+                raise errors.EngineError(unreadable) from exc
             raise errors.InvalidParameter(f"invalid build context: {exc}") from exc
 
     def close(self) -> None:

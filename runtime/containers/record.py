@@ -115,9 +115,14 @@ class Container:
         return bool(self.config.get("Tty"))
 
     def inspect(self) -> dict[str, Any]:
+        """The record as inspect shows it. A container waiting out its restart delay reads
+        Running as well as Restarting, as dockerd's SetRestarting leaves it (the record
+        itself keeps Running for a live process)."""
         with self.lock:
             data = copy.deepcopy(self.data)
         data.pop("_cove", None)
+        if data["State"].get("Restarting"):
+            data["State"]["Running"] = True
         return data
 
     def save(self) -> None:

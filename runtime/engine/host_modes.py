@@ -22,7 +22,11 @@ from cove.runtime.linux.cgroups.devices import DeviceRule
 from cove.runtime.registry import manifests
 
 RUNTIME = "runc"
-"""The one runtime name dockerd users know; Cove's own shim answers to it."""
+"""The default runtime's name, as dockerd's; Cove's own shim answers to it."""
+RUNTIMES = ("io.containerd.runc.v2", "io.containerd.runtime.v1.linux", RUNTIME)
+"""dockerd 20.10's built-in runtime names (``info`` lists them, ``--runtime`` takes them):
+each means Cove's own shim here, as each means runc there."""
+_DEPRECATED_RUNTIME = "io.containerd.runtime.v1.linux"
 DEFAULT_IPC_MODE = "private"  # dockerd 20.10's default-ipc-mode
 IPC_MODES = ("", "none", "private", "shareable", "host")
 LOOPBACK_NETWORKS = ("", "default", "bridge", "none")
@@ -36,11 +40,19 @@ def joined_container(mode: str) -> str | None:
     return ref if kind == "container" and sep and ref else None
 
 
+def runtime_warnings(host: dict[str, Any]) -> list[str]:
+    """What create warns of the runtime chosen: dockerd's deprecation of the v1 shim name."""
+    if host.get("Runtime") == _DEPRECATED_RUNTIME:
+        return [f'Configured runtime "{_DEPRECATED_RUNTIME}" is deprecated and will be '
+                "removed in the next release."]
+    return []
+
+
 def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
     """Everything here that needs no other container; ``container:X`` modes are resolved
     by create (X must exist) and start (X must run)."""
     runtime = host.get("Runtime") or ""
-    if runtime not in ("", RUNTIME):
+    if runtime and runtime not in RUNTIMES:
         raise errors.InvalidParameter(f"Unknown runtime specified {runtime}")
     pid = host.get("PidMode") or ""
     if pid not in ("", "host") and not joined_container(pid):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cove.common.version import VERSION, build_time
 from cove.runtime.engine import seccomp
 from cove.runtime.engine.events import matches
-from cove.runtime.engine.host_modes import RUNTIME
+from cove.runtime.engine.host_modes import RUNTIME, RUNTIMES
 
 if TYPE_CHECKING:
     from cove.runtime.engine.engine import Engine
@@ -90,7 +90,7 @@ def info(engine: Engine) -> dict[str, Any]:
         "MemTotal": mem_total, "IndexServerAddress": "https://index.docker.io/v1/",
         "RegistryConfig": _registry_config(engine),
         "Name": platform.node(), "Labels": [], "ExperimentalBuild": False,
-        "ServerVersion": VERSION, "Runtimes": {RUNTIME: {"path": RUNTIME}},
+        "ServerVersion": VERSION, "Runtimes": {name: {"path": RUNTIME} for name in RUNTIMES},
         "DefaultRuntime": RUNTIME, "Swarm": {"LocalNodeState": "inactive", "NodeID": "",
                                             "NodeAddr": "", "ControlAvailable": False,
                                             "Error": "", "RemoteManagers": None},

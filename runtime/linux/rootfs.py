@@ -10,6 +10,7 @@ through a ``Kernel`` so unit tests can record the sequence instead of mounting.
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 
 from cove.common.paths import resolve_in_root
@@ -78,7 +79,9 @@ def make_init_layer(rootfs: str) -> None:
     for rel in INIT_LAYER_FILES:
         _ensure_file(resolve_in_root(rootfs, "/" + rel))
     for rel, target in INIT_LAYER_LINKS:
-        path = resolve_in_root(rootfs, "/" + rel)
+        # the link itself is not followed: it may be there already, pointing into a /proc
+        parent, name = posixpath.split(rel)
+        path = os.path.join(resolve_in_root(rootfs, "/" + parent), name)
         if not os.path.lexists(path):
             try:
                 os.symlink(target, path)

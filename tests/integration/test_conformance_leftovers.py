@@ -7,10 +7,19 @@ built-in runtime names."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import tarfile
+import time
+import urllib.parse
+
+import docker
+import pytest
 
 from tests.integration import test_api_conformance
 from tests.integration.test_api_conformance import Daemon
+from tests.support.images import busybox_archive
 
 daemon = test_api_conformance.daemon  # the fixture: each test runs on coved and on dockerd
 
@@ -155,3 +164,187 @@ def test_copy_after_shell_is_recorded_with_that_shell(daemon: Daemon, tmp_path) 
     assert re.fullmatch(r"/bin/ash -c #\(nop\) COPY file:[0-9a-f]{64} in /f ", created_by)
     # COPY makes no intermediate container, on either daemon
     assert done.stdout.count(" ---> Running in ") == 1
+
+
+# 3: container lists leave SizeRw out when it is 0 (Go's omitempty); inspect keeps it
+
+def _listed(daemon: Daemon, name: str) -> dict[str, object]:
+    status, _type, raw = daemon.request(
+        "GET", "/v1.41/containers/json?all=1&size=1&filters="
+        + urllib.parse.quote(json.dumps({"name": [name]})))
+    assert status == 200
+    found = [entry for entry in json.loads(raw) if entry["Names"] == [f"/{name}"]]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_size_rw_is_left_out_of_the_list_for_a_container_that_wrote_nothing(
+        daemon: Daemon) -> None:
+    idle = daemon.name("idle")
+    wrote = daemon.name("wrote")
+    daemon.client.api.create_container("busybox", "true", name=idle)
+    done = daemon.cli("run", "--name", wrote, "busybox", "sh", "-c", "echo x > /f")
+    assert done.returncode == 0, done.stderr
+    listed = _listed(daemon, idle)
+    assert "SizeRw" not in listed and int(str(listed["SizeRootFs"])) > 0
+    assert _listed(daemon, wrote)["SizeRw"] == 2
+    shown = daemon.cli("ps", "-as", "--filter", f"name={idle}", "--format", "{{.Size}}")
+    assert shown.stdout.startswith("0B (virtual ")
+
+
+# 4: a path no route takes is a 404 whatever its API version; old versions answer in text
+
+@pytest.mark.parametrize("path", ["/v1.99/conformance-unknown", "/v1.99/containers/x/nosuch",
+                                  "/v1.41/conformance-unknown"])
+def test_an_unknown_path_is_page_not_found_before_any_version_check(
+        daemon: Daemon, path: str) -> None:
+    status, content_type, raw = daemon.request("GET", path)
+    assert (status, content_type) == (404, "application/json")
+    assert json.loads(raw) == {"message": "page not found"}
+
+
+def test_a_known_path_under_a_version_too_new_is_the_version_error(daemon: Daemon) -> None:
+    for path in ("/v1.99/containers/json", "/v1.99/_ping", "/v1.42/containers/x/json"):
+        status, content_type, raw = daemon.request("GET", path)
+        version = path.split("/")[1][1:]
+        assert (status, content_type) == (400, "application/json"), path
+        assert json.loads(raw) == {"message": f"client version {version} is too new. "
+                                              "Maximum supported API version is 1.41"}
+
+
+def test_errors_under_api_versions_before_1_24_are_plain_text(daemon: Daemon) -> None:
+    ghost = daemon.name("ghost")
+    cases = {f"/v1.23/containers/{ghost}/json": (404, f"No such container: {ghost}"),
+             "/v1.20/conformance-unknown": (404, "page not found"),
+             "/v1.11/containers/json": (400, "client version 1.11 is too old. Minimum "
+                                             "supported API version is 1.12, please "
+                                             "upgrade your client to a newer version")}
+    for path, (status, message) in cases.items():
+        got = daemon.request("GET", path)
+        assert got == (status, "text/plain; charset=utf-8", message.encode() + b"\n"), path
+    status, content_type, raw = daemon.request("GET", f"/v1.24/containers/{ghost}/json")
+    assert (status, content_type) == (404, "application/json")
+    assert json.loads(raw) == {"message": f"No such container: {ghost}"}
+
+
+# 5: JSON progress messages end with CRLF, as dockerd's streamformatter writes them
+
+def test_load_and_build_stream_lines_end_with_crlf(daemon: Daemon) -> None:
+    tag = daemon.name("crlf", "images")
+    status, _type, raw = daemon.request(
+        "POST", "/v1.41/images/load?quiet=1", busybox_archive(tag=f"{tag}:latest"),
+        {"Content-Type": "application/x-tar"})
+    assert status == 200
+    assert raw == b'{"stream":"Loaded image: ' + tag.encode() + b':latest\\n"}\r\n'
+    status, _type, raw = daemon.request(
+        "POST", "/v1.41/images/load?quiet=1", b"not a tar" * 100,
+        {"Content-Type": "application/x-tar"})
+    assert status == 200 and raw.endswith(b"invalid tar header\"}\r\n")
+    assert raw.count(b"\n") == 1
+
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        dockerfile = b"FROM busybox\nLABEL crlf=1\n"
+        member = tarfile.TarInfo("Dockerfile")
+        member.size = len(dockerfile)
+        tar.addfile(member, io.BytesIO(dockerfile))
+    status, _type, raw = daemon.request("POST", f"/v1.41/build?t={tag}", context.getvalue(),
+                                        {"Content-Type": "application/x-tar"})
+    assert status == 200
+    lines = raw.split(b"\r\n")
+    assert lines[-1] == b"" and len(lines) > 3
+    assert all(b"\n" not in line for line in lines)
+    assert [json.loads(line) for line in lines[:-1]][-1] == {
+        "stream": f"Successfully tagged {tag}:latest\n"}
+
+
+# 6: a build without a Dockerfile, or from a body that is no tar: dockerd's 500 and words
+# (newer dockerd's classic builder answers the same: moby's detect.go gives no error kind)
+
+def _tar_of(name: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        member = tarfile.TarInfo(name)
+        member.size = len(content)
+        tar.addfile(member, io.BytesIO(content))
+    return out.getvalue()
+
+
+BAD_CONTEXTS = {
+    "no Dockerfile": (_tar_of("Other", b"FROM busybox\n"), "",
+                      "Cannot locate specified Dockerfile: Dockerfile"),
+    "no such -f": (_tar_of("Dockerfile", b"FROM busybox\n"), "&dockerfile=sub/Nope",
+                   "Cannot locate specified Dockerfile: sub/Nope"),
+    "empty body": (b"", "", "Cannot locate specified Dockerfile: Dockerfile"),
+    "short garbage": (b"not a tar", "", "unexpected EOF"),
+    "garbage": (b"not a tar" * 200, "", "archive/tar: invalid tar header"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONTEXTS))
+def test_a_build_without_a_dockerfile_or_tar_is_dockerds_500(daemon: Daemon, case: str) -> None:
+    body, query, message = BAD_CONTEXTS[case]
+    status, content_type, raw = daemon.request("POST", f"/v1.41/build?rm=1{query}", body,
+                                               {"Content-Type": "application/x-tar"})
+    assert (status, content_type) == (500, "application/json")
+    assert json.loads(raw) == {"message": message}
+
+
+def test_docker_py_gets_the_500_for_a_missing_dockerfile(daemon: Daemon) -> None:
+    context = io.BytesIO(_tar_of("NotIt", b"FROM busybox\n"))
+    with pytest.raises(docker.errors.APIError) as raised:
+        list(daemon.client.api.build(fileobj=context, custom_context=True,
+                                     dockerfile="Missing"))
+    assert raised.value.response.status_code == 500
+    assert raised.value.explanation == "Cannot locate specified Dockerfile: Missing"
+
+
+# 7: between a restart policy's restarts inspect says Restarting and Running
+
+def test_a_container_waiting_for_its_restart_reads_restarting_and_running(
+        daemon: Daemon) -> None:
+    name = daemon.name("restarting")
+    done = daemon.cli("run", "-d", "--name", name, "--restart", "always", "busybox",
+                      "sh", "-c", "exit 3")
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 60
+    state: dict[str, object] = {}
+    while time.monotonic() < deadline:  # the delay doubles after each quick exit
+        state = daemon.client.api.inspect_container(name)["State"]
+        if state["Restarting"]:
+            break
+        time.sleep(0.05)
+    assert state["Restarting"] is True, state
+    assert (state["Status"], state["Running"], state["Pid"], state["ExitCode"]) == (
+        "restarting", True, 0, 3)
+    status = ""
+    while time.monotonic() < deadline:
+        status = daemon.cli("ps", "-a", "--filter", f"name={name}",
+                            "--format", "{{.Status}}|{{.State}}").stdout.strip()
+        if status.startswith("Restarting"):
+            break
+        time.sleep(0.05)
+    assert re.fullmatch(r"Restarting \(3\) (Less than a second|\d+ seconds?) ago\|restarting",
+                        status), status
+
+
+# 8: dockerd's built-in runtime names are accepted and listed; others stay unknown
+
+RUNTIMES = ["io.containerd.runc.v2", "io.containerd.runtime.v1.linux", "runc"]
+
+
+def test_dockerds_builtin_runtime_names_are_accepted_and_listed(daemon: Daemon) -> None:
+    info = daemon.client.info()
+    assert sorted(info["Runtimes"]) == RUNTIMES and info["DefaultRuntime"] == "runc"
+    shown = daemon.cli("info", "--format", "{{json .Runtimes}}")
+    assert json.loads(shown.stdout) == {name: {"path": "runc"} for name in RUNTIMES}
+    for runtime in RUNTIMES:
+        name = daemon.name("runtime")
+        done = daemon.cli("run", "--name", name, "--runtime", runtime, "busybox", "echo", "ran")
+        assert (done.returncode, done.stdout) == (0, "ran\n"), done.stderr
+        assert daemon.client.api.inspect_container(name)["HostConfig"]["Runtime"] == runtime
+        deprecated = runtime == "io.containerd.runtime.v1.linux"
+        assert (f'Configured runtime "{runtime}" is deprecated' in done.stderr) == deprecated
+    done = daemon.cli("run", "--rm", "--runtime", "io.containerd.nosuch.v9", "busybox", "true")
+    assert done.returncode == 125
+    assert "Unknown runtime specified io.containerd.nosuch.v9" in done.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -10,7 +9,7 @@ from cove.runtime import errors
 from cove.runtime.api import validation
 from cove.runtime.api.backend import BuildBackend, JSONObject
 from cove.runtime.api.registry_auth import decode_registry_config
-from cove.runtime.api.server import HANDLED, Request, Route
+from cove.runtime.api.server import HANDLED, Request, Route, parse_json
 from cove.runtime.api.streams import ChunkedWriter, write_stream_error
 
 log = logging.getLogger("coved.build")
@@ -26,10 +25,7 @@ def _json_list(req: Request, name: str) -> list[Any]:
     raw = req.param(name)
     if not raw:
         return []
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise errors.InvalidParameter(f"invalid {name}: {exc}") from exc
+    value = parse_json(raw, name)
     if value is None:
         return []
     if not isinstance(value, list):
@@ -94,7 +90,7 @@ def routes(builds: BuildBackend) -> list[Route]:
             nonlocal out
             if out is None:
                 out = req.start_stream("application/json")
-            out.write_json(message)
+            out.write_message(message)
 
         try:
             job.run(req.stream, emit)

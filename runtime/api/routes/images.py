@@ -21,9 +21,9 @@ def stream_progress(req: Request, messages: Iterator[JSONObject]) -> Any:
         out = req.start_stream("application/json")
         try:
             if first is not None:
-                out.write_json(first)
+                out.write_message(first)
                 for message in messages:
-                    out.write_json(message)
+                    out.write_message(message)
         except (BrokenPipeError, ConnectionResetError):
             raise
         except Exception as exc:  # noqa: BLE001 - the stream is open: it ends with the error
@@ -76,7 +76,7 @@ def routes(images: ImageBackend) -> list[Route]:
         req.drain()
         out = req.start_stream("application/json")
         for message in messages:
-            out.write_json({"stream": message + "\n"})
+            out.write_message({"stream": message + "\n"})
         if failure is not None:
             write_stream_error(out, failure)
         out.close()

@@ -41,7 +41,7 @@ def create(ctx: ContainerContext, body: Any, name: str | None,
         raise
     ctx.add(container)
     ctx.publish(container, "create")
-    return {"Id": cid, "Warnings": []}
+    return {"Id": cid, "Warnings": host_modes.runtime_warnings(host)}
 
 
 def _check_platform(ctx: ContainerContext, platform: str | None, ref: str,

@@ -176,14 +176,17 @@ def _summary(ctx: ContainerContext, container: Container, size: bool) -> dict[st
         "HostConfig": {"NetworkMode": container.host_config.get("NetworkMode", "default")},
         "NetworkSettings": {"Networks": {}}, "Mounts": data.get("Mounts") or [],
     }
-    if size:
-        summary["SizeRw"] = _written_size(ctx.layout.container_upper(container.id))
+    if size:  # dockerd's omitempty: a size of 0 is left out of the list
+        written = _written_size(ctx.layout.container_upper(container.id))
         store = ctx.images.store
         try:
             image_size = sum(store.layer_size(c) for c in store.layer_chain(data["Image"]))
         except errors.EngineError:  # its image was removed with -f
             image_size = 0
-        summary["SizeRootFs"] = summary["SizeRw"] + image_size
+        if written:
+            summary["SizeRw"] = written
+        if written + image_size:
+            summary["SizeRootFs"] = written + image_size
     return summary
 
 
