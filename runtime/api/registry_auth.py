@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.api import validation
 
 
 def _decode_header(name: str, header: str) -> object:
@@ -30,7 +31,7 @@ def _decode_header(name: str, header: str) -> object:
             return None
     try:
         data = json.loads(raw or b"{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise errors.InvalidParameter(f"invalid {name} header: {exc}") from exc
     if not isinstance(data, dict):
         raise errors.InvalidParameter(f"invalid {name} header: not an object")
@@ -41,7 +42,7 @@ def decode_registry_auth(header: str | None) -> dict[str, Any]:
     """dockerd's ``registry.DecodeAuthConfig``: empty means anonymous; a header that is not
     base64 at all is anonymous too, as dockerd treats old clients sending ``{}``."""
     data = _decode_header("X-Registry-Auth", header) if header else None
-    return data if isinstance(data, dict) else {}
+    return validation.checked(validation.AUTH_CONFIG, data) if isinstance(data, dict) else {}
 
 
 def decode_registry_config(header: str | None) -> dict[str, dict[str, Any]]:
@@ -49,4 +50,5 @@ def decode_registry_config(header: str | None) -> dict[str, dict[str, Any]]:
     data = _decode_header("X-Registry-Config", header) if header else None
     if not isinstance(data, dict):
         return {}
-    return {str(server): value for server, value in data.items() if isinstance(value, dict)}
+    return {str(server): validation.checked(validation.AUTH_CONFIG, value)
+            for server, value in data.items() if isinstance(value, dict)}

@@ -376,3 +376,13 @@ def _recv_or_empty(sock: socket.socket) -> bytes:
         return sock.recv(65536)
     except (ConnectionResetError, TimeoutError):
         return b""
+
+
+@pytest.mark.parametrize("path", [
+    "/build?ulimits=" + "%5B" * 5000,
+    "/containers/json?filters=" + "%7B%22a%22%3A" * 3000,
+])
+def test_deeply_nested_json_in_a_query_is_a_400(coved: Coved, path: str) -> None:
+    status, answer = coved.request("POST" if path.startswith("/build") else "GET", path,
+                                   raw=b"", headers={"Content-Type": "application/x-tar"})
+    assert status == 400 and "nested too deeply" in answer["message"]
