@@ -21,6 +21,11 @@ Messages use dockerd's wording, because users and scripts read them.
 
 from __future__ import annotations
 
+import errno
+
+# what a full, over-quota or failing disk answers a write with
+DISK_ERRNOS = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS))
+
 
 class EngineError(Exception):
     """Base of every engine error; ``message`` is what the client is shown."""
@@ -85,6 +90,14 @@ def start_failed(message: str, exit_code: int) -> StartFailed:
     if exit_code in (126, 127):
         return CommandNotRunnable(message, exit_code)
     return StartFailed(message, exit_code)
+
+
+def disk_failure(exc: OSError, doing: str) -> SystemError_:
+    """A write the disk refused, as dockerd words it (Go's lower-case errno text):
+    ``<doing>: write <path>: no space left on device``."""
+    reason = (exc.strerror or str(exc)).lower()
+    where = f"write {exc.filename}: " if exc.filename else ""
+    return SystemError_(f"{doing}: {where}{reason}")
 
 
 def no_such_container(ref: str) -> NotFound:

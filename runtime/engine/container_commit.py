@@ -36,7 +36,7 @@ def paused_for_commit(containers: Any, container: Any, layout: Any, pause: bool)
     try:
         atomic_write(marker, container.id.encode())
     except OSError as exc:
-        raise errors.SystemError_(f"Error committing container {container.id}: {exc}") from exc
+        raise errors.disk_failure(exc, f"Error committing container {container.id}") from exc
     try:
         containers.pause(container.id)
         try:

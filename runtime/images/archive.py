@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from ..errors import EngineError, InvalidParameter, SystemError_
+from ..errors import DISK_ERRNOS, EngineError, InvalidParameter, SystemError_, disk_failure
 from .compression import DECODE_ERRORS, open_decompressed
 from .reference import Reference, is_image_id_prefix, parse
 from .tarsplit import write_tar
@@ -242,6 +242,8 @@ def load_archive(store: ImageStore, stream: IO[bytes] | BinaryIO, quiet: bool) -
         except EngineError:
             raise
         except _BAD_ARCHIVE as exc:
+            if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:  # our disk, not the tar
+                raise disk_failure(exc, "Error processing tar file") from exc
             raise InvalidParameter(_unreadable_tar_message(exc)) from exc
         if spool.exists("manifest.json"):
             entries = _docker_entries(spool)

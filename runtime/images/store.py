@@ -23,7 +23,7 @@ from typing import IO, Any, BinaryIO
 
 from cove.common.reference import ID_RE
 
-from ..errors import InvalidParameter, no_such_image
+from ..errors import EngineError, InvalidParameter, disk_failure, no_such_image
 from ..store.layout import Layout, atomic_write, atomic_write_json, read_json
 from . import deletion, views
 from .reference import Reference, parse
@@ -104,7 +104,10 @@ class ImageStore:
         repos: dict[str, dict[str, str]] = {}
         for name, target in sorted(refs.items(), key=lambda kv: str(kv[0])):
             repos.setdefault(name.familiar_name, {})[str(name)] = target
-        atomic_write_json(self.layout.repositories_path, {"Repositories": repos})
+        try:
+            atomic_write_json(self.layout.repositories_path, {"Repositories": repos})
+        except OSError as exc:
+            raise disk_failure(exc, "Error saving image references") from exc
         if image_id is None:
             self._refs.pop(ref, None)
         else:
@@ -121,7 +124,10 @@ class ImageStore:
             metadata[image_id] = dict(values)
         else:
             metadata.setdefault(image_id, {}).update(values)
-        atomic_write_json(self._metadata_path, metadata)
+        try:
+            atomic_write_json(self._metadata_path, metadata)
+        except OSError as exc:
+            raise disk_failure(exc, "Error saving image metadata") from exc
         self._metadata = metadata
 
     # lookups -------------------------------------------------------------
@@ -320,10 +326,10 @@ class ImageStore:
             self.record_tag_time(image_id)
             try:
                 self.set_reference(target, image_id)
-            except OSError:  # the tag was not written: nor is its time, where the disk lets us
+            except EngineError:  # the tag was not written: nor is its time, if the disk lets us
                 try:
                     self._change_metadata(image_id, before, replace=True)
-                except OSError:
+                except EngineError:
                     pass
                 raise
         self.emit("tag", image_id, str(target))

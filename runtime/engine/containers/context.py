@@ -100,8 +100,8 @@ class ContainerContext:
             try:  # the record first: when the disk refuses, the table is left untouched
                 container.change(lambda data: data.update(Name=canonical))
             except OSError as exc:
-                raise errors.SystemError_(
-                    f"Error when allocating new name: {canonical.lstrip('/')}: {exc}") from exc
+                raise errors.disk_failure(
+                    exc, f"Error when allocating new name: {canonical.lstrip('/')}") from exc
             del self._names[old]
             self._names[canonical] = container.id
         return old

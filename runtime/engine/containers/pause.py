@@ -19,7 +19,7 @@ def pause(ctx: ContainerContext, container: Container) -> None:
             container.change(lambda data: data["State"].update(Paused=True, Status="paused"))
         except OSError as exc:  # not recorded, so not left frozen either
             manager.thaw()
-            raise errors.SystemError_(f"Cannot pause container {container.id}: {exc}") from exc
+            raise errors.disk_failure(exc, f"Cannot pause container {container.id}") from exc
     ctx.publish(container, "pause")
 
 
