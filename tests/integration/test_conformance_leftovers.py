@@ -192,6 +192,18 @@ def test_size_rw_is_left_out_of_the_list_for_a_container_that_wrote_nothing(
     assert shown.stdout.startswith("0B (virtual ")
 
 
+def test_inspect_size_gives_both_sizes_even_when_nothing_was_written(daemon: Daemon) -> None:
+    idle = daemon.name("idle")
+    daemon.client.api.create_container("busybox", "true", name=idle)
+    status, _type, raw = daemon.request("GET", f"/v1.41/containers/{idle}/json?size=1")
+    inspected = json.loads(raw)
+    assert status == 200 and inspected["SizeRw"] == 0 and inspected["SizeRootFs"] > 0
+    plain = daemon.client.api.inspect_container(idle)
+    assert "SizeRw" not in plain and "SizeRootFs" not in plain
+    shown = daemon.cli("inspect", "--size", "--format", "{{.SizeRw}}", idle)
+    assert shown.stdout == "0\n"
+
+
 # 4: a path no route takes is a 404 whatever its API version; old versions answer in text
 
 @pytest.mark.parametrize("path", ["/v1.99/conformance-unknown", "/v1.99/containers/x/nosuch",

@@ -27,7 +27,7 @@ def routes(containers: ContainerBackend, updates: ContainerUpdateBackend,
                                req.filters())
 
     def inspect(req: Request) -> Any:
-        return containers.inspect(req.args["id"])
+        return containers.inspect(req.args["id"], req.flag("size"))
 
     def start(req: Request) -> Any:
         containers.start(req.args["id"])

@@ -177,17 +177,23 @@ def _summary(ctx: ContainerContext, container: Container, size: bool) -> dict[st
         "NetworkSettings": {"Networks": {}}, "Mounts": data.get("Mounts") or [],
     }
     if size:  # dockerd's omitempty: a size of 0 is left out of the list
-        written = _written_size(ctx.layout.container_upper(container.id))
-        store = ctx.images.store
-        try:
-            image_size = sum(store.layer_size(c) for c in store.layer_chain(data["Image"]))
-        except errors.EngineError:  # its image was removed with -f
-            image_size = 0
+        written, root = container_sizes(ctx, container)
         if written:
             summary["SizeRw"] = written
-        if written + image_size:
-            summary["SizeRootFs"] = written + image_size
+        if root:
+            summary["SizeRootFs"] = root
     return summary
+
+
+def container_sizes(ctx: ContainerContext, container: Container) -> tuple[int, int]:
+    """``SizeRw`` and ``SizeRootFs``: what the container wrote, and that with its image."""
+    written = _written_size(ctx.layout.container_upper(container.id))
+    store = ctx.images.store
+    try:
+        image_size = sum(store.layer_size(c) for c in store.layer_chain(container.data["Image"]))
+    except errors.EngineError:  # its image was removed with -f
+        image_size = 0
+    return written, written + image_size
 
 
 def _written_size(upper: os.PathLike[str]) -> int:

@@ -74,10 +74,12 @@ class ContainerService:
     def create(self, body: Any, name: str | None, platform: str | None = None) -> dict[str, Any]:
         return create.create(self._ctx, body, name, platform)
 
-    def inspect(self, ref: str) -> dict[str, Any]:
+    def inspect(self, ref: str, size: bool = False) -> dict[str, Any]:
         container = self.get(ref)
         data = container.inspect()
         data["ExecIDs"] = self.exec_ids(container.id) or None
+        if size:  # inspect --size: both, even when 0 (dockerd's are pointers there)
+            data["SizeRw"], data["SizeRootFs"] = listing.container_sizes(self._ctx, container)
         return data
 
     def list(self, all_: bool, limit: int | None, size: bool,
