@@ -13,7 +13,6 @@ instead of a socket that accepts and then hangs.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -24,71 +23,20 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Protocol
 
+from cove.common.relay import Stream, pump, refuse
 from cove.vm.errors import GuestUnreachable, MachineError
 
 log = logging.getLogger("cove.vm.forwarder")
 
-CHUNK = 64 << 10
 # where the guest agent bridges TCP to /run/cove.sock: loopback inside the guest only
 ENGINE_PORT = 2375
-
-
-class Channel(Protocol):
-    """What the pump needs of an SSH channel (paramiko's ``Channel``)."""
-
-    def recv(self, nbytes: int) -> bytes: ...
-    def sendall(self, data: bytes) -> None: ...
-    def shutdown_write(self) -> None: ...
-    def close(self) -> None: ...
-    def fileno(self) -> int: ...
 
 
 class Tunnel(Protocol):
     """Opens channels to the guest; a paramiko Transport behind ``vm.ssh``."""
 
-    def open(self, port: int) -> Channel: ...
+    def open(self, port: int) -> Stream: ...
     def close(self) -> None: ...
-
-
-def unavailable_response(message: str) -> bytes:
-    body = json.dumps({"message": message}).encode()
-    return (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
-            + body)
-
-
-def pump(client: socket.socket, channel: Channel) -> None:
-    """Copy both ways until both sides are done, passing each half-close on.
-
-    One thread per direction: a single select loop with blocking sends deadlocks when both
-    directions are full at once (an attach that echoes a large stdin)."""
-    upstream = threading.Thread(target=_copy_up, args=(client, channel), daemon=True)
-    upstream.start()
-    failed = False
-    try:
-        while data := channel.recv(CHUNK):
-            client.sendall(data)
-    except OSError as exc:
-        log.debug("connection ended: %s", exc)
-        failed = True
-    with suppress(OSError):
-        # after a failure nothing more will come either way: unblock the upstream copy
-        client.shutdown(socket.SHUT_RDWR if failed else socket.SHUT_WR)
-    upstream.join()
-    with suppress(OSError, EOFError):  # paramiko raises EOFError on a dead transport
-        channel.close()
-    client.close()
-
-
-def _copy_up(client: socket.socket, channel: Channel) -> None:
-    try:
-        while data := client.recv(CHUNK):
-            channel.sendall(data)
-    except OSError as exc:
-        log.debug("client side ended: %s", exc)
-    finally:
-        with suppress(OSError, EOFError):
-            channel.shutdown_write()
 
 
 class Forwarder:
@@ -140,14 +88,14 @@ class Forwarder:
         try:
             channel = self._open_channel()
         except MachineError as exc:
-            _refuse(client, str(exc))
+            refuse(client, str(exc))
             return
         except BaseException:
             client.close()
             raise
         pump(client, channel)
 
-    def _open_channel(self) -> Channel:
+    def _open_channel(self) -> Stream:
         """A channel on the current tunnel; one reconnect when it has gone stale."""
         for attempt in range(2):
             tunnel = self._current_tunnel()
@@ -169,18 +117,6 @@ class Forwarder:
             if self._tunnel is None:
                 self._tunnel = self.connect()
             return self._tunnel
-
-
-def _refuse(client: socket.socket, message: str) -> None:
-    """Answer 503 and close without a reset: the client may still be sending its request,
-    and closing with unread input would turn our answer into its "broken pipe"."""
-    client.settimeout(2)
-    with suppress(OSError):
-        client.sendall(unavailable_response(message))
-        client.shutdown(socket.SHUT_WR)
-        while client.recv(CHUNK):
-            pass
-    client.close()
 
 
 def wait_for_socket(path: Path, timeout: float) -> bool:

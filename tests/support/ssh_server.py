@@ -11,8 +11,8 @@ from pathlib import Path
 
 import paramiko
 
+from cove.common.relay import pump
 from cove.vm import keys
-from cove.vm.forwarder import pump
 
 
 class _Guest(paramiko.ServerInterface):

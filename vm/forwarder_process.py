@@ -1,0 +1,55 @@
+"""The forwarder as its own process: ``cove machine start`` runs it detached, ``stop``
+ends it with SIGTERM. It serves the machine's engine socket for as long as it runs,
+reconnecting to the guest when the tunnel drops; clients get a 503 with a message while
+the guest cannot be reached."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from cove.vm import keys, ssh
+from cove.vm.errors import GuestUnreachable
+from cove.vm.forwarder import Forwarder
+from cove.vm.paths import MachinePaths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cove-forwarder")
+    parser.add_argument("--machine-root", required=True, type=Path)
+    parser.add_argument("--sockets", required=True, type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root: Path = args.machine_root
+    paths = MachinePaths.of(root.name, root=root.parent, sockets=args.sockets)
+    state_path = root / "state.json"
+    host_key = keys.read_public_line(paths.host_key)
+
+    def connect() -> ssh.SSHTunnel:
+        try:  # the port of the current boot: a restart picks a new one
+            port = int(json.loads(state_path.read_text())["ssh_port"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise GuestUnreachable(f"the Cove machine {paths.name!r} is not running") from exc
+        return ssh.connect(ssh.Endpoint(port, paths.client_key, host_key))
+
+    forwarder = Forwarder(paths.engine_socket, connect)
+    forwarder.listen()
+
+    def stop(_signum: int, _frame: object) -> None:
+        threading.Thread(target=forwarder.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    logging.getLogger("cove.vm.forwarder").info("serving %s", paths.engine_socket)
+    forwarder.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,395 @@
+"""A Cove machine: one QEMU guest running the engine, and the host side around it.
+
+``init`` makes the files (settings, keys, the data disk, the seed); ``start`` boots QEMU
+with the accelerator the host really has, waits for the guest's SSH and for its engine to
+answer, then starts the forwarder that serves the engine on a host Unix socket; ``stop``
+asks the guest to power off (its init stops the engine and unmounts the data disk), then
+QMP ``system_powerdown``, then ``quit``, then SIGKILL, each with a deadline.
+
+What a running machine booted with is kept in ``state.json`` (QEMU's pid, the SSH port,
+the accelerator, the settings and image it used), so ``status`` can say when the settings
+changed since and a later command knows where to connect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cove.vm import accel, guest_image, keys, qmp, settings, ssh
+from cove.vm.errors import (
+    BootFailed,
+    GuestUnreachable,
+    MachineBusy,
+    MachineError,
+    MachineExists,
+    NoSuchMachine,
+    QemuMissing,
+)
+from cove.vm.forwarder import ENGINE_PORT, wait_for_socket
+from cove.vm.paths import MachinePaths, cache_dir
+from cove.vm.qemu import Host, MachineConfig, MachineFiles, binary, cmdline
+from cove.vm.seed import write_seed
+from cove.vm.settings import MachineSettings
+
+BOOT_TIMEOUT = 180.0  # TCG on a busy 2-core host; KVM/HVF boots in seconds
+STOP_TIMEOUT = 30.0
+CONSOLE_TAIL = 30
+
+
+@dataclass(frozen=True)
+class Booted:
+    """What a running machine booted with (``state.json``)."""
+
+    qemu_pid: int
+    ssh_port: int
+    accel: str
+    accel_reason: str
+    image: str
+    cpus: int
+    memory_mib: int
+    started_at: float
+    forwarder_pid: int = 0
+
+
+def this_host() -> Host:
+    import platform
+
+    from cove.vm.qemu import Arch, HostOS
+
+    os_name = {"linux": HostOS.LINUX, "darwin": HostOS.MACOS, "win32": HostOS.WINDOWS}
+    return Host(os_name.get(sys.platform, HostOS.LINUX), Arch.from_machine(platform.machine()))
+
+
+def free_loopback_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    with suppress(ChildProcessError):  # our own child (a forwarder started here): reap it
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class QemuMachine:
+    def __init__(self, paths: MachinePaths, host: Host | None = None,
+                 images_dir: Path | None = None) -> None:
+        self.paths = paths
+        self.host = host or this_host()
+        self.images_dir = images_dir or Path(
+            os.environ.get("COVE_GUEST_IMAGES") or cache_dir() / "guest")
+
+    @property
+    def name(self) -> str:
+        return self.paths.name
+
+    @property
+    def state_path(self) -> Path:
+        return self.paths.root / "state.json"
+
+    # files ---------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.paths.settings.exists()
+
+    def settings(self) -> MachineSettings:
+        try:
+            return settings.load(self.paths.settings)
+        except FileNotFoundError as exc:
+            raise NoSuchMachine(f"{self.name}: VM does not exist") from exc
+
+    def init(self, wanted: MachineSettings) -> None:
+        """Settings, both key pairs, the data disk and the seed; all or nothing."""
+        if self.exists():
+            raise MachineExists(f"{self.name}: VM already exists")
+        wanted.validated(os.cpu_count())
+        qemu_img = shutil.which("qemu-img")
+        if qemu_img is None:
+            raise QemuMissing("qemu-img was not found: install QEMU (Debian: qemu-utils)")
+        self.paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            client = keys.generate(f"cove-{self.name}-client")
+            host_key = keys.generate(f"cove-{self.name}-host")
+            keys.write(client, self.paths.client_key)
+            keys.write(host_key, self.paths.host_key)
+            write_seed(self.paths.seed_disk, {
+                "authorized_keys": (client.public_line + "\n").encode(),
+                "ssh_host_ed25519_key": host_key.private_openssh,
+                "hostname": b"cove\n",
+            })
+            made = subprocess.run(
+                [qemu_img, "create", "-q", "-f", "qcow2", str(self.paths.data_disk),
+                 f"{wanted.disk_gib}G"], capture_output=True, text=True, timeout=60)
+            if made.returncode != 0:
+                raise MachineError(f"cannot create the data disk: {made.stderr.strip()}")
+            settings.save(self.paths.settings, wanted)  # last: the machine exists from here
+        except BaseException:
+            shutil.rmtree(self.paths.root, ignore_errors=True)
+            raise
+
+    def set(self, **values: int | None) -> MachineSettings:
+        """New settings for the next start; the data disk only ever grows."""
+        current = self.settings()
+        wanted = current.changed(**values).validated(os.cpu_count())
+        if wanted.disk_gib < current.disk_gib:
+            raise MachineError(f"the disk can only grow: it is {current.disk_gib} GiB")
+        if wanted.disk_gib > current.disk_gib:
+            if self.booted() is not None:
+                raise MachineError("stop the machine before growing its disk")
+            resized = subprocess.run(
+                ["qemu-img", "resize", "-q", str(self.paths.data_disk), f"{wanted.disk_gib}G"],
+                capture_output=True, text=True, timeout=60)
+            if resized.returncode != 0:
+                raise MachineError(f"cannot grow the data disk: {resized.stderr.strip()}")
+        settings.save(self.paths.settings, wanted)
+        return wanted
+
+    def remove(self) -> None:
+        if not self.exists():
+            raise NoSuchMachine(f"{self.name}: VM does not exist")
+        self.stop()
+        shutil.rmtree(self.paths.root, ignore_errors=True)
+        shutil.rmtree(self.paths.sockets, ignore_errors=True)
+
+    # state -----------------------------------------------------------------
+    def booted(self) -> Booted | None:
+        """What the running machine booted with; None when QEMU is not running."""
+        try:
+            data = json.loads(self.state_path.read_text())
+            state = Booted(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+        return state if pid_alive(state.qemu_pid) else None
+
+    def _save_state(self, state: Booted) -> None:
+        tmp = self.state_path.with_name(".state.json.tmp")
+        tmp.write_text(json.dumps(asdict(state)))
+        os.replace(tmp, self.state_path)
+
+    def endpoint(self, state: Booted) -> ssh.Endpoint:
+        return ssh.Endpoint(state.ssh_port, self.paths.client_key,
+                            keys.read_public_line(self.paths.host_key))
+
+    # lifecycle ---------------------------------------------------------------
+    def start(self, timeout: float = BOOT_TIMEOUT) -> Booted:
+        wanted = self.settings()
+        with self._exclusive("start"):
+            running = self.booted()
+            if running is not None:
+                raise MachineBusy(f"unable to start {self.name!r}: VM already running")
+            image = guest_image.find(self.images_dir, self.host.arch.value)
+            qemu = shutil.which(binary(self.host))
+            if qemu is None:
+                raise QemuMissing(f"{binary(self.host)} was not found: install QEMU")
+            choice = accel.choose(self.host, accel.read_host_facts(self.host))
+            port = free_loopback_port()
+            self.paths.sockets.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for stale in (self.paths.qmp_socket, self.paths.qemu_pidfile,
+                          self.paths.engine_socket):
+                with suppress(FileNotFoundError):
+                    stale.unlink()
+            self.paths.console_log.write_bytes(b"")
+            argv = cmdline(self.host, choice.accel, MachineConfig(
+                cpus=wanted.cpus, memory_mib=wanted.memory_mib, ssh_port=port,
+                kernel_args=image.kernel_args), self._files(image))
+            argv[0] = qemu
+            launched = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            if launched.returncode != 0:
+                raise BootFailed(f"QEMU did not start: {launched.stderr.strip()}")
+            state = Booted(qemu_pid=int(self.paths.qemu_pidfile.read_text().strip()),
+                           ssh_port=port, accel=choice.accel.value, accel_reason=choice.reason,
+                           image=image.key, cpus=wanted.cpus, memory_mib=wanted.memory_mib,
+                           started_at=time.time())
+            self._save_state(state)
+            try:
+                self._wait_for_engine(state, time.monotonic() + timeout)
+                state = Booted(**{**asdict(state), "forwarder_pid": self._start_forwarder()})
+                self._save_state(state)
+            except BaseException:
+                self._kill(state)
+                raise
+            return state
+
+    def _files(self, image: guest_image.GuestImage) -> MachineFiles:
+        p = self.paths
+        return MachineFiles(kernel=str(image.kernel), initrd=str(image.initrd),
+                            system_disk=str(image.system_disk), data_disk=str(p.data_disk),
+                            seed_disk=str(p.seed_disk), serial_log=str(p.console_log),
+                            pidfile=str(p.qemu_pidfile), qmp_socket=str(p.qmp_socket))
+
+    def _wait_for_engine(self, state: Booted, deadline: float) -> None:
+        """Until the guest's engine answers /_ping through SSH; a dead QEMU or the deadline
+        is a BootFailed with the console's tail."""
+        endpoint = self.endpoint(state)
+        while True:
+            if not pid_alive(state.qemu_pid):
+                raise BootFailed(f"the VM stopped while booting:\n{self.console_tail()}")
+            if time.monotonic() > deadline:
+                raise BootFailed(f"the VM did not become ready in time:\n{self.console_tail()}")
+            try:
+                tunnel = ssh.connect(endpoint, timeout=5)
+            except GuestUnreachable:
+                time.sleep(0.2)
+                continue
+            try:
+                if _engine_answers(tunnel):
+                    return
+            finally:
+                tunnel.close()
+            time.sleep(0.2)
+
+    def _start_forwarder(self) -> int:
+        log = open(self.paths.forwarder_log, "ab")
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "cove.vm.forwarder_process", "--machine-root",
+                 str(self.paths.root), "--sockets", str(self.paths.sockets.parent)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        finally:
+            log.close()
+        if not wait_for_socket(self.paths.engine_socket, 15):
+            process.kill()
+            raise MachineError(f"the forwarder did not start; see {self.paths.forwarder_log}")
+        return process.pid
+
+    def console_tail(self, lines: int = CONSOLE_TAIL) -> str:
+        try:
+            text = self.paths.console_log.read_text(errors="replace")
+        except OSError:
+            return "(no console log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """False when it was not running. The guest powers itself off if it can."""
+        with self._exclusive("stop"):
+            state = self.booted()
+            if state is None:
+                self._stop_forwarder(None)
+                return False
+            self._stop_forwarder(state)
+            deadline = time.monotonic() + timeout
+            if not self._ask_guest_to_power_off(state, deadline):
+                with suppress(MachineError):
+                    qmp.execute(self.paths.qmp_socket, "system_powerdown")
+                if not _wait_gone(state.qemu_pid, deadline):
+                    self._kill(state)
+            with suppress(FileNotFoundError):
+                self.state_path.unlink()
+            return True
+
+    def _ask_guest_to_power_off(self, state: Booted, deadline: float) -> bool:
+        try:
+            tunnel = ssh.connect(self.endpoint(state), timeout=5)
+        except MachineError:
+            return False
+        try:
+            channel = tunnel.transport.open_session(timeout=5)
+            channel.exec_command("kill -TERM 1")  # the guest's init powers off on SIGTERM
+            channel.recv_exit_status()
+        except Exception:  # noqa: BLE001 - any failure here falls back to ACPI and QMP
+            return False
+        finally:
+            tunnel.close()
+        return _wait_gone(state.qemu_pid, deadline)
+
+    def _kill(self, state: Booted) -> None:
+        with suppress(MachineError):
+            qmp.execute(self.paths.qmp_socket, "quit", timeout=3)
+        if not _wait_gone(state.qemu_pid, time.monotonic() + 3):
+            with suppress(ProcessLookupError):
+                os.kill(state.qemu_pid, signal.SIGKILL)
+            _wait_gone(state.qemu_pid, time.monotonic() + 5)
+        self._stop_forwarder(state)
+
+    def _stop_forwarder(self, state: Booted | None) -> None:
+        pid = state.forwarder_pid if state else 0
+        if pid and pid_alive(pid):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            _wait_gone(pid, time.monotonic() + 5)
+        with suppress(FileNotFoundError):
+            self.paths.engine_socket.unlink()
+
+    @contextmanager
+    def _exclusive(self, what: str) -> Iterator[None]:
+        """One start or stop of this machine at a time (two starts would boot two VMs on
+        one data disk)."""
+        import fcntl
+
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        with open(self.paths.start_lock, "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise MachineBusy(
+                    f"cannot {what} {self.name!r}: another start or stop of it is running"
+                ) from exc
+            yield
+
+    # reports -------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        wanted = self.settings()
+        state = self.booted()
+        disk = self.paths.data_disk.stat()
+        report: dict[str, Any] = {
+            "Name": self.name,
+            "State": "running" if state else "stopped",
+            "CPUs": wanted.cpus, "MemoryMiB": wanted.memory_mib, "DiskGiB": wanted.disk_gib,
+            "DiskUsedBytes": disk.st_blocks * 512,
+            "Socket": str(self.paths.engine_socket) if state else "",
+        }
+        if state is not None:
+            report.update(Accelerator=state.accel, AcceleratorReason=state.accel_reason,
+                          SSHPort=state.ssh_port, StartedAt=state.started_at)
+            pending = {k: v for k, v in (("CPUs", wanted.cpus), ("MemoryMiB", wanted.memory_mib))
+                       if v != {"CPUs": state.cpus, "MemoryMiB": state.memory_mib}[k]}
+            if pending:
+                report["PendingRestart"] = pending
+        return report
+
+
+def _engine_answers(tunnel: ssh.SSHTunnel) -> bool:
+    try:
+        channel = tunnel.open(ENGINE_PORT)
+    except OSError:
+        return False
+    try:
+        channel.settimeout(5)
+        channel.sendall(b"GET /_ping HTTP/1.1\r\nHost: cove\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := channel.recv(4096):
+            answer += chunk
+        return answer.startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+    finally:
+        channel.close()
+
+
+def _wait_gone(pid: int, deadline: float) -> bool:
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
