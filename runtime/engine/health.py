@@ -121,7 +121,7 @@ class _Probe:
                 if health["FailingStreak"] >= self.retries:
                     health["Status"] = UNHEALTHY
             after = health["Status"]
-            container.save()
+            container.save_eventually()  # a full disk must not end the probes
         if after != before:
             self.monitor.publish(container, f"health_status: {after}")
 
