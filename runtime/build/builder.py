@@ -88,6 +88,8 @@ class BuildRun:
 
     def run(self) -> str:
         text = self.context.read_text(self.options.dockerfile)
+        if text is None and self.options.dockerfile == "Dockerfile":
+            text = self.context.read_text("dockerfile")  # dockerd's fallback for the default
         if text is None:  # an error of no kind, a 500 as in dockerd 20.10 and since
             raise errors.EngineError(
                 f"Cannot locate specified Dockerfile: {self.options.dockerfile}")

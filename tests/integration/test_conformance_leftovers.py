@@ -302,6 +302,15 @@ def test_a_build_without_a_dockerfile_or_tar_is_dockerds_500(daemon: Daemon, cas
     assert json.loads(raw) == {"message": message}
 
 
+def test_a_lowercase_dockerfile_stands_in_for_the_default_name(daemon: Daemon) -> None:
+    tag = daemon.name("lowercase", "images")
+    status, _type, raw = daemon.request(
+        "POST", f"/v1.41/build?t={tag}", _tar_of("dockerfile", b"FROM busybox\nLABEL lc=1\n"),
+        {"Content-Type": "application/x-tar"})
+    assert status == 200 and b"Successfully tagged" in raw
+    assert daemon.client.api.inspect_image(tag)["Config"]["Labels"] == {"lc": "1"}
+
+
 def test_docker_py_gets_the_500_for_a_missing_dockerfile(daemon: Daemon) -> None:
     context = io.BytesIO(_tar_of("NotIt", b"FROM busybox\n"))
     with pytest.raises(docker.errors.APIError) as raised:
