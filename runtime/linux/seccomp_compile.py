@@ -15,6 +15,7 @@ from typing import Any
 from cove.runtime.linux.seccomp_profile import Condition, Filter, ProfileError
 
 _SCMP_ERROR = -1  # libseccomp's __NR_SCMP_ERROR: a name it does not know
+_ATTR_OPTIMIZE, _OPTIMIZE_BINARY_TREE = 8, 2  # SCMP_FLTATR_CTL_OPTIMIZE
 _OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
               "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
 
@@ -55,6 +56,10 @@ def compile_bpf(spec: Filter) -> bytes:
 
     default = action_value(spec.default_action, spec.default_errno)
     scmp = pyseccomp.SyscallFilter(default)
+    try:  # a binary search over syscall numbers, not a chain of ~350 tests per syscall
+        scmp.set_attr(_ATTR_OPTIMIZE, _OPTIMIZE_BINARY_TREE)
+    except OSError:
+        pass  # libseccomp before 2.5: the chain, as runc's filters are
     native = pyseccomp.system_arch()
     for name in spec.architectures:
         arch = getattr(pyseccomp.Arch, name.removeprefix("SCMP_ARCH_"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -32,6 +34,18 @@ def _name() -> str:
     return "cove-seccomp-" + uuid.uuid4().hex[:8]
 
 
+@contextmanager
+def _sleeper(engine: CLI, *run_args: str) -> Iterator[str]:
+    """A running container of the test's own (its name), removed after."""
+    name = _name()
+    started = engine("run", "-d", "--name", name, *run_args, "busybox", "sleep", "60")
+    try:
+        assert started.returncode == 0, started
+        yield name
+    finally:
+        engine("rm", "-f", name)
+
+
 def _seccomp_mode(engine: CLI, *run_args: str, pid: str = "self") -> str:
     out = engine("run", "--rm", *run_args, "busybox", "grep", "Seccomp:",
                  f"/proc/{pid}/status")
@@ -47,10 +61,14 @@ def test_a_default_container_is_filtered(engine):
     assert "Operation not permitted" in refused.stderr
 
 
-def test_the_filter_holds_for_other_users_and_with_no_new_privileges(engine):
-    out = engine("run", "--rm", "--user", "1000", "--security-opt", "no-new-privileges",
-                 "busybox", "grep", "-E", "Seccomp:|NoNewPrivs:", "/proc/self/status")
-    assert out.stdout.split() == ["NoNewPrivs:", "1", "Seccomp:", "2"], out
+@pytest.mark.parametrize("no_new_privileges", [False, True])
+def test_the_filter_holds_for_other_users(engine, no_new_privileges):
+    # without no_new_privs the filter goes in before the user change, with it just before exec
+    extra = ["--security-opt", "no-new-privileges"] if no_new_privileges else []
+    out = engine("run", "--rm", "--user", "1000", *extra, "busybox", "grep", "-E",
+                 "Seccomp:|NoNewPrivs:", "/proc/self/status")
+    assert out.stdout.split() == ["NoNewPrivs:", str(int(no_new_privileges)),
+                                  "Seccomp:", "2"], out
 
 
 def test_init_stays_pid_1_under_the_filter(engine):
@@ -85,43 +103,35 @@ def test_a_profile_file_applies_to_the_container_and_its_execs(engine, tmp_path)
     refused = engine("run", "--rm", "--security-opt", f"seccomp={profile}", "busybox",
                      "mkdir", "/made")
     assert refused.returncode == 1 and "Operation not permitted" in refused.stderr, refused
-    name = _name()
-    started = engine("run", "-d", "--name", name, "--security-opt", f"seccomp={profile}",
-                     "busybox", "sleep", "60")
-    try:
-        assert started.returncode == 0, started
+    with _sleeper(engine, "--security-opt", f"seccomp={profile}") as name:
         inside = engine("exec", name, "mkdir", "/made")
         assert inside.returncode == 1 and "Operation not permitted" in inside.stderr, inside
         shown = engine("inspect", "-f", "{{json .HostConfig.SecurityOpt}}", name)
         assert json.loads(shown.stdout) == [
             "seccomp=" + json.dumps(NO_MKDIR, separators=(",", ":"))]
-    finally:
-        engine("rm", "-f", name)
+
+
+def test_the_cove_cli_sends_a_profile_file_too(cove, tmp_path):
+    profile = tmp_path / "no-mkdir.json"
+    profile.write_text(json.dumps(NO_MKDIR))
+    refused = cove("run", "--rm", "--security-opt", f"seccomp={profile}", "busybox",
+                   "mkdir", "/made")
+    assert refused.returncode == 1 and "Operation not permitted" in refused.stderr, refused
 
 
 def test_execs_get_the_default_filter(engine):
-    name = _name()
-    started = engine("run", "-d", "--name", name, "busybox", "sleep", "60")
-    try:
-        assert started.returncode == 0, started
+    with _sleeper(engine) as name:
         mode = engine("exec", name, "grep", "Seccomp:", "/proc/self/status")
         assert mode.stdout.split() == ["Seccomp:", "2"], mode
         refused = engine("exec", name, "unshare", "-U", "-r", "true")
         assert refused.returncode != 0 and "Operation not permitted" in refused.stderr
-    finally:
-        engine("rm", "-f", name)
 
 
 def test_a_privileged_exec_keeps_the_containers_filter(docker):
     # coved only, as the privileged run above; runc execs under the container's filter
-    name = _name()
-    started = docker("run", "-d", "--name", name, "busybox", "sleep", "60")
-    try:
-        assert started.returncode == 0, started
+    with _sleeper(docker) as name:
         mode = docker("exec", "--privileged", name, "grep", "Seccomp:", "/proc/self/status")
         assert mode.stdout.split() == ["Seccomp:", "2"], mode
-    finally:
-        docker("rm", "-f", name)
 
 
 @pytest.mark.parametrize(("profile", "message"), [
