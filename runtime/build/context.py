@@ -85,6 +85,8 @@ class BuildContext:
                 tar.extractall(self.root, filter=_context_filter)
         except (tarfile.TarError, OSError, EOFError) as exc:
             self.close()
+            if isinstance(exc, OSError) and exc.errno in errors.DISK_ERRNOS:  # ours, not the tar
+                raise errors.disk_failure(exc, "Error processing tar file") from exc
             unreadable = _unreadable_tar(exc, archive.received)
             if unreadable:  # no kind: dockerd answers a body that is no tar with a 500
                 raise errors.EngineError(unreadable) from exc
