@@ -105,3 +105,12 @@ def test_the_engine_built_spec_survives_the_trip_through_the_shims_json(tmp_path
                                                        "/etc/resolv.conf"]
     text = json.dumps(spec.to_json())
     assert ContainerSpec.from_json(shim_json.loads(text)) == spec
+
+
+def test_the_seccomp_filter_travels_with_the_process_privileges_and_old_specs_have_none():
+    assert ContainerSpec.from_json(PREVIOUS_SPEC).process.privileges.seccomp_filter == ""
+    filtered = ProcessPrivileges(seccomp_filter="/var/lib/cove/seccomp/ab.bpf")
+    data = filtered.to_json()
+    assert data["seccomp_filter"] == "/var/lib/cove/seccomp/ab.bpf"  # what execs read too
+    assert ProcessPrivileges.from_json(json.loads(json.dumps(data))) == filtered
+    assert "seccomp_filter" not in ProcessPrivileges().to_json()
