@@ -188,7 +188,7 @@ def _context_tar(dockerfile: str) -> bytes:
     return buf.getvalue()
 
 
-def test_commit_load_and_build_into_a_full_disk_fail_clearly_then_work(
+def test_commit_load_build_and_run_into_a_full_disk_fail_clearly_then_work(
         small_disk: tuple[Coved, CLI], tmp_path) -> None:  # type: ignore[no-untyped-def]
     daemon, docker = small_disk
     name = _unique("committed")
@@ -219,7 +219,12 @@ def test_commit_load_and_build_into_a_full_disk_fail_clearly_then_work(
         out = built.stdout + built.stderr
         assert "no space left on device" in out.lower(), out
         assert "returned a non-zero code: 255" not in out
-        for result in (commit, load, built):
+        late = _unique("late")
+        run = docker("run", "--name", late, "busybox", "true")
+        assert run.returncode == 125
+        assert "no space left on device" in run.stderr.lower(), run.stderr
+        assert docker("inspect", late).returncode != 0  # nothing half made, the name free
+        for result in (commit, load, built, run):
             assert "Traceback" not in result.stdout + result.stderr
     assert _state(docker, name)["Running"] is True
     assert docker("commit", name, f"{_unique('snap')}:latest").returncode == 0
@@ -228,6 +233,8 @@ def test_commit_load_and_build_into_a_full_disk_fail_clearly_then_work(
     built = build("build", "-t", tag, str(context), timeout=120)
     assert built.returncode == 0, built.stdout + built.stderr
     assert "the step ran" in built.stdout + built.stderr
+    run = docker("run", "--rm", "--name", late, "busybox", "echo", "made")
+    assert (run.returncode, run.stdout) == (0, "made\n"), run.stderr
     assert not [e for e in os.listdir(os.path.join(daemon.data_root, "tmp"))
                 if e.startswith("build-context-")]
 

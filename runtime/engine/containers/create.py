@@ -34,10 +34,12 @@ def create(ctx: ContainerContext, body: Any, name: str | None,
         planned = volume_service.plan_mounts(merged, host, lambda ref: _volumes_from(ctx, ref))
         points = ctx.volumes.attach(cid, planned, ctx.images.lower_dirs(image_id))
         container = _write_record(ctx, cid, canonical, merged, host, image_id, points)
-    except BaseException:
+    except BaseException as exc:
         ctx.release_name(canonical)
         ctx.volumes.detach(cid, points, remove_anonymous=True)
         shutil.rmtree(ctx.layout.container_dir(cid), ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in errors.DISK_ERRNOS:
+            raise errors.disk_failure(exc, "Error creating container") from exc
         raise
     ctx.add(container)
     ctx.publish(container, "create")
