@@ -93,7 +93,18 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
 
 def commit_container(store: Any, container: Any, layout: Any, comment: str, author: str,
                      changes: list[str], overrides: dict[str, Any]) -> str:
-    """Store the layer and the image; return the new image ID."""
+    """Store the layer and the image; return the new image ID. A disk that refuses the
+    layer or the image fails the commit with dockerd's words, nothing half stored named."""
+    try:
+        return _commit(store, container, layout, comment, author, changes, overrides)
+    except OSError as exc:
+        if exc.errno not in errors.DISK_ERRNOS:
+            raise
+        raise errors.disk_failure(exc, f"Error committing container {container.id}") from exc
+
+
+def _commit(store: Any, container: Any, layout: Any, comment: str, author: str,
+            changes: list[str], overrides: dict[str, Any]) -> str:
     from cove.runtime.build.layers import diff_tar, upper_changes
 
     config = apply_changes(merged_config(container.config, overrides), changes)

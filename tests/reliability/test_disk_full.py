@@ -211,6 +211,9 @@ def test_commit_load_build_and_run_into_a_full_disk_fail_clearly_then_work(
         assert "no space left on device" in commit.stderr.lower(), commit.stderr
         assert _state(docker, name)["Running"] is True
         assert _state(docker, name)["Paused"] is False  # the commit's pause undone
+        unpaused = docker("commit", "--pause=false", name, f"{_unique('snap')}:latest")
+        assert unpaused.returncode != 0
+        assert "no space left on device" in unpaused.stderr.lower(), unpaused.stderr
         load = docker("load", "-i", str(archive), timeout=60)
         assert load.returncode != 0
         assert "no space left on device" in (load.stderr + load.stdout).lower(), load
@@ -224,7 +227,7 @@ def test_commit_load_build_and_run_into_a_full_disk_fail_clearly_then_work(
         assert run.returncode == 125
         assert "no space left on device" in run.stderr.lower(), run.stderr
         assert docker("inspect", late).returncode != 0  # nothing half made, the name free
-        for result in (commit, load, built, run):
+        for result in (commit, unpaused, load, built, run):
             assert "Traceback" not in result.stdout + result.stderr
     assert _state(docker, name)["Running"] is True
     assert docker("commit", name, f"{_unique('snap')}:latest").returncode == 0
