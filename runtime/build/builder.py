@@ -126,7 +126,6 @@ class BuildRun:
             base = expand_word(stage.base, global_args)
             state = StageState.start(self._base_image(base), self.store, dict(global_args),
                                      self.options.build_args)
-            self.say(f" ---> {_short(state.image_id)}\n")  # empty for scratch, as dockerd
             triggers = state.config.get("OnBuild") or []
             if triggers:  # the base image's ONBUILD steps run first, and are not inherited
                 state.config["OnBuild"] = None
@@ -134,6 +133,8 @@ class BuildRun:
                          f"{'s' if len(triggers) > 1 else ''}\n")
                 for trigger in triggers:
                     state = self._step(state, parser.parse_instruction(trigger))
+            # the FROM step's image, after its triggers; empty for scratch, as dockerd's
+            self.say(f" ---> {_short(state.image_id)}\n")
             last = index == len(stages) - 1
             for inst in stage.instructions + (label_steps if last else []):
                 step += 1

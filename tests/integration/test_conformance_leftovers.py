@@ -145,6 +145,22 @@ def test_a_cached_rebuild_prints_no_intermediate_containers(daemon: Daemon) -> N
     assert again.stdout.count(" ---> Using cache\n") == 2
 
 
+def test_build_triggers_run_before_the_from_step_shows_its_image(daemon: Daemon) -> None:
+    base = daemon.name("onbuild-base", "images")
+    child = daemon.name("onbuild-child", "images")
+    daemon.build(base, "FROM busybox\nONBUILD LABEL triggered=1\n")
+    done = daemon.cli("build", "--no-cache", "-t", child, "-", stdin=f"FROM {base}\n".encode())
+    assert done.returncode == 0, done.stderr
+    steps = done.stdout[done.stdout.index("Step 1/"):]
+    assert _without_ids(steps) == (
+        f"Step 1/1 : FROM {base}\n# Executing 1 build trigger\n ---> Running in <id>\n"
+        "Removing intermediate container <id>\n ---> <id>\nSuccessfully built <id>\n"
+        f"Successfully tagged {child}:latest\n")
+    image = daemon.client.api.inspect_image(child)
+    assert f" ---> {image['Id'][7:19]}\nSuccessfully built" in steps
+    assert image["Config"]["Labels"] == {"triggered": "1"}
+
+
 def test_healthcheck_history_spells_durations_and_retries_as_go(daemon: Daemon) -> None:
     tag = daemon.name("health", "images")
     dockerfile = ('FROM busybox\nHEALTHCHECK --interval=90s --start-period=1500ms '
