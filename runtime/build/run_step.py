@@ -104,6 +104,7 @@ def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: l
     if code != 0:
         if run.options.force_remove:
             run.backend.remove_container(cid)
+            run.say(f"Removing intermediate container {cid[:12]}\n")
         raise BuildFailed(
             f"The command '{' '.join(command)}' returned a non-zero code: {code}", code)
     layers = run.backend.lower_dirs(state.image_id) if state.image_id else []

@@ -161,6 +161,16 @@ def test_build_triggers_run_before_the_from_step_shows_its_image(daemon: Daemon)
     assert image["Config"]["Labels"] == {"triggered": "1"}
 
 
+def test_force_rm_says_it_removes_the_failed_steps_container(daemon: Daemon) -> None:
+    done = daemon.cli("build", "--no-cache", "--force-rm", "-",
+                      stdin=b"FROM busybox\nRUN exit 5\n")
+    assert done.returncode == 5
+    assert _without_ids(done.stdout).endswith(
+        "Step 2/2 : RUN exit 5\n ---> Running in <id>\nRemoving intermediate container <id>\n")
+    removed = re.findall(r"Removing intermediate container ([0-9a-f]{12})", done.stdout)[0]
+    assert daemon.client.api.containers(all=True, filters={"id": removed}) == []
+
+
 def test_healthcheck_history_spells_durations_and_retries_as_go(daemon: Daemon) -> None:
     tag = daemon.name("health", "images")
     dockerfile = ('FROM busybox\nHEALTHCHECK --interval=90s --start-period=1500ms '
