@@ -15,6 +15,11 @@ class GuestUnreachable(MachineError):
     """The guest does not answer SSH (stopped, crashed, or still booting)."""
 
 
+class EngineNotAnswering(MachineError):
+    """The guest is up, but nothing serves its engine port (the engine is starting, or
+    its bridge died): the tunnel itself is fine."""
+
+
 class HostKeyMismatch(MachineError):
     """The guest answered with a host key other than the one made for it."""
 

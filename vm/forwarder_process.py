@@ -14,9 +14,11 @@ import threading
 from pathlib import Path
 
 from cove.vm import keys, ssh
-from cove.vm.errors import GuestUnreachable
+from cove.vm.errors import GuestUnreachable, MachineError
 from cove.vm.forwarder import Forwarder
 from cove.vm.paths import MachinePaths
+
+log = logging.getLogger("cove.vm.forwarder")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,9 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     def stop(_signum: int, _frame: object) -> None:
         threading.Thread(target=forwarder.stop, daemon=True).start()
 
+    def power_off() -> None:
+        try:
+            port = int(json.loads(state_path.read_text())["ssh_port"])
+            ssh.power_off(ssh.Endpoint(port, paths.client_key, host_key))
+        except (OSError, ValueError, KeyError, MachineError) as exc:
+            log.warning("powering the guest off failed: %s", exc)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    logging.getLogger("cove.vm.forwarder").info("serving %s", paths.engine_socket)
+    # `cove machine stop` asks through us: this process holds the keys and paramiko, the
+    # CLI imports neither
+    signal.signal(signal.SIGUSR1,
+                  lambda _s, _f: threading.Thread(target=power_off, daemon=True).start())
+    log.info("serving %s", paths.engine_socket)
     forwarder.serve_forever()
     return 0
 

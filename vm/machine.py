@@ -27,17 +27,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cove.vm import accel, guest_image, keys, qmp, settings, ssh
+from cove.vm import accel, guest_image, keys, qmp, settings
 from cove.vm.errors import (
     BootFailed,
-    GuestUnreachable,
     MachineBusy,
     MachineError,
     MachineExists,
     NoSuchMachine,
     QemuMissing,
 )
-from cove.vm.forwarder import ENGINE_PORT, wait_for_socket
+from cove.vm.forwarder import wait_for_socket
 from cove.vm.paths import MachinePaths, cache_dir
 from cove.vm.qemu import Host, MachineConfig, MachineFiles, binary, cmdline
 from cove.vm.seed import write_seed
@@ -186,10 +185,6 @@ class QemuMachine:
         tmp.write_text(json.dumps(asdict(state)))
         os.replace(tmp, self.state_path)
 
-    def endpoint(self, state: Booted) -> ssh.Endpoint:
-        return ssh.Endpoint(state.ssh_port, self.paths.client_key,
-                            keys.read_public_line(self.paths.host_key))
-
     # lifecycle ---------------------------------------------------------------
     def start(self, timeout: float = BOOT_TIMEOUT) -> Booted:
         wanted = self.settings()
@@ -222,9 +217,9 @@ class QemuMachine:
                            started_at=time.time())
             self._save_state(state)
             try:
-                self._wait_for_engine(state, time.monotonic() + timeout)
                 state = Booted(**{**asdict(state), "forwarder_pid": self._start_forwarder()})
                 self._save_state(state)
+                self._wait_for_engine(state, time.monotonic() + timeout)
             except BaseException:
                 self._kill(state)
                 raise
@@ -238,25 +233,17 @@ class QemuMachine:
                             pidfile=str(p.qemu_pidfile), qmp_socket=str(p.qmp_socket))
 
     def _wait_for_engine(self, state: Booted, deadline: float) -> None:
-        """Until the guest's engine answers /_ping through SSH; a dead QEMU or the deadline
-        is a BootFailed with the console's tail."""
-        endpoint = self.endpoint(state)
+        """Until the guest's engine answers /_ping through the forwarder (which answers 503
+        while the guest is unreachable); a dead QEMU or the deadline is a BootFailed with
+        the console's tail."""
         while True:
             if not pid_alive(state.qemu_pid):
                 raise BootFailed(f"the VM stopped while booting:\n{self.console_tail()}")
             if time.monotonic() > deadline:
                 raise BootFailed(f"the VM did not become ready in time:\n{self.console_tail()}")
-            try:
-                tunnel = ssh.connect(endpoint, timeout=5)
-            except GuestUnreachable:
-                time.sleep(0.2)
-                continue
-            try:
-                if _engine_answers(tunnel):
-                    return
-            finally:
-                tunnel.close()
-            time.sleep(0.2)
+            if engine_answers(self.paths.engine_socket):
+                return
+            time.sleep(0.1)
 
     def _start_forwarder(self) -> int:
         log = open(self.paths.forwarder_log, "ab")
@@ -280,37 +267,27 @@ class QemuMachine:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
-        """False when it was not running. The guest powers itself off if it can."""
+        """False when it was not running. The guest powers itself off if it can (asked
+        through the forwarder, which holds the SSH connection), else ACPI, then QMP
+        ``quit``, then SIGKILL."""
         with self._exclusive("stop"):
             state = self.booted()
             if state is None:
                 self._stop_forwarder(None)
                 return False
-            self._stop_forwarder(state)
             deadline = time.monotonic() + timeout
-            if not self._ask_guest_to_power_off(state, deadline):
+            if state.forwarder_pid and pid_alive(state.forwarder_pid):
+                with suppress(ProcessLookupError):
+                    os.kill(state.forwarder_pid, signal.SIGUSR1)
+            if not _wait_gone(state.qemu_pid, time.monotonic() + timeout / 2):
                 with suppress(MachineError):
                     qmp.execute(self.paths.qmp_socket, "system_powerdown")
                 if not _wait_gone(state.qemu_pid, deadline):
                     self._kill(state)
+            self._stop_forwarder(state)
             with suppress(FileNotFoundError):
                 self.state_path.unlink()
             return True
-
-    def _ask_guest_to_power_off(self, state: Booted, deadline: float) -> bool:
-        try:
-            tunnel = ssh.connect(self.endpoint(state), timeout=5)
-        except MachineError:
-            return False
-        try:
-            channel = tunnel.transport.open_session(timeout=5)
-            channel.exec_command("kill -TERM 1")  # the guest's init powers off on SIGTERM
-            channel.recv_exit_status()
-        except Exception:  # noqa: BLE001 - any failure here falls back to ACPI and QMP
-            return False
-        finally:
-            tunnel.close()
-        return _wait_gone(state.qemu_pid, deadline)
 
     def _kill(self, state: Booted) -> None:
         with suppress(MachineError):
@@ -368,22 +345,19 @@ class QemuMachine:
         return report
 
 
-def _engine_answers(tunnel: ssh.SSHTunnel) -> bool:
+def engine_answers(path: Path) -> bool:
+    """True when GET /_ping on the engine socket answers 200."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(5)
     try:
-        channel = tunnel.open(ENGINE_PORT)
-    except OSError:
-        return False
-    try:
-        channel.settimeout(5)
-        channel.sendall(b"GET /_ping HTTP/1.1\r\nHost: cove\r\nConnection: close\r\n\r\n")
-        answer = b""
-        while chunk := channel.recv(4096):
-            answer += chunk
-        return answer.startswith(b"HTTP/1.1 200")
+        probe.connect(str(path))
+        probe.sendall(b"GET /_ping HTTP/1.1\r\nHost: cove\r\nConnection: close\r\n\r\n")
+        answer = probe.recv(64)
     except OSError:
         return False
     finally:
-        channel.close()
+        probe.close()
+    return answer.startswith(b"HTTP/1.1 200")
 
 
 def _wait_gone(pid: int, deadline: float) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cove.vm.errors import GuestUnreachable, HostKeyMismatch
+from cove.vm.errors import EngineNotAnswering, GuestUnreachable, HostKeyMismatch
 
 if TYPE_CHECKING:
     import paramiko
@@ -44,6 +44,10 @@ class SSHTunnel:
         try:
             return self.transport.open_channel("direct-tcpip", ("127.0.0.1", port),
                                                ("127.0.0.1", 0), timeout=10)
+        except paramiko.ChannelException as exc:  # the guest refused: the tunnel is fine
+            raise EngineNotAnswering(
+                "the engine in the Cove machine is not answering yet (it may be starting)"
+            ) from exc
         except (paramiko.SSHException, EOFError) as exc:
             raise OSError(f"cannot open a channel to the guest's port {port}: "
                           f"{exc or 'connection closed'}") from exc
@@ -88,3 +92,19 @@ def _check_host_key(offered: paramiko.PKey, endpoint: Endpoint) -> None:
             "this machine at init; refusing to connect. If something else listens on that "
             "port, stop it; if the machine's files were replaced, remove and re-create the "
             "machine (cove machine rm, then init)")
+
+
+def power_off(endpoint: Endpoint, timeout: float = 10) -> None:
+    """Ask the guest's init to stop the engine, unmount the data disk and power off
+    (its PID 1 does all that on SIGTERM)."""
+    import paramiko
+
+    tunnel = connect(endpoint, timeout)
+    try:
+        channel = tunnel.transport.open_session(timeout=timeout)
+        channel.exec_command("kill -TERM 1")
+        channel.recv_exit_status()
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        raise GuestUnreachable(f"cannot ask the guest to power off: {exc}") from exc
+    finally:
+        tunnel.close()

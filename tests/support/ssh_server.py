@@ -19,7 +19,7 @@ class _Guest(paramiko.ServerInterface):
     def __init__(self, authorized: paramiko.PKey, ports: set[int]) -> None:
         self.authorized = authorized
         self.ports = ports
-        self.destinations: dict[int, int] = {}  # channel id -> the port it asked for
+        self.targets: dict[int, socket.socket] = {}  # channel id -> its connected target
 
     def get_allowed_auths(self, username: str) -> str:
         return "publickey"
@@ -33,10 +33,13 @@ class _Guest(paramiko.ServerInterface):
 
     def check_channel_direct_tcpip_request(self, chanid: int, origin: tuple[str, int],
                                            destination: tuple[str, int]) -> int:
-        if destination[0] == "127.0.0.1" and destination[1] in self.ports:
-            self.destinations[chanid] = destination[1]
-            return paramiko.OPEN_SUCCEEDED
-        return paramiko.OPEN_FAILED_CONNECT_FAILED
+        if destination[0] != "127.0.0.1" or destination[1] not in self.ports:
+            return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        try:  # as sshd and dropbear do: connect first, refuse the channel if that fails
+            self.targets[chanid] = socket.create_connection(destination, timeout=5)
+        except OSError:
+            return paramiko.OPEN_FAILED_CONNECT_FAILED
+        return paramiko.OPEN_SUCCEEDED
 
 
 class FakeGuestSSH:
@@ -53,6 +56,7 @@ class FakeGuestSSH:
         self.client_key = paramiko.Ed25519Key.from_private_key_file(str(self.client_key_path))
         self.ports = ports
         self.transports: list[paramiko.Transport] = []
+        self.guests: list[_Guest] = []
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self._stopped = False
@@ -71,6 +75,7 @@ class FakeGuestSSH:
             transport.add_server_key(self.host_key)
             self.transports.append(transport)
             guest = _Guest(self.client_key, self.ports)
+            self.guests.append(guest)
             try:
                 transport.start_server(server=guest)
             except (paramiko.SSHException, EOFError, OSError):
@@ -83,14 +88,22 @@ class FakeGuestSSH:
             channel = transport.accept(timeout=0.5)
             if channel is None:
                 continue
-            port = guest.destinations.pop(channel.get_id())
-            threading.Thread(target=_bridge, args=(channel, port), daemon=True).start()
+            target = guest.targets.pop(channel.get_id(), None)
+            if target is None:  # dropped meanwhile
+                channel.close()
+                continue
+            target.settimeout(None)
+            threading.Thread(target=pump, args=(target, channel), daemon=True).start()
 
     def drop_connections(self) -> None:
         """What a guest reboot or a network blip does to the host's tunnel."""
         for transport in self.transports:
             transport.close()
         self.transports.clear()
+        for guest in self.guests:  # channels opened but never accepted before the drop
+            for target in guest.targets.values():
+                target.close()
+            guest.targets.clear()
 
     def stop(self) -> None:
         self._stopped = True
@@ -98,11 +111,3 @@ class FakeGuestSSH:
         with suppress(OSError):
             self.listener.close()
 
-
-def _bridge(channel: paramiko.Channel, port: int) -> None:
-    try:
-        target = socket.create_connection(("127.0.0.1", port))
-    except OSError:
-        channel.close()  # as sshd does when the forwarded port refuses
-        return
-    pump(target, channel)

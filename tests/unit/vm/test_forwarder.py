@@ -166,3 +166,22 @@ def test_a_closed_port_is_a_clear_unreachable_error() -> None:
         ssh.connect(ssh.Endpoint(port, Path("/nonexistent"), "ssh-ed25519 AAAA"), timeout=2)
     with suppress(OSError):
         probe.close()
+
+
+def test_a_guest_whose_engine_is_not_up_yet_answers_503_and_keeps_the_tunnel(
+        tmp_path: Path, guest: FakeGuestSSH) -> None:
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    guest.ports.add(port)  # the guest accepts the channel, but nothing listens there
+    path = tmp_path / "down.sock"
+    forwarder = Forwarder(path, lambda: ssh.connect(_endpoint(guest)), port=port + 0)
+    forwarder.listen()
+    threading.Thread(target=forwarder.serve_forever, daemon=True).start()
+    try:
+        answers = [_ping(path) for _ in range(3)]
+    finally:
+        forwarder.stop()
+    assert [status for status, _ in answers] == [503] * 3
+    assert "not answering yet" in json.loads(answers[0][1])["message"]
+    assert len(guest.transports) == 1  # one SSH connection served all three
