@@ -252,12 +252,16 @@ class ContainerFilesService:
 
     @staticmethod
     def _mount_points_left_empty(container: Any, root: str) -> list[str]:
-        """In a running container's live view, where proc, sysfs, devpts... are mounted:
-        archived as the empty directories they are in the image, as dockerd copies them."""
+        """In a running container's live view, where proc, sysfs, devpts... are mounted, and
+        the /dev the engine mounts (device nodes, which a user's ``docker cp`` could not
+        make): archived as empty directories, as dockerd copies them from the image."""
         pid = container.state.get("Pid")
         if not pid or root != f"/proc/{pid}/root":
             return []
-        return sorted(set(virtual_mount_points(pid)))
+        points = set(virtual_mount_points(pid))
+        if os.path.ismount(root + "/dev"):
+            points.add("/dev")
+        return sorted(points)
 
     def export(self, ref: str) -> ArchiveStream:
         """``GET /containers/{id}/export``: the merged filesystem, without what is mounted
