@@ -159,7 +159,8 @@ def no_new_privileges(host: dict[str, Any]) -> bool:
     """``--security-opt``: whether ``no-new-privileges`` is asked for (dockerd's default is
     off, so setuid programs work). Profiles this engine cannot apply are refused, not
     ignored; ``unconfined`` ones and SELinux labels (no SELinux here) are accepted.
-    Seccomp profiles are read at start (``engine/seccomp.py``), as dockerd reads them."""
+    Seccomp profiles are read at start (``engine/seccomp.py``), as dockerd reads them. A
+    malformed option is a 500, as dockerd answers it (a plain error, no kind)."""
     wanted = False
     for option in host.get("SecurityOpt") or []:
         text = str(option)
@@ -167,10 +168,10 @@ def no_new_privileges(host: dict[str, Any]) -> bool:
         key, sep, value = text.partition(separator)
         if key == "no-new-privileges":
             if sep and value not in ("true", "false"):
-                raise errors.InvalidParameter(f"invalid --security-opt 2: {json.dumps(text)}")
+                raise errors.SystemError_(f"invalid --security-opt 2: {json.dumps(text)}")
             wanted = value != "false"
         elif not sep:
-            raise errors.InvalidParameter(f"invalid --security-opt 1: {json.dumps(text)}")
+            raise errors.SystemError_(f"invalid --security-opt 1: {json.dumps(text)}")
         elif key == "apparmor":
             if value != "unconfined":
                 raise errors.NotImplementedByEngine(
@@ -179,7 +180,7 @@ def no_new_privileges(host: dict[str, Any]) -> bool:
         elif key in ("label", "systempaths", "seccomp"):
             continue
         else:
-            raise errors.InvalidParameter(f"invalid --security-opt 2: {json.dumps(text)}")
+            raise errors.SystemError_(f"invalid --security-opt 2: {json.dumps(text)}")
     return wanted
 
 
