@@ -172,8 +172,8 @@ def intermediate_container(run: StepRun, state: StageState, command: list[str]) 
     run.say(f" ---> Running in {cid[:12]}\n")
     try:
         yield
-    except BaseException:
-        if run.options.remove or run.options.force_remove:
+    except BaseException:  # a failed step's container stays, unless --force-rm (as RUN's)
+        if run.options.force_remove:
             run.backend.remove_container(cid)
         raise
     if run.options.remove:
