@@ -253,16 +253,47 @@ def _healthcheck(args: Namespace) -> dict[str, Any] | None:
 
 
 def _security_opt(value: str) -> str:
-    """As the docker CLI: a seccomp profile given as a file travels as its JSON text."""
+    """As the docker CLI: a seccomp profile given as a file travels as its JSON text,
+    compacted (what inspect then shows)."""
     key, sep, path = value.partition("=")
     if key != "seccomp" or not sep or path == "unconfined":
         return value
     try:
         with open(path, encoding="utf-8") as f:
-            return f"seccomp={f.read()}"
+            text = f.read()
     except OSError as exc:
         raise InvalidOption(f"opening seccomp profile ({path}) failed: open {path}: "
                             f"{(exc.strerror or str(exc)).lower()}") from exc
+    import json
+
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        raise InvalidOption(f"compacting json for seccomp profile ({path}) failed: "
+                            f"{exc}") from exc
+    return f"seccomp={_compact_json(text)}"
+
+
+def _compact_json(text: str) -> str:
+    """Valid JSON without the whitespace between tokens, the rest kept as written (Go's
+    json.Compact: key order, number spelling and escapes unchanged)."""
+    out: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            out.append(char)
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+            out.append(char)
+        elif char not in " \t\n\r":
+            out.append(char)
+    return "".join(out)
 
 
 def privilege_and_environment(args: Namespace) -> dict[str, Any]:

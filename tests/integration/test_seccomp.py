@@ -111,12 +111,27 @@ def test_a_profile_file_applies_to_the_container_and_its_execs(engine, tmp_path)
             "seccomp=" + json.dumps(NO_MKDIR, separators=(",", ":"))]
 
 
-def test_the_cove_cli_sends_a_profile_file_too(cove, tmp_path):
+@pytest.mark.parametrize("cli", ["docker", "cove"])
+def test_both_clis_send_a_profile_file_compacted_and_refuse_a_bad_one(cli, request, tmp_path):
+    run = request.getfixturevalue(cli)
     profile = tmp_path / "no-mkdir.json"
-    profile.write_text(json.dumps(NO_MKDIR))
-    refused = cove("run", "--rm", "--security-opt", f"seccomp={profile}", "busybox",
-                   "mkdir", "/made")
+    profile.write_text(json.dumps(NO_MKDIR, indent=4))
+    refused = run("run", "--rm", "--security-opt", f"seccomp={profile}", "busybox",
+                  "mkdir", "/made")
     assert refused.returncode == 1 and "Operation not permitted" in refused.stderr, refused
+    name = _name()
+    try:
+        assert run("create", "--name", name, "--security-opt", f"seccomp={profile}",
+                   "busybox").returncode == 0
+        shown = run("inspect", "-f", "{{json .HostConfig.SecurityOpt}}", name)
+        assert json.loads(shown.stdout) == [
+            "seccomp=" + json.dumps(NO_MKDIR, separators=(",", ":"))]
+    finally:
+        run("rm", "-f", name)
+    profile.write_text("{bad")
+    bad = run("run", "--rm", "--security-opt", f"seccomp={profile}", "busybox", "true")
+    assert bad.returncode == 125, bad
+    assert f"compacting json for seccomp profile ({profile}) failed: " in bad.stderr
 
 
 def test_execs_get_the_default_filter(engine):

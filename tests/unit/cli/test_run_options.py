@@ -101,3 +101,17 @@ def test_image_names_get_latest() -> None:
     assert container_run.normalize_image("busybox") == "busybox:latest"
     assert container_run.normalize_image("localhost:5000/x") == "localhost:5000/x:latest"
     assert container_run.normalize_image("x:1") == "x:1"
+
+
+def test_a_seccomp_profile_file_is_sent_compacted_as_the_docker_cli_does(tmp_path: Path) -> None:
+    profile = tmp_path / "p.json"
+    profile.write_text('{\n  "defaultAction": "SCMP_ACT_ALLOW",\n  "comment": "a \\" b\\\\",'
+                       '\n  "syscalls": [ ]\n}\n')
+    body = _body(["--security-opt", f"seccomp={profile}", "--security-opt",
+                  "seccomp=unconfined", "busybox"])
+    assert body["HostConfig"]["SecurityOpt"] == [
+        'seccomp={"defaultAction":"SCMP_ACT_ALLOW","comment":"a \\" b\\\\","syscalls":[]}',
+        "seccomp=unconfined"]
+    profile.write_text("{bad")
+    with pytest.raises(InvalidOption, match=r"^compacting json for seccomp profile \("):
+        _body(["--security-opt", f"seccomp={profile}", "busybox"])
