@@ -373,6 +373,13 @@ def test_a_container_waiting_for_its_restart_reads_restarting_and_running(
         time.sleep(0.05)
     assert re.fullmatch(r"Restarting \(3\) (Less than a second|\d+ seconds?) ago\|restarting",
                         status), status
+    listed = ""
+    while time.monotonic() < deadline:  # docker ps without -a lists it, as a running one
+        listed = daemon.cli("ps", "--filter", f"name={name}", "--format", "{{.State}}").stdout
+        if listed == "restarting\n":
+            break
+        time.sleep(0.05)
+    assert listed == "restarting\n"
 
 
 # 8: dockerd's built-in runtime names are accepted and listed; others stay unknown

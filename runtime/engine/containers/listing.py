@@ -37,7 +37,8 @@ def list_containers(ctx: ContainerContext, all_: bool, limit: int | None, size: 
         all_ = True
     result = []
     for container in containers:
-        if not all_ and not container.running:
+        # a container waiting for its policy restart is listed too: dockerd counts it running
+        if not all_ and not (container.running or container.status == Status.RESTARTING):
             continue
         if before is not None and container.data["Created"] >= before:
             continue
