@@ -26,6 +26,7 @@ from tests.support.coved import Coved
 from tests.support.images import busybox_archive
 
 DISK_MB = 48
+EXITS_7_ON_TERM = "trap 'exit 7' TERM; while true; do sleep 0.1; done"
 # a line every 0.1 s, long enough (400 bytes) that a second of them needs a new page
 TICKER = ("pad=$(printf '%0400d' 0); i=0; "
           "while true; do echo tick $i $pad; i=$((i+1)); sleep 0.1; done")
@@ -161,19 +162,19 @@ def test_rename_into_a_full_disk_fails_whole_and_works_after(
         assert result.returncode != 0
         assert "no space left on device" in result.stderr.lower(), result.stderr
         assert "Traceback" not in result.stderr
-        assert _inspect_name(docker, old) == "/" + old
+        assert _inspect(docker, old, "Name") == "/" + old
         assert docker("inspect", new).returncode != 0  # the new name is nobody's
     # the new name is free: another container can take it (and give it back)
     assert docker("create", "--name", new, "busybox", "true").returncode == 0
     assert docker("rm", new).returncode == 0
     assert docker("rename", old, new).returncode == 0
-    assert _inspect_name(docker, new) == "/" + new
+    assert _inspect(docker, new, "Name") == "/" + new
     assert docker("create", "--name", old, "busybox", "true").returncode == 0
     assert docker("rm", old, new).returncode == 0
 
 
-def _inspect_name(docker: CLI, ref: str) -> str:
-    result = docker("inspect", "--format", "{{.Name}}", ref)
+def _inspect(docker: CLI, ref: str, field: str) -> str:
+    result = docker("inspect", "--format", "{{." + field + "}}", ref)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -263,8 +264,7 @@ def test_an_exit_on_a_full_disk_is_recorded_and_saved_once_space_returns(
         small_disk: tuple[Coved, CLI]) -> None:
     daemon, docker = small_disk
     name = _unique("exiter")
-    run = docker("run", "-d", "--name", name, "busybox", "sh", "-c",
-                 "trap 'exit 7' TERM; while true; do sleep 0.1; done")
+    run = docker("run", "-d", "--name", name, "busybox", "sh", "-c", EXITS_7_ON_TERM)
     assert run.returncode == 0, run.stderr
     with disk_filled(daemon):
         stop = docker("stop", "-t", "10", name)
@@ -272,7 +272,7 @@ def test_an_exit_on_a_full_disk_is_recorded_and_saved_once_space_returns(
         state = _state(docker, name)
         assert (state["Running"], state["ExitCode"]) == (False, 7), state
         assert docker("wait", name).stdout.strip() == "7"
-    record = os.path.join(daemon.data_root, "containers", _id(docker, name), "config.v2.json")
+    record = os.path.join(daemon.data_root, "containers", _inspect(docker, name, "Id"), "config.v2.json")
 
     def saved() -> bool:
         with open(record) as f:
@@ -284,12 +284,6 @@ def test_an_exit_on_a_full_disk_is_recorded_and_saved_once_space_returns(
     state = _state(docker, name)
     assert (state["Status"], state["ExitCode"]) == ("exited", 7), state
     assert docker("rm", name).returncode == 0
-
-
-def _id(docker: CLI, ref: str) -> str:
-    result = docker("inspect", "--format", "{{.Id}}", ref)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def test_tag_into_a_full_disk_fails_whole_and_works_after(
@@ -318,8 +312,7 @@ def test_an_exit_while_the_daemon_is_down_and_the_disk_full_keeps_its_code(
         small_disk: tuple[Coved, CLI]) -> None:
     daemon, docker = small_disk
     name = _unique("orphan")
-    run = docker("run", "-d", "--name", name, "busybox", "sh", "-c",
-                 "trap 'exit 7' TERM; while true; do sleep 0.1; done")
+    run = docker("run", "-d", "--name", name, "busybox", "sh", "-c", EXITS_7_ON_TERM)
     assert run.returncode == 0, run.stderr
     pid = int(str(_state(docker, name)["Pid"]))
     daemon.kill9()
