@@ -227,7 +227,7 @@ def _flag_text(flag: Flag) -> str:
     text = f"  {short}, {long_name}" if short else f"      {long_name}"
     if _is_switch(flag):
         return text
-    kind = _VALUE_TYPES.get(long_name.lstrip("-"))
+    kind = flag.kwargs.get("value_type") or _VALUE_TYPES.get(long_name.lstrip("-"))
     if kind is None:
         kind = "list" if flag.action == "append" else "int" if flag.type is int else "string"
     return f"{text} {kind}"

@@ -63,6 +63,12 @@ GROUPS = {
         "prune": ("volumes", "volume prune"),
     },
     "builder": {"build": ("build", "build"), "prune": ("build", "builder prune")},
+    "context": {"ls": ("context", "context ls"), "list": ("context", "context ls"),
+                "use": ("context", "context use"), "inspect": ("context", "context inspect"),
+                "show": ("context", "context show")},
+    "machine": {name: ("machine", f"machine {name}") for name in (
+        "init", "start", "stop", "restart", "status", "ls", "inspect", "set", "rm", "logs",
+        "ssh")} | {"list": ("machine", "machine ls"), "remove": ("machine", "machine rm")},
 }
 
 USAGE = """
@@ -86,7 +92,9 @@ Common Commands:
 Management Commands:
   builder     Manage builds
   container   Manage containers
+  context     Manage contexts
   image       Manage images
+  machine     Manage the Linux VM the engine runs in
   system      Manage Cove
   volume      Manage volumes
 
@@ -122,7 +130,7 @@ Commands:
 
 Global Options:
       --config string      Location of client config files
-  -c, --context string     Name of the context to use (only "default")
+  -c, --context string     Name of the context to use ("native", "vm" or "default")
   -D, --debug              Enable debug mode
   -H, --host string        Daemon socket to connect to
   -l, --log-level string   Set the logging level ("debug", "info", "warn", "error", "fatal")
@@ -144,6 +152,7 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str], str | None]:
     """(host flag, remaining argv starting at the command, early action); a bad global
     flag raises ``UsageError``."""
     host: str | None = None
+    context: str | None = None
     i = 0
     while i < len(argv):
         token = argv[i]
@@ -162,6 +171,8 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str], str | None]:
                 value = argv[i]
             if name in ("-H", "--host"):
                 host = value
+            elif name in ("-c", "--context"):
+                context = value
             else:
                 _apply_global(name, value)
         elif token.startswith("-H") and len(token) > 2:
@@ -173,9 +184,27 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str], str | None]:
 
             raise UsageError(f"unknown flag: {token}\nSee 'cove --help'.")
         else:
-            return host, argv[i:], None
+            return _with_context(host, context), argv[i:], None
         i += 1
-    return host, [], "help"
+    return _with_context(host, context), [], "help"
+
+
+def _with_context(host: str | None, context: str | None) -> str | None:
+    """``--context NAME`` as the host it names; with ``-H`` too, docker's conflict."""
+    if context is None:
+        return host
+    from .errors import CommandFailed
+
+    if host is not None:
+        raise CommandFailed("conflicting options: either specify --host or --context, not both")
+    from ..client.contexts import ContextError, host_of
+
+    try:
+        host = host_of(context)
+    except ContextError as exc:
+        raise CommandFailed(f"Failed to initialize: {exc}") from exc
+    os.environ["COVE_CONTEXT"] = context  # what `context show` and `version` then name
+    return host
 
 
 _LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
@@ -190,10 +219,6 @@ def _apply_global(name: str, value: str) -> None:
     if name in ("-l", "--log-level"):
         if value.lower() not in _LOG_LEVELS:
             raise CommandFailed(f"Unable to parse logging level: {value}")
-    elif name in ("-c", "--context"):
-        if value != "default":
-            raise CommandFailed(f'Failed to initialize: context "{value}": context not found: '
-                                "Cove has only the default context")
     elif name == "--config":
         os.environ["COVE_CONFIG"] = value  # the client's config dir, as docker's --config
     elif name in ("-D", "--debug"):
@@ -270,7 +295,7 @@ def _group_usage(words: list[str]) -> int:
     if head not in GROUPS:
         raise CommandFailed(f"cove: unknown command: cove {head}\n\n"
                             "Run 'cove --help' for more information")
-    if len(words) > 1:
+    if len(words) > 1 and words[1] not in ("-h", "--help"):
         raise CommandFailed(f"cove: unknown command: cove {head} {words[1]}\n\n"
                             f"Run 'cove {head} --help' for more information")
     sys.stdout.write(f"\nUsage:  cove {head} COMMAND\n\nCommands:\n")

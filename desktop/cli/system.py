@@ -31,8 +31,20 @@ def _client_section() -> list[str]:
         f" Git commit:        {BUILD}",
         f" Built:             {_ansic(build_time())}",
         f" OS/Arch:           {sys.platform}/{_arch(_machine())}",
-        " Context:           default",
+        f" Context:           {_context_name()}",
     ]
+
+
+def _context_name() -> str:
+    """The context ``version`` and ``info`` name: a host variable means docker's default."""
+    if os.environ.get("COVE_HOST") or os.environ.get("DOCKER_HOST"):
+        return "default"
+    from ..client.contexts import ContextError, current
+
+    try:
+        return current()
+    except ContextError:
+        return "default"
 
 
 def _ansic(stamp: float) -> str:
@@ -125,7 +137,8 @@ def info(args: Namespace, cli: Cli) -> int:
         cli.stdout.write(formatter.render(args.format, [data], {}))
         return 0
     debug = "true" if os.environ.get("DEBUG") else "false"
-    lines = ["Client:", f" Version:    {VERSION}", " Context:    default", f" Debug Mode: {debug}", "",
+    lines = ["Client:", f" Version:    {VERSION}", f" Context:    {_context_name()}",
+             f" Debug Mode: {debug}", "",
              "Server:", *_info_lines(data), ""]
     cli.out("\n".join(lines))
     for warning in data.get("Warnings") or []:

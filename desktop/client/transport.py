@@ -64,12 +64,18 @@ class Host:
 
 
 def resolve_host(flag: str | None = None, environ: dict[str, str] | None = None) -> str:
-    """The host URL to use: flag, then COVE_HOST, then DOCKER_HOST, then the default."""
+    """The host URL to use: flag, then COVE_HOST, then DOCKER_HOST, then the context
+    (``COVE_CONTEXT``, then config.json's ``currentContext``; see ``contexts``)."""
     env = os.environ if environ is None else environ
     for candidate in (flag, env.get("COVE_HOST"), env.get("DOCKER_HOST")):
         if candidate:
             return candidate
-    return DEFAULT_HOST
+    from . import contexts
+
+    try:
+        return contexts.host_of(contexts.current(env))
+    except contexts.ContextError as exc:
+        raise ValueError(f"Failed to initialize: {exc}") from exc
 
 
 def parse_host(url: str) -> Host:
