@@ -4,7 +4,8 @@ daemon serves.
 Everything under ``tmp/`` is work in progress (build contexts, loads, pulls, commits'
 layers, scratch mounts of ``cp``), so at start, with the data root locked, none of it is
 anyone's: it is unmounted where something is still mounted there, then removed. So are
-the temp files of ``atomic_write`` next to container records. What a commit left paused
+the temp files ``atomic_write`` left next to the records it replaces (container, layer,
+volume and image records). What a commit left paused
 is thawed by the containers' adoption (``containers.adopt``).
 """
 
@@ -25,7 +26,8 @@ ATOMIC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}$")  # atomic_write's mkstemp(p
 
 
 def remove_interrupted_work(layout: Layout) -> list[Path]:
-    """Empty ``tmp/`` and drop stray temp records; returns what was removed."""
+    """Empty ``tmp/`` and drop the temp files of interrupted record writes; returns what
+    was removed."""
     removed: list[Path] = []
     tmp = layout.tmp_dir
     if tmp.is_dir():
@@ -43,13 +45,23 @@ def remove_interrupted_work(layout: Layout) -> list[Path]:
             else:
                 entry.unlink(missing_ok=True)
             removed.append(entry)
-    containers = layout.containers_dir
-    for record_dir in containers.iterdir() if containers.is_dir() else []:
-        for entry in record_dir.iterdir() if record_dir.is_dir() else []:
-            if ATOMIC_TEMP.match(entry.name) and entry.is_file():
+    for directory in _record_dirs(layout):
+        for entry in directory.iterdir():
+            if ATOMIC_TEMP.match(entry.name) and entry.is_file() and not entry.is_symlink():
                 entry.unlink(missing_ok=True)
                 removed.append(entry)
     if removed:
         log.info("removed %d leftovers of interrupted work: %s", len(removed),
                  ", ".join(os.fspath(p) for p in removed[:10]))
     return removed
+
+
+def _record_dirs(layout: Layout) -> list[Path]:
+    """Where the engine writes records with ``atomic_write`` (never into a container's,
+    a layer's or a volume's own files, which are one level further down)."""
+    fixed = [layout.data_root, layout.image_dir, layout.configs_dir,
+             layout.pushed_layers.parent]
+    per_object = [child for parent in (layout.containers_dir, layout.layers_dir,
+                                       layout.volumes_dir) if parent.is_dir()
+                  for child in parent.iterdir()]
+    return [d for d in fixed + per_object if d.is_dir() and not d.is_symlink()]

@@ -57,13 +57,15 @@ def test_leftover_build_contexts_and_temp_records_are_removed_at_start(
         f.write("half a load")
     temp_record = os.path.join(private_coved.data_root, "containers", cid,
                                ".config.v2.json.a1b2c3d4")
-    with open(temp_record, "w") as f:
-        f.write('{"Id": "torn')
+    temp_tags = os.path.join(private_coved.data_root, "image", ".repositories.json.Zx9_k2Qa")
+    for path, torn in ((temp_record, '{"Id": "torn'), (temp_tags, '{"Repositories": {')):
+        with open(path, "w") as f:
+            f.write(torn)
     private_coved.kill9()
     private_coved.start()
-    assert not os.path.exists(context)
-    assert not os.path.exists(stray)
-    assert not os.path.exists(temp_record)
+    for path in (context, stray, temp_record, temp_tags):
+        assert not os.path.exists(path), path
+    assert _state_id(docker, "busybox")  # the real tags are untouched
     assert _state(docker, name)["Status"] == "created"  # the real record is untouched
     assert docker("rm", name).returncode == 0
 
