@@ -12,10 +12,19 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cove.runtime.linux.seccomp_profile import Condition, Filter, ProfileError
+from cove.runtime.linux.seccomp_profile import MACHINES, Condition, Filter, ProfileError
 
 _SCMP_ERROR = -1  # libseccomp's __NR_SCMP_ERROR: a name it does not know
 _ATTR_OPTIMIZE, _OPTIMIZE_BINARY_TREE = 8, 2  # SCMP_FLTATR_CTL_OPTIMIZE
+# Syscalls numbered alike on x86-64 and aarch64 (the table shared since Linux 5.1) that an
+# older libseccomp cannot name (Debian 12's 2.5.4): added to the machine's own arch by
+# number, so what a profile allows is allowed rather than refused for want of a name.
+UNIFIED_NUMBERS = {
+    "statmount": 457, "listmount": 458, "lsm_get_self_attr": 459, "lsm_set_self_attr": 460,
+    "lsm_list_modules": 461, "mseal": 462, "setxattrat": 463, "getxattrat": 464,
+    "listxattrat": 465, "removexattrat": 466,
+}
+UNIFIED_MACHINES = ("x86_64", "aarch64", "arm64")
 _OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
               "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
 
@@ -50,31 +59,31 @@ def _arguments(pyseccomp: Any, conditions: tuple[Condition, ...]) -> list[list[A
     return [args]
 
 
-def compile_bpf(spec: Filter) -> bytes:
-    """The classic BPF program (``struct sock_filter`` array) for ``spec``."""
-    import pyseccomp
-
-    default = action_value(spec.default_action, spec.default_errno)
+def _new_filter(pyseccomp: Any, default: int, arches: list[int]) -> Any:
+    """An empty libseccomp filter for exactly ``arches``."""
     scmp = pyseccomp.SyscallFilter(default)
     try:  # a binary search over syscall numbers, not a chain of ~350 tests per syscall
         scmp.set_attr(_ATTR_OPTIMIZE, _OPTIMIZE_BINARY_TREE)
     except OSError:
         pass  # libseccomp before 2.5: the chain, as runc's filters are
-    native = pyseccomp.system_arch()
-    for name in spec.architectures:
-        arch = getattr(pyseccomp.Arch, name.removeprefix("SCMP_ARCH_"))
+    for arch in arches:
         if not scmp.exist_arch(arch):
             scmp.add_arch(arch)
-    if spec.architectures and not any(
-            getattr(pyseccomp.Arch, name.removeprefix("SCMP_ARCH_")) == native
-            for name in spec.architectures) and spec.machine != os.uname().machine:
-        scmp.remove_arch(native)  # compiled for another machine (the VM guest's arch)
+    if pyseccomp.system_arch() not in arches:
+        scmp.remove_arch(pyseccomp.system_arch())
+    return scmp
+
+
+def _add_rules(pyseccomp: Any, scmp: Any, spec: Filter, default: int,
+               by_number: bool) -> None:
     for rule in spec.rules:
         action = action_value(rule.action, rule.errno)
         if action == default:
             continue
         for name in rule.names:
             number = pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name)
+            if number == _SCMP_ERROR and by_number:
+                number = UNIFIED_NUMBERS.get(name, _SCMP_ERROR)
             if number == _SCMP_ERROR:
                 continue
             for args in _arguments(pyseccomp, rule.conditions):
@@ -82,6 +91,28 @@ def compile_bpf(spec: Filter) -> bytes:
                     scmp.add_rule(action, number, *args)
                 except OSError as exc:
                     raise ProfileError(f"seccomp rule for {name}: {exc.strerror}") from exc
+
+
+def compile_bpf(spec: Filter) -> bytes:
+    """The classic BPF program (``struct sock_filter`` array) for ``spec``: the machine's
+    own arch (with the syscalls its libseccomp is too old to name, by number), merged with
+    the other ABIs it runs (x86 and x32 on x86-64, arm on aarch64)."""
+    import pyseccomp
+
+    def arch_value(name: str) -> int:
+        return int(getattr(pyseccomp.Arch, name.removeprefix("SCMP_ARCH_")))
+
+    default = action_value(spec.default_action, spec.default_errno)
+    own = arch_value(MACHINES[spec.machine][0])
+    others = [arch for arch in dict.fromkeys(map(arch_value, spec.architectures))
+              if arch != own]
+    scmp = _new_filter(pyseccomp, default, [own])
+    _add_rules(pyseccomp, scmp, spec, default, by_number=(
+        own == pyseccomp.system_arch() and spec.machine in UNIFIED_MACHINES))
+    if others:
+        rest = _new_filter(pyseccomp, default, others)
+        _add_rules(pyseccomp, rest, spec, default, by_number=False)
+        scmp.merge(rest)
     fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
     try:
         with os.fdopen(fd, "w+b", closefd=False) as out:
