@@ -5,8 +5,9 @@
 ``--privileged`` is unconfined. As in dockerd the profile is read at each start, so a bad
 one fails the start (a 500), not the create. The filter depends on the profile, the
 container's bounding set and the machine, so its BPF is compiled once per distinct
-(profile, capabilities) and kept: in memory, and in ``<data-root>/seccomp/<key>.bpf``
-(written atomically), so a restarted daemon compiles nothing it already has. The shim and
+(profile, capabilities) and kept: in memory, and in ``<data-root>/seccomp/<hash>.bpf``
+(the filter's key and the compiler's id; written atomically), so a restarted daemon
+compiles nothing it already has. The shim and
 the exec helper read that file; they never load libseccomp.
 """
 
@@ -82,7 +83,8 @@ def _compile(data_root: Path, option: str | None, capabilities: int) -> str:
                    else seccomp_profile.default_profile())
         spec = seccomp_profile.select(profile, capability_names(capabilities),
                                       os.uname().machine, os.uname().release)
-        path = data_root / FILTER_DIR / f"{spec.key}.bpf"
+        name = hashlib.sha256(f"{spec.key} {seccomp_compile.compiler_id()}".encode())
+        path = data_root / FILTER_DIR / f"{name.hexdigest()}.bpf"
         if path.exists():
             return str(path)
         program = seccomp_compile.compile_bpf(spec)

@@ -9,7 +9,9 @@ on the same argument become one rule each.
 
 from __future__ import annotations
 
+import ctypes
 import os
+from functools import cache
 from typing import Any
 
 from cove.runtime.linux.seccomp_profile import MACHINES, Condition, Filter, ProfileError
@@ -27,6 +29,25 @@ UNIFIED_NUMBERS = {
 UNIFIED_MACHINES = ("x86_64", "aarch64", "arm64")
 _OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
               "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
+
+
+COMPILER_VERSION = 2  # bump when the same Filter would compile to other BPF
+
+
+class _LibraryVersion(ctypes.Structure):
+    _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+
+
+@cache
+def compiler_id() -> str:
+    """What, besides the Filter, decides the BPF: this module's rules and libseccomp's
+    release (a newer one names more syscalls), e.g. ``"2/2.5.4"``."""
+    import ctypes.util
+
+    library = ctypes.CDLL(ctypes.util.find_library("seccomp"))
+    library.seccomp_version.restype = ctypes.POINTER(_LibraryVersion)
+    version = library.seccomp_version().contents
+    return f"{COMPILER_VERSION}/{version.major}.{version.minor}.{version.micro}"
 
 
 def available() -> bool:
