@@ -78,6 +78,8 @@ class Shim:
         self.exit_record: dict[str, Any] | None = None
         self.exit_saved = False
         self.save_failures = 0
+        self.exit_file = spec.exit_file or os.path.join(bundle, "exit.json")
+        self.exit_dir_id = _dir_id(os.path.dirname(self.exit_file))
 
     def start_init(self) -> tuple[int, shim_socket.Socket, dict[int, int], int | None]:
         """Fork PID 1; returns (pid, channel, output fds by stream, container stdin fd)."""
@@ -175,16 +177,18 @@ class Shim:
         return record
 
     def save_exit(self) -> bool:
-        """Write the exit record; True once it is on disk, or when its directory is gone
-        (the daemon has collected the exit and removed the bundle). A failure (a full
-        disk) is said once; ``ShimServer`` calls again with backoff, the record in memory."""
+        """Write the exit record; True once it is on disk, or when its directory is not
+        the one this shim started in any more (the daemon collected the exit and removed
+        the bundle, or a restart made a new one). A failure (a full disk) is said once;
+        ``ShimServer`` calls again with backoff, the record in memory meanwhile."""
         if self.exit_saved or self.exit_record is None:
             return self.exit_saved
-        exit_file = self.spec.exit_file or os.path.join(self.bundle, "exit.json")
+        exit_file = self.exit_file
+        if _dir_id(os.path.dirname(exit_file)) != self.exit_dir_id:
+            self.exit_saved = True  # nobody left to read it here
+            return True
         try:
             write_exit_file(exit_file, self.exit_record)
-        except FileNotFoundError:
-            self.exit_saved = not os.path.isdir(os.path.dirname(exit_file))
         except OSError as exc:
             if not self.save_failures:
                 report(f"writing {exit_file}: {exc}; retrying")
@@ -194,6 +198,15 @@ class Shim:
             if self.save_failures:
                 report(f"wrote {exit_file} after {self.save_failures} failures")
         return self.exit_saved
+
+
+def _dir_id(path: str) -> tuple[int, int] | None:
+    """Which directory ``path`` is (device, inode); None when it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def main(bundle: str) -> int:
