@@ -200,6 +200,10 @@ class Request:
         self.method = method
         self.path = path
         self.query = parse_qs(query, keep_blank_values=True)
+        for key, values in self.query.items():
+            if "\x00" in key or any("\x00" in value for value in values):
+                raise errors.InvalidParameter(
+                    f"invalid query parameter {key[:40]!r}: contains a NUL character")
         self.version = version
         self.args = match.groupdict()
         self.headers = handler.headers

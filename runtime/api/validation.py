@@ -73,6 +73,10 @@ class Shape:
 
 @dataclass(frozen=True)
 class Str(Shape):
+    """A string; one the kernel may be handed (a path, a name, an argument: all but label
+    text) cannot hold a NUL, which no syscall takes."""
+
+    nul: bool = False
     go_type = "string"
     zero = ""
 
@@ -81,7 +85,14 @@ class Str(Shape):
             return None
         if not isinstance(value, str):
             raise _mismatch(value, path, self.go_type)
+        if not self.nul:
+            _refuse_nul(value, path)
         return _clean_text(value)
+
+
+def _refuse_nul(text: str, path: str) -> None:
+    if "\x00" in text:
+        raise errors.InvalidParameter(f"invalid {path}: {text[:40]!r} contains a NUL character")
 
 
 @dataclass(frozen=True)
@@ -180,10 +191,12 @@ class StrSlice(Shape):
 
 @dataclass(frozen=True)
 class Map(Shape):
-    """``map[string]V``; ``pointers``: ``map[string]*V``, where null stays null."""
+    """``map[string]V``; ``pointers``: ``map[string]*V``, where null stays null; ``nul``:
+    keys may hold a NUL (label text only)."""
 
     value: Shape
     pointers: bool = False
+    nul: bool = False
 
     @property
     def go_type(self) -> str:  # type: ignore[override]
@@ -196,6 +209,8 @@ class Map(Shape):
             raise _mismatch(value, path, self.go_type)
         checked = {}
         for key, item in value.items():
+            if not self.nul:
+                _refuse_nul(key, path)
             checked[_clean_text(key)] = (self.value.check(item, path) if self.pointers
                                          else self.value.element(item, path))
         return checked
@@ -240,6 +255,7 @@ class Obj(Shape):
 STR, BOOL, INT64, INT = Str(), Bool(), Int("int64"), Int("int")
 STRINGS = List(STR)
 STRING_MAP = Map(STR)
+LABELS = Map(Str(nul=True), nul=True)
 EMPTY_STRUCT = Obj("struct {}")
 SET = Map(EMPTY_STRUCT)
 
@@ -253,7 +269,7 @@ CONFIG_FIELDS: dict[str, Shape] = {
     "OpenStdin": BOOL, "StdinOnce": BOOL, "Env": STRINGS, "Cmd": StrSlice(),
     "Healthcheck": HEALTH_CONFIG, "ArgsEscaped": BOOL, "Image": STR, "Volumes": SET,
     "WorkingDir": STR, "Entrypoint": StrSlice(), "NetworkDisabled": BOOL, "MacAddress": STR,
-    "OnBuild": STRINGS, "Labels": STRING_MAP, "StopSignal": STR, "StopTimeout": INT,
+    "OnBuild": STRINGS, "Labels": LABELS, "StopSignal": STR, "StopTimeout": INT,
     "Shell": StrSlice(),
 }
 CONFIG = Obj("container.Config", CONFIG_FIELDS)
@@ -295,7 +311,7 @@ MOUNT = Obj("mount.Mount", {
     "Type": STR, "Source": STR, "Target": STR, "ReadOnly": BOOL, "Consistency": STR,
     "BindOptions": Obj("mount.BindOptions", {"Propagation": STR, "NonRecursive": BOOL}),
     "VolumeOptions": Obj("mount.VolumeOptions", {
-        "NoCopy": BOOL, "Labels": STRING_MAP,
+        "NoCopy": BOOL, "Labels": LABELS,
         "DriverConfig": Obj("mount.Driver", {"Name": STR, "Options": STRING_MAP})}),
     "TmpfsOptions": Obj("mount.TmpfsOptions", {"SizeBytes": INT64, "Mode": Int("uint32")}),
 })
@@ -336,7 +352,7 @@ EXEC_CONFIG = Obj("types.ExecConfig", {
 })
 EXEC_START = Obj("types.ExecStartCheck", {"Detach": BOOL, "Tty": BOOL})
 VOLUME_CREATE = Obj("volume.VolumeCreateBody", {
-    "Name": STR, "Driver": STR, "DriverOpts": STRING_MAP, "Labels": STRING_MAP})
+    "Name": STR, "Driver": STR, "DriverOpts": STRING_MAP, "Labels": LABELS})
 AUTH_CONFIG = Obj("types.AuthConfig", {
     "username": STR, "password": STR, "auth": STR, "email": STR, "serveraddress": STR,
     "identitytoken": STR, "registrytoken": STR})

@@ -334,6 +334,26 @@ def test_a_silent_client_is_dropped_after_the_header_timeout(quick_server: str) 
         assert time.monotonic() - started < 15
 
 
+def test_a_hundred_silent_clients_are_all_dropped_and_their_threads_end(
+        quick_server: str) -> None:
+    before = threading.active_count()
+    clients = []
+    try:
+        for _ in range(100):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.settimeout(30)
+            sock.connect(quick_server)
+            clients.append(sock)
+        assert all(sock.recv(1024) == b"" for sock in clients)  # each dropped by the server
+    finally:
+        for sock in clients:
+            sock.close()
+    deadline = time.monotonic() + 20
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= before
+
+
 def test_a_client_dribbling_its_headers_gets_408_and_is_dropped(quick_server: str) -> None:
     with socket.socket(socket.AF_UNIX) as sock:
         sock.settimeout(20)
@@ -386,3 +406,9 @@ def test_deeply_nested_json_in_a_query_is_a_400(coved: Coved, path: str) -> None
     status, answer = coved.request("POST" if path.startswith("/build") else "GET", path,
                                    raw=b"", headers={"Content-Type": "application/x-tar"})
     assert status == 400 and "nested too deeply" in answer["message"]
+
+
+def test_a_nul_in_a_query_parameter_is_a_400(coved: Coved) -> None:
+    status, answer = coved.request("POST", "/build?dockerfile=%00", raw=b"",
+                                   headers={"Content-Type": "application/x-tar"})
+    assert status == 400 and "NUL" in answer["message"]

@@ -73,7 +73,7 @@ def routes(builds: BuildBackend) -> list[Route]:
             no_cache=req.flag("nocache"),
             remove=req.flag("rm", True),
             force_remove=req.flag("forcerm"),
-            labels=validation.STRING_MAP.check(req.json_param("labels"), "labels"),
+            labels=validation.LABELS.check(req.json_param("labels"), "labels"),
             quiet=req.flag("q"),
             pull=req.flag("pull"),
             registry_auths=decode_registry_config(req.headers.get("X-Registry-Config")),

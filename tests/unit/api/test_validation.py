@@ -148,3 +148,12 @@ def test_null_elements_decode_to_zero_values_as_in_go() -> None:
     assert checked == {"Image": "b", "Labels": {"a": ""}, "Env": [""],
                        "HostConfig": {"Ulimits": [{}], "Memory": None}}
     assert v.BUILD_ARGS.check({"A": None}, "buildargs") == {"A": None}
+
+
+def test_a_nul_is_refused_where_the_kernel_would_see_it_and_kept_in_labels() -> None:
+    with pytest.raises(errors.InvalidParameter, match="Config.Volumes"):
+        v.container_create({"Image": "b", "Volumes": {"/a\x00b": {}}})
+    with pytest.raises(errors.InvalidParameter, match="Config.Cmd"):
+        v.container_create({"Image": "b", "Cmd": ["sh", "-c\x00"]})
+    assert v.container_create({"Image": "b", "Labels": {"k\x00": "v\x00"}})["Labels"] == {
+        "k\x00": "v\x00"}
