@@ -7,8 +7,8 @@ one fails the start (a 500), not the create. The filter depends on the profile, 
 container's bounding set and the machine, so its BPF is compiled once per distinct
 (profile, capabilities) and kept: in memory, and in ``<data-root>/seccomp/<hash>.bpf``
 (the filter's key and the compiler's id; written atomically), so a restarted daemon
-compiles nothing it already has. The shim and
-the exec helper read that file; they never load libseccomp.
+compiles nothing it already has. The shim and the exec helper read that file; they never
+load libseccomp.
 """
 
 from __future__ import annotations
