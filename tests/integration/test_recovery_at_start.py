@@ -8,8 +8,11 @@ import os
 import time
 import uuid
 
+import pytest
+
 from tests.support.clis import CLI, DOCKER
 from tests.support.coved import Coved
+from tests.support.daemons import daemon_env
 
 TICKER = "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"
 
@@ -102,17 +105,22 @@ def test_a_container_a_crashed_commit_left_paused_is_thawed_at_start(
     assert docker("rm", "-f", committed, paused).returncode == 0
 
 
-def test_commit_leaves_no_marker_and_the_container_running(private_coved: Coved) -> None:
-    docker = _docker(private_coved)
+@pytest.mark.parametrize("which", ["coved", "dockerd"])
+def test_commit_leaves_the_container_running_and_no_marker(
+        request: pytest.FixtureRequest, which: str) -> None:
+    docker = CLI([DOCKER or "docker"], daemon_env(request, which))
     name = f"snap-{uuid.uuid4().hex[:10]}"
     assert docker("run", "-d", "--name", name, "busybox", "sh", "-c", TICKER).returncode == 0
-    cid = _state_id(docker, name)
-    result = docker("commit", name, f"{name}:latest")
-    assert result.returncode == 0, result.stderr
-    assert not os.path.exists(os.path.join(private_coved.data_root, "containers", cid,
-                                           "paused-for-commit"))
-    state = _state(docker, name)
-    assert state["Running"] is True and state["Paused"] is False
-    assert _ticks_grow(docker, name)
-    assert docker("rm", "-f", name).returncode == 0
-    assert docker("rmi", f"{name}:latest").returncode == 0
+    try:
+        result = docker("commit", name, f"{name}:latest")
+        assert result.returncode == 0, result.stderr
+        state = _state(docker, name)
+        assert state["Running"] is True and state["Paused"] is False
+        assert _ticks_grow(docker, name)
+        if which == "coved":
+            data_root = request.getfixturevalue("coved").data_root
+            assert not os.path.exists(os.path.join(
+                data_root, "containers", _state_id(docker, name), "paused-for-commit"))
+    finally:
+        docker("rm", "-f", name)
+        docker("rmi", f"{name}:latest")
