@@ -382,6 +382,50 @@ def test_a_container_waiting_for_its_restart_reads_restarting_and_running(
     assert listed == "restarting\n"
 
 
+def _wait_restarting(daemon: Daemon, name: str, deadline: float) -> None:
+    """Until the container waits for a restart; after a few the delay (doubling from
+    100 ms) is far longer than the moment the command runs."""
+    while time.monotonic() < deadline:
+        inspected = daemon.client.api.inspect_container(name)
+        if inspected["State"]["Restarting"] and inspected["RestartCount"] >= 3:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{name} was never seen restarting")
+
+
+def test_what_needs_the_process_waits_for_a_restart_and_kill_calls_it_off(
+        daemon: Daemon) -> None:
+    name = daemon.name("restart-off")
+    done = daemon.cli("run", "-d", "--name", name, "--restart", "always", "busybox",
+                      "sh", "-c", "exit 3")
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 60
+    cid = daemon.client.api.inspect_container(name)["Id"]
+    waiting = f"Container {cid} is restarting, wait until the container is running"
+    for call in (daemon.client.api.pause, daemon.client.api.top):
+        _wait_restarting(daemon, name, deadline)
+        with pytest.raises(docker.errors.APIError) as raised:
+            call(name)
+        assert (raised.value.response.status_code, raised.value.explanation) == (409, waiting)
+    _wait_restarting(daemon, name, deadline)
+    with pytest.raises(docker.errors.APIError) as raised:
+        daemon.client.api.remove_container(name)
+    assert raised.value.response.status_code == 409
+    assert raised.value.explanation == (
+        f"You cannot remove a restarting container {cid}. Stop the container before "
+        "attempting removal or force remove")
+    _wait_restarting(daemon, name, deadline)
+    daemon.client.api.kill(name)
+    state: dict[str, object] = {}
+    while time.monotonic() < deadline:  # the restart is called off: it stays exited
+        state = daemon.client.api.inspect_container(name)["State"]
+        if state["Status"] == "exited":
+            break
+        time.sleep(0.05)
+    assert (state["Status"], state["Running"], state["Restarting"], state["ExitCode"]) == (
+        "exited", False, False, 3)
+
+
 # 8: dockerd's built-in runtime names are accepted and listed; others stay unknown
 
 RUNTIMES = ["io.containerd.runc.v2", "io.containerd.runtime.v1.linux", "runc"]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from cove.runtime import errors
 from cove.runtime.containers.record import Container
+from cove.runtime.engine.containers import restart_policy
 from cove.runtime.engine.containers.context import ContainerContext
 
 
 def pause(ctx: ContainerContext, container: Container) -> None:
     with container.lock:
+        restart_policy.refuse_while_restarting(container)
         if not container.running:
             raise errors.Conflict(f"Container {container.id} is not running")
         if container.state["Paused"]:

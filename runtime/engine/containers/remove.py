@@ -27,6 +27,10 @@ def remove(ctx: ContainerContext, ref: str, force: bool, volumes: bool) -> None:
     """``volumes`` (``rm -v``) also removes the container's anonymous volumes."""
     container = ctx.get(ref)
     with container.lock:
+        if container.status == Status.RESTARTING and not force:  # dockerd: running too
+            raise errors.Conflict(
+                f"You cannot remove a restarting container {container.id}. Stop the "
+                "container before attempting removal or force remove")
         if container.running:
             if container.state["Paused"] and not force:
                 raise errors.Conflict(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from cove.runtime import errors
 from cove.runtime.containers.record import Container, Status, parse_rfc3339
 
 FIRST_DELAY = 0.1
@@ -59,3 +60,24 @@ def wait_for_restart(container: Container, started_at: str) -> bool:
             return False
         container.data["RestartCount"] += 1
     return True
+
+
+def call_off(container: Container) -> bool:
+    """Stop or kill of a container waiting for its restart: the restart is called off and
+    the container is left exited, as dockerd's stop and kill leave it (no signal to send).
+    False when it was not waiting. The caller holds the lock."""
+    if container.status != Status.RESTARTING:
+        return False
+    container.private["manually_stopped"] = True
+    container.state.update(Status="exited", Restarting=False)
+    container.changed.notify_all()  # waiters for not-running
+    container.save_eventually()
+    return True
+
+
+def refuse_while_restarting(container: Container) -> None:
+    """dockerd's conflict for what needs the container's process (pause, top) while it
+    waits for its restart."""
+    if container.status == Status.RESTARTING:
+        raise errors.Conflict(
+            f"Container {container.id} is restarting, wait until the container is running")

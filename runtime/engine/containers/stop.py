@@ -10,8 +10,8 @@ import os
 import signal as signals
 
 from cove.runtime import errors
-from cove.runtime.containers.record import Container, Status
-from cove.runtime.engine.containers import pause, wait
+from cove.runtime.containers.record import Container
+from cove.runtime.engine.containers import pause, restart_policy, wait
 from cove.runtime.engine.containers.context import ContainerContext
 
 DEFAULT_STOP_TIMEOUT = 10
@@ -53,6 +53,8 @@ def kill(ctx: ContainerContext, ref: str, signal: str | None) -> None:
     container = ctx.get(ref)
     sig = parse_signal(signal)
     with container.lock:
+        if restart_policy.call_off(container):
+            return
         if not container.running:
             raise errors.Conflict(
                 f"Cannot kill container: {ref}: Container {container.id} is not running")
@@ -72,11 +74,7 @@ def stop_container(ctx: ContainerContext, container: Container, timeout: int | N
     """The stop signal (the request's, else the image's, else SIGTERM), then SIGKILL after
     ``timeout`` seconds (negative: wait for ever). The caller holds ``container.op_lock``."""
     with container.lock:
-        if container.status == Status.RESTARTING:
-            container.private["manually_stopped"] = True
-            container.state.update(Status="exited", Restarting=False)
-            container.changed.notify_all()  # waiters for not-running
-            container.save_eventually()
+        if restart_policy.call_off(container):
             return
         if not container.running:
             raise errors.NotModified("container already stopped")

@@ -7,12 +7,14 @@ from typing import Any
 
 from cove.runtime import errors
 from cove.runtime.containers.record import Container
+from cove.runtime.engine.containers import restart_policy
 from cove.runtime.engine.containers.context import ContainerContext
 
 PS_TIMEOUT = 10
 
 
 def top(ctx: ContainerContext, container: Container, ps_args: str | None) -> dict[str, Any]:
+    restart_policy.refuse_while_restarting(container)
     if not container.running:
         raise errors.Conflict(f"Container {container.id} is not running")
     pids = set(ctx.cgroup(container).pids())
