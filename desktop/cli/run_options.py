@@ -55,6 +55,7 @@ def configure(parser: FlagParser, run: bool) -> None:
     add("--read-only", action="store_true", help="Mount the container's root filesystem as read only")
     add("--init", action="store_true", help="Run an init inside the container")
     add("--privileged", action="store_true", help="Give extended privileges to this container")
+    add("--runtime", default=None, help="Runtime to use for this container")
     add("--stop-signal", default=None, help="Signal to stop the container")
     add("--stop-timeout", type=int, default=None, help="Timeout (in seconds) to stop a container")
     add("--cidfile", default=None, help="Write the container ID to the file")
@@ -414,6 +415,8 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
         host_config["Init"] = True
     if args.network:
         host_config["NetworkMode"] = args.network
+    if args.runtime:  # the daemon checks the name
+        host_config["Runtime"] = args.runtime
     host_config.update(privilege_and_environment(args))
     if args.volumes_from:
         host_config["VolumesFrom"] = args.volumes_from

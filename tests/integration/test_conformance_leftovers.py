@@ -3,7 +3,7 @@ assertion on coved and on the reference dockerd: the classic builder's history t
 step output, ``Config.Image`` of built images, ``SizeRw`` in container lists, unknown
 paths under an unsupported API version, the line ends of JSON progress streams, a build
 without a Dockerfile, the state of a container waiting to be restarted, and dockerd's
-built-in runtime names."""
+built-in runtime names (which ``cove run --runtime`` takes as ``docker run`` does)."""
 
 from __future__ import annotations
 
@@ -446,3 +446,17 @@ def test_dockerds_builtin_runtime_names_are_accepted_and_listed(daemon: Daemon) 
     done = daemon.cli("run", "--rm", "--runtime", "io.containerd.nosuch.v9", "busybox", "true")
     assert done.returncode == 125
     assert "Unknown runtime specified io.containerd.nosuch.v9" in done.stderr
+
+
+def test_cove_run_takes_the_runtime_flag_as_docker_run_does(cove, docker) -> None:
+    args = ("run", "--rm", "--runtime", "io.containerd.runtime.v1.linux", "busybox", "echo", "ok")
+    ours, theirs = cove(*args), docker(*args)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (
+        theirs.returncode, theirs.stdout, theirs.stderr) == (
+        0, "ok\n", 'WARNING: Configured runtime "io.containerd.runtime.v1.linux" is '
+                   "deprecated and will be removed in the next release.\n")
+    args = ("run", "--rm", "--runtime", "nosuch", "busybox", "true")
+    ours, theirs = cove(*args), docker(*args)
+    assert ours.returncode == theirs.returncode == 125
+    assert ours.stderr == theirs.stderr.replace("docker", "cove")
+    assert "Unknown runtime specified nosuch" in ours.stderr

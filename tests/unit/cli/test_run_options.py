@@ -41,6 +41,12 @@ def test_resource_env_label_and_restart_flags(tmp_path: Path) -> None:
     assert (body["StopSignal"], body["StopTimeout"]) == ("SIGINT", 5)
 
 
+def test_runtime_goes_to_the_host_config_as_given() -> None:
+    assert _body(["--runtime", "io.containerd.runc.v2", "busybox"])["HostConfig"]["Runtime"] == \
+        "io.containerd.runc.v2"
+    assert "Runtime" not in _body(["busybox"])["HostConfig"]
+
+
 def test_flags_after_image_belong_to_the_command() -> None:
     body = _body(["--rm", "busybox", "ls", "-l", "--rm"])
     assert body["Cmd"] == ["ls", "-l", "--rm"]
