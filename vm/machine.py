@@ -77,6 +77,8 @@ def free_loopback_port() -> int:
 
 
 def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (dead, not yet reaped by whoever adopted it) is
+    not running."""
     if pid <= 0:
         return False
     with suppress(ChildProcessError):  # our own child (a forwarder started here): reap it
@@ -88,7 +90,11 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc (macOS): kill(0) is all there is
 
 
 class QemuMachine:

@@ -21,22 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cove.runtime.engine import recovery
 from cove.runtime.images.store import chain_ids
 from cove.runtime.store.layout import Layout, atomic_write_json
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
-_ATOMIC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}$")  # atomic_write's mkstemp names
-# never walked for temp files: a layer's, a container's, a volume's or a cache mount's
-# own content (the user's files), and tmp/ (checked as a whole)
-_USER_TREES = frozenset({"diff", "upper", "work", "_data", "build-cache-mounts", "tmp"})
 
 
 @dataclass
@@ -116,21 +112,13 @@ def check(layout: Layout, repair: bool = True) -> Report:
     return checker.report
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in _USER_TREES]
-        for name in filenames:
-            yield Path(dirpath) / name
-
-
 def _check_temp_files(c: _Checker) -> None:
-    tmp = c.layout.tmp_dir
-    if tmp.is_dir():
-        for entry in sorted(tmp.iterdir()):
-            c.leftover(entry, "interrupted work")
-    for path in _walk(c.layout.data_root):
-        if _ATOMIC_TEMP.match(path.name):
-            c.leftover(path, "temp file of an interrupted write")
+    if not c.repair:
+        for path in recovery.interrupted_work(c.layout):
+            c.report.findings.append(Finding("leftover", f"interrupted work: {path}", False))
+        return
+    for path in recovery.remove_interrupted_work(c.layout):
+        c.report.findings.append(Finding("leftover", f"interrupted work: {path}", True))
 
 
 def _check_image_configs(c: _Checker) -> dict[str, dict[str, Any]]:

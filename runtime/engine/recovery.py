@@ -25,10 +25,20 @@ log = logging.getLogger(__name__)
 ATOMIC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}$")  # atomic_write's mkstemp(prefix=".name.")
 
 
+def interrupted_work(layout: Layout) -> list[Path]:
+    """What ``remove_interrupted_work`` would remove: ``tmp/``'s entries and the temp files
+    of interrupted record writes (``coved --check`` reports them without a repair)."""
+    found = sorted(layout.tmp_dir.iterdir()) if layout.tmp_dir.is_dir() else []
+    for directory in _record_dirs(layout):
+        found += [entry for entry in sorted(directory.iterdir())
+                  if ATOMIC_TEMP.match(entry.name) and entry.is_file()
+                  and not entry.is_symlink()]
+    return found
+
+
 def remove_interrupted_work(layout: Layout) -> list[Path]:
     """Empty ``tmp/`` and drop the temp files of interrupted record writes; returns what
     was removed."""
-    removed: list[Path] = []
     tmp = layout.tmp_dir
     if tmp.is_dir():
         for point in mount_points_under(str(tmp)):
@@ -36,20 +46,16 @@ def remove_interrupted_work(layout: Layout) -> list[Path]:
                 kernel().umount2(point, MNT_DETACH)
             except OSError as exc:
                 log.warning("cannot unmount %s left under %s: %s", point, tmp, exc)
-        still_mounted = mount_points_under(str(tmp))
-        for entry in sorted(tmp.iterdir()):
-            if any(p == str(entry) or p.startswith(f"{entry}/") for p in still_mounted):
-                continue  # never delete through a mount into someone's files
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            removed.append(entry)
-    for directory in _record_dirs(layout):
-        for entry in directory.iterdir():
-            if ATOMIC_TEMP.match(entry.name) and entry.is_file() and not entry.is_symlink():
-                entry.unlink(missing_ok=True)
-                removed.append(entry)
+    still_mounted = mount_points_under(str(tmp)) if tmp.is_dir() else []
+    removed: list[Path] = []
+    for entry in interrupted_work(layout):
+        if any(p == str(entry) or p.startswith(f"{entry}/") for p in still_mounted):
+            continue  # never delete through a mount into someone's files
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
     if removed:
         log.info("removed %d leftovers of interrupted work: %s", len(removed),
                  ", ".join(os.fspath(p) for p in removed[:10]))

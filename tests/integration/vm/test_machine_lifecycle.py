@@ -1,0 +1,157 @@
+"""The VM path end to end, on a real QEMU guest (TCG here): ``cove machine`` boots the
+guest built from this tree, and every client works through the forwarded socket.
+
+One machine serves the module (a boot under TCG takes tens of seconds); each test uses
+names of its own. The guest image is built by ``packaging/guest/build`` (cached by the
+hash of its inputs), so the guest always runs this tree's engine and agent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cove.vm.machine import pid_alive
+from tests.support.images import busybox_archive
+from tests.support.terminal import Terminal
+
+ROOT = Path(__file__).resolve().parents[3]
+BOOT_TIMEOUT = 400
+
+
+class MachineEnv:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("DOCKER_HOST", "COVE_HOST", "COVE_CONTEXT")}
+        self.env.update(XDG_DATA_HOME=str(base / "data"), XDG_RUNTIME_DIR=str(base),
+                        COVE_CONFIG=str(base / "config"), DOCKER_CONFIG=str(base / "docker"))
+
+    @property
+    def socket(self) -> Path:
+        return self.base / "cove" / "default" / "cove.sock"
+
+    @property
+    def docker_env(self) -> dict[str, str]:
+        return {**self.env, "DOCKER_HOST": f"unix://{self.socket}"}
+
+    def cove(self, *args: str, input: str | None = None, timeout: float = 120,
+             context: bool = True) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "cove.desktop.cli.main"]
+        argv += ["--context", "vm"] if context else []
+        return subprocess.run([*argv, *args], env=self.env, input=input, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def machine(self, *args: str, timeout: float = BOOT_TIMEOUT
+                ) -> subprocess.CompletedProcess[str]:
+        return self.cove("machine", *args, timeout=timeout, context=False)
+
+    def qemu_pid(self) -> int:
+        state = self.base / "data" / "cove" / "machines" / "default" / "state.json"
+        return int(json.loads(state.read_text())["qemu_pid"])
+
+
+def build_guest_image() -> Path:
+    built = subprocess.run([str(ROOT / "packaging" / "guest" / "build")], capture_output=True,
+                           text=True, timeout=1800)
+    assert built.returncode == 0, built.stderr[-3000:]
+    return Path(built.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def vm() -> Iterator[MachineEnv]:
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.fail("QEMU is needed for the VM tests (apt install qemu-system-x86)")
+    image = build_guest_image()
+    base = Path(tempfile.mkdtemp(prefix="cove-vm-", dir="/tmp"))
+    machine = MachineEnv(base)
+    machine.env["COVE_GUEST_IMAGES"] = str(image.parent)
+    made = machine.machine("init", "--cpus", "1", "--memory", "1024", "--disk-size", "4")
+    assert made.returncode == 0, made.stderr
+    try:
+        started = machine.machine("start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        load = subprocess.run([sys.executable, "-m", "cove.desktop.cli.main", "--context", "vm",
+                               "load"], input=busybox_archive(), env=machine.env,
+                              capture_output=True, timeout=300)
+        assert load.returncode == 0, load.stderr
+        yield machine
+    finally:
+        machine.machine("stop", timeout=120)
+        machine.machine("rm", "-f", timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_version_shows_the_guests_linux_as_the_server(vm: MachineEnv) -> None:
+    shown = vm.cove("version", "--format", "{{.Server.KernelVersion}} {{.Server.Os}}")
+    assert shown.returncode == 0, shown.stderr
+    kernel, os_name = shown.stdout.split()
+    assert (kernel.endswith("-cloud-amd64"), os_name) == (True, "linux")
+    assert kernel != os.uname().release
+
+
+def test_cove_run_and_run_it_work_in_the_guest(vm: MachineEnv) -> None:
+    ran = vm.cove("run", "--rm", "--name", "vm-echo", "busybox", "echo", "hi")
+    assert (ran.returncode, ran.stdout) == (0, "hi\n"), ran.stderr
+    term = Terminal([sys.executable, "-m", "cove.desktop.cli.main", "--context", "vm", "run",
+                     "-it", "--rm", "--name", "vm-tty", "busybox", "sh"], vm.env)
+    term.expect("# ", timeout=120)
+    term.send("tty; exit 7\r")
+    term.expect("/dev/pts/0", timeout=60)
+    assert term.wait(timeout=60) == 7
+
+
+def test_the_docker_cli_works_through_the_forwarded_socket(vm: MachineEnv) -> None:
+    docker = shutil.which("docker")
+    assert docker, "the docker CLI is needed: apt install docker.io"
+    ran = subprocess.run([docker, "run", "--rm", "--name", "vm-docker", "busybox", "sh", "-c",
+                          "echo $((6*7))"], env=vm.docker_env, capture_output=True, text=True,
+                         timeout=120)
+    assert (ran.returncode, ran.stdout) == (0, "42\n"), ran.stderr
+    piped = subprocess.run([docker, "run", "-i", "--rm", "--name", "vm-stdin", "busybox", "wc",
+                            "-c"], input="x" * 100_000, env=vm.docker_env, capture_output=True,
+                           text=True, timeout=120)
+    assert (piped.returncode, piped.stdout.strip()) == (0, "100000"), piped.stderr
+
+
+def test_docker_py_works_through_the_forwarded_socket(vm: MachineEnv) -> None:
+    import docker
+
+    client = docker.DockerClient(base_url=f"unix://{vm.socket}", timeout=120)
+    try:
+        out = client.containers.run("busybox", ["echo", "from docker-py"], name="vm-py",
+                                    remove=True)
+        assert out == b"from docker-py\n"
+        assert client.version()["KernelVersion"].endswith("-cloud-amd64")
+    finally:
+        client.close()
+
+
+def test_stop_and_start_keep_the_loaded_image_and_a_killed_qemu_starts_clean(
+        vm: MachineEnv) -> None:
+    stopped = vm.machine("stop")
+    assert (stopped.returncode, stopped.stdout) == (
+        0, 'Machine "default" stopped successfully\n'), stopped.stderr
+    assert "State:       stopped" in vm.machine("status").stdout
+    assert vm.machine("start").returncode == 0
+    images = vm.cove("images", "--format", "{{.Repository}}:{{.Tag}}")
+    assert "busybox:latest" in images.stdout.split(), images
+    pid = vm.qemu_pid()
+    os.kill(pid, signal.SIGKILL)  # a crash while nothing runs
+    deadline = time.monotonic() + 30
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    restarted = vm.machine("start")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    ran = vm.cove("run", "--rm", "--name", "vm-after-kill", "busybox", "echo", "back")
+    assert (ran.returncode, ran.stdout) == (0, "back\n"), ran.stderr
