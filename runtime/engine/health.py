@@ -31,8 +31,16 @@ MAX_OUTPUT = 4096
 STARTING, HEALTHY, UNHEALTHY = "starting", "healthy", "unhealthy"
 
 
+_LONGEST_WAIT = 365 * 24 * 3600.0  # a year: longer waits overflow the platform's time_t
+
+
 def _seconds(nanoseconds: Any, default: float) -> float:
-    return nanoseconds / 1e9 if isinstance(nanoseconds, int) and nanoseconds > 0 else default
+    """A Healthcheck duration (ns) in seconds. Any int64 is valid in the API: past a year
+    it is cut to a year (no one tells the difference) rather than overflow the wait and
+    kill the check's thread."""
+    if not isinstance(nanoseconds, int) or nanoseconds <= 0:
+        return default
+    return min(nanoseconds / 1e9, _LONGEST_WAIT)
 
 
 def probe_command(check: dict[str, Any] | None, shell: list[str] | None) -> list[str] | None:

@@ -412,3 +412,26 @@ def test_a_nul_in_a_query_parameter_is_a_400(coved: Coved) -> None:
     status, answer = coved.request("POST", "/build?dockerfile=%00", raw=b"",
                                    headers={"Content-Type": "application/x-tar"})
     assert status == 400 and "NUL" in answer["message"]
+
+
+def test_the_largest_health_timeout_still_lets_the_check_report(daemon: tuple[str, str]) -> None:
+    """Any int64 is a valid duration: a check whose timeout is 2^63-1 ns still runs
+    (Cove's check thread used to die of an overflowing wait and never report)."""
+    _, path = daemon
+    status, created = _create(path, {
+        "Image": "busybox", "Cmd": ["sleep", "60"],
+        "Healthcheck": {"Test": ["CMD", "true"], "Interval": 200_000_000,
+                        "Timeout": 2**63 - 1}})
+    assert status == 201, created
+    cid = created["Id"]
+    try:
+        assert api_request(path, "POST", f"/containers/{cid}/start")[0] == 204
+        deadline, health = time.monotonic() + 30, None
+        while time.monotonic() < deadline:
+            health = api_request(path, "GET", f"/containers/{cid}/json")[1]["State"].get("Health")
+            if health and health["Status"] == "healthy":
+                break
+            time.sleep(0.1)
+        assert health and health["Status"] == "healthy", health
+    finally:
+        api_request(path, "DELETE", f"/containers/{cid}?force=1")
