@@ -21,7 +21,12 @@ class EngineNotAnswering(MachineError):
 
 
 class HostKeyMismatch(MachineError):
-    """The guest answered with a host key other than the one made for it."""
+    """The guest answered with a host key other than the one made for it.
+
+    Its message starts with ``MARK``, which is how ``machine start`` recognises it in the
+    forwarder's 503 and fails at once instead of waiting out the boot timeout."""
+
+    MARK = "refused the guest's host key"
 
 
 class NoSuchMachine(MachineError):

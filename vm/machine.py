@@ -30,6 +30,7 @@ from typing import Any
 from cove.vm import accel, guest_image, keys, qmp, settings
 from cove.vm.errors import (
     BootFailed,
+    HostKeyMismatch,
     MachineBusy,
     MachineError,
     MachineExists,
@@ -352,17 +353,28 @@ class QemuMachine:
 
 
 def engine_answers(path: Path) -> bool:
-    """True when GET /_ping on the engine socket answers 200."""
+    """True when GET /_ping on the engine socket answers 200; a forwarder that refused the
+    guest's host key makes it raise ``HostKeyMismatch`` (waiting longer cannot help)."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.settimeout(5)
+    answer = b""
     try:
         probe.connect(str(path))
         probe.sendall(b"GET /_ping HTTP/1.1\r\nHost: cove\r\nConnection: close\r\n\r\n")
-        answer = probe.recv(64)
+        while chunk := probe.recv(4096):
+            answer += chunk
     except OSError:
-        return False
+        pass
     finally:
         probe.close()
+    if answer.startswith(b"HTTP/1.1 503"):
+        _, _, body = answer.partition(b"\r\n\r\n")
+        try:
+            message = str(json.loads(body)["message"])
+        except (ValueError, KeyError, TypeError):
+            message = ""
+        if message.startswith(HostKeyMismatch.MARK):
+            raise HostKeyMismatch(message)
     return answer.startswith(b"HTTP/1.1 200")
 
 

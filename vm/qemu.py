@@ -150,7 +150,8 @@ def cmdline(host: Host, accel: Accel, config: MachineConfig, files: MachineFiles
     if accel is not Accel.TCG and accel is not native_accelerator(host):
         raise ValueError(f"{accel.value} is not an accelerator of {host.os.value}")
     return [
-        binary(host), "-name", "cove", "-nodefaults", "-no-user-config",
+        # -no-reboot: a guest that panics or reboots ends QEMU, so a failed boot is seen
+        binary(host), "-name", "cove", "-nodefaults", "-no-user-config", "-no-reboot",
         *machine_args(host),
         *accel_args(host, accel, config.cpus),
         "-smp", str(config.cpus), "-m", f"{config.memory_mib}M",

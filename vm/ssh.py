@@ -87,7 +87,7 @@ def _check_host_key(offered: paramiko.PKey, endpoint: Endpoint) -> None:
     expected = base64.b64decode(rest.split()[0]) if rest else b""
     if offered.get_name() != kind or offered.asbytes() != expected:
         raise HostKeyMismatch(
-            f"the guest on {endpoint.host}:{endpoint.port} offered a host key "
+            f"{HostKeyMismatch.MARK}: the guest on {endpoint.host}:{endpoint.port} offered a key "
             f"({offered.get_name()} {offered.get_base64()[:16]}…) other than the one made for "
             "this machine at init; refusing to connect. If something else listens on that "
             "port, stop it; if the machine's files were replaced, remove and re-create the "

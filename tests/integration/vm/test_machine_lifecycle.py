@@ -155,3 +155,60 @@ def test_stop_and_start_keep_the_loaded_image_and_a_killed_qemu_starts_clean(
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     ran = vm.cove("run", "--rm", "--name", "vm-after-kill", "busybox", "echo", "back")
     assert (ran.returncode, ran.stdout) == (0, "back\n"), ran.stderr
+
+
+def test_a_changed_host_key_is_refused_and_the_next_start_recovers(vm: MachineEnv) -> None:
+    assert vm.machine("stop").returncode == 0
+    pub = vm.base / "data" / "cove" / "machines" / "default" / "ssh" / "host_ed25519.pub"
+    original = pub.read_text()
+    from cove.vm import keys
+
+    pub.write_text(keys.generate("someone-else").public_line + "\n")
+    try:
+        refused = vm.machine("start")
+    finally:
+        pub.write_text(original)
+    assert refused.returncode == 125
+    assert "refused the guest's host key" in refused.stderr
+    assert "VM already running" not in refused.stderr
+    assert "State:       stopped" in vm.machine("status").stdout
+    again = vm.machine("start")
+    assert again.returncode == 0, again.stdout + again.stderr
+    ran = vm.cove("run", "--rm", "--name", "vm-after-key", "busybox", "true")
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_two_starts_at_once_boot_one_vm(vm: MachineEnv) -> None:
+    assert vm.machine("stop").returncode == 0
+    argv = [sys.executable, "-m", "cove.desktop.cli.main", "machine", "start"]
+    first, second = (subprocess.Popen(argv, env=vm.env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True) for _ in range(2))
+    results = [p.communicate(timeout=BOOT_TIMEOUT) + (p.returncode,) for p in (first, second)]
+    codes = sorted(code for _, _, code in results)
+    assert codes == [0, 125], results
+    loser = next(err for _, err, code in results if code == 125)
+    assert ("another start or stop of it is running" in loser
+            or "VM already running" in loser), loser
+    ran = vm.cove("run", "--rm", "--name", "vm-after-race", "busybox", "true")
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_a_guest_that_does_not_boot_fails_with_its_console(tmp_path: Path) -> None:
+    image = build_guest_image()
+    broken = tmp_path / "images" / "broken"
+    broken.mkdir(parents=True)
+    for name in ("vmlinuz", "initramfs.img", "manifest.json"):
+        (broken / name).symlink_to(image / name)
+    (broken / "system.img").write_bytes(b"\0" * (1 << 20))  # no filesystem on it
+    machine = MachineEnv(tmp_path / "m")
+    machine.env["COVE_GUEST_IMAGES"] = str(broken.parent)
+    assert machine.machine("init", "--cpus", "1", "--memory", "512",
+                           "--disk-size", "1").returncode == 0
+    try:
+        failed = machine.machine("start", timeout=300)
+        assert failed.returncode == 125
+        assert "the VM stopped while booting" in failed.stderr
+        assert "cove-init" in failed.stderr  # the console's tail says where it stopped
+        assert "State:       stopped" in machine.machine("status").stdout
+    finally:
+        machine.machine("rm", "-f", timeout=60)

@@ -84,3 +84,16 @@ def test_start_without_a_guest_image_says_how_to_get_one(env: dict[str, str],
     assert started.returncode == 125
     assert "no Cove guest image for amd64" in started.stderr
     assert "packaging/guest/build" in started.stderr
+
+
+def test_start_without_qemu_says_so(env: dict[str, str], tmp_path: Path) -> None:
+    assert cove(env, "init", "--disk-size", "1").returncode == 0
+    images = tmp_path / "images" / "fake"
+    images.mkdir(parents=True)
+    for name in ("vmlinuz", "initramfs.img", "system.img"):
+        (images / name).write_bytes(b"")
+    (images / "manifest.json").write_text('{"arch": "amd64"}')
+    started = cove({**env, "PATH": str(tmp_path / "empty"),
+                    "COVE_GUEST_IMAGES": str(images.parent)}, "start")
+    assert started.returncode == 125
+    assert "qemu-system-x86_64 was not found: install QEMU" in started.stderr

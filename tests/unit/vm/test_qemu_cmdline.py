@@ -128,3 +128,7 @@ def test_architecture_names_of_each_os() -> None:
         Arch.X86_64, Arch.X86_64, Arch.ARM64, Arch.ARM64]
     with pytest.raises(ValueError, match="riscv64"):
         Arch.from_machine("riscv64")
+
+
+def test_a_guest_that_panics_or_reboots_ends_qemu() -> None:
+    assert "-no-reboot" in cmdline(LINUX, Accel.TCG, CONFIG, FILES)
