@@ -112,8 +112,10 @@ class BodyReader:
     """Reads a request body framed by Content-Length or chunked encoding (the framing
     headers were checked by ``check_framing`` before any handler runs)."""
 
-    def __init__(self, rfile: io.BufferedIOBase, headers: Message) -> None:
+    def __init__(self, rfile: io.BufferedIOBase, headers: Message,
+                 before_first_read: Callable[[], None] | None = None) -> None:
         self._rfile = rfile
+        self._before_first_read = before_first_read
         self._chunked = bool(headers.get("Transfer-Encoding"))
         self.length = content_length(headers)
         self._remaining = self.length or 0
@@ -133,6 +135,9 @@ class BodyReader:
     def read(self, size: int = 65536) -> bytes:
         if self._eof:
             return b""
+        if self._before_first_read is not None:
+            self._before_first_read()
+            self._before_first_read = None
         if not self._chunked:
             data = self._rfile.read(min(size, self._remaining))
             if not data:
@@ -207,7 +212,7 @@ class Request:
         self.version = version
         self.args = match.groupdict()
         self.headers = handler.headers
-        self.body = BodyReader(handler.rfile, handler.headers)
+        self.body = BodyReader(handler.rfile, handler.headers, handler.send_continue)
         self.responded = False
 
     @property
@@ -365,6 +370,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     server: APIServer
     header_timed_out = False
+    expect_continue = False  # the client waits for "100 Continue" before its body
     plain_errors = False  # the request's API version answers errors as text (before 1.24)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -374,6 +380,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         """Read one request under the header deadline, check its framing, dispatch it.
         Anything refused on the way is answered by ``_fail`` (JSON, then closed)."""
         self.command = self.requestline = ""
+        self.expect_continue = False
         self.request_version = self.protocol_version  # an early answer has a status line
         self.close_connection = True
         self.server.header_watch.start(self)
@@ -388,6 +395,8 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
                 raise RequestError(408, "timed out reading the request")
             if not parsed:
                 return
+            if self.headers.defects:  # a line that is no header: the rest would be lost
+                raise RequestError(400, "malformed header line in the request")
             if not self.request_version.startswith("HTTP/1."):  # 0.x: answers with no status
                 raise RequestError(505, f"unsupported HTTP version {self.request_version[:20]!r}")
             self.connection.settimeout(self.server.body_timeout)
@@ -425,6 +434,18 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
                 self.raw_requestline = line
                 return True
         raise RequestError(400, "malformed HTTP request line")
+
+    def handle_expect_100(self) -> bool:
+        """``Expect: 100-continue``: the 100 is sent when a handler first reads the body
+        (``send_continue``), so a body refused from its headers (413, 404) is never sent."""
+        self.expect_continue = True
+        return True
+
+    def send_continue(self) -> None:
+        if self.expect_continue:
+            self.expect_continue = False
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
 
     def _check_framing(self) -> None:
         """Transfer-Encoding and Content-Length as HTTP/1.1 (and Go's server) allow them."""
@@ -502,6 +523,9 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     def _discard_body(self) -> None:
         """Read (bounded) the body of a request no handler takes, so that the next request
         on a kept-alive connection is parsed from its own first byte, not from this body."""
+        if self.expect_continue:  # the client holds its body back: close instead
+            self.close_connection = True
+            return
         try:
             BodyReader(self.rfile, self.headers).drain(limit=DRAIN_LIMIT)
         except (errors.EngineError, RequestError, OSError, ValueError):

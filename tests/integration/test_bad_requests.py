@@ -435,3 +435,42 @@ def test_the_largest_health_timeout_still_lets_the_check_report(daemon: tuple[st
         assert health and health["Status"] == "healthy", health
     finally:
         api_request(path, "DELETE", f"/containers/{cid}?force=1")
+
+
+def test_a_header_line_that_is_no_header_is_a_400(daemon: tuple[str, str]) -> None:
+    """Python's header parser would stop at such a line and drop the headers after it
+    (Content-Length among them); Go's refuses the request, and so does Cove."""
+    name, path = daemon
+    answer = raw_exchange(path, b"POST /containers/create HTTP/1.1\r\nHost: x\r\nNoColon\r\n"
+                          b"Content-Length: 2\r\nContent-Type: application/json\r\n\r\n{}")
+    assert split_answer(answer)[0] == 400, answer[:300]
+    if name == "coved":
+        assert json_error(answer)[0] == 400
+
+
+def test_expect_100_continue_is_answered_when_the_body_is_wanted(
+        daemon: tuple[str, str]) -> None:
+    _, path = daemon
+    body = json.dumps({"Image": f"ghost-{uuid.uuid4().hex[:8]}"}).encode()
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(20)
+        sock.connect(path)
+        sock.sendall(b"POST /containers/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            interim += sock.recv(1)
+        assert interim.startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        status, message = json_error(_read_answer(sock))
+    assert status == 404 and "No such image" in message
+
+
+def test_expect_100_continue_with_a_body_too_large_gets_413_and_no_100(coved: Coved) -> None:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(20)
+        sock.connect(coved.socket)
+        sock.sendall(b"POST /containers/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (1 << 30))
+        status, _ = json_error(_read_answer(sock))
+    assert status == 413

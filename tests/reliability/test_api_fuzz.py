@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from cove.runtime.api import validation as v
 from tests.reliability.scale import rounds
@@ -31,6 +34,8 @@ from tests.support.coved import Coved
 from tests.support.images import busybox_archive
 
 RSS_SLACK_KIB = 40 * 1024
+HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="cove-hypothesis-")  # not .hypothesis/ in the tree
+set_hypothesis_home_dir(HYPOTHESIS_HOME)
 EDGE_INTS = [0, 1, -1, 6 * 1024 * 1024, 2**31, 2**32, 2**53 + 1, 2**63 - 1, 2**63, -(2**63),
              -(2**63) - 1, 2**64 - 1, 2**64 + 1, 10**30]
 EDGE_TEXT = ["", " ", "/", "..", "../../etc", "a:b", "a=b", "\x00", "\ud800", "é", "host",
@@ -94,6 +99,7 @@ def target() -> Iterator[Target]:
     finally:
         daemon.stop()
         daemon.cleanup()
+        shutil.rmtree(HYPOTHESIS_HOME, ignore_errors=True)
         _report()
 
 
