@@ -25,6 +25,7 @@ def serve(port: int = PORT, engine_socket: str = ENGINE_SOCKET,
         ready.set()
     while True:
         client, _ = listener.accept()
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small writes, at once
         threading.Thread(target=_relay, args=(client, engine_socket), daemon=True).start()
 
 
