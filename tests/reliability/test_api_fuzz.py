@@ -13,7 +13,6 @@ runs the full one.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import tempfile
@@ -29,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from cove.runtime.api import validation as v
+from tests.reliability.process_state import Holdings, holdings, settle
 from tests.reliability.scale import rounds
 from tests.support.coved import Coved
 from tests.support.images import busybox_archive
@@ -61,20 +61,6 @@ TALLY = Tally()
 
 
 # --- the daemon and what it holds ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Holdings:
-    rss_kib: int
-    fds: int
-    threads: int
-
-
-def holdings(pid: int) -> Holdings:
-    with open(f"/proc/{pid}/status") as f:
-        fields = dict(line.split(":", 1) for line in f if ":" in line)
-    return Holdings(int(fields["VmRSS"].split()[0]), len(os.listdir(f"/proc/{pid}/fd")),
-                    int(fields["Threads"]))
-
 
 @dataclass
 class Target:
@@ -312,19 +298,13 @@ def _exchange(path: str, data: bytes) -> bytes:
 # --- and afterwards -----------------------------------------------------------------------
 
 def test_after_the_fuzzing_coved_holds_what_it_held_before(target: Target) -> None:
-    """Last in the module: RSS within the slack, fds and threads back (polled)."""
+    """Last in the module: RSS within the slack, fds, threads and children back (polled)."""
     assert target.daemon.proc is not None
     pid = target.daemon.proc.pid
-    deadline = time.monotonic() + 60
-    now = holdings(pid)
-    while time.monotonic() < deadline:
-        now = holdings(pid)
-        if (now.fds <= target.baseline.fds and now.threads <= target.baseline.threads
-                and now.rss_kib <= target.baseline.rss_kib + RSS_SLACK_KIB):
-            break
-        time.sleep(0.2)
+    now = settle(lambda: holdings(pid), target.baseline, RSS_SLACK_KIB, timeout=60)
     print(f"\ncoved before {target.baseline}, after {now}")
     assert now.rss_kib <= target.baseline.rss_kib + RSS_SLACK_KIB, (target.baseline, now)
     assert now.fds <= target.baseline.fds, (target.baseline, now)
     assert now.threads <= target.baseline.threads, (target.baseline, now)
+    assert now.children <= target.baseline.children, (target.baseline, now)
     assert not TALLY.server_errors, TALLY.server_errors[:5]
