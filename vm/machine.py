@@ -39,7 +39,15 @@ from cove.vm.errors import (
 )
 from cove.vm.forwarder import wait_for_socket
 from cove.vm.paths import MachinePaths, cache_dir
-from cove.vm.qemu import Host, MachineConfig, MachineFiles, binary, cmdline
+from cove.vm.qemu import (
+    MIN_VERSION,
+    Host,
+    MachineConfig,
+    MachineFiles,
+    binary,
+    cmdline,
+    parse_version,
+)
 from cove.vm.seed import write_seed
 from cove.vm.settings import MachineSettings
 
@@ -203,6 +211,7 @@ class QemuMachine:
             qemu = shutil.which(binary(self.host))
             if qemu is None:
                 raise QemuMissing(f"{binary(self.host)} was not found: install QEMU")
+            _check_qemu_version(qemu)
             choice = accel.choose(self.host, accel.read_host_facts(self.host))
             port = free_loopback_port()
             self.paths.sockets.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -376,6 +385,18 @@ def engine_answers(path: Path) -> bool:
         if message.startswith(HostKeyMismatch.MARK):
             raise HostKeyMismatch(message)
     return answer.startswith(b"HTTP/1.1 200")
+
+
+def _check_qemu_version(qemu: str) -> None:
+    try:
+        text = subprocess.run([qemu, "--version"], capture_output=True, text=True,
+                              timeout=30).stdout
+        version = parse_version(text)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise QemuMissing(f"{qemu} does not run: {exc}") from exc
+    if version < MIN_VERSION:
+        raise QemuMissing(f"QEMU {version[0]}.{version[1]} at {qemu} is too old: Cove needs "
+                          f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or newer")
 
 
 def _wait_gone(pid: int, deadline: float) -> bool:

@@ -86,6 +86,20 @@ class MachineConfig:
     kernel_args: Sequence[str] = ()  # the guest image's own (its manifest names them)
 
 
+# server=on,wait=off (6.0) and virtio-balloon's free-page-reporting (5.1) are used above
+MIN_VERSION = (6, 0)
+
+
+def parse_version(text: str) -> tuple[int, int]:
+    """(major, minor) from ``qemu-system-* --version`` ("QEMU emulator version 7.2.15 …")."""
+    import re
+
+    found = re.search(r"version (\d+)\.(\d+)", text)
+    if found is None:
+        raise ValueError(f"cannot read QEMU's version from {text[:80]!r}")
+    return int(found.group(1)), int(found.group(2))
+
+
 def binary(host: Host) -> str:
     name = "qemu-system-" + host.arch.value
     return name + ".exe" if host.os is HostOS.WINDOWS else name

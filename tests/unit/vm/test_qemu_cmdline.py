@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cove.vm.qemu import (
+    MIN_VERSION,
     Accel,
     Arch,
     Host,
@@ -12,6 +13,7 @@ from cove.vm.qemu import (
     MachineConfig,
     MachineFiles,
     cmdline,
+    parse_version,
 )
 
 FILES = MachineFiles(kernel="/m/vmlinuz", initrd="/m/initrd.img", system_disk="/m/system.img",
@@ -132,3 +134,11 @@ def test_architecture_names_of_each_os() -> None:
 
 def test_a_guest_that_panics_or_reboots_ends_qemu() -> None:
     assert "-no-reboot" in cmdline(LINUX, Accel.TCG, CONFIG, FILES)
+
+
+def test_qemu_versions_are_read_from_its_banner() -> None:
+    assert parse_version("QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u18)\n"
+                         "Copyright (c) 2003-2022 Fabrice Bellard") == (7, 2)
+    assert parse_version("QEMU emulator version 5.2.0") < MIN_VERSION
+    with pytest.raises(ValueError, match="cannot read QEMU's version"):
+        parse_version("qemu-system-x86_64: command not found")
