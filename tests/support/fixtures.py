@@ -12,25 +12,36 @@ from tests.support.coved import Coved
 from tests.support.images import busybox_archive
 
 
-@pytest.fixture(scope="session")
-def coved() -> Iterator[Coved]:
+def _running_coved(*archives: bytes) -> Iterator[Coved]:
+    """A started coved with these images loaded; stopped and cleaned up afterwards."""
     daemon = Coved().start()
-    daemon.load(busybox_archive())
-    daemon.load(busybox_archive(tag="stopper:latest", cmd=["sh", "-c", "trap 'exit 42' USR1; "
-                                                       "while true; do sleep 0.1; done"],
-                                stop_signal="SIGUSR1"))
     try:
+        for archive in archives:
+            daemon.load(archive)
         yield daemon
     finally:
         daemon.stop()
         daemon.cleanup()
 
 
-@pytest.fixture
-def docker(coved: Coved) -> CLI:
+def _docker_on(daemon: Coved) -> CLI:
     if DOCKER is None:
         pytest.fail("the docker CLI is required for these tests (apt install docker.io)")
-    return CLI([DOCKER], coved.env)
+    return CLI([DOCKER], daemon.env)
+
+
+@pytest.fixture(scope="session")
+def coved() -> Iterator[Coved]:
+    yield from _running_coved(
+        busybox_archive(),
+        busybox_archive(tag="stopper:latest", cmd=["sh", "-c", "trap 'exit 42' USR1; "
+                                                   "while true; do sleep 0.1; done"],
+                        stop_signal="SIGUSR1"))
+
+
+@pytest.fixture
+def docker(coved: Coved) -> CLI:
+    return _docker_on(coved)
 
 
 @pytest.fixture
@@ -41,18 +52,10 @@ def cove(coved: Coved) -> CLI:
 @pytest.fixture
 def private_coved() -> Iterator[Coved]:
     """A coved of the test's own, for what looks at or prunes the whole daemon."""
-    daemon = Coved().start()
-    daemon.load(busybox_archive())
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.cleanup()
+    yield from _running_coved(busybox_archive())
 
 
 @pytest.fixture
 def private_clis(private_coved: Coved) -> tuple[CLI, CLI]:
     """(docker, cove) pointed at ``private_coved``."""
-    if DOCKER is None:
-        pytest.fail("the docker CLI is required for these tests (apt install docker.io)")
-    return CLI([DOCKER], private_coved.env), CLI([COVE], private_coved.env)
+    return _docker_on(private_coved), CLI([COVE], private_coved.env)

@@ -4,7 +4,6 @@ an unreachable guest answers 503 with a message."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import threading
@@ -17,6 +16,7 @@ import pytest
 from cove.vm import ssh
 from cove.vm.errors import GuestUnreachable, HostKeyMismatch
 from cove.vm.forwarder import Forwarder, Tunnel, wait_for_socket
+from tests.support.coved import UnixHTTPConnection
 from tests.support.ssh_server import FakeGuestSSH
 
 
@@ -53,17 +53,6 @@ class _Engine:
         self.listener.close()
 
 
-class _UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path: Path) -> None:
-        super().__init__("localhost", timeout=10)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(str(self.unix_path))
-
-
 @pytest.fixture
 def engine() -> Iterator[_Engine]:
     running = _Engine()
@@ -94,7 +83,7 @@ def forwarded(tmp_path: Path, guest: FakeGuestSSH, engine: _Engine) -> Iterator[
 
 
 def _ping(path: Path) -> tuple[int, bytes]:
-    conn = _UnixHTTP(path)
+    conn = UnixHTTPConnection(str(path), timeout=10)
     try:
         conn.request("GET", "/_ping")
         resp = conn.getresponse()
