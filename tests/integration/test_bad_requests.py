@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -474,3 +475,28 @@ def test_expect_100_continue_with_a_body_too_large_gets_413_and_no_100(coved: Co
                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (1 << 30))
         status, _ = json_error(_read_answer(sock))
     assert status == 413
+
+
+def test_a_nul_in_a_volume_path_is_400_where_dockerd_20_10_says_500(
+        daemon: tuple[str, str]) -> None:
+    """dockerd hands the path to lstat and answers its EINVAL with a 500."""
+    name, path = daemon
+    status, answer = _create(path, {"Image": "busybox", "Volumes": {"/a\x00b": {}}})
+    assert status == (400 if name == "coved" else 500), answer
+    assert "invalid" in answer["message"]
+
+
+def test_a_null_label_value_is_an_empty_string_as_gos_decoder_reads_it(
+        daemon: tuple[str, str]) -> None:
+    _, path = daemon
+    key = f"cove.test.null-{uuid.uuid4().hex[:8]}"
+    status, created = _create(path, {"Image": "busybox", "Labels": {key: None}})
+    assert status == 201, created
+    try:
+        status, info = api_request(path, "GET", f"/containers/{created['Id']}/json")
+        assert info["Config"]["Labels"][key] == ""
+        status, listed = api_request(
+            path, "GET", "/containers/json?all=1&filters=" + quote(json.dumps({"label": [key]})))
+        assert [c["Labels"][key] for c in listed] == [""]
+    finally:
+        api_request(path, "DELETE", f"/containers/{created['Id']}?force=1")
