@@ -675,7 +675,10 @@ class HeaderWatch:
 class APIServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     block_on_close = False
-    request_queue_size = 128  # the listen backlog: well over 50 clients connecting at once
+    # the listen backlog, as Go (dockerd) sets it: the kernel's most (somaxconn). A client
+    # connecting while it is full gets EAGAIN at once (Go's connect, so the docker CLI
+    # fails), not a wait: 128 was too few for a few hundred clients arriving together
+    request_queue_size = socket.SOMAXCONN
     header_timeout = 60.0  # seconds to send a request line and headers
     body_timeout: float | None = 300.0  # seconds a request body may stall between reads
     linger_timeout = 5.0  # seconds to drop an unread body after answering an error

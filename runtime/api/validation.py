@@ -157,7 +157,8 @@ class Enum(Shape):
     def check(self, value: Any, path: str) -> Any:
         value = Str().check(value, path)
         if value is not None and value not in self.values:
-            raise errors.InvalidParameter(self.message.format(value=value))
+            shown = value if len(value) <= 200 else value[:200] + "..."
+            raise errors.InvalidParameter(self.message.format(value=shown))
         return value
 
 

@@ -302,6 +302,26 @@ def test_fifty_clients_connecting_at_once_are_all_answered(coved: Coved) -> None
     assert results == [200] * 50
 
 
+def test_three_hundred_clients_connecting_together_are_all_let_in(
+        daemon: tuple[str, str]) -> None:
+    """Connects as Go's client makes them (non-blocking: a full listen backlog is EAGAIN at
+    once, and the docker CLI fails); then each asks for /_ping and is answered."""
+    _, path = daemon
+    clients: list[socket.socket] = []
+    try:
+        for _ in range(300):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.settimeout(30)  # a socket with a timeout connects without blocking
+            clients.append(sock)
+            sock.connect(path)
+        for sock in clients:
+            sock.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert [split_answer(_read_answer(sock))[0] for sock in clients] == [200] * 300
+    finally:
+        for sock in clients:
+            sock.close()
+
+
 @pytest.fixture
 def quick_server() -> Iterator[str]:
     """coved's API server in this process, on a socket of its own, with the header

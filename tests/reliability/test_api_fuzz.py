@@ -295,6 +295,35 @@ def _exchange(path: str, data: bytes) -> bytes:
         return out
 
 
+# --- slow clients ---------------------------------------------------------------------------
+
+def test_hundreds_of_silent_clients_neither_starve_others_nor_stay(target: Target) -> None:
+    """Clients that connect and send nothing hold a thread each, but others are still
+    answered; the full run waits for coved to drop them itself (its header timeout,
+    a minute), the bounded one hangs them up; either way coved's threads and fds return."""
+    daemon = target.daemon
+    assert daemon.proc is not None
+    pid = daemon.proc.pid
+    before = holdings(pid)
+    silent: list[socket.socket] = []
+    try:
+        for _ in range(rounds(100, 400)):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.settimeout(120)
+            sock.connect(daemon.socket)
+            silent.append(sock)
+        assert daemon.request("GET", "/_ping", timeout=30)[0] == 200
+        status, listing = daemon.request("GET", "/containers/json?all=1", timeout=30)
+        assert status == 200 and isinstance(listing, list)
+        if rounds(0, 1):  # the full run: coved lets each of them go by itself
+            assert all(sock.recv(1024) == b"" for sock in silent)
+    finally:
+        for sock in silent:
+            sock.close()
+    now = settle(lambda: holdings(pid), before, RSS_SLACK_KIB, timeout=60)
+    assert now.fds <= before.fds and now.threads <= before.threads, (before, now)
+
+
 # --- and afterwards -----------------------------------------------------------------------
 
 def test_after_the_fuzzing_coved_holds_what_it_held_before(target: Target) -> None:
@@ -308,3 +337,4 @@ def test_after_the_fuzzing_coved_holds_what_it_held_before(target: Target) -> No
     assert now.threads <= target.baseline.threads, (target.baseline, now)
     assert now.children <= target.baseline.children, (target.baseline, now)
     assert not TALLY.server_errors, TALLY.server_errors[:5]
+
