@@ -383,6 +383,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         self.expect_continue = False
         self.request_version = self.protocol_version  # an early answer has a status line
         self.close_connection = True
+        self.connection.settimeout(None)  # the header watch alone times the headers
         self.server.header_watch.start(self)
         try:
             try:
@@ -514,8 +515,10 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self._fail(request, http_status(exc), exc.message)
         except RequestError as exc:
             self._fail(request, exc.status, exc.message)
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except TimeoutError:  # the client stalled past body_timeout (sending, or reading)
+            self._fail(request, 408, "timed out reading the request body")
         except Exception as exc:  # a bug: answer 500, keep serving
             log.error("%s %s failed:\n%s", method, self.path, traceback.format_exc())
             self._fail(request, 500, str(exc) or exc.__class__.__name__)

@@ -324,16 +324,16 @@ def test_three_hundred_clients_connecting_together_are_all_let_in(
 
 @pytest.fixture
 def quick_server() -> Iterator[str]:
-    """coved's API server in this process, on a socket of its own, with the header
-    timeout shortened to a second (the daemon's is a minute)."""
+    """coved's API server in this process, on a socket of its own, with the header and
+    body timeouts shortened to a second (the daemon's are a minute and five)."""
     from cove.runtime.api.server import APIServer, Router
 
     router = Router()
-    router.add([("GET", "/_ping", lambda req: "OK")])
+    router.add([("GET", "/_ping", lambda req: "OK"), ("POST", "/echo", lambda req: req.json())])
     root = tempfile.mkdtemp(prefix="cove-http-", dir="/tmp")
     path = os.path.join(root, "sock")
     server = APIServer(path, router)
-    server.header_timeout = 1.0
+    server.header_timeout = server.body_timeout = 1.0
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
@@ -394,6 +394,18 @@ def test_a_client_dribbling_its_headers_gets_408_and_is_dropped(quick_server: st
         while chunk := _recv_or_empty(sock):
             answer += chunk
     assert json_error(answer) == (408, "timed out reading the request")
+
+
+def test_a_client_stalling_in_its_body_gets_408_and_is_dropped(quick_server: str) -> None:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(20)
+        sock.connect(quick_server)
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 10\r\n\r\n{}")
+        answer = b""
+        while chunk := _recv_or_empty(sock):
+            answer += chunk
+    assert json_error(answer) == (408, "timed out reading the request body")
 
 
 def test_a_kept_alive_connection_serves_requests_before_the_header_timeout(
