@@ -1,0 +1,75 @@
+"""The guest's mounts: the kernel's filesystems, and the data disk at /var/lib/cove.
+
+The system disk is mounted read-only by the initramfs; everything writable is a tmpfs
+except the data disk, which holds images, containers and volumes across upgrades.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from cove.guest_agent import kernel
+from cove.guest_agent.kernel import MS_NODEV, MS_NOEXEC, MS_NOSUID
+
+DATA_ROOT = "/var/lib/cove"
+EXT4_MAGIC_OFFSET = 1080  # s_magic: the superblock starts at 1024, the magic is 56 bytes in
+EXT4_MAGIC = b"\x53\xef"
+
+# (fstype, target, flags, options), in mount order
+EARLY_MOUNTS: tuple[tuple[str, str, int, str], ...] = (
+    ("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""),
+    ("sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""),
+    ("devtmpfs", "/dev", MS_NOSUID, "mode=0755"),
+    ("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666"),
+    ("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777"),
+    ("tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755"),
+    ("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777"),
+    ("tmpfs", "/var/tmp", MS_NOSUID | MS_NODEV, "mode=1777"),
+    ("cgroup2", "/sys/fs/cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, "nsdelegate"),
+)
+
+
+def mount_early() -> None:
+    """Mounts what every process expects; /dev may already be there (the initramfs moved it)."""
+    for fstype, target, flags, options in EARLY_MOUNTS:
+        if os.path.ismount(target):
+            continue
+        os.makedirs(target, exist_ok=True)
+        kernel.mount(fstype, target, fstype, flags, options)
+
+
+def disk_by_serial(serial: str) -> str | None:
+    """The /dev path of the virtio disk the host gave this serial (``-device virtio-blk-pci,serial=``)."""
+    try:
+        names = sorted(os.listdir("/sys/block"))
+    except FileNotFoundError:
+        return None
+    for name in names:
+        try:
+            with open(f"/sys/block/{name}/serial") as f:
+                if f.read().strip() == serial:
+                    return f"/dev/{name}"
+        except OSError:
+            continue
+    return None
+
+
+def is_ext4(device: str) -> bool:
+    with open(device, "rb") as f:
+        f.seek(EXT4_MAGIC_OFFSET)
+        return f.read(2) == EXT4_MAGIC
+
+
+def mount_data(device: str | None) -> str:
+    """Mounts the data disk at /var/lib/cove (formatting it if blank); says what it did."""
+    if device is None:
+        kernel.mount("tmpfs", DATA_ROOT, "tmpfs", 0, "mode=0711")  # containers need suid and devices
+        return "no data disk: /var/lib/cove is a tmpfs, lost at power-off"
+    note = ""
+    if not is_ext4(device):
+        subprocess.run(["mkfs.ext4", "-q", "-L", "cove-data", "-E", "lazy_itable_init=1,nodiscard",
+                        device], check=True, stdin=subprocess.DEVNULL)
+        note = " (blank: formatted ext4)"
+    kernel.mount(device, DATA_ROOT, "ext4", 0, "discard")
+    return f"data disk {device} on {DATA_ROOT}{note}"

@@ -1,0 +1,125 @@
+"""The guest's kernel, its modules, and the small initramfs that mounts the system disk.
+
+Debian's cloud kernel has ext4 built in but virtio as modules, and its deb has no
+modules.dep: a subset of the modules goes into the system image with a modules.dep made
+here, and the initramfs carries only the virtio drivers, in the order that file gives.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# what the engine may load (overlay, bridges, netfilter, fuse...), relative to kernel/
+MODULE_DIRS = ("drivers/virtio", "drivers/char/hw_random", "drivers/block/virtio_blk.ko",
+               "drivers/block/loop.ko", "drivers/block/nbd.ko", "drivers/char/virtio_console.ko",
+               "drivers/firmware/qemu_fw_cfg.ko", "drivers/net/virtio_net.ko",
+               "drivers/net/net_failover.ko", "drivers/net/veth.ko", "drivers/net/macvlan.ko",
+               "drivers/net/ipvlan", "drivers/net/vxlan", "drivers/net/dummy.ko",
+               "drivers/net/tun.ko", "drivers/net/wireguard", "fs/overlayfs", "fs/fuse",
+               "fs/erofs", "fs/squashfs", "fs/binfmt_misc.ko", "fs/netfs", "fs/fscache",
+               "net/core", "net/bridge", "net/netfilter", "net/ipv4", "net/ipv6", "net/802",
+               "net/llc", "net/vmw_vsock", "net/packet", "net/8021q", "net/xfrm",
+               "net/key", "net/unix", "net/tls", "net/psample", "lib", "crypto")
+BOOT_MODULES = ("virtio_pci", "virtio_blk", "virtio_net")  # with their dependencies, first
+
+
+@dataclass(frozen=True)
+class Kernel:
+    version: str
+    vmlinuz: Path
+    modules: Path  # lib/modules/<version> as the deb ships it
+    busybox: Path  # busybox-static, for the initramfs
+
+
+def fetch(work: Path, arch: str, suite: str) -> Kernel:
+    """Unpacks the cloud kernel and busybox-static for the arch (mmdebstrap's extract: runs nothing)."""
+    subprocess.run(["mmdebstrap", "--variant=extract", f"--architectures={arch}", "--quiet",
+                    f"--include=busybox-static,linux-image-cloud-{arch}", suite, str(work)],
+                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    (vmlinuz,) = (work / "boot").glob("vmlinuz-*")
+    version = vmlinuz.name.removeprefix("vmlinuz-")
+    modules = next(p for p in (work / "lib/modules" / version, work / "usr/lib/modules" / version)
+                   if p.is_dir())
+    busybox = next(p for p in (work / "bin/busybox", work / "usr/bin/busybox") if p.exists())
+    return Kernel(version, vmlinuz, modules, busybox)
+
+
+def install_modules(kernel: Kernel, root: Path) -> list[str]:
+    """Copies MODULE_DIRS into the image and runs depmod there; returns depmod's warnings."""
+    target = root / "usr/lib/modules" / kernel.version
+    for relative in MODULE_DIRS:
+        source = kernel.modules / "kernel" / relative
+        files = [source] if source.is_file() else sorted(source.rglob("*.ko*"))
+        for path in files:
+            dest = target / path.relative_to(kernel.modules)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(path.read_bytes())
+    for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
+        if (kernel.modules / name).exists():
+            (target / name).write_bytes((kernel.modules / name).read_bytes())
+    # (no -e: the deb's System.map is a placeholder, so every symbol would look unknown)
+    done = subprocess.run(["depmod", "-b", str(root), kernel.version],
+                          check=True, capture_output=True, text=True)
+    return done.stderr.splitlines()
+
+
+def load_order(modules_dir: Path, wanted: tuple[str, ...]) -> list[str]:
+    """The .ko paths to insmod, each after what it needs, from the image's modules.dep."""
+    deps: dict[str, list[str]] = {}
+    for line in (modules_dir / "modules.dep").read_text().splitlines():
+        module, _, needs = line.partition(":")
+        deps[module] = needs.split()
+    by_name = {Path(m).name.removesuffix(".ko"): m for m in deps}
+    order: list[str] = []
+
+    def visit(module: str) -> None:
+        for needed in deps[module]:
+            visit(needed)
+        if module not in order:
+            order.append(module)
+
+    for name in wanted:
+        visit(by_name[name])
+    return order
+
+
+def newc_entry(name: str, mode: int, data: bytes = b"", rdev: tuple[int, int] = (0, 0),
+               ino: int = 0) -> bytes:
+    """One member of a cpio "newc" archive (the initramfs format), owned by root, time 0."""
+    encoded = name.encode() + b"\0"
+    fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(encoded), 0)
+    header = b"070701" + b"".join(b"%08X" % f for f in fields) + encoded
+    header += b"\0" * (-len(header) % 4)
+    return header + data + b"\0" * (-len(data) % 4)
+
+
+def write_initramfs(kernel_version: str, busybox: Path, root: Path, init: Path,
+                    output: Path) -> list[str]:
+    """Writes the (uncompressed: nothing to inflate under TCG) initramfs; returns the module order."""
+    modules_dir = root / "usr/lib/modules" / kernel_version
+    order = load_order(modules_dir, BOOT_MODULES)
+    names = [Path(m).name.removesuffix(".ko") for m in order]
+
+    def members() -> Iterator[tuple[str, int, bytes, tuple[int, int]]]:
+        for directory in ("bin", "dev", "proc", "sys", "newroot", "modules"):
+            yield directory, stat.S_IFDIR | 0o755, b"", (0, 0)
+        yield "dev/console", stat.S_IFCHR | 0o600, b"", (5, 1)
+        yield "init", stat.S_IFREG | 0o755, init.read_bytes(), (0, 0)
+        yield "bin/busybox", stat.S_IFREG | 0o755, busybox.read_bytes(), (0, 0)
+        yield "modules.load", stat.S_IFREG | 0o644, ("\n".join(names) + "\n").encode(), (0, 0)
+        for module, name in zip(order, names, strict=True):
+            yield f"modules/{name}.ko", stat.S_IFREG | 0o644, (modules_dir / module).read_bytes(), (0, 0)
+
+    with open(output, "wb") as f:
+        for ino, (name, mode, data, rdev) in enumerate(members(), start=1):
+            f.write(newc_entry(name, mode, data, rdev, ino))
+        f.write(newc_entry("TRAILER!!!", 0))
+        f.write(b"\0" * (-f.tell() % 512))
+    os.chmod(output, 0o644)
+    return names
+
