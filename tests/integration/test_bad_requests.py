@@ -532,3 +532,12 @@ def test_a_null_label_value_is_an_empty_string_as_gos_decoder_reads_it(
         assert [c["Labels"][key] for c in listed] == [""]
     finally:
         api_request(path, "DELETE", f"/containers/{created['Id']}?force=1")
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf"])
+def test_events_since_a_time_that_is_no_time_is_400_where_dockerd_20_10_says_500(
+        daemon: tuple[str, str], value: str) -> None:
+    name, path = daemon
+    status, answer = api_request(path, "GET", f"/events?since={value}&until=1")
+    assert status == (400 if name == "coved" else 500), answer
+    assert value in answer["message"]

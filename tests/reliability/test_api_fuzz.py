@@ -1,13 +1,13 @@
 """Fuzzing coved's Engine API (issue 12): create, update and exec bodies of every wrong
-type, range and enum, deep nesting, and raw framing garbage on the socket.
+type, range and enum, deep nesting, query parameters of the reading routes, raw framing
+garbage on the socket, and hundreds of silent clients.
 
 Whatever a client sends, coved must answer a client's mistake with a 4xx (or 501 for what
-the engine refuses to do; never a 500),
-every error body is JSON with a "message" string, it keeps answering ``/_ping``, the
-container listing (what ``docker ps -a`` decodes) keeps Labels all strings, and when the
-fuzzing is over its RSS is within 40 MB of where it started and its fds and threads are
-back to their count. ``rounds(bounded, full)`` scales it: ``scripts/reliability -k fuzz``
-runs the full one.
+the engine refuses to do; never a 500), every error body is JSON with a "message" string,
+it keeps answering ``/_ping``, the container listing (what ``docker ps -a`` decodes) keeps
+Labels all strings, and when the fuzzing is over its RSS is within 40 MB of where it
+started and its fds, threads and children are back to their count. ``rounds(bounded,
+full)`` scales it: ``scripts/reliability -k fuzz`` runs the full one (10,000 cases).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -182,7 +183,7 @@ FUZZ_SETTINGS = dict(deadline=None, database=None, derandomize=False,
 
 # --- the bodies -------------------------------------------------------------------------
 
-@settings(max_examples=rounds(200, 5000), **FUZZ_SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=rounds(200, 4500), **FUZZ_SETTINGS)  # type: ignore[arg-type]
 @given(body=CREATE_BODIES | JUNK)
 def test_fuzzed_create_bodies_never_get_a_500_nor_store_a_bad_shape(
         target: Target, body: Any) -> None:
@@ -196,7 +197,7 @@ def test_fuzzed_create_bodies_never_get_a_500_nor_store_a_bad_shape(
             target.daemon.request("DELETE", f"/containers/{answer['Id']}?force=1&v=1")
 
 
-@settings(max_examples=rounds(60, 1500), **FUZZ_SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=rounds(60, 1300), **FUZZ_SETTINGS)  # type: ignore[arg-type]
 @given(body=UPDATE_BODIES)
 def test_fuzzed_update_bodies_never_get_a_500(target: Target, body: Any) -> None:
     # a high floor keeps the fuzzed limits from starving the target of memory or pids
@@ -206,7 +207,7 @@ def test_fuzzed_update_bodies_never_get_a_500(target: Target, body: Any) -> None
     _judge(target, status, answer, f"update {body!r}"[:2000])
 
 
-@settings(max_examples=rounds(60, 1500), **FUZZ_SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=rounds(60, 1300), **FUZZ_SETTINGS)  # type: ignore[arg-type]
 @given(body=EXEC_BODIES)
 def test_fuzzed_exec_bodies_never_get_a_500(target: Target, body: Any) -> None:
     status, answer = target.daemon.request("POST", f"/containers/{target.running}/exec",
@@ -225,6 +226,38 @@ def test_deeply_nested_json_is_a_client_error(target: Target, depth: int, opener
     status, answer = target.daemon.request("POST", path, raw=raw, timeout=60)
     _judge(target, status, answer, f"depth {depth} {opener!r} to {path}")
     assert status in (400, 404, 413), answer
+
+
+QUERY_VALUES = (st.sampled_from(["", "0", "1", "-1", "true", "all", "10m", "2006-01-02",
+                                  "1e3", "9" * 30, "{}", "[]", "null", '{"label":["a"]}',
+                                  '{"status":["running"]}', '{"bogus":["x"]}', '{"label":{"a":true}}',
+                                  '{"dangling":["maybe"]}', '{"before":["ghost"]}', "%", "aux"])
+                | st.text(max_size=12))
+QUERIES = st.dictionaries(st.sampled_from(["all", "limit", "size", "filters", "since", "until",
+                                           "tail", "timestamps", "stdout", "stderr", "follow",
+                                           "ps_args", "stream", "one-shot", "digests", "dangling",
+                                           "t", "signal"]), QUERY_VALUES, max_size=4)
+READ_ROUTES = st.sampled_from(["/containers/json", "/images/json", "/volumes", "/info",
+                               "/system/df", "/containers/{id}/logs", "/containers/{id}/top",
+                               "/containers/{id}/stats", "/containers/{id}/json",
+                               "/containers/{id}/changes", "/events", "/images/search"])
+
+
+@settings(max_examples=rounds(60, 1000), **FUZZ_SETTINGS)  # type: ignore[arg-type]
+@given(route=READ_ROUTES, query=QUERIES)
+def test_fuzzed_query_parameters_never_get_a_500(target: Target, route: str,
+                                                 query: dict[str, str]) -> None:
+    """What the CLI's reading commands send (ps, images, logs, top, stats, events, df), with
+    parameters of every wrong kind; streams are kept finite (no follow, one stats sample,
+    events until now)."""
+    query = {k: val for k, val in query.items() if k != "follow"}
+    if route.endswith("/stats"):
+        query["stream"] = "0"
+    if route == "/events":
+        query["until"] = str(int(time.time()))
+    path = route.format(id=target.running) + "?" + urlencode(query)
+    status, answer = target.daemon.request("GET", path, timeout=60)
+    _judge(target, status, answer, f"GET {path}")
 
 
 # --- framing garbage on a raw socket --------------------------------------------------------
@@ -246,7 +279,7 @@ BODIES = st.sampled_from([b"", b"{}", b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}\r\n0\r
                           b"ffffffffffffffffff\r\n", b"-1\r\n", b"[" * 5000]) | st.binary(max_size=64)
 
 
-@settings(max_examples=rounds(100, 1700), **FUZZ_SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=rounds(100, 1600), **FUZZ_SETTINGS)  # type: ignore[arg-type]
 @given(method=METHODS, request_target=TARGETS, version=VERSIONS, headers=HEADERS,
        body=BODIES, garbage=st.binary(max_size=40), raw_line=st.booleans())
 def test_framing_garbage_gets_a_status_line_and_json_never_a_500(

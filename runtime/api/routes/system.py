@@ -7,6 +7,7 @@ prune`` calls it between the container and image prunes and stops at a 404.
 
 from __future__ import annotations
 
+import math
 import queue
 import time
 from typing import Any
@@ -89,6 +90,9 @@ def _time_param(req: Request, name: str) -> float | None:
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError as exc:
         raise errors.InvalidParameter(f"invalid {name} value: {value}") from exc
+    if not math.isfinite(seconds):  # NaN and inf are floats, but no time
+        raise errors.InvalidParameter(f"invalid {name} value: {value}")
+    return seconds
