@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 from collections.abc import Callable
 
 from cove.guest_agent import filesystems, kernel, network, seed, sshd
@@ -223,6 +222,8 @@ def main() -> None:
         supervisor.run()
         supervisor.shut_down()
     except BaseException:
+        import traceback
+
         traceback.print_exc()
         stage("init failed: powering off")
     kernel.power_off()

@@ -15,18 +15,19 @@ Any other member is refused (reported on the console), never silently ignored.
 from __future__ import annotations
 
 import os
-import tarfile
-from dataclasses import dataclass
 
 SERIAL = "cove-seed"
 MEMBERS = frozenset({"authorized_keys", "ssh_host_ed25519_key", "hostname"})
 MAX_MEMBER_SIZE = 64 * 1024
 
 
-@dataclass(frozen=True)
 class Seed:
-    files: dict[str, bytes]
-    refused: tuple[str, ...]
+    """The members read (by name) and those refused. (No dataclass: PID 1 starts faster without
+    ``dataclasses`` and the ``inspect`` it imports, some 0.15 s under TCG.)"""
+
+    def __init__(self, files: dict[str, bytes], refused: tuple[str, ...]) -> None:
+        self.files = files
+        self.refused = refused
 
     def text(self, name: str) -> str | None:
         data = self.files.get(name)
@@ -35,6 +36,8 @@ class Seed:
 
 def read_seed(device: str) -> Seed:
     """Reads the seed archive from the disk; the tar's end marker ends it, the padding after is ignored."""
+    import tarfile  # only when there is a seed
+
     files: dict[str, bytes] = {}
     refused: list[str] = []
     with open(device, "rb") as disk, tarfile.open(fileobj=disk, mode="r:") as archive:
