@@ -200,7 +200,8 @@ def boot() -> Supervisor:
     start_sshd(supervisor)
     stage(filesystems.mount_data(filesystems.disk_by_serial("cove-data")))
     coved = Service("coved", [sys.executable, "-m", "cove.runtime.daemon",
-                              "--data-root", filesystems.DATA_ROOT, "-H", f"unix://{SOCKET}"])
+                              "--data-root", filesystems.DATA_ROOT, "-H", f"unix://{SOCKET}",
+                              "--pidfile", f"{LOG_DIR}/coved.pid"])
     supervisor.services.append(coved)
     coved.start()
     # the host's SSH channels land on loopback 2375 (dropbear forwards no Unix sockets)

@@ -1,12 +1,14 @@
 """The guest image boots under QEMU (TCG) to a running coved, reachable over pinned-key SSH.
 
-Three boots: a fresh data disk (formatted at first boot), the same disk again (its data
-kept, not formatted again), and no data disk with DHCP (a tmpfs, said on the console).
+Three boots: a fresh data disk (formatted at first boot, then a clean power-off on
+SIGTERM), the same disk again (its data kept, not formatted again), and no data disk with
+DHCP (a tmpfs, said on the console; coved killed and restarted by init).
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 from tests.support.guest_vm import GuestImage, boot, new_data_disk
@@ -58,8 +60,11 @@ def test_boots_to_coved_with_each_stage_timed_and_answers_ping_over_ssh(guest_im
             status, out, err = guest.ssh(PING)
             assert status == 0, err
             assert out.startswith("HTTP/1.") and " 200 " in out.splitlines()[0] and out.rstrip().endswith("OK")
-            status, out, _ = guest.ssh("uname -r; touch /var/lib/cove/kept && sync && echo written")
+            status, out, _ = guest.ssh("uname -r; touch /var/lib/cove/kept && echo written")
             assert out.split() == [str(guest_image.manifest["kernel_version"]), "written"]
+            guest.ssh("kill -TERM 1")  # init stops everything, unmounts the data disk, powers off
+            guest.wait_for("shutting down", 30)
+            assert guest.process.wait(timeout=60) == 0
 
         with boot(guest_image, disk) as guest:
             guest.wait_for(READY, BOOT_TIMEOUT)
@@ -69,7 +74,8 @@ def test_boots_to_coved_with_each_stage_timed_and_answers_ping_over_ssh(guest_im
             assert (status, out.strip()) == (0, "/var/lib/cove/kept")
 
 
-def test_without_a_data_disk_coved_runs_on_a_tmpfs_and_says_so(guest_image: GuestImage) -> None:
+def test_without_a_data_disk_coved_runs_on_a_tmpfs_says_so_and_is_restarted_when_killed(
+        guest_image: GuestImage) -> None:
     with boot(guest_image, None, append="cove.net=dhcp") as guest:
         guest.wait_for(READY, BOOT_TIMEOUT)
         texts = [text for _, text in guest.stages()]
@@ -77,3 +83,14 @@ def test_without_a_data_disk_coved_runs_on_a_tmpfs_and_says_so(guest_image: Gues
         assert "network: eth0 (dhcp)" in texts
         status, out, err = guest.ssh(PING)
         assert status == 0 and " 200 " in out.splitlines()[0], err
+
+        status, _, err = guest.ssh("kill -KILL $(cat /run/cove/coved.pid)")
+        assert status == 0, err
+        guest.wait_for("coved exited (signal 9); restart in", 30)
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while True:
+            status, out, err = guest.ssh(PING)
+            if status == 0 and " 200 " in out.splitlines()[0]:
+                break
+            assert time.monotonic() < deadline, f"coved not back: {err}"
+            time.sleep(0.5)
