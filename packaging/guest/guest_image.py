@@ -268,8 +268,12 @@ def prune(cache: Path, keep: int = 2) -> None:
 
 
 def cache_root() -> Path:
-    import platformdirs
-
+    """platformdirs' user cache dir, as Cove's own code finds it (the XDG default without it)."""
+    try:
+        import platformdirs
+    except ImportError:  # run by a python3 without the project's venv
+        default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return default / "cove" / "guest"
     return Path(platformdirs.user_cache_dir("cove")) / "guest"
 
 
