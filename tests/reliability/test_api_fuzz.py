@@ -167,11 +167,19 @@ def for_shape(shape: v.Shape) -> st.SearchStrategy[Any]:
     return st.one_of(typed, typed, typed, st.none(), JUNK)
 
 
+# SecurityOpt's strings are not fuzzed, only its type: a malformed option is dockerd's 500,
+# kept on purpose ('invalid --security-opt 1|2: ...', create_config.no_new_privileges)
+SECURITY_OPTS = st.sampled_from([None, [], ["no-new-privileges"], ["no-new-privileges=true"],
+                                 ["seccomp=unconfined"], "no-new-privileges", [1], {"a": "b"},
+                                 True])
+HOST_CONFIGS = st.tuples(for_shape(v.HOST_CONFIG), SECURITY_OPTS).map(
+    lambda pair: {**pair[0], "SecurityOpt": pair[1]}
+    if isinstance(pair[0], dict) and "SecurityOpt" in pair[0] else pair[0])
 CREATE_BODIES = st.fixed_dictionaries(
     {"Image": st.sampled_from(["busybox", "busybox", "busybox:latest", "ghost", "Bad Name"])},
     optional={**{name: for_shape(shape) for name, shape in v.CONFIG_FIELDS.items()
                  if name != "Image"},
-              "HostConfig": for_shape(v.HOST_CONFIG) | JUNK,
+              "HostConfig": HOST_CONFIGS | JUNK,
               "NetworkingConfig": for_shape(v.NETWORKING_CONFIG)})
 UPDATE_BODIES = for_shape(v.CONTAINER_UPDATE).filter(lambda body: isinstance(body, dict))
 EXEC_BODIES = for_shape(v.EXEC_CONFIG).filter(lambda body: isinstance(body, dict))
