@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.guest_vm import GuestImage, boot, new_data_disk
+from tests.support.guest_vm import GuestImage, boot, build_image, new_data_disk
 
 READY = "coved ready"
 BOOT_TIMEOUT = 180.0  # TCG on a loaded 2-core machine; a boot takes 5-20 s
@@ -30,6 +30,15 @@ def stage_names(stages: list[tuple[float, str]]) -> list[str]:
         if name is not None and name not in names:
             names.append(name)
     return names
+
+
+def test_a_second_build_with_the_same_inputs_is_the_cached_image(guest_image: GuestImage) -> None:
+    again = build_image()
+    # (others may edit the engine's sources meanwhile: then the inputs, and the image, differ)
+    same_inputs = again.manifest["inputs"] == guest_image.manifest["inputs"]
+    assert (again.path == guest_image.path) == same_inputs
+    if same_inputs:
+        assert again.manifest["built_at"] == guest_image.manifest["built_at"]
 
 
 def test_manifest_names_the_parts_and_their_sizes(guest_image: GuestImage) -> None:
