@@ -181,11 +181,18 @@ def test_volume_labels_must_be_strings(coved: Coved) -> None:
     assert coved.request("GET", f"/volumes/{name}")[0] == 404
 
 
-def test_deeply_nested_json_is_a_400(coved: Coved) -> None:
+def test_deeply_nested_json_is_400_where_dockerd_20_10_says_500(
+        daemon: tuple[str, str]) -> None:
+    """Go's decoder gives up at 10,000 levels (a 500 in dockerd 20.10); Python's at about
+    a thousand, with a RecursionError Cove turns into the client's 400."""
+    name, path = daemon
     deep = b'{"Image": "busybox", "Labels": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    status, answer = coved.request("POST", "/containers/create", raw=deep)
-    assert (status, answer) == (400, {"message": "invalid JSON: nested too deeply"})
-    assert coved.request("GET", "/_ping")[0] == 200
+    status, answer = api_request(path, "POST", "/containers/create", raw=deep)
+    if name == "coved":
+        assert (status, answer) == (400, {"message": "invalid JSON: nested too deeply"})
+    else:
+        assert status == 500 and "depth" in answer["message"], answer
+    assert api_request(path, "GET", "/_ping")[0] == 200
 
 
 # --- framing: JSON errors with a status line, from the one error path ---------------------
@@ -286,20 +293,6 @@ def test_a_chunked_json_body_past_the_limit_is_refused_with_413(coved: Coved) ->
                           b"\r\n" + body)
     status, message = json_error(answer)
     assert status == 413 and "larger than" in message
-
-
-def test_fifty_clients_connecting_at_once_are_all_answered(coved: Coved) -> None:
-    results: list[int] = []
-
-    def ping() -> None:
-        results.append(api_request(coved.socket, "GET", "/_ping", timeout=60)[0])
-
-    threads = [threading.Thread(target=ping) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(90)
-    assert results == [200] * 50
 
 
 def test_three_hundred_clients_connecting_together_are_all_let_in(
