@@ -43,7 +43,9 @@ PATH_INCLUDES = ("/usr/share/doc/*/copyright", "/usr/lib/*/gconv/gconv-modules*"
 DROPPED_ESSENTIAL = ("perl-base",)
 ARCHES = {"amd64": "x86_64", "arm64": "aarch64"}
 KERNEL_CMDLINE = {"amd64": "console=ttyS0 quiet panic=-1", "arm64": "console=ttyAMA0 quiet panic=-1"}
-SOURCE_DATE_EPOCH = "1700000000"  # fixed file times, so equal inputs make equal files
+# fixed times where the tools take them: the kernel and initramfs come out bit for bit the
+# same from the same inputs; the system image not yet (pip's file times, mkfs's walk order)
+SOURCE_DATE_EPOCH = "1700000000"
 
 
 def log(text: str) -> None:
