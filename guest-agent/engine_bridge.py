@@ -12,12 +12,12 @@ import socket
 import threading
 
 from cove.common.relay import SocketStream, pump, refuse
+from cove.guest_agent.protocol import ENGINE_PORT
 
-PORT = 2375  # the host side's vm.forwarder.ENGINE_PORT
 ENGINE_SOCKET = "/run/cove.sock"
 
 
-def serve(port: int = PORT, engine_socket: str = ENGINE_SOCKET,
+def serve(port: int = ENGINE_PORT, engine_socket: str = ENGINE_SOCKET,
           ready: threading.Event | None = None) -> None:
     """Accept forever; one relay thread per connection."""
     listener = socket.create_server(("127.0.0.1", port), backlog=128)
@@ -39,10 +39,3 @@ def _relay(client: socket.socket, engine_socket: str) -> None:
         return
     pump(client, SocketStream(engine))
 
-
-def main() -> None:
-    serve()
-
-
-if __name__ == "__main__":
-    main()

@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Protocol
 
 from cove.common.relay import Stream, pump, refuse
+from cove.guest_agent.protocol import ENGINE_PORT
 from cove.vm.errors import GuestUnreachable, MachineError
 
 log = logging.getLogger("cove.vm.forwarder")
 
-# where the guest agent bridges TCP to /run/cove.sock: loopback inside the guest only
-ENGINE_PORT = 2375
 
 
 class Tunnel(Protocol):
@@ -86,7 +85,7 @@ class Forwarder:
 
     def _serve(self, client: socket.socket) -> None:
         try:
-            channel = self._open_channel()
+            channel = self.open_channel(self.port)
         except MachineError as exc:
             refuse(client, str(exc))
             return
@@ -95,12 +94,12 @@ class Forwarder:
             raise
         pump(client, channel)
 
-    def _open_channel(self) -> Stream:
+    def open_channel(self, port: int) -> Stream:
         """A channel on the current tunnel; one reconnect when it has gone stale."""
         for attempt in range(2):
             tunnel = self._current_tunnel()
             try:
-                return tunnel.open(self.port)
+                return tunnel.open(port)
             except OSError as exc:
                 log.info("tunnel lost (%s); reconnecting", exc)
                 with self._lock:

@@ -11,14 +11,28 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
-from cove.vm import keys, ssh
+from cove.vm import agent_client, keys, ssh
 from cove.vm.errors import GuestUnreachable, MachineError
 from cove.vm.forwarder import Forwarder
 from cove.vm.paths import MachinePaths
 
 log = logging.getLogger("cove.vm.forwarder")
+
+
+def keep_clock(forwarder: Forwarder) -> None:
+    """Every ``CLOCK_PERIOD``: the guest's clock set to the host's when it drifted (after
+    the host slept, the guest's clock is behind, and TLS, apt and make fail oddly)."""
+    while True:
+        try:
+            answer = agent_client.sync_clock(forwarder.open_channel)
+            if answer.get("adjusted"):
+                log.info("guest clock was %.3f s off; set", answer["drift_ns"] / 1e9)
+        except (MachineError, OSError) as exc:
+            log.debug("clock sync skipped: %s", exc)
+        time.sleep(agent_client.CLOCK_PERIOD)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     forwarder = Forwarder(paths.engine_socket, connect)
     forwarder.listen()
+    threading.Thread(target=keep_clock, args=(forwarder,), daemon=True).start()
 
     def stop(_signum: int, _frame: object) -> None:
         threading.Thread(target=forwarder.stop, daemon=True).start()

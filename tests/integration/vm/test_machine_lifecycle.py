@@ -212,3 +212,18 @@ def test_a_guest_that_does_not_boot_fails_with_its_console(tmp_path: Path) -> No
         assert "State:       stopped" in machine.machine("status").stdout
     finally:
         machine.machine("rm", "-f", timeout=60)
+
+
+def test_a_guest_clock_that_fell_behind_is_set_back_to_the_hosts(vm: MachineEnv) -> None:
+    def guest_time() -> float:
+        shown = vm.cove("machine", "ssh", "date", "+%s", context=False)
+        assert shown.returncode == 0, shown.stderr
+        return float(shown.stdout.strip())
+
+    moved = vm.cove("machine", "ssh", "date", "-s", "@1000000000", context=False)
+    assert moved.returncode == 0, moved.stderr
+    assert guest_time() < time.time() - 3600  # as after a laptop slept
+    deadline = time.monotonic() + 60
+    while abs(guest_time() - time.time()) > 2 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert abs(guest_time() - time.time()) <= 2
