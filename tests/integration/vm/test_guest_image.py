@@ -71,7 +71,10 @@ def test_boots_to_coved_with_each_stage_timed_and_answers_ping_over_ssh(guest_im
             assert out.startswith("HTTP/1.") and " 200 " in out.splitlines()[0] and out.rstrip().endswith("OK")
             status, out, _ = guest.ssh("uname -r; touch /var/lib/cove/kept && echo written")
             assert out.split() == [str(guest_image.manifest["kernel_version"]), "written"]
-            guest.ssh("kill -TERM 1")  # init stops everything, unmounts the data disk, powers off
+            # init stops everything, unmounts the data disk and powers off; a second later, so
+            # that this command's answer leaves before dropbear is stopped
+            status, _, err = guest.ssh("sh -c 'sleep 1; kill -TERM 1' >/dev/null 2>&1 &")
+            assert status == 0, err
             guest.wait_for("shutting down", 30)
             assert guest.process.wait(timeout=60) == 0
 
