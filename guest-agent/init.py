@@ -204,10 +204,11 @@ def boot() -> Supervisor:
                               "--pidfile", f"{LOG_DIR}/coved.pid"])
     supervisor.services.append(coved)
     coved.start()
-    # the host's SSH channels land on loopback 2375 (dropbear forwards no Unix sockets)
-    bridge = Service("engine-bridge", [sys.executable, "-m", "cove.guest_agent.engine_bridge"])
-    supervisor.services.append(bridge)
-    bridge.start()
+    # the host's SSH channels land on the agent: the engine bridge on loopback 2375
+    # (dropbear forwards no Unix sockets) and the clock/status requests on 2376
+    agent = Service("agent", [sys.executable, "-m", "cove.guest_agent.agent"])
+    supervisor.services.append(agent)
+    agent.start()
     if supervisor.wait_until(ping, READY_TIMEOUT):
         stage("coved ready")
     elif not supervisor.stopping:
