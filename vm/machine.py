@@ -46,6 +46,7 @@ from cove.vm.qemu import (
     MachineFiles,
     binary,
     cmdline,
+    firmware_near,
     parse_version,
 )
 from cove.vm.seed import write_seed
@@ -222,7 +223,7 @@ class QemuMachine:
             self.paths.console_log.write_bytes(b"")
             argv = cmdline(self.host, choice.accel, MachineConfig(
                 cpus=wanted.cpus, memory_mib=wanted.memory_mib, ssh_port=port,
-                kernel_args=image.kernel_args), self._files(image))
+                kernel_args=image.kernel_args), self._files(image, firmware_near(qemu, self.host.arch)))
             argv[0] = qemu
             launched = subprocess.run(argv, capture_output=True, text=True, timeout=60)
             if launched.returncode != 0:
@@ -241,12 +242,13 @@ class QemuMachine:
                 raise
             return state
 
-    def _files(self, image: guest_image.GuestImage) -> MachineFiles:
+    def _files(self, image: guest_image.GuestImage, bios: str) -> MachineFiles:
         p = self.paths
         return MachineFiles(kernel=str(image.kernel), initrd=str(image.initrd),
                             system_disk=str(image.system_disk), data_disk=str(p.data_disk),
                             seed_disk=str(p.seed_disk), serial_log=str(p.console_log),
-                            pidfile=str(p.qemu_pidfile), qmp_socket=str(p.qmp_socket))
+                            pidfile=str(p.qemu_pidfile), qmp_socket=str(p.qmp_socket),
+                            bios=bios)
 
     def _wait_for_engine(self, state: Booted, deadline: float) -> None:
         """Until the guest's engine answers /_ping through the forwarder (which answers 503

@@ -75,6 +75,7 @@ class MachineFiles:
     serial_log: str
     pidfile: str
     qmp_socket: str  # a Unix socket path; on Windows unused (QMP on loopback TCP)
+    bios: str = ""  # x86: qboot, which starts the kernel ~0.7 s sooner than SeaBIOS
 
 
 @dataclass(frozen=True)
@@ -155,8 +156,24 @@ def control_args(host: Host, config: MachineConfig, files: MachineFiles) -> list
 
 
 def boot_args(config: MachineConfig, files: MachineFiles) -> list[str]:
-    return ["-kernel", files.kernel, "-initrd", files.initrd,
+    bios = ["-bios", files.bios] if files.bios else []
+    return [*bios, "-kernel", files.kernel, "-initrd", files.initrd,
             "-append", " ".join(config.kernel_args)]
+
+
+def firmware_near(qemu: str, arch: Arch) -> str:
+    """qboot beside this QEMU (``<prefix>/share/qemu/``, or the exe's own folder on
+    Windows), for x86 guests; "" when it is not there (SeaBIOS then, slower but fine)."""
+    import os
+
+    if arch is not Arch.X86_64:
+        return ""
+    here = os.path.dirname(os.path.realpath(qemu))
+    for folder in (os.path.join(here, "..", "share", "qemu"), here):
+        candidate = os.path.normpath(os.path.join(folder, "qboot.rom"))
+        if os.path.isfile(candidate):
+            return candidate
+    return ""
 
 
 def cmdline(host: Host, accel: Accel, config: MachineConfig, files: MachineFiles) -> list[str]:

@@ -8,6 +8,7 @@ set memory+swap needs the swap changed too; ``--restart`` cannot be given to an
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from cove.runtime import errors
@@ -59,6 +60,22 @@ def update(containers: Any, ref: str, body: dict[str, Any]) -> dict[str, Any]:
             if policy and policy.get("Name") is not None:
                 validate_restart_policy(policy)
             running = container.running
+            before = {k: copy.deepcopy(host.get(k)) for k in (*changed, "RestartPolicy")}
+
+        def apply(data: dict[str, Any]) -> None:
+            record = data["HostConfig"]
+            record.update(changed)
+            if policy and policy.get("Name") is not None:
+                record["RestartPolicy"] = {"Name": policy.get("Name") or "",
+                                           "MaximumRetryCount": policy.get(
+                                               "MaximumRetryCount") or 0}
+
+        # the record first (a full disk leaves everything as it was), then the cgroup;
+        # a cgroup that refuses puts the record back
+        try:
+            container.change(apply)
+        except OSError as exc:
+            raise errors.disk_failure(exc, f"Cannot update container {container.id}") from exc
         if running and changed:
             resources = cgroups.Resources(
                 memory=changed.get("Memory"), memory_swap=changed.get("MemorySwap"),
@@ -69,16 +86,20 @@ def update(containers: Any, ref: str, body: dict[str, Any]) -> dict[str, Any]:
             try:
                 containers.cgroup(container).update(resources)
             except (OSError, errors.SystemError_) as exc:
+                _restore(container, before)
                 raise errors.InvalidParameter(
                     f"Cannot update container {container.id}: {exc}") from exc
-        with container.lock:
-            host.update(changed)
-            if policy and policy.get("Name") is not None:
-                host["RestartPolicy"] = {"Name": policy.get("Name") or "",
-                                         "MaximumRetryCount": policy.get(
-                                             "MaximumRetryCount") or 0}
-            container.save()
     return {"Warnings": None}
+
+
+def _restore(container: Any, before: dict[str, Any]) -> None:
+    """Put the record's host config back as it was before a refused update."""
+    try:
+        container.change(lambda data: data["HostConfig"].update(before))
+    except OSError:
+        with container.lock:  # memory stays the truth; the record follows when it can
+            container.host_config.update(before)
+        container.save_eventually()
 
 
 class ContainerUpdater:

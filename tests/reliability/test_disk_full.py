@@ -327,3 +327,20 @@ def test_an_exit_while_the_daemon_is_down_and_the_disk_full_keeps_its_code(
                   "the exit adopted")
     assert state["ExitCode"] == 7, state
     assert docker("rm", name).returncode == 0
+
+
+def test_update_into_a_full_disk_fails_whole_and_works_after(
+        small_disk: tuple[Coved, CLI]) -> None:
+    daemon, docker = small_disk
+    name = _unique("update")
+    assert docker("run", "-d", "--name", name, "--memory", "64m", "busybox",
+                  "sleep", "600").returncode == 0
+    with disk_filled(daemon):
+        result = docker("update", "--memory", "128m", "--memory-swap", "256m", name)
+        assert result.returncode != 0
+        assert "no space left on device" in result.stderr.lower(), result.stderr
+        assert _inspect(docker, name, "HostConfig.Memory") == str(64 << 20)
+    assert docker("update", "--memory", "128m", "--memory-swap", "256m",
+                  name).returncode == 0
+    assert _inspect(docker, name, "HostConfig.Memory") == str(128 << 20)
+    assert docker("rm", "-f", name).returncode == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cove.vm.qemu import (
@@ -13,6 +15,7 @@ from cove.vm.qemu import (
     MachineConfig,
     MachineFiles,
     cmdline,
+    firmware_near,
     parse_version,
 )
 
@@ -142,3 +145,18 @@ def test_qemu_versions_are_read_from_its_banner() -> None:
     assert parse_version("QEMU emulator version 5.2.0") < MIN_VERSION
     with pytest.raises(ValueError, match="cannot read QEMU's version"):
         parse_version("qemu-system-x86_64: command not found")
+
+
+def test_qboot_is_used_when_given_and_found_beside_qemu(tmp_path: Path) -> None:
+    files = MachineFiles(**{**FILES.__dict__, "bios": "/q/qboot.rom"})
+    argv = cmdline(LINUX, Accel.TCG, CONFIG, files)
+    assert _option(argv, "-bios") == ["/q/qboot.rom"]
+    assert "-bios" not in cmdline(LINUX, Accel.TCG, CONFIG, FILES)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "share" / "qemu").mkdir(parents=True)
+    qemu = tmp_path / "bin" / "qemu-system-x86_64"
+    qemu.write_text("")
+    assert firmware_near(str(qemu), Arch.X86_64) == ""
+    (tmp_path / "share" / "qemu" / "qboot.rom").write_bytes(b"rom")
+    assert firmware_near(str(qemu), Arch.X86_64) == str(tmp_path / "share" / "qemu" / "qboot.rom")
+    assert firmware_near(str(qemu), Arch.ARM64) == ""
