@@ -22,6 +22,7 @@ from cove.common.detach_keys import EscapeScanner
 from cove.runtime import errors
 from cove.runtime.engine.attach import connection_fd, escape_sequence
 from cove.runtime.engine.containers import ContainerService
+from cove.runtime.engine.containers.restart_policy import refuse_while_restarting
 from cove.runtime.linux import tty
 from cove.runtime.store.layout import atomic_write_json
 
@@ -110,6 +111,7 @@ class ExecService:
                     "type string")
             escape_sequence(keys, "escape")
             body["DetachKeys"] = keys
+        refuse_while_restarting(container)
         if not container.running:
             raise errors.Conflict(f"Container {container.id} is not running")
         if container.state["Paused"]:

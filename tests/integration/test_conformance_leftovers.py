@@ -402,7 +402,10 @@ def test_what_needs_the_process_waits_for_a_restart_and_kill_calls_it_off(
     deadline = time.monotonic() + 60
     cid = daemon.client.api.inspect_container(name)["Id"]
     waiting = f"Container {cid} is restarting, wait until the container is running"
-    for call in (daemon.client.api.pause, daemon.client.api.top):
+    def exec_in(ref: str) -> object:
+        return daemon.client.api.exec_create(ref, ["true"])
+
+    for call in (daemon.client.api.pause, daemon.client.api.top, exec_in):
         _wait_restarting(daemon, name, deadline)
         with pytest.raises(docker.errors.APIError) as raised:
             call(name)
