@@ -97,3 +97,18 @@ def test_start_without_qemu_says_so(env: dict[str, str], tmp_path: Path) -> None
                     "COVE_GUEST_IMAGES": str(images.parent)}, "start")
     assert started.returncode == 125
     assert "qemu-system-x86_64 was not found: install QEMU" in started.stderr
+
+
+def test_no_machine_command_imports_paramiko(env: dict[str, str]) -> None:
+    """The forwarder process holds the SSH connection; the CLI stays light."""
+    code = ("import sys\n"
+            "from cove.desktop.cli.main import main\n"
+            "for argv in (['machine', 'init', '--disk-size', '1'], ['machine', 'status'],\n"
+            "             ['machine', 'inspect'], ['machine', 'ls'], ['context', 'ls']):\n"
+            "    main(argv)\n"
+            "print('paramiko' in sys.modules, 'cryptography.hazmat.primitives.asymmetric.ed25519'"
+            " in sys.modules)\n")
+    ran = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[-1] == "False True"  # init made keys; no SSH client
