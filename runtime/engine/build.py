@@ -3,16 +3,17 @@ container and image services (moby's builder.Backend)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cove.runtime import errors
 from cove.runtime.build.backend import BuildOptions, Emit
-from cove.runtime.build.builder import Builder
 from cove.runtime.engine import attach
 
 if TYPE_CHECKING:
+    from cove.runtime.build.builder import Builder
     from cove.runtime.engine.engine import Engine
 
 
@@ -76,9 +77,22 @@ class EngineBuildBackend:
 
 class BuildService:
     def __init__(self, engine: Engine) -> None:
-        self.builder = Builder(EngineBuildBackend(engine), engine.layout)
+        self._engine = engine
+        self._builder: Builder | None = None
+        self._builder_lock = threading.Lock()
         self.store = engine.images.store
         self.events = engine.events
+
+    @property
+    def builder(self) -> Builder:
+        """Made at the first build or prune: the builder's modules are a tenth of coved's
+        start, which a VM under emulation pays ten times over."""
+        with self._builder_lock:
+            if self._builder is None:
+                from cove.runtime.build.builder import Builder
+
+                self._builder = Builder(EngineBuildBackend(self._engine), self._engine.layout)
+            return self._builder
 
     def prune(self, everything: bool, filters: dict[str, list[str]]) -> dict[str, Any]:
         """``POST /build/prune``: ``until`` selects by age; no cache entry carries labels, so
