@@ -208,6 +208,7 @@ class QemuMachine:
             running = self.booted()
             if running is not None:
                 raise MachineBusy(f"unable to start {self.name!r}: VM already running")
+            self._stop_forwarder()  # one left by a boot that crashed (QEMU killed)
             image = guest_image.find(self.images_dir, self.host.arch.value)
             qemu = shutil.which(binary(self.host))
             if qemu is None:
@@ -272,6 +273,7 @@ class QemuMachine:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         finally:
             log.close()
+        self.paths.forwarder_pidfile.write_text(f"{process.pid}\n")
         if not wait_for_socket(self.paths.engine_socket, 15):
             process.kill()
             raise MachineError(f"the forwarder did not start; see {self.paths.forwarder_log}")
@@ -291,7 +293,7 @@ class QemuMachine:
         with self._exclusive("stop"):
             state = self.booted()
             if state is None:
-                self._stop_forwarder(None)
+                self._stop_forwarder()
                 return False
             deadline = time.monotonic() + timeout
             if state.forwarder_pid and pid_alive(state.forwarder_pid):
@@ -302,7 +304,7 @@ class QemuMachine:
                     qmp.execute(self.paths.qmp_socket, "system_powerdown")
                 if not _wait_gone(state.qemu_pid, deadline):
                     self._kill(state)
-            self._stop_forwarder(state)
+            self._stop_forwarder()
             with suppress(FileNotFoundError):
                 self.state_path.unlink()
             return True
@@ -314,16 +316,24 @@ class QemuMachine:
             with suppress(ProcessLookupError):
                 os.kill(state.qemu_pid, signal.SIGKILL)
             _wait_gone(state.qemu_pid, time.monotonic() + 5)
-        self._stop_forwarder(state)
+        self._stop_forwarder()
 
-    def _stop_forwarder(self, state: Booted | None) -> None:
-        pid = state.forwarder_pid if state else 0
-        if pid and pid_alive(pid):
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            _wait_gone(pid, time.monotonic() + 5)
-        with suppress(FileNotFoundError):
-            self.paths.engine_socket.unlink()
+    def _stop_forwarder(self) -> None:
+        """End the forwarder its pidfile names (whatever became of the VM), SIGKILL if
+        SIGTERM is not enough; the socket goes with it."""
+        try:
+            pid = int(self.paths.forwarder_pidfile.read_text())
+        except (OSError, ValueError):
+            pid = 0
+        if pid and pid_alive(pid) and _is_forwarder(pid):
+            for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+                if _wait_gone(pid, time.monotonic() + grace):
+                    break
+        for leftover in (self.paths.forwarder_pidfile, self.paths.engine_socket):
+            with suppress(FileNotFoundError):
+                leftover.unlink()
 
     @contextmanager
     def _exclusive(self, what: str) -> Iterator[None]:
@@ -399,6 +409,18 @@ def _check_qemu_version(qemu: str) -> None:
     if version < MIN_VERSION:
         raise QemuMissing(f"QEMU {version[0]}.{version[1]} at {qemu} is too old: Cove needs "
                           f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or newer")
+
+
+def _is_forwarder(pid: int) -> bool:
+    """Whether ``pid`` is still a forwarder (a pid can be reused); True where /proc is not
+    there to ask."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"cove.vm.forwarder_process" in f.read()
+    except FileNotFoundError:
+        return not os.path.isdir("/proc")
+    except OSError:
+        return True
 
 
 def _wait_gone(pid: int, deadline: float) -> bool:

@@ -56,6 +56,19 @@ class MachineEnv:
                 ) -> subprocess.CompletedProcess[str]:
         return self.cove("machine", *args, timeout=timeout, context=False)
 
+    def forwarders(self) -> list[int]:
+        """The forwarder processes serving this machine."""
+        mine = f"--machine-root {self.base}".encode()
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if mine in f.read().replace(b"\0", b" "):
+                        found.append(int(entry))
+            except (OSError, ValueError):
+                continue
+        return found
+
     def qemu_pid(self) -> int:
         state = self.base / "data" / "cove" / "machines" / "default" / "state.json"
         return int(json.loads(state.read_text())["qemu_pid"])
@@ -89,7 +102,9 @@ def vm() -> Iterator[MachineEnv]:
     finally:
         machine.machine("stop", timeout=120)
         machine.machine("rm", "-f", timeout=60)
+        left = machine.forwarders()
         shutil.rmtree(base, ignore_errors=True)
+    assert left == [], "a forwarder outlived its machine"
 
 
 def test_version_shows_the_guests_linux_as_the_server(vm: MachineEnv) -> None:
@@ -153,6 +168,7 @@ def test_stop_and_start_keep_the_loaded_image_and_a_killed_qemu_starts_clean(
         time.sleep(0.05)
     restarted = vm.machine("start")
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert len(vm.forwarders()) == 1  # the crashed boot's forwarder went with it
     ran = vm.cove("run", "--rm", "--name", "vm-after-kill", "busybox", "echo", "back")
     assert (ran.returncode, ran.stdout) == (0, "back\n"), ran.stderr
 
