@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import boot_files
@@ -86,9 +86,9 @@ def file_digest(paths: Iterable[Path], base: Path) -> str:
     return digest.hexdigest()
 
 
-def candidate_versions(arch: str) -> dict[str, str]:
+def candidate_versions(arch: str, packages: Sequence[str]) -> dict[str, str]:
     """The versions apt would install now (cheap: no download), so a Debian update makes a new key."""
-    names = [*PACKAGES, "busybox-static", f"linux-image-cloud-{arch}"]
+    names = [*packages, "busybox-static", f"linux-image-cloud-{arch}"]
     out = run(["apt-cache", "policy", *[f"{n}:{arch}" for n in names]]).stdout
     versions: dict[str, str] = {}
     current = ""
@@ -100,15 +100,15 @@ def candidate_versions(arch: str) -> dict[str, str]:
     return versions
 
 
-def input_keys(arch: str) -> tuple[str, str, dict[str, object]]:
+def input_keys(arch: str, packages: Sequence[str]) -> tuple[str, str, dict[str, object]]:
     """Two cache keys: the Debian base (this build's files, packages and their versions), and
     the image (the base and the engine's sources), so an engine change rebuilds only the top."""
     inputs: dict[str, object] = {
         "arch": arch,
         "suite": SUITE,
-        "packages": list(PACKAGES),
+        "packages": list(packages),
         "build_files": file_digest((p for p in HERE.iterdir() if p.is_file()), HERE),
-        "debian_versions": candidate_versions(arch),
+        "debian_versions": candidate_versions(arch, packages),
     }
     base_key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     inputs["engine_sources"] = file_digest(engine_wheel.source_files(REPO), REPO)
@@ -116,11 +116,12 @@ def input_keys(arch: str) -> tuple[str, str, dict[str, object]]:
     return base_key, key, inputs
 
 
-def bootstrap(root: Path, arch: str) -> None:
-    """Debian's essential set plus PACKAGES; merged /usr without usrmerge (which pulls in perl)."""
+def bootstrap(root: Path, arch: str, packages: Sequence[str]) -> None:
+    """Debian's essential set plus ``packages``; merged /usr without usrmerge (which pulls in
+    perl)."""
     argv = ["mmdebstrap", "--variant=essential", f"--architectures={arch}", "--quiet",
             "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
-            f"--include={','.join(PACKAGES)}"]
+            f"--include={','.join(packages)}"]
     argv += [f"--dpkgopt=path-exclude={p}" for p in PATH_EXCLUDES]
     argv += [f"--dpkgopt=path-include={p}" for p in PATH_INCLUDES]
     run([*argv, SUITE, str(root)], env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
@@ -208,11 +209,11 @@ def installed_packages(root: Path) -> dict[str, str]:
     return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
 
 
-def build_base(arch: str, base: Path, work: Path) -> None:
+def build_base(arch: str, base: Path, work: Path, packages: Sequence[str]) -> None:
     """The Debian part, engine aside: the root tree with the kernel's modules, the kernel and busybox."""
     root = base / "root"
     log(f"bootstrapping Debian {SUITE} ({arch}) into {root}")
-    bootstrap(root, arch)
+    bootstrap(root, arch, packages)
     log("fetching the kernel and busybox-static")
     kernel = boot_files.fetch(work / "boot", arch, SUITE)
     for warning in boot_files.install_modules(kernel, root):
@@ -246,7 +247,7 @@ def build(arch: str, base: Path, key: str, inputs: dict[str, object], out: Path,
         "initramfs_modules": load_order,
         "disks": {"system": "cove-system", "data": "cove-data", "seed": "cove-seed"},
         "packages": installed_packages(root),
-        "requested_packages": list(PACKAGES),
+        "requested_packages": inputs["packages"],
         "boot_packages": {name: version for name, version in versions.items()
                           if name in ("busybox-static", f"linux-image-cloud-{arch}")},
         "wheels": wheels,
@@ -283,9 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="packaging/guest/build", description=__doc__)
     parser.add_argument("--arch", choices=sorted(ARCHES), default="amd64")
     parser.add_argument("--rebuild", action="store_true", help="build even if the cache has it")
+    parser.add_argument("--with", dest="extra", action="append", default=[], metavar="PACKAGE",
+                        help="a Debian package to add to the system image (repeatable)")
     args = parser.parse_args(argv)
     check_host(args.arch)
-    base_key, key, inputs = input_keys(args.arch)
+    packages = [*PACKAGES, *sorted(set(args.extra) - set(PACKAGES))]
+    base_key, key, inputs = input_keys(args.arch, packages)
     cache = cache_root()
     base, out = cache / f"base-{base_key}", cache / f"image-{key}"
     cache.mkdir(parents=True, exist_ok=True)
@@ -301,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             if not (base / "kernel_version").exists() or args.rebuild:
                 staged_base = Path(tmp) / "base"
                 staged_base.mkdir()
-                build_base(args.arch, staged_base, Path(tmp))
+                build_base(args.arch, staged_base, Path(tmp), packages)
                 shutil.rmtree(base, ignore_errors=True)
                 staged_base.rename(base)
             base.touch()

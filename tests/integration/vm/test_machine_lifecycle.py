@@ -37,6 +37,14 @@ class MachineEnv:
         self.env.update(XDG_DATA_HOME=str(base / "data"), XDG_RUNTIME_DIR=str(base),
                         COVE_CONFIG=str(base / "config"), DOCKER_CONFIG=str(base / "docker"))
 
+    def use_image(self, image: Path) -> None:
+        """Boot this image (and no other the cache holds) at the next start."""
+        chosen = self.base / "images" / image.name
+        shutil.rmtree(chosen.parent, ignore_errors=True)
+        chosen.parent.mkdir(parents=True)
+        chosen.symlink_to(image)
+        self.env["COVE_GUEST_IMAGES"] = str(chosen.parent)
+
     @property
     def socket(self) -> Path:
         return self.base / "cove" / "default" / "cove.sock"
@@ -74,9 +82,9 @@ class MachineEnv:
         return int(json.loads(state.read_text())["qemu_pid"])
 
 
-def build_guest_image() -> Path:
-    built = subprocess.run([str(ROOT / "packaging" / "guest" / "build")], capture_output=True,
-                           text=True, timeout=1800)
+def build_guest_image(*options: str) -> Path:
+    built = subprocess.run([str(ROOT / "packaging" / "guest" / "build"), *options],
+                           capture_output=True, text=True, timeout=1800)
     assert built.returncode == 0, built.stderr[-3000:]
     return Path(built.stdout.strip().splitlines()[-1])
 
@@ -88,7 +96,7 @@ def vm() -> Iterator[MachineEnv]:
     image = build_guest_image()
     base = Path(tempfile.mkdtemp(prefix="cove-vm-", dir="/tmp"))
     machine = MachineEnv(base)
-    machine.env["COVE_GUEST_IMAGES"] = str(image.parent)
+    machine.use_image(image)
     made = machine.machine("init", "--cpus", "1", "--memory", "1024", "--disk-size", "4")
     assert made.returncode == 0, made.stderr
     try:
@@ -243,3 +251,29 @@ def test_a_guest_clock_that_fell_behind_is_set_back_to_the_hosts(vm: MachineEnv)
     while abs(guest_time() - time.time()) > 2 and time.monotonic() < deadline:
         time.sleep(1)
     assert abs(guest_time() - time.time()) <= 2
+
+
+def test_an_upgraded_guest_image_keeps_the_data_disk(vm: MachineEnv) -> None:
+    """A new system image (here with one more Debian package) replaces the old one whole;
+    images, containers and volumes live on the data disk and stay."""
+    current = Path(os.readlink(next((vm.base / "images").iterdir())))
+    upgraded = build_guest_image("--with", "less")
+    assert upgraded != current
+    assert vm.cove("volume", "create", "vm-kept").returncode == 0
+    assert vm.machine("stop").returncode == 0
+    vm.use_image(upgraded)
+    try:
+        started = vm.machine("start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        has_less = vm.cove("machine", "ssh", "less", "--version", context=False)
+        assert has_less.returncode == 0 and "less" in has_less.stdout, has_less
+        images = vm.cove("images", "--format", "{{.Repository}}:{{.Tag}}")
+        assert "busybox:latest" in images.stdout.split(), images
+        assert vm.cove("volume", "inspect", "vm-kept").returncode == 0
+        ran = vm.cove("run", "--rm", "-v", "vm-kept:/kept", "--name", "vm-upgraded",
+                      "busybox", "sh", "-c", "echo ok > /kept/f && cat /kept/f")
+        assert (ran.returncode, ran.stdout) == (0, "ok\n"), ran.stderr
+    finally:
+        assert vm.machine("stop").returncode == 0
+        vm.use_image(current)
+        assert vm.machine("start").returncode == 0
