@@ -69,7 +69,6 @@ class Booted:
     cpus: int
     memory_mib: int
     started_at: float
-    forwarder_pid: int = 0
 
 
 def this_host() -> Host:
@@ -191,7 +190,7 @@ class QemuMachine:
         """What the running machine booted with; None when QEMU is not running."""
         try:
             data = json.loads(self.state_path.read_text())
-            state = Booted(**data)
+            state = Booted(**{k: v for k, v in data.items() if k in Booted.__dataclass_fields__})
         except (OSError, ValueError, TypeError):
             return None
         return state if pid_alive(state.qemu_pid) else None
@@ -235,8 +234,7 @@ class QemuMachine:
                            started_at=time.time())
             self._save_state(state)
             try:
-                state = Booted(**{**asdict(state), "forwarder_pid": self._start_forwarder()})
-                self._save_state(state)
+                self._start_forwarder()
                 self._wait_for_engine(state, time.monotonic() + timeout)
             except BaseException:
                 self._kill(state)
@@ -264,7 +262,7 @@ class QemuMachine:
                 return
             time.sleep(0.1)
 
-    def _start_forwarder(self) -> int:
+    def _start_forwarder(self) -> None:
         log = open(self.paths.forwarder_log, "ab")
         try:
             process = subprocess.Popen(
@@ -277,7 +275,6 @@ class QemuMachine:
         if not wait_for_socket(self.paths.engine_socket, 15):
             process.kill()
             raise MachineError(f"the forwarder did not start; see {self.paths.forwarder_log}")
-        return process.pid
 
     def console_tail(self, lines: int = CONSOLE_TAIL) -> str:
         try:
@@ -296,9 +293,10 @@ class QemuMachine:
                 self._stop_forwarder()
                 return False
             deadline = time.monotonic() + timeout
-            if state.forwarder_pid and pid_alive(state.forwarder_pid):
+            forwarder = self._forwarder_pid()
+            if forwarder:
                 with suppress(ProcessLookupError):
-                    os.kill(state.forwarder_pid, signal.SIGUSR1)
+                    os.kill(forwarder, signal.SIGUSR1)
             if not _wait_gone(state.qemu_pid, time.monotonic() + timeout / 2):
                 with suppress(MachineError):
                     qmp.execute(self.paths.qmp_socket, "system_powerdown")
@@ -318,14 +316,19 @@ class QemuMachine:
             _wait_gone(state.qemu_pid, time.monotonic() + 5)
         self._stop_forwarder()
 
-    def _stop_forwarder(self) -> None:
-        """End the forwarder its pidfile names (whatever became of the VM), SIGKILL if
-        SIGTERM is not enough; the socket goes with it."""
+    def _forwarder_pid(self) -> int:
+        """The running forwarder's pid (its pidfile, checked against pid reuse), or 0."""
         try:
             pid = int(self.paths.forwarder_pidfile.read_text())
         except (OSError, ValueError):
-            pid = 0
-        if pid and pid_alive(pid) and _is_forwarder(pid):
+            return 0
+        return pid if pid_alive(pid) and _is_forwarder(pid) else 0
+
+    def _stop_forwarder(self) -> None:
+        """End the forwarder its pidfile names (whatever became of the VM), SIGKILL if
+        SIGTERM is not enough; the socket goes with it."""
+        pid = self._forwarder_pid()
+        if pid:
             for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
                 with suppress(ProcessLookupError):
                     os.kill(pid, sig)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 
 
-def resolve_in_root(root: str, path: str, max_links: int = 40) -> str:
-    """The host path of ``path`` inside ``root``, following symlinks without leaving root.
+def follow_links(path: str, read_link: Callable[[str], str | None],
+                 max_links: int = 40) -> list[str]:
+    """The parts of ``path`` with every link followed, never above the top.
 
-    Like moby's ``symlink.FollowSymlinkInScope``: ".." and absolute link targets are
-    taken relative to ``root``, so a hostile image (or git repository) cannot point a
-    mount or a build context outside it. Too many links raise ``OSError(ELOOP)``.
+    ``read_link(parts_so_far)`` gives a link's target, or None for what is not a link.
+    Like moby's ``symlink.FollowSymlinkInScope``: ".." and absolute targets are taken
+    relative to the top, so a hostile tree cannot point outside it. Too many links raise
+    ``OSError(ELOOP)``.
     """
-    root = root.rstrip("/") or "/"
     pending = [p for p in path.split("/") if p]
     resolved: list[str] = []
     links = 0
@@ -25,10 +27,8 @@ def resolve_in_root(root: str, path: str, max_links: int = 40) -> str:
             if resolved:
                 resolved.pop()
             continue
-        candidate = root + "/" + "/".join(resolved + [part])
-        try:
-            target = os.readlink(candidate)
-        except OSError:
+        target = read_link("/".join(resolved + [part]))
+        if target is None:
             resolved.append(part)
             continue
         links += 1
@@ -37,4 +37,19 @@ def resolve_in_root(root: str, path: str, max_links: int = 40) -> str:
         if target.startswith("/"):
             resolved = []
         pending = [p for p in target.split("/") if p] + pending
+    return resolved
+
+
+def resolve_in_root(root: str, path: str, max_links: int = 40) -> str:
+    """The host path of ``path`` inside ``root``, following symlinks without leaving root
+    (a hostile image or git repository cannot point a mount or a build context outside)."""
+    root = root.rstrip("/") or "/"
+
+    def read_link(relative: str) -> str | None:
+        try:
+            return os.readlink(root + "/" + relative)
+        except OSError:
+            return None
+
+    resolved = follow_links(path, read_link, max_links)
     return root + ("/" + "/".join(resolved) if resolved else "")

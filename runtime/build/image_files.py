@@ -6,9 +6,11 @@ A path is found in the topmost layer holding it unless a layer above deleted it 
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 
+from cove.common.paths import follow_links
 from cove.runtime import errors
 from cove.runtime.build.copy import Owner
 
@@ -33,29 +35,16 @@ def resolve(layers: list[str], path: str, max_links: int = 40) -> str:
     """``path`` with its links followed inside the image (absolute targets and ``..``
     stay in it), as dockerd resolves a COPY destination in the container's root: the
     last element too, so a file copied onto a link is written where the link points."""
-    pending = [p for p in path.split("/") if p]
-    resolved: list[str] = []
-    links = 0
-    while pending:
-        part = pending.pop(0)
-        if part == ".":
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        found = lookup(layers, "/".join(resolved + [part]))
-        if found is None or not posixpath.islink(found):
-            resolved.append(part)
-            continue
-        links += 1
-        if links > max_links:
-            raise errors.InvalidParameter(f"{path}: too many levels of symbolic links")
-        target = os.readlink(found)
-        pending = [p for p in target.split("/") if p] + pending
-        if target.startswith("/"):
-            resolved = []
-    return "/" + "/".join(resolved)
+    def read_link(relative: str) -> str | None:
+        found = lookup(layers, relative)
+        return os.readlink(found) if found is not None and posixpath.islink(found) else None
+
+    try:
+        return "/" + "/".join(follow_links(path, read_link, max_links))
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise errors.InvalidParameter(f"{path}: too many levels of symbolic links") from exc
 
 
 def stat(layers: list[str], path: str) -> os.stat_result | None:
