@@ -1,0 +1,104 @@
+"""Follows the engine: ``GET /events`` as it happens, whether the engine answers, and a
+slow resync as the fallback for anything the stream missed.
+
+A thread of its own (not a pool worker: it blocks for the app's life) reads the stream.
+The client's socket timeout doubles as the thread's heartbeat: an idle stream ends every
+``idle`` seconds and is reopened from the last event's time, so a wedged connection or a
+request to stop is noticed within that. When the engine stops answering the thread
+pings it every ``retry`` seconds and says so the moment it answers again; every time
+it comes up the app reloads in full, since events of the gap are lost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QObject, Signal
+
+from cove.desktop.client.api import APIClient
+from cove.desktop.client.errors import ClientError, NotImplementedByDaemon
+
+from .containers import EngineEvent
+
+IDLE = 2.0  # seconds an events stream may stay silent before it is reopened
+RETRY = 0.25  # seconds between pings of an engine that is down
+RESYNC = 30.0  # seconds between full reloads while events flow (the slow fallback)
+POLL = 3.0  # seconds between full reloads of an engine without /events
+
+
+class EventsFollower(QObject):
+    """Emits ``happened`` per engine event, ``up``/``down`` on changes of the engine's
+    reachability, and ``resync`` when the whole list should be read again."""
+
+    happened = Signal(object)  # EngineEvent
+    up = Signal()
+    down = Signal(str)
+    resync = Signal()
+
+    def __init__(self, host: str, parent: QObject | None = None, idle: float = IDLE,
+                 retry: float = RETRY, resync_every: float = RESYNC) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.client = APIClient(host, timeout=idle)
+        self.retry = retry
+        self.resync_every = resync_every
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._follow, name="cove-events", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread; returns within the client's idle timeout."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(self.client.timeout or IDLE + 1)
+            self._thread = None
+
+    def _follow(self) -> None:
+        answering: bool | None = None
+        since: str | None = None
+        last_resync = time.monotonic()
+        while not self._stopping.is_set():
+            try:
+                self.client.ping()
+            except ClientError as exc:
+                if answering is not False:
+                    answering = False
+                    self.down.emit(str(exc))
+                self._stopping.wait(self.retry)
+                continue
+            if answering is not True:
+                answering = True
+                since = None
+                last_resync = time.monotonic()
+                self.up.emit()
+            elif time.monotonic() - last_resync > self.resync_every:
+                last_resync = time.monotonic()
+                self.resync.emit()
+            opened = time.time()
+            try:
+                for raw in self.client.events(since=since):
+                    if not isinstance(raw, dict):
+                        continue
+                    event = EngineEvent.from_json(raw)
+                    if event.time_nano:
+                        since = event.since
+                    self.happened.emit(event)
+                    if self._stopping.is_set():
+                        return
+            except NotImplementedByDaemon:
+                self._poll()  # an engine without /events: reload every POLL seconds
+            except (ClientError, OSError):
+                pass  # idle timeout or a dropped stream: ping and reopen
+            if since is None:
+                since = f"{opened:.9f}"
+
+    def _poll(self) -> None:
+        while not self._stopping.wait(POLL):
+            try:
+                self.client.ping()
+            except ClientError:
+                return
+            self.resync.emit()
