@@ -107,6 +107,9 @@ class NetLab:
         kwargs.setdefault("stdin", subprocess.DEVNULL)
         proc = subprocess.Popen(self.argv(namespace, argv), start_new_session=True, **kwargs)
         self._processes.append(proc)
+        # until nsenter has joined, /proc/<pid>/ns/net is still the real machine's
+        target = os.stat(self.path(namespace))
+        wait_for(lambda: proc.poll() is not None or _same_file(f"/proc/{proc.pid}/ns/net", target))
         return proc
 
     def http_get(self, namespace: str, url: str) -> str:
@@ -155,6 +158,14 @@ class NetLab:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _same_file(path: str, target: os.stat_result) -> bool:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (found.st_dev, found.st_ino) == (target.st_dev, target.st_ino)
 
 
 def wait_for(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:

@@ -1,0 +1,152 @@
+"""Cove's packet rules: one nftables table of its own, replaced whole in one transaction.
+
+The table is data (``Table`` of ``Chain`` of ``Rule``) rendered to ``nft`` syntax and fed
+to ``nft -f -``. The script creates the table if it is missing, deletes it and declares it
+again, all in one transaction: the kernel swaps the old rules for the new at once, and a
+script with any error changes nothing. Only Cove's own table is named: the host's
+iptables-nft tables, Docker's and podman's stay as they are (moby's and podman's trackers
+are full of engines that flushed rules they didn't own).
+
+``nft`` runs in this process's namespace, or in another one through ``nsenter --net``.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from cove.runtime.linux.netns import NetnsRef, netns_path
+from cove.runtime.linux.syscalls import KernelError
+
+FAMILIES = frozenset({"ip", "ip6", "inet", "arp", "bridge", "netdev"})
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
+_UNQUOTABLE = re.compile(r'["\\\n\r\0]')
+
+
+class NftError(KernelError):
+    """``nft`` refused a script; ``str()`` holds what it said."""
+
+    def __init__(self, operation: str, table: str, stderr: str) -> None:
+        super().__init__(errno.EINVAL, operation, table)
+        self.stderr = stderr.strip()
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.path}: {self.stderr}"
+
+
+def quoted(text: str) -> str:
+    """``text`` as an nft string literal (an interface name, a comment); a character nft
+    cannot take inside quotes is refused rather than escaped."""
+    if _UNQUOTABLE.search(text):
+        raise ValueError(f"not usable in an nft rule: {text!r}")
+    return f'"{text}"'
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"not an nft table or chain name: {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: its statement in nft syntax, and a comment ``nft list`` shows beside it."""
+
+    statement: str
+    comment: str = ""
+
+    def render(self) -> str:
+        if "\n" in self.statement or ";" in self.statement:
+            raise ValueError(f"one rule per Rule: {self.statement!r}")
+        return self.statement + (f" comment {quoted(self.comment)}" if self.comment else "")
+
+
+@dataclass(frozen=True)
+class Hook:
+    """What makes a chain a base chain: where packets enter it."""
+
+    type: str  # filter, nat, route
+    hook: str  # prerouting, input, forward, output, postrouting
+    priority: int
+    policy: str = "accept"
+
+    def render(self) -> str:
+        return f"type {self.type} hook {self.hook} priority {self.priority}; policy {self.policy};"
+
+
+@dataclass(frozen=True)
+class Chain:
+    name: str
+    rules: tuple[Rule, ...] = ()
+    hook: Hook | None = None
+
+    def render(self) -> str:
+        lines = [f"\tchain {_check_name(self.name)} {{"]
+        if self.hook is not None:
+            lines.append(f"\t\t{self.hook.render()}")
+        lines += [f"\t\t{rule.render()}" for rule in self.rules]
+        lines.append("\t}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    family: str = "ip"
+    chains: tuple[Chain, ...] = field(default_factory=tuple)
+
+    @property
+    def spec(self) -> str:
+        if self.family not in FAMILIES:
+            raise ValueError(f"not an nft family: {self.family!r}")
+        return f"{self.family} {_check_name(self.name)}"
+
+    def render(self) -> str:
+        """The table's declaration as ``nft list table`` would show it."""
+        body = "\n".join(chain.render() for chain in self.chains)
+        return f"table {self.spec} {{\n{body}\n}}\n" if body else f"table {self.spec} {{\n}}\n"
+
+    def replacement_script(self) -> str:
+        """One transaction that puts this table in place of whatever table of the same name
+        is there (``table x {}`` first, so the delete never fails on a missing table)."""
+        return f"table {self.spec} {{}}\ndelete table {self.spec}\n{self.render()}"
+
+
+def apply_table(table: Table, netns: NetnsRef | None = None) -> None:
+    """Replace Cove's table with ``table``, atomically; nothing else is touched."""
+    _nft(["-f", "-"], table.replacement_script(), "replace table", table.spec, netns)
+
+
+def delete_table(name: str, family: str = "ip", netns: NetnsRef | None = None) -> None:
+    """Remove Cove's table if it is there."""
+    spec = Table(name, family).spec
+    _nft(["-f", "-"], f"table {spec} {{}}\ndelete table {spec}\n", "delete table", spec, netns)
+
+
+def list_table(name: str, family: str = "ip", netns: NetnsRef | None = None) -> str | None:
+    """The table as ``nft list table`` shows it, or None when there is none."""
+    spec = Table(name, family).spec
+    try:
+        return _nft(["list", "table", *spec.split()], None, "list table", spec, netns)
+    except NftError as exc:
+        if "No such file or directory" in exc.stderr:
+            return None
+        raise
+
+
+def _nft(
+    args: list[str], script: str | None, operation: str, spec: str, netns: NetnsRef | None
+) -> str:
+    nft = shutil.which("nft")
+    if nft is None:
+        raise KernelError(errno.ENOENT, operation + " (nft is not installed)", spec)
+    argv = [nft, *args]
+    if netns is not None:
+        argv = ["nsenter", f"--net={netns_path(netns)}", "--", *argv]
+    done = subprocess.run(argv, input=script, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise NftError(operation, spec, done.stderr or done.stdout)
+    return done.stdout
