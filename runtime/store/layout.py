@@ -17,6 +17,7 @@
       containers/<id>/upper/ work/    the overlay's writable layer
       volumes/<name>/_data/           a local volume's content (its Mountpoint)
       volumes/<name>/volume.json      its record: driver, labels, options, creation time
+      network/ipam.json               every network's gateway and the addresses it gave
     <exec-root>/                      (default /run/cove)
       containers/<id>/                what a running container's shim owns
         spec.json shim.sock shim.pid exit.json rootfs/
@@ -149,6 +150,11 @@ class Layout:
 
     def volume_record(self, name: str) -> Path:
         return self.volume_dir(name) / "volume.json"
+
+    # networks
+    @property
+    def ipam_state(self) -> Path:
+        return self.data_root / "network" / "ipam.json"
 
     # containers (runtime, owned by the shim while it runs)
     def bundle_dir(self, cid: str) -> Path:

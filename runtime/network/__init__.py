@@ -1,0 +1,13 @@
+"""Container networking: address pools and IPAM, published ports, and the packet rules of
+a bridge. Pure decisions live here; every netlink, nftables and namespace call goes
+through ``cove.runtime.linux``.
+
+    pools.py           the default bridge's subnet: ``bip``, ``default-address-pools``,
+                       never one that overlaps the host's routes
+    ipam.py            addresses inside a subnet, persisted (write, fsync, rename)
+    ports.py           ``PortBindings``/``ExposedPorts`` as the Engine API has them,
+                       validated with dockerd's words
+    port_allocator.py  host ports: held, random from the ephemeral range, in-use errors
+    ruleset.py         the nftables table for the bridges: MASQUERADE out, DNAT in
+                       (127.0.0.1 too), hairpin
+"""

@@ -1,0 +1,193 @@
+"""Host ports for published bindings: which are held, and by whom.
+
+Each port Cove publishes is also held by a bound socket (not listening), as podman's
+conmon holds them: the kernel then refuses the port to any other program, and a port
+some other program already holds is found at once, before any rule is written. A held
+port never answers itself: DNAT takes its packets first.
+
+Random ports come from the kernel's ephemeral range (``ip_local_port_range``; dockerd's
+fallback 49153-65535 when it can't be read), one after another from where the last one
+was taken, as dockerd's allocator does. The errors are dockerd's:
+``Bind for 0.0.0.0:8080 failed: port is already allocated`` when Cove holds it, and
+``listen tcp4 0.0.0.0:8080: bind: address already in use`` when another program does.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from cove.runtime import errors
+from cove.runtime.network.ports import (
+    ANY_ADDRESS,
+    ContainerPort,
+    HostPorts,
+    PortRequest,
+    Publication,
+)
+
+PORT_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
+FALLBACK_RANGE = (49153, 65535)
+_SOCKET_TYPES = {
+    "tcp": (socket.SOCK_STREAM, 0),
+    "udp": (socket.SOCK_DGRAM, 0),
+    "sctp": (socket.SOCK_STREAM, socket.IPPROTO_SCTP),
+}
+
+
+def ephemeral_range(path: str = PORT_RANGE_FILE) -> tuple[int, int]:
+    try:
+        with open(path) as f:
+            first, last = (int(part) for part in f.read().split())
+    except (OSError, ValueError):
+        return FALLBACK_RANGE
+    return (first, last) if 0 < first <= last <= 65535 else FALLBACK_RANGE
+
+
+class PortHeldElsewhere(OSError):
+    """Another program holds the port (the bind failed)."""
+
+
+def bind_port(proto: str, address: IPv4Address, port: int) -> socket.socket:
+    """A socket bound to the port, holding it; ``PortHeldElsewhere`` when it is taken."""
+    kind, protocol = _SOCKET_TYPES[proto]
+    sock = socket.socket(socket.AF_INET, kind | socket.SOCK_CLOEXEC, protocol)
+    try:
+        sock.bind((str(address), port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortHeldElsewhere(exc.errno, exc.strerror) from exc
+        raise
+    return sock
+
+
+Binder = Callable[[str, IPv4Address, int], socket.socket]
+
+
+@dataclass
+class _Held:
+    owner: str
+    publication: Publication
+    sock: socket.socket
+
+
+class PortAllocator:
+    """The host ports of every published binding, each held by a socket; thread-safe."""
+
+    def __init__(
+        self, port_range: tuple[int, int] | None = None, binder: Binder = bind_port
+    ) -> None:
+        self.first, self.last = port_range or ephemeral_range()
+        self._binder = binder
+        self._lock = threading.Lock()
+        self._held: list[_Held] = []
+        self._next: dict[str, int] = {}
+
+    def allocate(self, owner: str, requests: Sequence[PortRequest]) -> list[Publication]:
+        """Hold a host port for each request of ``owner``; all or nothing (a failure
+        releases what this call took, and says which port failed in dockerd's words)."""
+        taken: list[_Held] = []
+        with self._lock:
+            try:
+                for request in requests:
+                    taken.append(self._take(owner, request))
+                    self._held.append(taken[-1])
+            except BaseException:
+                for held in taken:
+                    self._held.remove(held)
+                    held.sock.close()
+                raise
+        return [held.publication for held in taken]
+
+    def restore(self, owner: str, publications: Sequence[Publication]) -> None:
+        """Hold again what a re-adopted container published (after a daemon restart)."""
+        self.allocate(owner, [_exact(p) for p in publications])
+
+    def release(self, owner: str) -> list[Publication]:
+        with self._lock:
+            mine = [held for held in self._held if held.owner == owner]
+            for held in mine:
+                self._held.remove(held)
+                held.sock.close()
+        return [held.publication for held in mine]
+
+    def publications(self) -> dict[str, list[Publication]]:
+        """Every owner's published ports: the one list a VM forwarder follows."""
+        with self._lock:
+            found: dict[str, list[Publication]] = {}
+            for held in self._held:
+                found.setdefault(held.owner, []).append(held.publication)
+            return found
+
+    def close(self) -> None:
+        with self._lock:
+            for held in self._held:
+                held.sock.close()
+            self._held.clear()
+
+    def _take(self, owner: str, request: PortRequest) -> _Held:
+        if request.host.random:
+            return self._take_random(owner, request)
+        last_error: errors.EngineError | None = None
+        for port in range(request.host.first, request.host.last + 1):
+            try:
+                return self._take_port(owner, request, port)
+            except errors.EngineError as exc:
+                last_error = exc
+        assert last_error is not None
+        if request.host.first != request.host.last:  # dockerd: the whole range is busy
+            span = f"{request.host.first}-{request.host.last}"
+            raise errors.SystemError_(
+                f"Bind for {request.host.address}:{span} failed: port is already allocated"
+            ) from last_error
+        raise last_error
+
+    def _take_random(self, owner: str, request: PortRequest) -> _Held:
+        proto = request.container.proto
+        start = self._next.get(proto, self.first)
+        count = self.last - self.first + 1
+        for step in range(count):
+            port = self.first + (start - self.first + step) % count
+            try:
+                held = self._take_port(owner, request, port)
+            except errors.EngineError:
+                continue
+            self._next[proto] = port + 1 if port < self.last else self.first
+            return held
+        raise errors.SystemError_("all ports are allocated")
+
+    def _take_port(self, owner: str, request: PortRequest, port: int) -> _Held:
+        proto, address = request.container.proto, request.host.address
+        for held in self._held:
+            p = held.publication
+            if (
+                p.proto == proto
+                and p.host_port == port
+                and (ANY_ADDRESS in (p.host_address, address) or p.host_address == address)
+            ):
+                raise errors.SystemError_(
+                    f"Bind for {address}:{port} failed: port is already allocated"
+                )
+        try:
+            sock = self._binder(proto, address, port)
+        except PortHeldElsewhere:
+            family = "tcp4" if proto == "tcp" else f"{proto}4"
+            raise errors.SystemError_(
+                f"listen {family} {address}:{port}: bind: address already in use"
+            ) from None
+        except OSError as exc:
+            raise errors.SystemError_(f"listen {proto} {address}:{port}: {exc.strerror}") from exc
+        publication = Publication(proto, address, port, request.container.port)
+        return _Held(owner, publication, sock)
+
+
+def _exact(publication: Publication) -> PortRequest:
+    return PortRequest(
+        ContainerPort(publication.container_port, publication.proto),
+        HostPorts(publication.host_address, publication.host_port, publication.host_port),
+    )
