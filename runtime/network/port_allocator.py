@@ -7,9 +7,14 @@ port never answers itself: DNAT takes its packets first.
 
 Random ports come from the kernel's ephemeral range (``ip_local_port_range``; dockerd's
 fallback 49153-65535 when it can't be read), one after another from where the last one
-was taken, as dockerd's allocator does. The errors are dockerd's:
-``Bind for 0.0.0.0:8080 failed: port is already allocated`` when Cove holds it, and
-``listen tcp4 0.0.0.0:8080: bind: address already in use`` when another program does.
+was taken, as dockerd's allocator does. The errors are dockerd 20.10's, word for word
+(read from it in the network lab), because scripts match them:
+``Bind for 0.0.0.0:8080 failed: port is already allocated`` when Cove holds the port on
+the same address; ``Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind:
+address already in use`` when another program holds it, or Cove holds it on an
+overlapping address (dockerd's proxy fails there; Cove has no proxy but keeps the words);
+``all ports are allocated`` when a range has no free port left. ``endpoint_error`` adds
+the ``driver failed programming external connectivity on endpoint`` prefix.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from cove.runtime.network.ports import (
 
 PORT_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
 FALLBACK_RANGE = (49153, 65535)
+ALL_ALLOCATED = "all ports are allocated"
 _SOCKET_TYPES = {
     "tcp": (socket.SOCK_STREAM, 0),
     "udp": (socket.SOCK_DGRAM, 0),
@@ -141,10 +147,7 @@ class PortAllocator:
                 last_error = exc
         assert last_error is not None
         if request.host.first != request.host.last:  # dockerd: the whole range is busy
-            span = f"{request.host.first}-{request.host.last}"
-            raise errors.SystemError_(
-                f"Bind for {request.host.address}:{span} failed: port is already allocated"
-            ) from last_error
+            raise errors.SystemError_(ALL_ALLOCATED) from last_error
         raise last_error
 
     def _take_random(self, owner: str, request: PortRequest) -> _Held:
@@ -159,31 +162,45 @@ class PortAllocator:
                 continue
             self._next[proto] = port + 1 if port < self.last else self.first
             return held
-        raise errors.SystemError_("all ports are allocated")
+        raise errors.SystemError_(ALL_ALLOCATED)
 
     def _take_port(self, owner: str, request: PortRequest, port: int) -> _Held:
         proto, address = request.container.proto, request.host.address
         for held in self._held:
             p = held.publication
-            if (
-                p.proto == proto
-                and p.host_port == port
-                and (ANY_ADDRESS in (p.host_address, address) or p.host_address == address)
-            ):
+            if p.proto != proto or p.host_port != port:
+                continue
+            if p.host_address == address:
                 raise errors.SystemError_(
                     f"Bind for {address}:{port} failed: port is already allocated"
                 )
+            if ANY_ADDRESS in (p.host_address, address):
+                raise errors.SystemError_(_in_use(proto, address, port))
         try:
             sock = self._binder(proto, address, port)
         except PortHeldElsewhere:
-            family = "tcp4" if proto == "tcp" else f"{proto}4"
-            raise errors.SystemError_(
-                f"listen {family} {address}:{port}: bind: address already in use"
-            ) from None
+            raise errors.SystemError_(_in_use(proto, address, port)) from None
         except OSError as exc:
             raise errors.SystemError_(f"listen {proto} {address}:{port}: {exc.strerror}") from exc
         publication = Publication(proto, address, port, request.container.port)
         return _Held(owner, publication, sock)
+
+
+def _in_use(proto: str, address: IPv4Address, port: int) -> str:
+    return (
+        f"Error starting userland proxy: listen {proto}4 {address}:{port}: bind: "
+        "address already in use"
+    )
+
+
+def endpoint_error(
+    endpoint: str, endpoint_id: str, cause: errors.EngineError
+) -> errors.SystemError_:
+    """``cause`` as ``docker run`` shows it: named after the container's endpoint."""
+    return errors.SystemError_(
+        f"driver failed programming external connectivity on "
+        f"endpoint {endpoint} ({endpoint_id}): {cause.message}"
+    )
 
 
 def _exact(publication: Publication) -> PortRequest:

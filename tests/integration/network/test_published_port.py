@@ -130,7 +130,9 @@ def test_a_port_a_lab_program_holds_is_refused_and_nothing_is_left_held(
                 "c1",
                 port_requests({"81/tcp": [{"HostPort": "8081"}], "80/tcp": [{"HostPort": "8080"}]}),
             )
-        assert str(taken.value) == "listen tcp4 0.0.0.0:8080: bind: address already in use"
+        assert str(taken.value) == (
+            "Error starting userland proxy: listen tcp4 0.0.0.0:8080: bind: address already in use"
+        )
         assert ports.publications() == {}
         # 8081, taken first in the same call, was let go with the rest: it binds again
         again = in_netns(netlab.host_path, lambda: bind_port("tcp", IPv4Address("0.0.0.0"), 8081))

@@ -1,5 +1,7 @@
 """Host ports for published bindings, on a fake binder: held per owner, random ones in
-order from the ephemeral range, all-or-nothing, and dockerd's errors."""
+order from the ephemeral range, all-or-nothing, and dockerd's errors (the messages as
+dockerd 20.10 gave them, run in a network lab with a listener and containers holding
+the ports)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from cove.runtime import errors
-from cove.runtime.network.port_allocator import PortAllocator, PortHeldElsewhere, ephemeral_range
+from cove.runtime.network.port_allocator import (
+    PortAllocator,
+    PortHeldElsewhere,
+    endpoint_error,
+    ephemeral_range,
+)
 from cove.runtime.network.ports import ContainerPort, HostPorts, PortRequest, Publication
 
 ANY = IPv4Address("0.0.0.0")
@@ -67,25 +74,37 @@ def test_a_port_cove_holds_is_already_allocated_in_dockerds_words() -> None:
     ports = _allocator(FakeBinder())
     ports.allocate("a", [_request(80, 8080)])
     with pytest.raises(errors.SystemError_) as taken:
+        ports.allocate("b", [_request(80, 8080)])
+    assert taken.value.message == "Bind for 0.0.0.0:8080 failed: port is already allocated"
+    # on an overlapping address dockerd's allocator lets it by and its proxy fails the bind
+    with pytest.raises(errors.SystemError_) as overlapping:
         ports.allocate("b", [_request(80, 8080, address=LOCAL)])
-    assert taken.value.message == "Bind for 127.0.0.1:8080 failed: port is already allocated"
+    assert overlapping.value.message == (
+        "Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind: address already in use"
+    )
     ports.allocate("b", [_request(80, 8080, proto="udp")])  # another protocol: free
 
 
 def test_a_port_another_program_holds_is_address_already_in_use() -> None:
-    ports = _allocator(FakeBinder({("tcp", 8080)}))
+    ports = _allocator(FakeBinder({("udp", 5353)}))
     with pytest.raises(errors.SystemError_) as taken:
-        ports.allocate("a", [_request(80, 8080)])
-    assert taken.value.message == "listen tcp4 0.0.0.0:8080: bind: address already in use"
+        ports.allocate("a", [_request(53, 5353, proto="udp")])
+    assert taken.value.message == (
+        "Error starting userland proxy: listen udp4 0.0.0.0:5353: bind: address already in use"
+    )
+    shown = endpoint_error("web", "0123abcd", taken.value)
+    assert shown.message == (
+        "driver failed programming external connectivity on endpoint web (0123abcd): "
+        "Error starting userland proxy: listen udp4 0.0.0.0:5353: bind: address already in use"
+    )
 
 
 def test_a_range_takes_its_first_free_port_and_fails_whole_when_full() -> None:
     ports = _allocator(FakeBinder({("tcp", 8000)}))
     assert [p.host_port for p in ports.allocate("a", [_request(80, 8000, 8001)])] == [8001]
-    with pytest.raises(
-        errors.SystemError_, match="Bind for 0.0.0.0:8000-8001 failed: port is already allocated"
-    ):
+    with pytest.raises(errors.SystemError_) as full:
         ports.allocate("b", [_request(80, 8000, 8001)])
+    assert full.value.message == "all ports are allocated"
 
 
 def test_a_failed_request_releases_what_the_same_call_took() -> None:
