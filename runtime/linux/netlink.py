@@ -176,6 +176,13 @@ class Netlink:
                 broadcast=str(address.network.broadcast_address),
             )
 
+    def delete_address(self, name: str, address: IPv4Interface) -> None:
+        index = self.index(name)
+        with _translated(f"delete address {address} from", name):
+            self._api.addr(
+                "del", index=index, address=str(address.ip), prefixlen=address.network.prefixlen
+            )
+
     def addresses(self, name: str | None = None) -> list[IPv4Interface]:
         """The IPv4 addresses of one link, or of every link."""
         query: dict[str, Any] = {"family": socket.AF_INET}

@@ -10,4 +10,6 @@ through ``cove.runtime.linux``.
     port_allocator.py  host ports: held, random from the ephemeral range, in-use errors
     ruleset.py         the nftables table for the bridges: MASQUERADE out, DNAT in
                        (127.0.0.1 too), hairpin
+    bridge.py          the default bridge: setup, attach/detach a container (all or
+                       nothing), take back live endpoints after a restart, sweep the rest
 """
