@@ -125,12 +125,18 @@ class APIClient(ImageCalls):
 
     def events(self, since: str | None = None, until: str | None = None,
                filters: dict[str, list[str]] | None = None) -> Iterator[JSON]:
-        stream = self._stream("GET", "/events", {"since": since, "until": until,
-                                                 "filters": filters or None})
+        stream = self.events_response(since, until, filters)
         try:
             yield from iter_json_lines(iter(stream))
         finally:
             stream.close()
+
+    def events_response(self, since: str | None = None, until: str | None = None,
+                        filters: dict[str, list[str]] | None = None) -> StreamingResponse:
+        """``GET /events`` left open, for a follower that must be stoppable from another
+        thread (``abort``); ``iter_json_lines(iter(response))`` reads it."""
+        return self._stream("GET", "/events", {"since": since, "until": until,
+                                               "filters": filters or None})
 
     # --- containers -----------------------------------------------------------------
 

@@ -310,6 +310,16 @@ class Connection:
             self.sock.close()
             self.sock = None
 
+    def abort(self) -> None:
+        """End the exchange from another thread: a read blocked on the socket returns
+        (``close`` alone does not wake it)."""
+        sock = self.sock
+        if sock is not None:
+            try:
+                sock.shutdown(_socket.SHUT_RDWR)
+            except OSError:
+                pass
+
 
 def open_connection(host: Host, timeout: float | None = None) -> Connection:
     """A fresh, not-yet-connected connection to ``host``."""

@@ -101,3 +101,7 @@ class StreamingResponse:
 
     def close(self) -> None:
         self.conn.close()
+
+    def abort(self) -> None:
+        """Safe from another thread: the reader of this response sees its end."""
+        self.conn.abort()

@@ -1,10 +1,10 @@
 """Follows the engine: ``GET /events`` as it happens, whether the engine answers, and a
 slow resync as the fallback for anything the stream missed.
 
-A thread of its own (not a pool worker: it blocks for the app's life) reads the stream.
-The client's socket timeout doubles as the thread's heartbeat: an idle stream ends every
-``idle`` seconds and is reopened from the last event's time, so a wedged connection or a
-request to stop is noticed within that. When the engine stops answering the thread
+A thread of its own (not a pool worker: it blocks for the app's life) reads the stream;
+``stop`` aborts the open response, so the thread ends at once. The client's socket
+timeout is the heartbeat: an idle stream ends every ``idle`` seconds and is reopened from
+the last event's time, so a wedged connection is noticed within that. When the engine stops answering the thread
 pings it every ``retry`` seconds and says so the moment it answers again; every time
 it comes up the app reloads in full, since events of the gap are lost.
 """
@@ -18,10 +18,11 @@ from PySide6.QtCore import QObject, Signal
 
 from cove.desktop.client.api import APIClient
 from cove.desktop.client.errors import ClientError, NotImplementedByDaemon
+from cove.desktop.client.wire import StreamingResponse, iter_json_lines
 
 from .containers import EngineEvent
 
-IDLE = 2.0  # seconds an events stream may stay silent before it is reopened
+IDLE = 5.0  # seconds an events stream may stay silent before it is reopened
 RETRY = 0.25  # seconds between pings of an engine that is down
 RESYNC = 30.0  # seconds between full reloads while events flow (the slow fallback)
 POLL = 3.0  # seconds between full reloads of an engine without /events
@@ -44,14 +45,23 @@ class EventsFollower(QObject):
         self.resync_every = resync_every
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._response: StreamingResponse | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._follow, name="cove-events", daemon=True)
         self._thread.start()
 
+    @property
+    def streaming(self) -> bool:
+        """Whether an events response is open (the engine is followed, not polled)."""
+        return self._response is not None
+
     def stop(self) -> None:
-        """End the thread; returns within the client's idle timeout."""
+        """End the thread, waking it from a blocked read."""
         self._stopping.set()
+        response = self._response
+        if response is not None:
+            response.abort()
         if self._thread is not None:
             self._thread.join(self.client.timeout or IDLE + 1)
             self._thread = None
@@ -79,7 +89,10 @@ class EventsFollower(QObject):
                 self.resync.emit()
             opened = time.time()
             try:
-                for raw in self.client.events(since=since):
+                self._response = self.client.events_response(since=since)
+                if self._stopping.is_set():
+                    return  # stop() came between the open and the read
+                for raw in iter_json_lines(iter(self._response)):
                     if not isinstance(raw, dict):
                         continue
                     event = EngineEvent.from_json(raw)
@@ -92,6 +105,10 @@ class EventsFollower(QObject):
                 self._poll()  # an engine without /events: reload every POLL seconds
             except (ClientError, OSError):
                 pass  # idle timeout or a dropped stream: ping and reopen
+            finally:
+                if self._response is not None:
+                    self._response.close()
+                    self._response = None
             if since is None:
                 since = f"{opened:.9f}"
 

@@ -20,7 +20,8 @@ MAX_THREADS = 4
 class _Relay(QObject):
     """Carries one task's outcome to the UI thread (created there, so queued)."""
 
-    finished = Signal(int, bool, object)
+    done = Signal(int, object)
+    failed = Signal(int, object)
 
 
 class _Task(QRunnable):
@@ -34,9 +35,9 @@ class _Task(QRunnable):
         try:
             result = self.work()
         except Exception as exc:  # noqa: BLE001 - every failure goes to the error callback
-            self.relay.finished.emit(self.token, False, exc)
+            self.relay.failed.emit(self.token, exc)
         else:
-            self.relay.finished.emit(self.token, True, result)
+            self.relay.done.emit(self.token, result)
 
 
 class Workers(QObject):
@@ -47,7 +48,8 @@ class Workers(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(MAX_THREADS)
         self._relay = _Relay(self)
-        self._relay.finished.connect(self._finished)
+        self._relay.done.connect(self._done)
+        self._relay.failed.connect(self._failed)
         self._tokens = itertools.count()
         self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[Exception], None]]] = {}
 
@@ -70,14 +72,15 @@ class Workers(QObject):
         """Wait for the pool's threads (at quit: no thread outlives the app)."""
         return bool(self.pool.waitForDone(timeout_ms))
 
-    @Slot(int, bool, object)
-    def _finished(self, token: int, ok: bool, outcome: object) -> None:
+    @Slot(int, object)
+    def _done(self, token: int, result: object) -> None:
         callbacks = self._callbacks.pop(token, None)
-        if callbacks is None:
-            return
-        on_done, on_error = callbacks
-        if ok:
-            on_done(outcome)
-        else:
-            assert isinstance(outcome, Exception)
-            on_error(outcome)
+        if callbacks is not None:
+            callbacks[0](result)
+
+    @Slot(int, object)
+    def _failed(self, token: int, exc: object) -> None:
+        callbacks = self._callbacks.pop(token, None)
+        if callbacks is not None:
+            assert isinstance(exc, Exception)
+            callbacks[1](exc)

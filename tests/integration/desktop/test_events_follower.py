@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -72,3 +73,16 @@ def test_the_engine_going_away_and_coming_back_is_told_once_each(
     qtbot.waitUntil(lambda: changes == ["up", "down"], timeout=5000)
     private_coved.start()
     qtbot.waitUntil(lambda: changes == ["up", "down", "up"], timeout=5000)
+
+
+def test_stopping_wakes_a_follower_blocked_on_an_idle_stream(
+    qtbot: QtBot, private_coved: Coved
+) -> None:
+    follower = EventsFollower(private_coved.host, idle=30.0)
+    _, changes = _record(follower)
+    follower.start()
+    qtbot.waitUntil(lambda: changes == ["up"], timeout=5000)
+    qtbot.waitUntil(lambda: follower.streaming, timeout=5000)
+    began = time.monotonic()
+    follower.stop()
+    assert time.monotonic() - began < 1.0  # the response was aborted, not timed out

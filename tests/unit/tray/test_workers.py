@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from pytestqt.qtbot import QtBot
@@ -55,3 +56,16 @@ def test_the_ui_thread_is_free_while_work_blocks(qtbot: QtBot) -> None:
     release.set()
     qtbot.waitUntil(lambda: bool(done), timeout=5000)
     assert workers.wait()
+
+
+def test_emitting_signals_keeps_the_interpreter_whole(qtbot: QtBot) -> None:
+    """PySide6 6.12.0's emit dropped a reference to the bool it returns each time: the app
+    emits thousands of signals a day, and once True's count reached zero it aborted."""
+    workers = Workers()
+    done: list[int] = []
+    before = sys.getrefcount(True)
+    for number in range(200):
+        workers.run(lambda n=number: n, done.append, lambda exc: None)
+    qtbot.waitUntil(lambda: len(done) == 200, timeout=10000)
+    assert workers.wait()
+    assert sys.getrefcount(True) >= before - 10

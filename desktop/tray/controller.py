@@ -1,0 +1,188 @@
+"""The app's one controller: engine state, the containers list and the actions, wired
+between the events follower, the worker pool, the API client and the windows.
+
+Every API call runs on a worker; its result or error comes back here on the UI thread.
+A container's row is fetched again after each of its events, and an answer older than
+the newest one asked for is dropped, so out-of-order answers cannot show a stale state.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from cove.desktop.client.api import APIClient
+
+from .containers import ContainerRow, Effect, EngineEvent
+from .dashboard import Dashboard
+from .engine_control import EngineControl
+from .events import EventsFollower
+from .state import EngineState, Happening, Status, advance
+from .workers import Workers
+
+CALL_TIMEOUT = 60.0  # seconds; a stop waits up to the container's stop timeout
+
+
+class Controller(QObject):
+    status_changed = Signal(object)  # Status
+    containers_changed = Signal()
+    loaded = Signal()  # the first full list after the engine came up is on screen
+    error = Signal(str)
+
+    def __init__(self, host: str, control: EngineControl, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.control = control
+        self.client = APIClient(host, timeout=CALL_TIMEOUT)
+        self.workers = Workers(self)
+        self.follower = EventsFollower(host, self)
+        self.status = Status(EngineState.STOPPED)
+        self.dashboard = Dashboard()
+        if not control.controllable:
+            self.dashboard.containers.stopped_hint = f"The engine is stopped. {control.reason}."
+        self.engine_description = ""
+        self._asked: dict[str, int] = {}  # container id -> newest refresh asked for
+        self._sequence = itertools.count(1)
+        self.follower.up.connect(self._engine_up)
+        self.follower.down.connect(self._engine_down)
+        self.follower.happened.connect(self._event)
+        self.follower.resync.connect(self.reload)
+        self.dashboard.containers.action_requested.connect(self.container_action)
+        self.error.connect(self.dashboard.messages.show_error)
+        self.status_changed.connect(self.dashboard.show_status)
+
+    def start(self) -> None:
+        self.follower.start()
+
+    def shutdown(self) -> None:
+        self.follower.stop()
+        self.workers.wait()
+
+    @property
+    def rows(self) -> dict[str, ContainerRow]:
+        return self.dashboard.containers.rows
+
+    # engine state ----------------------------------------------------------
+    def _advance(self, happening: Happening, message: str = "") -> None:
+        status = advance(self.status, happening, message)
+        if status != self.status:
+            self.status = status
+            self.status_changed.emit(status)
+
+    @Slot()
+    def _engine_up(self) -> None:
+        self._advance(Happening.ENGINE_ANSWERED)
+        self.reload(first=True)
+        self._call(self._describe_engine, self._show_engine)
+
+    @Slot(str)
+    def _engine_down(self, message: str) -> None:
+        self._advance(Happening.ENGINE_GONE, message)
+        self.engine_description = ""
+        self.containers_changed.emit()
+
+    def _describe_engine(self) -> tuple[str, str, str]:
+        info: dict[str, Any] = self.client.info() or {}
+        return (
+            str(info.get("ServerVersion", "")),
+            str(info.get("OperatingSystem", "")),
+            str(info.get("KernelVersion", "")),
+        )
+
+    def _show_engine(self, described: tuple[str, str, str]) -> None:
+        self.engine_description = "Engine {} · {} · kernel {}".format(*described)
+        self.dashboard.show_engine(*described)
+
+    def start_engine(self) -> None:
+        self._engine_action(Happening.START_REQUESTED, self.control.start)
+
+    def stop_engine(self) -> None:
+        self._engine_action(Happening.STOP_REQUESTED, self.control.stop)
+
+    def restart_engine(self) -> None:
+        def restart() -> None:
+            self.control.stop()
+            self.control.start()
+
+        self._engine_action(Happening.STOP_REQUESTED, restart)
+
+    def _engine_action(self, happening: Happening, work: Callable[[], None]) -> None:
+        if not self.control.controllable:
+            self.error.emit(self.control.reason)
+            return
+        self._advance(happening)
+
+        def failed(exc: Exception) -> None:
+            self._advance(Happening.ACTION_FAILED, str(exc))
+            self.error.emit(str(exc))
+
+        self._call(work, lambda _: None, failed)
+
+    # containers ------------------------------------------------------------
+    def reload(self, first: bool = False) -> None:
+        """Read the whole list again (the engine came up, or the slow resync)."""
+        sequence = next(self._sequence)
+
+        def show(summaries: list[Any]) -> None:
+            rows = [ContainerRow.from_summary(s) for s in summaries if isinstance(s, dict)]
+            # rows asked for after this list was read are newer than it: keep theirs
+            newer = {cid for cid, asked in self._asked.items() if asked > sequence}
+            kept = [self.rows[cid] for cid in newer if cid in self.rows]
+            self.dashboard.containers.replace_all(
+                [r for r in rows if r.id not in newer] + kept)  # fmt: skip
+            self.containers_changed.emit()
+            if first:
+                self.loaded.emit()
+
+        self._call(lambda: self.client.containers(all=True), show)
+
+    @Slot(object)
+    def _event(self, event: EngineEvent) -> None:
+        effect = event.effect()
+        if effect is Effect.REMOVE:
+            self._asked[event.actor_id] = next(self._sequence)
+            self.dashboard.containers.remove(event.actor_id)
+            self.containers_changed.emit()
+        elif effect is Effect.REFRESH:
+            self.refresh(event.actor_id)
+
+    def refresh(self, container_id: str) -> None:
+        sequence = self._asked[container_id] = next(self._sequence)
+
+        def show(summaries: list[Any]) -> None:
+            if self._asked.get(container_id) != sequence:
+                return  # a newer answer is on its way
+            rows = [ContainerRow.from_summary(s) for s in summaries if isinstance(s, dict)]
+            if rows:
+                self.dashboard.containers.upsert(rows[0])
+            else:
+                self.dashboard.containers.remove(container_id)
+            self.containers_changed.emit()
+
+        self._call(lambda: self.client.containers(all=True, filters={"id": [container_id]}), show)
+
+    @Slot(str, str)
+    def container_action(self, action: str, container_id: str) -> None:
+        calls: dict[str, Callable[[str], None]] = {
+            "start": self.client.start,
+            "stop": self.client.stop,
+            "restart": self.client.restart,
+            "remove": self.client.remove_container,
+        }
+        call = calls[action]
+        self._call(lambda: call(container_id), lambda _: None)
+
+    # plumbing --------------------------------------------------------------
+    def _call(
+        self,
+        work: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.workers.run(work, on_done, on_error or self._show_error)
+
+    def _show_error(self, exc: Exception) -> None:
+        self.error.emit(str(exc))

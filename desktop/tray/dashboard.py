@@ -1,0 +1,109 @@
+"""The dashboard window: a message bar for errors, the pages, and a status bar with the
+engine's state, version, and the server's OS and kernel.
+
+Errors are shown in the message bar, not in modal dialogs: a dialog blocks the event
+loop's user, stacks up when the engine is flapping, and hides the list it is about.
+Closing the window only hides it; the engine is never stopped by a window.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .containers_page import ContainersPage
+from .icons import state_icon
+from .state import EngineState, Status
+
+TITLE = "Cove"
+
+
+class MessageBar(QFrame):
+    """One line saying what went wrong, until dismissed or replaced."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBar")
+        self.setStyleSheet(
+            "#messageBar { background: #fde8e8; border: 1px solid #e53e3e; border-radius: 4px; }"
+            " QLabel { color: #9b2c2c; }"
+        )
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        dismiss = QToolButton(self)
+        dismiss.setText("✕")
+        dismiss.setAutoRaise(True)
+        dismiss.clicked.connect(self.clear)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(dismiss)
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        return self.label.text() if not self.isHidden() else ""
+
+    def show_error(self, message: str) -> None:
+        self.label.setText(message)
+        self.show()
+
+    def clear(self) -> None:
+        self.label.clear()
+        self.hide()
+
+
+class Dashboard(QMainWindow):
+    closed = Signal()  # the user closed the window (it is hidden, not destroyed)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(TITLE)
+        self.resize(820, 480)
+        self.messages = MessageBar(self)
+        self.containers = ContainersPage(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.containers, "Containers")
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.state_icon = QLabel(self)
+        self.state_label = QLabel(self)
+        self.engine_label = QLabel(self)
+        self.statusBar().addWidget(self.state_icon)
+        self.statusBar().addWidget(self.state_label)
+        self.statusBar().addPermanentWidget(self.engine_label)
+        self.show_status(Status(EngineState.STOPPED))
+
+    def show_status(self, status: Status) -> None:
+        self.state_icon.setPixmap(state_icon(status.state, mask=False).pixmap(16, 16))
+        self.state_label.setText(f"Engine {status.state.value}")
+        self.containers.set_engine_up(status.state is EngineState.RUNNING)
+        if status.state is not EngineState.RUNNING:
+            self.engine_label.clear()
+
+    def show_engine(self, version: str, os_name: str, kernel: str) -> None:
+        self.engine_label.setText(f"Engine {version} · {os_name} · kernel {kernel}")
+
+    def show_page(self, title: str) -> None:
+        for index in range(self.tabs.count()):
+            if self.tabs.tabText(index) == title:
+                self.tabs.setCurrentIndex(index)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        event.ignore()
+        self.hide()
+        self.closed.emit()

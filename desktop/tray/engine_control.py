@@ -1,0 +1,87 @@
+"""Starting and stopping the engine: the Cove machine through ``cove.vm`` (the code
+``cove machine start``/``stop`` runs), or nothing for the native ``coved``, which runs as
+root under whatever the user started it with; the app says so rather than pretend.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from cove.desktop.client import contexts
+
+if TYPE_CHECKING:
+    from cove.vm.machine import QemuMachine
+
+NATIVE_REASON = (
+    "The engine on this machine is coved, run as root by its owner "
+    "(sudo coved); use the vm context to have Cove start and stop its machine"
+)
+
+
+class EngineControl(Protocol):
+    """What the tray's start, stop and restart call; each blocks (run it on a worker)."""
+
+    @property
+    def controllable(self) -> bool: ...
+
+    @property
+    def reason(self) -> str:
+        """Why it is not controllable (shown as the menu entries' tool tip)."""
+        ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class MachineControl:
+    """The Cove machine of the ``vm`` context."""
+
+    def __init__(self, name: str = contexts.MACHINE) -> None:
+        self.name = name
+
+    @property
+    def controllable(self) -> bool:
+        return True
+
+    @property
+    def reason(self) -> str:
+        return ""
+
+    def _machine(self) -> QemuMachine:
+        """Imported when used: the app starts without loading the VM code."""
+        from cove.vm.machine import QemuMachine
+        from cove.vm.paths import MachinePaths
+
+        return QemuMachine(MachinePaths.of(self.name))
+
+    def start(self) -> None:
+        self._machine().start()
+
+    def stop(self) -> None:
+        self._machine().stop()
+
+
+class NativeEngine:
+    """The native ``coved``: watched, not driven."""
+
+    @property
+    def controllable(self) -> bool:
+        return False
+
+    @property
+    def reason(self) -> str:
+        return NATIVE_REASON
+
+    def start(self) -> None:
+        raise PermissionError(NATIVE_REASON)
+
+    def stop(self) -> None:
+        raise PermissionError(NATIVE_REASON)
+
+
+def control_for(host: str) -> EngineControl:
+    """The machine's control when ``host`` is the machine's engine socket, else none."""
+    if host == contexts.host_of("vm"):
+        return MachineControl()
+    return NativeEngine()
