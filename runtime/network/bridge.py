@@ -26,6 +26,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.linux.conntrack import delete_translated_flows
 from cove.runtime.linux.netlink import Netlink
 from cove.runtime.linux.netns import NetnsRef
 from cove.runtime.linux.nftables import apply_table, delete_table
@@ -214,13 +215,23 @@ class DefaultBridge:
             raise _system(exc) from exc
 
     def detach(self, owner: str) -> None:
-        """Disconnect one container: its veth, ports, address and rules; idempotent."""
+        """Disconnect one container: its veth, ports, address, rules and the flows its
+        ports carried (so a port published again elsewhere gets no stale flow); idempotent."""
         with self._lock:
             self._delete_link(host_link_name(owner))
             self.ports.release(owner)
             self.ipam.release(NETWORK, owner)
-            if self._endpoints.pop(owner, None) is not None:
-                self._apply()
+            endpoint = self._endpoints.pop(owner, None)
+            if endpoint is None:
+                return
+            self._apply()
+            try:
+                for p in endpoint.publications:
+                    delete_translated_flows(
+                        p.proto, p.host_port, endpoint.address.ip, p.container_port, self.netns
+                    )
+            except KernelError as exc:
+                raise _system(exc) from exc
 
     def restore(self, endpoint: Endpoint) -> None:
         """Take back a live container's endpoint after a daemon restart: its address (kept
