@@ -43,7 +43,9 @@ class TrayMenu(QMenu):
         if controller.engine_description:
             self.addAction(controller.engine_description).setEnabled(False)
         if controller.status.message and state.value in ("error", "stopped"):
-            self.addAction(controller.status.message[:80]).setEnabled(False)
+            message = controller.status.message
+            shown = message if len(message) <= 72 else message[:71] + "…"
+            self.addAction(shown).setEnabled(False)
         self.addSeparator()
         enabled = actions_enabled(state)
         for name, slot in (
