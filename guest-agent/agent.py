@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cove.common.version import VERSION
 from cove.guest_agent import engine_bridge, protocol
 
 ClockSetter = Callable[[int], None]
@@ -38,7 +39,7 @@ def answer(request: dict[str, Any], now_ns: Callable[[], int] = time.time_ns,
         return {"ok": True, "drift_ns": drift, "adjusted": adjusted}
     if op == "status":
         return {"ok": True, "os": _os_name(), "kernel": os.uname().release,
-                "uptime_s": _uptime(), "engine": os.path.exists(engine_bridge.ENGINE_SOCKET)}
+                "uptime_s": _uptime(), "engine": engine_bridge.ping(), "version": VERSION}
     return {"ok": False, "error": f"unknown op {op!r}"}
 
 

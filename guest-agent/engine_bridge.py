@@ -39,3 +39,15 @@ def _relay(client: socket.socket, engine_socket: str) -> None:
         return
     pump(client, SocketStream(engine))
 
+
+
+def ping(path: str = ENGINE_SOCKET) -> bool:
+    """True when coved answers GET /_ping with 200 on its socket."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2.0)
+            s.connect(path)
+            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: cove\r\n\r\n")
+            return s.recv(64).split(b" ", 2)[1:2] == [b"200"]
+    except (OSError, IndexError):
+        return False

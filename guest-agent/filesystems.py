@@ -15,6 +15,7 @@ from cove.guest_agent.kernel import MS_NODEV, MS_NOEXEC, MS_NOSUID
 DATA_ROOT = "/var/lib/cove"
 EXT4_MAGIC_OFFSET = 1080  # s_magic: the superblock starts at 1024, the magic is 56 bytes in
 EXT4_MAGIC = b"\x53\xef"
+BLKFLSBUF = 0x1261  # _IO(0x12, 97)
 
 # (fstype, target, flags, options), in mount order
 EARLY_MOUNTS: tuple[tuple[str, str, int, str], ...] = (
@@ -61,11 +62,23 @@ def is_ext4(device: str) -> bool:
         return f.read(2) == EXT4_MAGIC
 
 
+def forget_cached(device: str) -> None:
+    """Drops what the kernel cached of the disk's blocks. The kernel reads a disk's first
+    blocks when it finds it (the partition scan); in a VM restored from a saved state,
+    those pages are the disk as it was when the state was saved, and the ext4 superblock
+    is among them. Without this, a disk formatted since would look blank again."""
+    import fcntl
+
+    with open(device, "rb") as f:
+        fcntl.ioctl(f, BLKFLSBUF)
+
+
 def mount_data(device: str | None) -> str:
     """Mounts the data disk at /var/lib/cove (formatting it if blank); says what it did."""
     if device is None:
         kernel.mount("tmpfs", DATA_ROOT, "tmpfs", 0, "mode=0711")  # containers need suid and devices
         return "no data disk: /var/lib/cove is a tmpfs, lost at power-off"
+    forget_cached(device)
     note = ""
     if not is_ext4(device):
         subprocess.run(["mkfs.ext4", "-q", "-L", "cove-data", "-E", "lazy_itable_init=1,nodiscard",

@@ -1,11 +1,17 @@
 """PID 1 of Cove's guest: brings the system up in order, then supervises sshd and coved.
 
-The initramfs has loaded the virtio drivers and mounted the read-only system disk; this
-mounts the rest, loads the modules the engine needs, sets up the network, starts dropbear,
-mounts the data disk and starts ``coved``, printing each stage's time since boot on the
-console (``cove-init: 1.93s network``) so that boot time can be taken apart. It then
-restarts whichever of the two dies, reaps orphans, and powers off on SIGTERM/SIGINT.
-Options come from the kernel command line: ``cove.net=static|dhcp``.
+The initramfs has loaded the virtio drivers and mounted the read-only system disk. This
+mounts the rest, loads the modules the engine needs, sets up the network, and starts the
+agent and a *held* ``coved`` (loading its code, not yet touching its data root), so their
+imports overlap the rest of the boot. Then it waits at the control port for the host's go
+(``cove.guest_agent.control``): the point where the host may save the VM's state, and
+where a restored VM resumes. After the go it sets the clock, reseeds the RNG, mounts the
+data disk, lets ``coved`` start, and starts dropbear.
+
+Each stage's time since boot goes to the console (``cove-init: 1.93s network``), so that
+boot time can be taken apart. Then it restarts whichever service dies, reaps orphans, and
+powers off on SIGTERM/SIGINT. Options come from the kernel command line:
+``cove.net=static|dhcp``.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from cove.guest_agent import filesystems, kernel, network, seed, sshd
+from cove.guest_agent import control, filesystems, kernel, network, protocol, seed, sshd
+from cove.guest_agent.engine_bridge import ENGINE_SOCKET as SOCKET
+from cove.guest_agent.engine_bridge import ping
 
-SOCKET = "/run/cove.sock"
 LOG_DIR = "/run/cove"
-MODULES = ("overlay",)  # the rest load on demand through /proc/sys/kernel/modprobe
+MODULES = ("overlay", "virtio_console")  # the rest load on demand through /proc/sys/kernel/modprobe
 MODPROBE = "/usr/sbin/modprobe"  # busybox's, reading the modules.dep made at build
 READY_TIMEOUT = 120.0
 SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGUSR2}
@@ -46,20 +53,54 @@ def unblock_signals() -> None:
 
 
 class Service:
-    """A child PID 1 keeps running: started again (after a growing pause) when it exits."""
+    """A child PID 1 keeps running: started again (after a growing pause) when it exits.
 
-    def __init__(self, name: str, argv: list[str]) -> None:
+    A held service (``coved --hold-fd``) is first started loaded but waiting; it is neither
+    restarted nor released before ``release()``, so nothing uses the data root before it
+    is mounted. Its restarts after that are plain starts."""
+
+    def __init__(self, name: str, argv: list[str], held: bool = False) -> None:
         self.name = name
         self.argv = argv
         self.pid = 0
         self.restarts = 0
         self.restart_at = 0.0
+        self.held = held
+        self.hold: socket.socket | None = None
 
     def start(self) -> None:
+        argv = self.argv
+        theirs: socket.socket | None = None
+        if self.held and self.restarts == 0:
+            self.hold, theirs = socket.socketpair()
+            argv = [*argv, "--hold-fd", str(theirs.fileno())]
         with open(f"{LOG_DIR}/{self.name}.log", "ab") as log:
-            child = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     env=ENV, cwd="/", preexec_fn=unblock_signals)
+            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                     env=ENV, cwd="/", preexec_fn=unblock_signals,
+                                     pass_fds=(theirs.fileno(),) if theirs else ())
+        if theirs is not None:
+            theirs.close()
         self.pid = child.pid
+
+    def loaded(self, timeout: float) -> bool:
+        """Waits until a held service says its code is loaded (False: it died, or slow)."""
+        if self.hold is None:
+            return False
+        self.hold.settimeout(timeout)
+        try:
+            return self.hold.recv(1) == b"L"
+        except OSError:
+            return False
+
+    def release(self) -> None:
+        self.held = False
+        if self.hold is not None:
+            with self.hold:
+                try:
+                    self.hold.sendall(b"G")
+                except OSError:
+                    pass  # it died while held: the supervisor starts it plainly
+            self.hold = None
 
     def exited(self, status: int) -> None:
         self.pid = 0
@@ -73,18 +114,6 @@ def describe(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"signal {os.WTERMSIG(status)}"
     return f"status {os.waitstatus_to_exitcode(status)}"
-
-
-def ping(path: str = SOCKET) -> bool:
-    """True when coved answers GET /_ping with 200 on its socket."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(2.0)
-            s.connect(path)
-            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: cove\r\n\r\n")
-            return s.recv(64).split(b" ", 2)[1:2] == [b"200"]
-    except (OSError, IndexError):
-        return False
 
 
 class Supervisor:
@@ -101,7 +130,8 @@ class Supervisor:
         self.reap()
         now = time.monotonic()
         for service in self.services:
-            if not self.stopping and service.pid == 0 and now >= service.restart_at:
+            if (not self.stopping and service.pid == 0 and not service.held
+                    and now >= service.restart_at):
                 service.start()
 
     def reap(self) -> None:
@@ -157,11 +187,12 @@ def any_child() -> bool:
     return True
 
 
-def start_sshd(supervisor: Supervisor) -> None:
+def install_ssh_keys() -> bool:
+    """Keys and hostname from the seed disk; False when there is no SSH to start."""
     device = filesystems.disk_by_serial(seed.SERIAL)
     if device is None:
         stage("no seed disk: no sshd")
-        return
+        return False
     found = seed.read_seed(device)
     for name in found.refused:
         stage(f"seed: refused {name!r} (expected {', '.join(sorted(seed.MEMBERS))})")
@@ -171,15 +202,33 @@ def start_sshd(supervisor: Supervisor) -> None:
     missing = {"authorized_keys", "ssh_host_ed25519_key"} - found.files.keys()
     if missing:
         stage(f"seed: no {', '.join(sorted(missing))}: no sshd")
-        return
+        return False
     sshd.install_keys(found)
+    return True
+
+
+def start_sshd(supervisor: Supervisor) -> None:
+    """After the go: dropbear draws its randomness from the reseeded kernel."""
     service = Service("dropbear", sshd.command())
     supervisor.services.append(service)
     service.start()
-    if not supervisor.wait_until(sshd.listening, 10.0):
+    if not supervisor.wait_until(lambda: network.listening(sshd.PORT), 10.0):
         stage("sshd not listening after 10s")
         return
     stage(f"sshd on port {sshd.PORT}")
+
+
+def wait_for_host() -> None:
+    """The hold point: the host saves the VM's state here, or restores it to here."""
+    port = control.find_port()
+    if port is None:
+        stage("no control port: not waiting for the host")
+        return
+    stage("ready for the host")
+    host_ns, entropy = control.wait_for_go(port)
+    control.reseed(entropy)
+    control.set_clock(host_ns)
+    stage("go from the host: clock set, RNG reseeded")
 
 
 def boot() -> Supervisor:
@@ -195,20 +244,29 @@ def boot() -> Supervisor:
         f.write(MODPROBE)
     subprocess.run([MODPROBE, "-a", *MODULES], check=True)
     stage("modules")
-    stage(f"network: {network.bring_up(options.get('cove.net', 'static'))}")
     supervisor = Supervisor([])
-    start_sshd(supervisor)
-    stage(filesystems.mount_data(filesystems.disk_by_serial("cove-data")))
+    # loading coved takes longest: it starts first, held until the data disk is mounted
     coved = Service("coved", [sys.executable, "-m", "cove.runtime.daemon",
                               "--data-root", filesystems.DATA_ROOT, "-H", f"unix://{SOCKET}",
-                              "--pidfile", f"{LOG_DIR}/coved.pid"])
+                              "--pidfile", f"{LOG_DIR}/coved.pid"], held=True)
     supervisor.services.append(coved)
     coved.start()
+    stage(f"network: {network.bring_up(options.get('cove.net', 'static'))}")
     # the host's SSH channels land on the agent: the engine bridge on loopback 2375
     # (dropbear forwards no Unix sockets) and the clock/status requests on 2376
     agent = Service("agent", [sys.executable, "-m", "cove.guest_agent.agent"])
     supervisor.services.append(agent)
     agent.start()
+    ssh = install_ssh_keys()
+    if not supervisor.wait_until(lambda: network.listening(protocol.AGENT_PORT), 60.0):
+        stage("agent not listening after 60s")
+    stage("agent")
+    stage("engine loaded" if coved.loaded(60.0) else "engine did not load: starting it plainly")
+    wait_for_host()
+    stage(filesystems.mount_data(filesystems.disk_by_serial("cove-data")))
+    coved.release()
+    if ssh:
+        start_sshd(supervisor)
     if supervisor.wait_until(ping, READY_TIMEOUT):
         stage("coved ready")
     elif not supervisor.stopping:

@@ -32,3 +32,20 @@ def bring_up(mode: str) -> str:
                     "-s", UDHCPC_SCRIPT], check=True, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL)
     return "eth0 (dhcp)"
+
+
+def listening(port: int) -> bool:
+    """True once a TCP socket listens on the port (read from /proc/net/tcp*, no connection
+    made)."""
+    wanted = f":{port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[1].endswith(wanted) and fields[3] == "0A":
+                        return True
+        except FileNotFoundError:
+            continue
+    return False

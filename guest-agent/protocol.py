@@ -9,8 +9,21 @@ object per line each way, a request and its answer.
         the guest sets its clock to the host's when they differ by more than
         ``MAX_DRIFT_NS`` (after a laptop sleeps, the guest's clock is minutes behind)
     {"op": "status"}               -> {"ok": true, "os": "...", "kernel": "...",
-                                       "uptime_s": F, "engine": bool}
+                                       "uptime_s": F, "engine": bool, "version": "..."}
+        ``engine``: coved answers /_ping; ``version``: Cove's, the agent's and the engine's
+        (one wheel)
     anything else                  -> {"ok": false, "error": "..."}
+
+Once per boot, before that, ``machine start`` and the guest's init talk over the control
+port, a virtio-serial line named ``CONTROL_PORT`` (no network, no SSH yet):
+
+    guest: {"op": "ready"}         init is up, the engine loaded, the data disk not mounted:
+                                   the host may save the VM's state now
+    host:  {"op": "go", "host_ns": N, "entropy": "<hex>"}
+                                   after a cold boot or a restore alike: set the clock,
+                                   reseed the RNG (a restored guest would repeat the saved
+                                   one's randomness), start sshd, mount the data disk, start
+                                   the engine
 """
 
 from __future__ import annotations
@@ -22,6 +35,8 @@ ENGINE_PORT = 2375  # the engine bridge: a TCP door to /run/cove.sock
 AGENT_PORT = 2376  # this protocol
 MAX_DRIFT_NS = 100_000_000  # 100 ms, as Lima resyncs
 MAX_LINE = 64 * 1024
+CONTROL_PORT = "cove.control"
+ENTROPY_BYTES = 64
 
 
 class ProtocolError(ValueError):
@@ -50,3 +65,23 @@ def time_request(host_ns: int) -> dict[str, Any]:
 
 def status_request() -> dict[str, Any]:
     return {"op": "status"}
+
+
+def ready_message() -> dict[str, Any]:
+    return {"op": "ready"}
+
+
+def go_message(host_ns: int, entropy: bytes) -> dict[str, Any]:
+    return {"op": "go", "host_ns": host_ns, "entropy": entropy.hex()}
+
+
+def read_go(message: dict[str, Any]) -> tuple[int, bytes]:
+    """The host's time and entropy from a ``go``; ProtocolError for anything else."""
+    host_ns, entropy = message.get("host_ns"), message.get("entropy")
+    if message.get("op") != "go" or not isinstance(host_ns, int) or isinstance(host_ns, bool) \
+            or not isinstance(entropy, str):
+        raise ProtocolError(f"expected a go message, not {message!r}"[:200])
+    try:
+        return host_ns, bytes.fromhex(entropy)
+    except ValueError as exc:
+        raise ProtocolError(f"go: entropy is not hex: {exc}") from exc

@@ -31,19 +31,3 @@ def install_keys(seed: Seed) -> None:
 def command() -> list[str]:
     """dropbear in the foreground, keys only (-s), logging to stderr (-E)."""
     return ["dropbear", "-F", "-E", "-s", "-p", str(PORT), "-r", HOST_KEY, "-P", "/run/dropbear.pid"]
-
-
-def listening(port: int = PORT) -> bool:
-    """True once a socket listens on the port (read from /proc/net/tcp*, no connection made)."""
-    wanted = f":{port:04X}"
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    fields = line.split()
-                    if fields[1].endswith(wanted) and fields[3] == "0A":
-                        return True
-        except FileNotFoundError:
-            continue
-    return False

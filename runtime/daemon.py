@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check", action="store_true",
                         help="Check the data root (no daemon may be using it), remove what "
                              "interrupted work left, report inconsistencies, and exit")
+    parser.add_argument("--hold-fd", type=int, default=None, metavar="FD",
+                        help="A connected socket: load the engine, send one byte on it, and "
+                             "wait for one byte back before opening the data root")
     parser.add_argument("-v", "--version", action="store_true", help="Print version and exit")
     return parser.parse_args(argv)
 
@@ -75,8 +78,34 @@ def _check(layout: Layout) -> int:
     return 1 if report.unrepaired else 0
 
 
+def _hold(fd: int) -> None:
+    """``--hold-fd``: everything the daemon needs is imported before it says so and waits.
+
+    A VM's init starts coved this way before the data disk is mounted, so the imports
+    (seconds under emulation) overlap the rest of the boot, and a saved VM state can hold
+    a loaded engine that has not touched its data root yet. Whatever was drawn from
+    ``random`` before the wait is drawn again after a restore, so it is reseeded after.
+    """
+    import random
+    import socket
+
+    import cove.runtime.api.routes
+    import cove.runtime.api.server
+    import cove.runtime.engine.engine
+    import cove.runtime.images.hello
+    import cove.runtime.registry.config
+    import cove.runtime.store.layout  # noqa: F401
+
+    with socket.socket(fileno=fd) as peer:
+        peer.sendall(b"L")
+        peer.recv(1)  # a byte, or the end of the stream: either way, go on
+    random.seed()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.hold_fd is not None:
+        _hold(args.hold_fd)
     if args.version:
         from cove.common.version import VERSION
 

@@ -43,3 +43,8 @@ def request(open_channel: Callable[[int], Stream], message: dict[str, Any]) -> d
 def sync_clock(open_channel: Callable[[int], Stream]) -> dict[str, Any]:
     """Send the host's time; the agent sets the guest's clock if it drifted."""
     return request(open_channel, protocol.time_request(time.time_ns()))
+
+
+def status(open_channel: Callable[[int], Stream]) -> dict[str, Any]:
+    """The guest's OS, kernel, uptime, whether its engine answers, and Cove's version there."""
+    return request(open_channel, protocol.status_request())

@@ -23,17 +23,30 @@ from cove.vm.paths import MachinePaths
 log = logging.getLogger("cove.vm.forwarder")
 
 
-def keep_clock(forwarder: Forwarder) -> None:
-    """Every ``CLOCK_PERIOD``: the guest's clock set to the host's when it drifted (after
-    the host slept, the guest's clock is behind, and TLS, apt and make fail oddly)."""
+def keep_watch(forwarder: Forwarder, report: Path) -> None:
+    """Every ``CLOCK_PERIOD`` (every second until the guest first answers): the guest's
+    clock set to the host's when it drifted (after the host slept, the guest's clock is
+    behind, and TLS, apt and make fail oddly), and the agent's status report written to
+    ``report`` for ``machine status``."""
+    answered = False
     while True:
         try:
             answer = agent_client.sync_clock(forwarder.open_channel)
             if answer.get("adjusted"):
                 log.info("guest clock was %.3f s off; set", answer["drift_ns"] / 1e9)
+            guest = agent_client.status(forwarder.open_channel)
+            _write_report(report, {**{k: v for k, v in guest.items() if k != "ok"},
+                                   "reported_at": time.time()})
+            answered = True
         except Exception as exc:  # noqa: BLE001 - a booting or rebooting guest fails in many ways; the next round retries
-            log.debug("clock sync skipped: %s", exc)
-        time.sleep(agent_client.CLOCK_PERIOD)
+            log.debug("guest watch skipped: %s", exc)
+        time.sleep(agent_client.CLOCK_PERIOD if answered else 1.0)
+
+
+def _write_report(path: Path, report: dict[str, object]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(report))
+    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
 
     forwarder = Forwarder(paths.engine_socket, connect)
     forwarder.listen()
-    threading.Thread(target=keep_clock, args=(forwarder,), daemon=True).start()
+    paths.guest_report.unlink(missing_ok=True)  # a report of an earlier boot
+    threading.Thread(target=keep_watch, args=(forwarder, paths.guest_report),
+                     daemon=True).start()
 
     def stop(_signum: int, _frame: object) -> None:
         forwarder.stop()  # the socket goes, the tunnel closes

@@ -13,6 +13,7 @@ changed since and a later command knows where to connect.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -23,11 +24,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cove.vm import accel, guest_image, keys, qmp, settings
+from cove.vm import accel, guest_image, keys, qmp, saved_state, settings
+from cove.vm.control import ControlPort
 from cove.vm.errors import (
     BootFailed,
     HostKeyMismatch,
@@ -47,6 +49,8 @@ from cove.vm.qemu import (
     binary,
     cmdline,
     firmware_near,
+    incoming_uri,
+    migrate_uri,
     parse_version,
 )
 from cove.vm.seed import write_seed
@@ -54,6 +58,8 @@ from cove.vm.settings import MachineSettings
 
 BOOT_TIMEOUT = 180.0  # TCG on a busy 2-core host; KVM/HVF boots in seconds
 STOP_TIMEOUT = 30.0
+SAVE_TIMEOUT = 120.0
+RESTORE_TIMEOUT = 60.0  # loading a saved state, and then until the engine answers
 CONSOLE_TAIL = 30
 
 
@@ -69,6 +75,23 @@ class Booted:
     cpus: int
     memory_mib: int
     started_at: float
+    booted_from: str = "cold boot"  # or "saved state"
+    boot_seconds: float = 0.0  # from launching QEMU until the engine answered
+    saved_state: str = ""  # what became of saving one, at a cold boot
+
+
+@dataclass
+class _Boot:
+    """What one start boots with, found once."""
+
+    qemu: str
+    version_text: str
+    image: guest_image.GuestImage
+    accel: accel.AccelChoice
+    settings: MachineSettings
+    files: MachineFiles
+    state_key: str = ""
+    note: str = ""
 
 
 def this_host() -> Host:
@@ -202,7 +225,10 @@ class QemuMachine:
 
     # lifecycle ---------------------------------------------------------------
     def start(self, timeout: float = BOOT_TIMEOUT) -> Booted:
+        """Restores the machine's saved state when it is valid for this start, else boots
+        cold and saves one at the guest's hold point (``cove.vm.saved_state``)."""
         wanted = self.settings()
+        deadline = time.monotonic() + timeout
         with self._exclusive("start"):
             running = self.booted()
             if running is not None:
@@ -212,34 +238,107 @@ class QemuMachine:
             qemu = shutil.which(binary(self.host))
             if qemu is None:
                 raise QemuMissing(f"{binary(self.host)} was not found: install QEMU")
-            _check_qemu_version(qemu)
-            choice = accel.choose(self.host, accel.read_host_facts(self.host))
-            port = free_loopback_port()
-            self.paths.sockets.mkdir(parents=True, exist_ok=True, mode=0o700)
-            for stale in (self.paths.qmp_socket, self.paths.qemu_pidfile,
-                          self.paths.engine_socket):
-                with suppress(FileNotFoundError):
-                    stale.unlink()
-            self.paths.console_log.write_bytes(b"")
-            argv = cmdline(self.host, choice.accel, MachineConfig(
-                cpus=wanted.cpus, memory_mib=wanted.memory_mib, ssh_port=port,
-                kernel_args=image.kernel_args), self._files(image, firmware_near(qemu, self.host.arch)))
-            argv[0] = qemu
-            launched = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-            if launched.returncode != 0:
-                raise BootFailed(f"QEMU did not start: {launched.stderr.strip()}")
-            state = Booted(qemu_pid=int(self.paths.qemu_pidfile.read_text().strip()),
-                           ssh_port=port, accel=choice.accel.value, accel_reason=choice.reason,
-                           image=image.key, cpus=wanted.cpus, memory_mib=wanted.memory_mib,
-                           started_at=time.time())
-            self._save_state(state)
+            boot = _Boot(qemu=qemu, version_text=_qemu_version(qemu), image=image,
+                         accel=accel.choose(self.host, accel.read_host_facts(self.host)),
+                         settings=wanted,
+                         files=self._files(image, firmware_near(qemu, self.host.arch)))
+            boot.state_key = saved_state.key(
+                self._argv(boot, ssh_port=0), boot.version_text, image.key,
+                self.paths.seed_disk.read_bytes(), wanted.disk_gib)
+            if saved_state.valid(self.paths, boot.state_key):
+                try:
+                    return self._boot(boot, min(deadline, time.monotonic() + RESTORE_TIMEOUT),
+                                      restore=True)
+                except BootFailed as exc:  # a state QEMU cannot load: boot cold, save anew
+                    saved_state.discard(self.paths)
+                    first = str(exc).splitlines()[0]
+                    boot.note = f"the saved state could not be restored ({first}); booted cold"
+            return self._boot(boot, deadline, restore=False)
+
+    def _argv(self, boot: _Boot, ssh_port: int, incoming: str = "") -> list[str]:
+        argv = cmdline(self.host, boot.accel.accel, MachineConfig(
+            cpus=boot.settings.cpus, memory_mib=boot.settings.memory_mib, ssh_port=ssh_port,
+            kernel_args=boot.image.kernel_args), boot.files, incoming)
+        argv[0] = boot.qemu
+        return argv
+
+    def _boot(self, boot: _Boot, deadline: float, restore: bool) -> Booted:
+        began = time.monotonic()
+        self.paths.sockets.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for stale in (self.paths.qmp_socket, self.paths.qemu_pidfile,
+                      self.paths.engine_socket, self.paths.control_socket):
+            with suppress(FileNotFoundError):
+                stale.unlink()
+        self.paths.console_log.write_bytes(b"")
+        version = parse_version(boot.version_text)
+        port = free_loopback_port()
+        fd = os.open(self.paths.saved_state, os.O_RDONLY) if restore else -1
+        try:
+            incoming = incoming_uri(self.host, version, str(self.paths.saved_state), fd) \
+                if restore else ""
+            launched = subprocess.run(self._argv(boot, port, incoming), capture_output=True,
+                                      text=True, timeout=60, pass_fds=(fd,) if restore else ())
+        finally:
+            if restore:
+                os.close(fd)
+        if launched.returncode != 0:
+            raise BootFailed(f"QEMU did not start: {launched.stderr.strip()}")
+        state = Booted(qemu_pid=int(self.paths.qemu_pidfile.read_text().strip()),
+                       ssh_port=port, accel=boot.accel.accel.value,
+                       accel_reason=boot.accel.reason, image=boot.image.key,
+                       cpus=boot.settings.cpus, memory_mib=boot.settings.memory_mib,
+                       started_at=time.time(),
+                       booted_from="saved state" if restore else "cold boot")
+        self._save_state(state)
+        alive = functools.partial(pid_alive, state.qemu_pid)
+        try:
+            port_to_guest = ControlPort.connect(self.paths.control_socket, alive, deadline)
             try:
+                saved = ""
+                if restore:
+                    try:
+                        qmp.resume_restored(self.paths.qmp_socket, RESTORE_TIMEOUT)
+                    except qmp.QMPError as exc:
+                        raise BootFailed(str(exc)) from exc
+                else:
+                    port_to_guest.wait_ready(alive, deadline)
+                    saved = self._save_guest(boot, version)
+                port_to_guest.go()
                 self._start_forwarder()
-                self._wait_for_engine(state, time.monotonic() + timeout)
-            except BaseException:
-                self._kill(state)
-                raise
-            return state
+                self._wait_for_engine(state, deadline)
+            finally:
+                port_to_guest.close()
+        except BootFailed as exc:
+            self._kill(state)
+            raise BootFailed(f"{exc}:\n{self.console_tail()}") from exc
+        except BaseException:
+            self._kill(state)
+            raise
+        state = replace(state, boot_seconds=round(time.monotonic() - began, 2),
+                        saved_state="; ".join(filter(None, (boot.note, saved))))
+        self._save_state(state)
+        return state
+
+    def _save_guest(self, boot: _Boot, version: tuple[int, int]) -> str:
+        """Saves the guest at its hold point, for the next starts; a failure (the host's
+        disk full, say) costs only that: this boot goes on. Says what happened."""
+        try:
+            uri = migrate_uri(self.host, version, str(saved_state.pending_path(self.paths)))
+        except ValueError as exc:
+            return f"not saved: {exc}"
+        fd = saved_state.pending_file(self.paths)
+        try:
+            took = qmp.save_state(self.paths.qmp_socket, uri,
+                                  fd if uri.startswith("fd:") else None, SAVE_TIMEOUT)
+            saved_state.commit(self.paths, fd, boot.state_key)
+        except (MachineError, OSError) as exc:
+            saved_state.discard(self.paths)
+            with suppress(MachineError):  # never leave the guest paused
+                qmp.execute(self.paths.qmp_socket, "cont")
+            return f"not saved: {exc}"
+        finally:
+            os.close(fd)
+        return f"saved in {took:.2f}s"
 
     def _files(self, image: guest_image.GuestImage, bios: str) -> MachineFiles:
         p = self.paths
@@ -247,7 +346,7 @@ class QemuMachine:
                             system_disk=str(image.system_disk), data_disk=str(p.data_disk),
                             seed_disk=str(p.seed_disk), serial_log=str(p.console_log),
                             pidfile=str(p.qemu_pidfile), qmp_socket=str(p.qmp_socket),
-                            bios=bios)
+                            control_socket=str(p.control_socket), bios=bios)
 
     def _wait_for_engine(self, state: Booted, deadline: float) -> None:
         """Until the guest's engine answers /_ping through the forwarder (which answers 503
@@ -303,8 +402,9 @@ class QemuMachine:
                 if not _wait_gone(state.qemu_pid, deadline):
                     self._kill(state)
             self._stop_forwarder()
-            with suppress(FileNotFoundError):
-                self.state_path.unlink()
+            for gone in (self.state_path, self.paths.guest_report):
+                with suppress(FileNotFoundError):
+                    gone.unlink()
             return True
 
     def _kill(self, state: Booted) -> None:
@@ -355,6 +455,10 @@ class QemuMachine:
             yield
 
     # reports -------------------------------------------------------------
+    def guest_report(self) -> dict[str, Any]:
+        """What the guest agent last reported (through the forwarder): {} before it has."""
+        return _read_json(self.paths.guest_report)
+
     def status(self) -> dict[str, Any]:
         wanted = self.settings()
         state = self.booted()
@@ -368,12 +472,26 @@ class QemuMachine:
         }
         if state is not None:
             report.update(Accelerator=state.accel, AcceleratorReason=state.accel_reason,
-                          SSHPort=state.ssh_port, StartedAt=state.started_at)
+                          SSHPort=state.ssh_port, StartedAt=state.started_at,
+                          BootedFrom=state.booted_from, BootSeconds=state.boot_seconds)
+            if state.saved_state:
+                report["SavedState"] = state.saved_state
+            guest = self.guest_report()
+            if guest:
+                report["Guest"] = guest
             pending = {k: v for k, v in (("CPUs", wanted.cpus), ("MemoryMiB", wanted.memory_mib))
                        if v != {"CPUs": state.cpus, "MemoryMiB": state.memory_mib}[k]}
             if pending:
                 report["PendingRestart"] = pending
         return report
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def engine_answers(path: Path) -> bool:
@@ -402,7 +520,8 @@ def engine_answers(path: Path) -> bool:
     return answer.startswith(b"HTTP/1.1 200")
 
 
-def _check_qemu_version(qemu: str) -> None:
+def _qemu_version(qemu: str) -> str:
+    """``qemu --version``'s first line, checked against the oldest QEMU Cove drives."""
     try:
         text = subprocess.run([qemu, "--version"], capture_output=True, text=True,
                               timeout=30).stdout
@@ -412,6 +531,7 @@ def _check_qemu_version(qemu: str) -> None:
     if version < MIN_VERSION:
         raise QemuMissing(f"QEMU {version[0]}.{version[1]} at {qemu} is too old: Cove needs "
                           f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or newer")
+    return text.splitlines()[0] if text else ""
 
 
 def _is_forwarder(pid: int) -> bool:

@@ -8,9 +8,13 @@
       ssh/host_ed25519 ssh/host_ed25519.pub  the guest's host key, pinned: made here
       console.log                          the guest's serial console
       qemu.pid  forwarder.pid  forwarder.log
+      guest.json                           the guest agent's last report (OS, kernel, engine)
       start.lock                           held by `machine start`: one start at a time
+      saved-state  saved-state.key         the VM saved at init's hold point, and what it
+                                           is valid for (image, QEMU, CPUs, memory, disk)
     <socket dir>/<name>/                   short: AF_UNIX paths are limited (104 bytes on macOS)
       qmp.sock                             QEMU's QMP
+      control.sock                         the guest's control port (the boot's go)
       cove.sock                            the forwarded engine socket (DOCKER_HOST)
 
 The guest images are cached apart, under the cache dir, by the hash of their inputs.
@@ -108,8 +112,26 @@ class MachinePaths:
         return self.root / "forwarder.log"
 
     @property
+    def guest_report(self) -> Path:
+        """The guest agent's last status report, kept by the forwarder."""
+        return self.root / "guest.json"
+
+    @property
     def start_lock(self) -> Path:
         return self.root / "start.lock"
+
+    @property
+    def saved_state(self) -> Path:
+        """The guest's RAM and devices at init's hold point (``cove.vm.saved_state``)."""
+        return self.root / "saved-state"
+
+    @property
+    def saved_state_key(self) -> Path:
+        return self.root / "saved-state.key"
+
+    @property
+    def control_socket(self) -> Path:
+        return self.sockets / "control.sock"
 
     @property
     def qmp_socket(self) -> Path:

@@ -22,6 +22,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cove.guest_agent.protocol import CONTROL_PORT
+
 
 class Accel(enum.Enum):
     HVF = "hvf"
@@ -75,6 +77,7 @@ class MachineFiles:
     serial_log: str
     pidfile: str
     qmp_socket: str  # a Unix socket path; on Windows unused (QMP on loopback TCP)
+    control_socket: str = ""  # the guest's control port (Unix socket; Windows: TCP)
     bios: str = ""  # x86: qboot, which starts the kernel ~0.7 s sooner than SeaBIOS
 
 
@@ -84,6 +87,7 @@ class MachineConfig:
     memory_mib: int
     ssh_port: int  # on 127.0.0.1 of the host
     qmp_port: int = 0  # Windows only: QMP on 127.0.0.1:qmp_port
+    control_port: int = 0  # Windows only: the control port on 127.0.0.1:control_port
     kernel_args: Sequence[str] = ()  # the guest image's own (its manifest names them)
 
 
@@ -155,6 +159,49 @@ def control_args(host: Host, config: MachineConfig, files: MachineFiles) -> list
                    "-daemonize", "-pidfile", files.pidfile]
 
 
+def control_port_args(host: Host, config: MachineConfig, files: MachineFiles) -> list[str]:
+    """The virtio-serial line init waits on for the host's go (``cove.guest_agent.control``).
+    QEMU serves it as a socket without waiting for a client: ``machine start`` connects."""
+    if host.os is HostOS.WINDOWS:
+        backend = f"socket,id=control,host=127.0.0.1,port={config.control_port},server=on,wait=off"
+    else:
+        backend = f"socket,id=control,path={_escape(files.control_socket)},server=on,wait=off"
+    return ["-device", "virtio-serial-pci,id=vserial", "-chardev", backend,
+            "-device", f"virtserialport,bus=vserial.0,chardev=control,name={CONTROL_PORT}"]
+
+
+# QEMU 8.2 added the file: migration URI; before it, Windows has no way to save a state
+FILE_MIGRATION = (8, 2)
+STATE_FD_NAME = "cove-state"  # what QMP getfd names the saved state's file
+
+
+def migrate_uri(host: Host, version: tuple[int, int], path: str) -> str:
+    """QMP ``migrate``'s target for a saved state. Where file descriptors can be passed,
+    QEMU writes straight to a file the driver opened and handed over (``getfd``), so the
+    file is whole when the migration completes; ``exec:cat > …`` would race QEMU killing
+    the ``cat`` as it closes the pipe."""
+    if host.os is not HostOS.WINDOWS:
+        return f"fd:{STATE_FD_NAME}"
+    if version >= FILE_MIGRATION:
+        return f"file:{path}"
+    raise ValueError(_no_saved_state(version))
+
+
+def incoming_uri(host: Host, version: tuple[int, int], path: str, fd: int) -> str:
+    """``-incoming``'s value restoring the saved state at ``path``, open as ``fd`` (which
+    the driver passes on to QEMU) where descriptors can be passed."""
+    if host.os is not HostOS.WINDOWS:
+        return f"fd:{fd}"
+    if version >= FILE_MIGRATION:
+        return f"file:{path}"
+    raise ValueError(_no_saved_state(version))
+
+
+def _no_saved_state(version: tuple[int, int]) -> str:
+    return (f"QEMU {version[0]}.{version[1]} cannot save a VM's state to a file on Windows "
+            f"(QEMU {FILE_MIGRATION[0]}.{FILE_MIGRATION[1]} can)")
+
+
 def boot_args(config: MachineConfig, files: MachineFiles) -> list[str]:
     bios = ["-bios", files.bios] if files.bios else []
     return [*bios, "-kernel", files.kernel, "-initrd", files.initrd,
@@ -176,8 +223,10 @@ def firmware_near(qemu: str, arch: Arch) -> str:
     return ""
 
 
-def cmdline(host: Host, accel: Accel, config: MachineConfig, files: MachineFiles) -> list[str]:
-    """The whole argv of one machine's QEMU."""
+def cmdline(host: Host, accel: Accel, config: MachineConfig, files: MachineFiles,
+            incoming: str = "") -> list[str]:
+    """The whole argv of one machine's QEMU; with ``incoming``, it restores a saved state
+    instead of booting (the rest of the line must be what the state was saved with)."""
     if accel is not Accel.TCG and accel is not native_accelerator(host):
         raise ValueError(f"{accel.value} is not an accelerator of {host.os.value}")
     return [
@@ -192,7 +241,9 @@ def cmdline(host: Host, accel: Accel, config: MachineConfig, files: MachineFiles
         # free pages go back to the host: a VM that once used 8 GiB does not keep it
         "-device", "virtio-balloon-pci,free-page-reporting=on",
         "-device", "virtio-rng-pci",
+        *control_port_args(host, config, files),
         *control_args(host, config, files),
+        *(["-incoming", incoming] if incoming else []),
     ]
 
 

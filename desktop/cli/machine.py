@@ -102,7 +102,15 @@ def status(args: Namespace, cli: Cli) -> int:
         return 0
     lines = [("Name", report["Name"]), ("State", report["State"])]
     if report["State"] == "running":
-        lines += [("Accelerator", report["AcceleratorReason"]), ("Socket", report["Socket"])]
+        lines += [("Accelerator", report["AcceleratorReason"]), ("Socket", report["Socket"]),
+                  ("Booted", f"from {report['BootedFrom']} in {report['BootSeconds']:.2f}s")]
+        if report.get("SavedState"):
+            lines.append(("Saved state", report["SavedState"]))
+        guest = report.get("Guest")
+        if guest:
+            engine = "answering" if guest.get("engine") else "not answering"
+            lines += [("Guest", f"{guest.get('os')}, kernel {guest.get('kernel')}"),
+                      ("Engine", f"Cove {guest.get('version')}, {engine}")]
     lines += [("CPUs", str(report["CPUs"])), ("Memory", f"{report['MemoryMiB']} MiB"),
               ("Disk", f"{human_size(report['DiskUsedBytes'])} used of "
                        f"{report['DiskGiB']} GiB")]

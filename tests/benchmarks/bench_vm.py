@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python tests/benchmarks/bench_vm.py [--runs N] [--boots N]`` as root
 (it builds the guest image if the cache lacks it). Prints:
 
-    start      cold `cove machine start` until the engine answers, taken apart by the
-               guest's console stages (kernel+initramfs, init, network, sshd, coved)
+    start      `cove machine start` until the engine answers: cold (the saved state
+               removed first; the start saves a new one) and restored from the saved
+               state, each taken apart by the guest's console stages
     ping       GET /_ping through the forwarded socket vs the native coved's socket,
                the same client, after connecting: the forwarder's cost per request
     run        `docker run --rm busybox true` through the VM vs on the native coved
@@ -94,15 +95,23 @@ def main() -> int:
     native = Coved().start()
     try:
         native.load(busybox_archive())
-        cove(env, "machine", "init", "--cpus", "1", "--memory", "1024", "--disk-size", "4")
-        boots: list[float] = []
-        split: list[list[tuple[float, str]]] = []
+        cove(env, "machine", "init", "--disk-size", "4")  # default CPUs and memory
+        boots: dict[str, list[float]] = {"cold": [], "restored": []}
+        split: dict[str, list[list[tuple[float, str]]]] = {"cold": [], "restored": []}
+        saves: list[str] = []
         for _ in range(args.boots):
-            started = time.perf_counter()
-            cove(env, "machine", "start")
-            boots.append(time.perf_counter() - started)
-            split.append(stages(console.read_text(errors="replace")))
-            cove(env, "machine", "stop")
+            (console.parent / "saved-state.key").unlink(missing_ok=True)
+            for kind in ("cold", "restored"):
+                started = time.perf_counter()
+                cove(env, "machine", "start")
+                boots[kind].append(time.perf_counter() - started)
+                split[kind].append(stages(console.read_text(errors="replace")))
+                report = json.loads(cove(env, "machine", "status", "--format", "json").stdout)
+                assert report["BootedFrom"] == {"cold": "cold boot",
+                                                "restored": "saved state"}[kind], report
+                if kind == "cold":
+                    saves.append(str(report.get("SavedState", "")))
+                cove(env, "machine", "stop")
         cove(env, "machine", "start")
         cove(env, "--context", "vm", "load", input=busybox_archive())
         vm_env = {**env, "DOCKER_HOST": f"unix://{socket_path}"}
@@ -121,13 +130,17 @@ def main() -> int:
     accel = "tcg" if "vmx" not in Path("/proc/cpuinfo").read_text() else "kvm?"
     print(f"guest image {image.name}: kernel {manifest['kernel_version']}, "
           f"system.img {manifest['sizes']['system.img'] / 1e6:.0f} MB; accelerator {accel}")
-    print(f"cold start to /_ping ({args.boots} boots): median "
-          f"{statistics.median(boots):.2f} s (each: {', '.join(f'{b:.2f}' for b in boots)})")
-    last = split[len(split) // 2]
-    previous = 0.0
-    for at, what in last:
-        print(f"    {at:6.2f} s  (+{at - previous:5.2f})  {what}")
-        previous = at
+    for kind, what in (("cold", "cold boot, saving the state"),
+                       ("restored", "restored from the saved state")):
+        times = boots[kind]
+        print(f"machine start to /_ping, {what} ({args.boots}): median "
+              f"{statistics.median(times):.2f} s (each: {', '.join(f'{b:.2f}' for b in times)})")
+        middle = split[kind][len(times) // 2]
+        previous = middle[0][0] if kind == "restored" and middle else 0.0
+        for at, stage in middle:
+            print(f"    {at:6.2f} s  (+{at - previous:5.2f})  {stage}")
+            previous = at
+    print(f"saving the state at the cold boots: {'; '.join(saves)}")
     print(f"GET /_ping, kept-alive: VM {vm_ping:.2f} ms, native {native_ping:.2f} ms, "
           f"forwarder overhead {vm_ping - native_ping:.2f} ms")
     print(f"docker run --rm busybox true: VM {vm_run:.0f} ms, native {native_run:.0f} ms "

@@ -277,3 +277,103 @@ def test_an_upgraded_guest_image_keeps_the_data_disk(vm: MachineEnv) -> None:
         assert vm.machine("stop").returncode == 0
         vm.use_image(current)
         assert vm.machine("start").returncode == 0
+
+
+def _status(vm: MachineEnv) -> dict[str, object]:
+    shown = vm.machine("status", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    report: dict[str, object] = json.loads(shown.stdout)
+    return report
+
+
+def _new_name(vm: MachineEnv) -> str:
+    """The name the engine makes up for a container created without one."""
+    made = vm.cove("create", "busybox", "true")
+    assert made.returncode == 0, made.stderr
+    cid = made.stdout.strip()
+    name = vm.cove("inspect", "--format", "{{.Name}}", cid).stdout.strip().lstrip("/")
+    assert vm.cove("rm", cid).returncode == 0
+    return name
+
+
+def test_a_start_after_the_first_restores_the_saved_state(vm: MachineEnv) -> None:
+    """The state saved at the first boot's hold point comes back: same engine data, the
+    host's time, and fresh randomness (the engine's made-up names differ between two
+    restores of one state)."""
+    names = []
+    for _ in range(2):
+        assert vm.machine("stop").returncode == 0
+        started = vm.machine("start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert _status(vm)["BootedFrom"] == "saved state"
+        names.append(_new_name(vm))
+    assert names[0] != names[1]
+    images = vm.cove("images", "--format", "{{.Repository}}:{{.Tag}}")
+    assert "busybox:latest" in images.stdout.split(), images
+    shown = vm.cove("machine", "ssh", "date", "+%s", context=False)
+    assert abs(float(shown.stdout.strip()) - time.time()) <= 2, shown
+    assert "Booted:      from saved state in" in vm.machine("status").stdout
+
+
+def test_status_shows_what_the_guest_agent_reports(vm: MachineEnv) -> None:
+    deadline = time.monotonic() + 30
+    guest: dict[str, object] = {}
+    while not guest.get("engine") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        guest = dict(_status(vm).get("Guest") or {})  # type: ignore[call-overload]
+    assert guest.get("engine") is True, guest
+    assert str(guest["kernel"]).endswith("-cloud-amd64") and "Debian" in str(guest["os"])
+    shown = vm.machine("status").stdout
+    assert f"kernel {guest['kernel']}" in shown and "answering" in shown, shown
+
+
+def test_a_saved_state_that_cannot_be_loaded_gives_way_to_a_cold_boot(vm: MachineEnv) -> None:
+    assert vm.machine("stop").returncode == 0
+    saved = vm.base / "data" / "cove" / "machines" / "default" / "saved-state"
+    with open(saved, "r+b") as f:
+        f.truncate(1 << 20)  # cut short, its key still in place
+    started = vm.machine("start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    report = _status(vm)
+    assert report["BootedFrom"] == "cold boot"
+    assert "could not be restored" in str(report["SavedState"])
+    assert "saved in" in str(report["SavedState"])  # and a whole one was saved again
+    ran = vm.cove("run", "--rm", "--name", "vm-after-bad-state", "busybox", "true")
+    assert ran.returncode == 0, ran.stderr
+    assert vm.machine("stop").returncode == 0
+    assert vm.machine("start").returncode == 0
+    assert _status(vm)["BootedFrom"] == "saved state"
+
+
+def test_a_full_host_disk_costs_only_the_saved_state(tmp_path: Path) -> None:
+    """The machine's files on a 64 MB filesystem: the guest's RAM does not fit, so no
+    state is saved, the boot goes on, and the next start boots cold again."""
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "cove-test-full", str(small)],
+                   check=True)
+    machine = MachineEnv(small)
+    machine.use_image(build_guest_image())
+    try:
+        assert machine.machine("init", "--cpus", "1", "--memory", "512",
+                               "--disk-size", "1").returncode == 0
+        started = machine.machine("start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        report = _status(machine)
+        assert report["BootedFrom"] == "cold boot"
+        assert "not saved" in str(report["SavedState"]), report
+        assert "No space left on device" in str(report["SavedState"]), report
+        files = os.listdir(small / "data" / "cove" / "machines" / "default")
+        assert not [f for f in files if "saved-state" in f], files
+        version = machine.cove("version", "--format", "{{.Server.KernelVersion}}")
+        assert version.returncode == 0 and "cloud" in version.stdout, version
+        assert machine.machine("stop").returncode == 0
+        again = machine.machine("start")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert _status(machine)["BootedFrom"] == "cold boot"
+    finally:
+        machine.machine("stop", timeout=120)
+        machine.machine("rm", "-f", timeout=60)
+        left = machine.forwarders()
+        subprocess.run(["umount", "-l", str(small)], check=False)
+    assert left == []

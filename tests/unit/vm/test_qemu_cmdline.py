@@ -16,13 +16,15 @@ from cove.vm.qemu import (
     MachineFiles,
     cmdline,
     firmware_near,
+    incoming_uri,
+    migrate_uri,
     parse_version,
 )
 
 FILES = MachineFiles(kernel="/m/vmlinuz", initrd="/m/initrd.img", system_disk="/m/system.img",
                      data_disk="/m/data.qcow2", seed_disk="/m/seed.img",
                      serial_log="/m/console.log", pidfile="/m/qemu.pid",
-                     qmp_socket="/m/qmp.sock")
+                     qmp_socket="/m/qmp.sock", control_socket="/s/control.sock")
 CONFIG = MachineConfig(cpus=2, memory_mib=2048, ssh_port=50022, qmp_port=50023,
                        kernel_args=("console=ttyS0", "quiet", "panic=-1"))
 
@@ -112,7 +114,7 @@ def test_commas_in_paths_are_escaped_for_qemu() -> None:
 
 def test_the_console_goes_to_the_serial_log() -> None:
     argv = cmdline(LINUX, Accel.TCG, CONFIG, FILES)
-    assert _option(argv, "-chardev") == ["file,id=console,path=/m/console.log"]
+    assert "file,id=console,path=/m/console.log" in _option(argv, "-chardev")
     assert _option(argv, "-serial") == ["chardev:console"]
 
 
@@ -160,3 +162,30 @@ def test_qboot_is_used_when_given_and_found_beside_qemu(tmp_path: Path) -> None:
     (tmp_path / "share" / "qemu" / "qboot.rom").write_bytes(b"rom")
     assert firmware_near(str(qemu), Arch.X86_64) == str(tmp_path / "share" / "qemu" / "qboot.rom")
     assert firmware_near(str(qemu), Arch.ARM64) == ""
+
+
+def test_the_control_port_is_a_named_virtio_serial_line_served_on_a_socket() -> None:
+    argv = cmdline(LINUX, Accel.TCG, CONFIG, FILES)
+    assert "socket,id=control,path=/s/control.sock,server=on,wait=off" in _option(argv, "-chardev")
+    assert "virtserialport,bus=vserial.0,chardev=control,name=cove.control" in _option(argv, "-device")
+    windows = cmdline(WINDOWS, Accel.WHPX, MachineConfig(
+        cpus=2, memory_mib=2048, ssh_port=1, qmp_port=2, control_port=50024), FILES)
+    assert ("socket,id=control,host=127.0.0.1,port=50024,server=on,wait=off"
+            in _option(windows, "-chardev"))
+
+
+def test_a_restore_is_the_same_line_plus_incoming() -> None:
+    booted = cmdline(LINUX, Accel.TCG, CONFIG, FILES)
+    restored = cmdline(LINUX, Accel.TCG, CONFIG, FILES, incoming="fd:7")
+    assert restored == [*booted, "-incoming", "fd:7"]
+    assert "-incoming" not in booted
+
+
+def test_saved_states_go_through_a_passed_descriptor_where_the_os_has_them() -> None:
+    for host in (LINUX, MAC_ARM):
+        assert migrate_uri(host, (7, 2), "/m/state") == "fd:cove-state"
+        assert incoming_uri(host, (7, 2), "/m/state", 9) == "fd:9"
+    assert migrate_uri(WINDOWS, (8, 2), "C:/m/state") == "file:C:/m/state"
+    assert incoming_uri(WINDOWS, (9, 0), "C:/m/state", -1) == "file:C:/m/state"
+    with pytest.raises(ValueError, match="8.2"):
+        migrate_uri(WINDOWS, (8, 1), "C:/m/state")
