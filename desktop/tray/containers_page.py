@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from .containers import ContainerRow
 
 COLUMNS = ("Name", "Image", "State", "Status", "Ports")
-ACTIONS = ("start", "stop", "restart", "remove")
+ACTIONS = ("start", "stop", "restart", "remove", "logs")
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -42,6 +42,7 @@ class ContainersPage(QWidget):
         self.table.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.header().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda *_: self._request("logs"))
         self.placeholder = QLabel("No containers yet: run one with cove run", self)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setEnabled(False)
@@ -135,6 +136,7 @@ class ContainersPage(QWidget):
         self.buttons["stop"].setEnabled(running)
         self.buttons["restart"].setEnabled(row is not None)
         self.buttons["remove"].setEnabled(row is not None)
+        self.buttons["logs"].setEnabled(row is not None)
 
     def _request(self, action: str) -> None:
         row = self.selected()

@@ -20,6 +20,7 @@ from .containers import ContainerRow, Effect, EngineEvent
 from .dashboard import Dashboard
 from .engine_control import EngineControl
 from .events import EventsFollower
+from .logs import LogsFollower
 from .state import EngineState, Happening, Status, advance
 from .workers import Workers
 
@@ -46,6 +47,7 @@ class Controller(QObject):
         self.engine_description = ""
         self._asked: dict[str, int] = {}  # container id -> newest refresh asked for
         self._sequence = itertools.count(1)
+        self.logs_follower: LogsFollower | None = None
         self.follower.up.connect(self._engine_up)
         self.follower.down.connect(self._engine_down)
         self.follower.happened.connect(self._event)
@@ -58,6 +60,7 @@ class Controller(QObject):
         self.follower.start()
 
     def shutdown(self) -> None:
+        self.close_logs()
         self.follower.stop()
         self.workers.wait()
 
@@ -166,6 +169,9 @@ class Controller(QObject):
 
     @Slot(str, str)
     def container_action(self, action: str, container_id: str) -> None:
+        if action == "logs":
+            self.open_logs(container_id)
+            return
         calls: dict[str, Callable[[str], None]] = {
             "start": self.client.start,
             "stop": self.client.stop,
@@ -174,6 +180,31 @@ class Controller(QObject):
         }
         call = calls[action]
         self._call(lambda: call(container_id), lambda _: None)
+
+    # logs ------------------------------------------------------------------
+    def open_logs(self, container_id: str) -> None:
+        """Follow ``container_id``'s logs on the Logs page (and stop following the last)."""
+        self.close_logs()
+        row = self.rows.get(container_id)
+        page = self.dashboard.logs
+        page.show_container(row.name if row else container_id[:12])
+        self.dashboard.show_page("Logs")
+        follower = LogsFollower(self.host, container_id, self)
+        follower.arrived.connect(page.append)
+        follower.ended.connect(self._logs_ended)
+        self.logs_follower = follower
+        follower.start()
+
+    def close_logs(self) -> None:
+        if self.logs_follower is not None:
+            self.logs_follower.stop()
+            self.logs_follower.deleteLater()
+            self.logs_follower = None
+
+    @Slot(str)
+    def _logs_ended(self, message: str) -> None:
+        if message:
+            self.error.emit(message)
 
     # plumbing --------------------------------------------------------------
     def _call(

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from .containers_page import ContainersPage
 from .icons import state_icon
+from .logs_page import LogsPage
 from .state import EngineState, Status
 
 TITLE = "Cove"
@@ -74,7 +75,9 @@ class Dashboard(QMainWindow):
         self.messages = MessageBar(self)
         self.containers = ContainersPage(self)
         self.tabs = QTabWidget(self)
+        self.logs = LogsPage(self)
         self.tabs.addTab(self.containers, "Containers")
+        self.tabs.addTab(self.logs, "Logs")
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.addWidget(self.messages)

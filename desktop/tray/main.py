@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-VIEWS = ("dashboard", "containers", "tray-menu")
+VIEWS = ("dashboard", "containers", "logs", "tray-menu")
 SCREENSHOT_WAIT = 10.0  # seconds to wait for the engine's first answer before the shot
 
 

@@ -30,13 +30,26 @@ def settle(app: QApplication, controller: Controller, wait: float) -> None:
     app.processEvents()
 
 
-def render(app: QApplication, controller: Controller, view: str) -> QPixmap:
+def _show_logs(app: QApplication, controller: Controller, wait: float) -> None:
+    """The logs of the first running container (else any), once some lines are in."""
+    rows = sorted(controller.rows.values(), key=lambda r: (not r.running, r.name))
+    if not rows:
+        return
+    controller.open_logs(rows[0].id)
+    deadline = time.monotonic() + wait
+    while not controller.dashboard.logs.lines and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
+def render(app: QApplication, controller: Controller, view: str, wait: float = 2.0) -> QPixmap:
     if view == "tray-menu":
         menu = TrayMenu(controller)
         menu.adjustSize()
         return menu.grab()
     window = controller.dashboard
     window.show_page("Containers")
+    if view == "logs":
+        _show_logs(app, controller, wait)
     window.show()
     app.processEvents()
     return window.grab()

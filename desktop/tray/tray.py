@@ -80,12 +80,17 @@ class TrayMenu(QMenu):
         menu.addAction("Restart").triggered.connect(
             lambda: self.controller.container_action("restart", row.id)
         )
+        menu.addAction("Logs…").triggered.connect(lambda: self._logs(row.id))
         for address in row.published():
             host, _, port = address.rpartition(":")
             url = f"http://{'localhost' if host in ('0.0.0.0', '::', '') else host}:{port}"
             menu.addAction(f"Open {url}").triggered.connect(
                 lambda _=False, u=url: QDesktopServices.openUrl(QUrl(u))
             )
+
+    def _logs(self, container_id: str) -> None:
+        self.controller.open_logs(container_id)
+        self.open_dashboard()
 
     def open_dashboard(self) -> None:
         window = self.controller.dashboard

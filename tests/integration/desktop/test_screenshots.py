@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.support.coved import Coved
 
-VIEWS = ("dashboard", "containers", "tray-menu")
+VIEWS = ("dashboard", "containers", "logs", "tray-menu")
 
 
 def _cove_desktop(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
