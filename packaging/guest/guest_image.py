@@ -30,8 +30,9 @@ import engine_wheel
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 SUITE = "bookworm"
+# nftables: the engine's bridge networking writes its one table with `nft -f -`
 PACKAGES = ("python3", "dropbear-bin", "busybox", "iproute2", "libseccomp2", "e2fsprogs",
-            "ca-certificates")
+            "ca-certificates", "nftables")
 # what nobody reads in an appliance (iconv's charsets: Python has its own codecs); copyright
 # files stay
 PATH_EXCLUDES = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/locale/*",
