@@ -16,9 +16,11 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from cove.desktop.client.api import APIClient
 
+from . import autostart
+from . import settings as app_settings
 from .containers import ContainerRow, Effect, EngineEvent
 from .dashboard import Dashboard
-from .engine_control import EngineControl
+from .engine_control import EngineControl, MachineControl
 from .events import EventsFollower
 from .logs import LogsFollower
 from .state import EngineState, Happening, Status, advance
@@ -33,7 +35,13 @@ class Controller(QObject):
     loaded = Signal()  # the first full list after the engine came up is on screen
     error = Signal(str)
 
-    def __init__(self, host: str, control: EngineControl, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        control: EngineControl,
+        parent: QObject | None = None,
+        settings: app_settings.AppSettings | None = None,
+    ) -> None:
         super().__init__(parent)
         self.host = host
         self.control = control
@@ -41,7 +49,8 @@ class Controller(QObject):
         self.workers = Workers(self)
         self.follower = EventsFollower(host, self)
         self.status = Status(EngineState.STOPPED)
-        self.dashboard = Dashboard()
+        self.settings = settings if settings is not None else app_settings.load()
+        self.dashboard = Dashboard(self.settings)
         if not control.controllable:
             self.dashboard.containers.stopped_hint = f"The engine is stopped. {control.reason}."
         self.engine_description = ""
@@ -55,9 +64,15 @@ class Controller(QObject):
         self.dashboard.containers.action_requested.connect(self.container_action)
         self.error.connect(self.dashboard.messages.show_error)
         self.status_changed.connect(self.dashboard.show_status)
+        page = self.dashboard.settings
+        page.changed.connect(self._settings_saved)
+        page.start_at_login_requested.connect(self.set_start_at_login)
+        page.machine_change_requested.connect(self.set_machine_resources)
 
     def start(self) -> None:
         self.follower.start()
+        self.dashboard.settings.show_start_at_login(autostart.enabled())
+        self.load_machine_resources()
 
     def shutdown(self) -> None:
         self.close_logs()
@@ -205,6 +220,55 @@ class Controller(QObject):
     def _logs_ended(self, message: str) -> None:
         if message:
             self.error.emit(message)
+
+    # settings --------------------------------------------------------------
+    @Slot(object)
+    def _settings_saved(self, saved: app_settings.AppSettings) -> None:
+        self.settings = saved
+
+    @Slot(bool)
+    def set_start_at_login(self, on: bool) -> None:
+        """The OS's login item first; the setting is saved once it is in place."""
+        page = self.dashboard.settings
+
+        def done(_: object) -> None:
+            page.update_settings(start_at_login=on)
+
+        def failed(exc: Exception) -> None:
+            page.show_start_at_login(not on)
+            self.error.emit(f"cannot change the login item: {exc}")
+
+        self._call(autostart.enable if on else autostart.disable, done, failed)
+
+    def load_machine_resources(self) -> None:
+        control = self.control
+        if not isinstance(control, MachineControl):
+            return
+        page = self.dashboard.settings
+
+        def show(resources: tuple[int, int, int] | None) -> None:
+            note = "" if resources else "No Cove machine yet: cove machine init makes one."
+            page.show_machine(resources, note)
+
+        self._call(control.resources, show)
+
+    @Slot(int, int, int)
+    def set_machine_resources(self, cpus: int, memory_mib: int, disk_gib: int) -> None:
+        control = self.control
+        if not isinstance(control, MachineControl):
+            self.error.emit("the native engine has no machine to size")
+            return
+        page = self.dashboard.settings
+
+        def saved(running: bool) -> None:
+            page.show_machine(
+                (cpus, memory_mib, disk_gib),
+                "Saved. The machine is running: they apply when it restarts."
+                if running
+                else "Saved: the machine starts with them.",
+            )
+
+        self._call(lambda: control.set_resources(cpus, memory_mib, disk_gib), saved)
 
     # plumbing --------------------------------------------------------------
     def _call(

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 from .containers_page import ContainersPage
 from .icons import state_icon
 from .logs_page import LogsPage
+from .settings import AppSettings
+from .settings_page import SettingsPage
 from .state import EngineState, Status
 
 TITLE = "Cove"
@@ -68,7 +70,7 @@ class MessageBar(QFrame):
 class Dashboard(QMainWindow):
     closed = Signal()  # the user closed the window (it is hidden, not destroyed)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(TITLE)
         self.resize(820, 480)
@@ -76,8 +78,14 @@ class Dashboard(QMainWindow):
         self.containers = ContainersPage(self)
         self.tabs = QTabWidget(self)
         self.logs = LogsPage(self)
+        self.logs.timestamps.setChecked(settings.show_timestamps)
+        self.settings = SettingsPage(settings, self)
+        self.logs.timestamps.toggled.connect(
+            lambda on: self.settings.update_settings(show_timestamps=on)
+        )
         self.tabs.addTab(self.containers, "Containers")
         self.tabs.addTab(self.logs, "Logs")
+        self.tabs.addTab(self.settings, "Settings")
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.addWidget(self.messages)

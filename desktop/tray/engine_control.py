@@ -5,6 +5,7 @@ root under whatever the user started it with; the app says so rather than preten
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from cove.desktop.client import contexts
@@ -37,8 +38,9 @@ class EngineControl(Protocol):
 class MachineControl:
     """The Cove machine of the ``vm`` context."""
 
-    def __init__(self, name: str = contexts.MACHINE) -> None:
+    def __init__(self, name: str = contexts.MACHINE, root: Path | None = None) -> None:
         self.name = name
+        self.root = root  # the machines' directory (tests); cove.vm's default otherwise
 
     @property
     def controllable(self) -> bool:
@@ -53,13 +55,28 @@ class MachineControl:
         from cove.vm.machine import QemuMachine
         from cove.vm.paths import MachinePaths
 
-        return QemuMachine(MachinePaths.of(self.name))
+        return QemuMachine(MachinePaths.of(self.name, root=self.root))
 
     def start(self) -> None:
         self._machine().start()
 
     def stop(self) -> None:
         self._machine().stop()
+
+    def resources(self) -> tuple[int, int, int] | None:
+        """(CPUs, memory MiB, disk GiB) the machine starts with; None without a machine."""
+        machine = self._machine()
+        if not machine.exists():
+            return None
+        wanted = machine.settings()
+        return wanted.cpus, wanted.memory_mib, wanted.disk_gib
+
+    def set_resources(self, cpus: int, memory_mib: int, disk_gib: int) -> bool:
+        """Save them for the next start (``cove machine set``'s code); True when the
+        machine is running, so they apply only once it restarts."""
+        machine = self._machine()
+        machine.set(cpus=cpus, memory_mib=memory_mib, disk_gib=disk_gib)
+        return machine.booted() is not None
 
 
 class NativeEngine:

@@ -6,13 +6,15 @@ A thread of its own (not a pool worker: it blocks for the app's life) reads the 
 timeout is the heartbeat: an idle stream ends every ``idle`` seconds and is reopened from
 the last event's time, so a wedged connection is noticed within that. When the engine stops answering the thread
 pings it every ``retry`` seconds and says so the moment it answers again; every time
-it comes up the app reloads in full, since events of the gap are lost.
+it comes up the app reloads in full, since events of the gap are lost; the stream is
+opened from a little before that, so no event falls between the reload and the stream.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 
 from PySide6.QtCore import QObject, Signal
 
@@ -26,6 +28,7 @@ IDLE = 5.0  # seconds an events stream may stay silent before it is reopened
 RETRY = 0.25  # seconds between pings of an engine that is down
 RESYNC = 30.0  # seconds between full reloads while events flow (the slow fallback)
 POLL = 3.0  # seconds between full reloads of an engine without /events
+SKEW = 1.0  # seconds the engine's clock may trail ours (a VM's is kept within 0.1 s)
 
 
 class EventsFollower(QObject):
@@ -68,7 +71,8 @@ class EventsFollower(QObject):
 
     def _follow(self) -> None:
         answering: bool | None = None
-        since: str | None = None
+        since = ""
+        seen: deque[EngineEvent] = deque(maxlen=256)  # a reopened stream repeats a few
         last_resync = time.monotonic()
         while not self._stopping.is_set():
             try:
@@ -81,13 +85,14 @@ class EventsFollower(QObject):
                 continue
             if answering is not True:
                 answering = True
-                since = None
+                # from before the app hears "up" (and reloads): an event between that and
+                # the stream's opening is replayed, not lost (a second covers clock skew)
+                since = f"{time.time() - SKEW:.9f}"
                 last_resync = time.monotonic()
                 self.up.emit()
             elif time.monotonic() - last_resync > self.resync_every:
                 last_resync = time.monotonic()
                 self.resync.emit()
-            opened = time.time()
             try:
                 self._response = self.client.events_response(since=since)
                 if self._stopping.is_set():
@@ -96,6 +101,9 @@ class EventsFollower(QObject):
                     if not isinstance(raw, dict):
                         continue
                     event = EngineEvent.from_json(raw)
+                    if event in seen:
+                        continue
+                    seen.append(event)
                     if event.time_nano:
                         since = event.since
                     self.happened.emit(event)
@@ -109,8 +117,6 @@ class EventsFollower(QObject):
                 if self._response is not None:
                     self._response.close()
                     self._response = None
-            if since is None:
-                since = f"{opened:.9f}"
 
     def _poll(self) -> None:
         while not self._stopping.wait(POLL):

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-VIEWS = ("dashboard", "containers", "logs", "tray-menu")
+VIEWS = ("dashboard", "containers", "logs", "settings", "tray-menu")
 SCREENSHOT_WAIT = 10.0  # seconds to wait for the engine's first answer before the shot
 
 
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         # no tray (GNOME without the extension): the window is the app; closing it quits
         # the app, never the engine
         controller.dashboard.closed.connect(app.quit)
-    if tray is None or not args.hidden:
+    if tray is None or (not args.hidden and controller.settings.open_dashboard_at_start):
         controller.dashboard.show()
     controller.start()
     try:

@@ -50,6 +50,8 @@ def render(app: QApplication, controller: Controller, view: str, wait: float = 2
     window.show_page("Containers")
     if view == "logs":
         _show_logs(app, controller, wait)
+    elif view == "settings":
+        window.show_page("Settings")
     window.show()
     app.processEvents()
     return window.grab()

@@ -59,6 +59,8 @@ def test_an_idle_stream_is_reopened_without_losing_events(
     status, created = private_coved.request("POST", "/containers/create", {"Image": "busybox"})
     assert status == 201
     qtbot.waitUntil(lambda: any(e.actor_id == created["Id"] for e in events), timeout=5000)
+    qtbot.wait(2500)  # reopened twice more, from the last event's time: told once still
+    assert [e.action for e in events if e.actor_id == created["Id"]] == ["create"]
     assert changes == ["up"]  # reopening is not the engine going down
     private_coved.request("DELETE", f"/containers/{created['Id']}?force=1")
 

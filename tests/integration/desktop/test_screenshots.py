@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.support.coved import Coved
 
-VIEWS = ("dashboard", "containers", "logs", "tray-menu")
+VIEWS = ("dashboard", "containers", "logs", "settings", "tray-menu")
 
 
 def _cove_desktop(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
