@@ -41,6 +41,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="Registry to reach over HTTP or unverified TLS")
     parser.add_argument("--registry-timeout", type=float, default=None,
                         help="Seconds a registry may stay silent before a pull or push fails")
+    parser.add_argument("-b", "--bridge", default=None,
+                        help="Attach containers to a network bridge ('none': no default "
+                             "bridge, containers get loopback only)")
+    parser.add_argument("--bip", default=None,
+                        help="Specify network bridge IP (an address with its prefix)")
+    parser.add_argument("--default-address-pool", action="append", default=[],
+                        help="Default address pools for the default bridge "
+                             "(base=CIDR,size=PREFIX)")
     parser.add_argument("--check", action="store_true",
                         help="Check the data root (no daemon may be using it), remove what "
                              "interrupted work left, report inconsistencies, and exit")
@@ -133,15 +141,27 @@ def main(argv: list[str] | None = None) -> int:
     from cove.runtime.api.backend import Backends
     from cove.runtime.api.routes import make_router
     from cove.runtime.api.server import APIServer
+    from cove.runtime.engine.container_network import load_config
     from cove.runtime.engine.engine import Engine
+    from cove.runtime.errors import EngineError
     from cove.runtime.registry import config as registry_config
 
+    try:
+        network = load_config(args.data_root, args.config_file, args.bridge, args.bip,
+                              args.default_address_pool)
+    except EngineError as exc:
+        print(f"coved: {exc.message}", file=sys.stderr)
+        return 1
     engine = Engine(args.data_root, args.exec_root, registry_config.load(
         args.data_root, args.config_file, args.registry_mirror, args.insecure_registry,
-        args.registry_timeout))
+        args.registry_timeout), network)
     from cove.runtime.images.hello import build_hello_world_archive
 
-    engine.start(seed_images={"hello-world:latest": build_hello_world_archive})
+    try:
+        engine.start(seed_images={"hello-world:latest": build_hello_world_archive})
+    except EngineError as exc:  # the default bridge could not be made: dockerd stops too
+        print(f"coved: {exc.message}", file=sys.stderr)
+        return 1
     router = make_router(Backends(
         containers=engine.containers, container_updates=engine.container_updates,
         monitor=engine.monitor, execs=engine.execs, container_files=engine.container_files,

@@ -33,6 +33,7 @@ TOP_LEVEL = {
     "search": "registry",
     "build": "build", "stats": "container_stats", "cp": "container_files",
     "export": "container_files", "diff": "container_files", "commit": "container_files",
+    "port": "container_port",
 }
 GROUPS = {
     "container": {
@@ -44,7 +45,7 @@ GROUPS = {
             "wait", "pause", "unpause", "rename", "top", "exec", "stats")},
         "remove": ("container_ops", "rm"),
         **{name: ("container_files", name) for name in ("cp", "export", "diff", "commit")},
-        "update": ("container_update", "update"),
+        "update": ("container_update", "update"), "port": ("container_port", "port"),
     },
     "image": {
         "ls": ("images", "images"), "list": ("images", "images"),

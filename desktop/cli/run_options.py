@@ -64,6 +64,8 @@ def configure(parser: FlagParser, run: bool) -> None:
     add("--pull", default="missing", help='Pull image before running ("always", "missing", "never")')
     add("-q", "--quiet", action="store_true", help="Suppress the pull output")
     add("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
+    add("-P", "--publish-all", action="store_true", help="Publish all exposed ports to random ports")
+    add("--expose", action="append", default=[], help="Expose a port or a range of ports")
     add("-v", "--volume", action="append", default=[], help="Bind mount a volume")
     add("--mount", action="append", default=[], help="Attach a filesystem mount to the container")
     add("--volumes-from", action="append", default=[], help="Mount volumes from the specified container(s)")
@@ -367,8 +369,12 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
                       environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The ``POST /containers/create`` body docker's CLI would send for these flags."""
     env_source = os.environ if environ is None else environ
-    if args.publish:
-        raise InvalidOption("-p/--publish is not supported yet")
+    exposed: dict[str, Any] = {}
+    if args.publish or args.expose:
+        from . import publish_options
+
+        exposed, bindings = publish_options.parse_publish(args.publish)
+        exposed.update(publish_options.parse_expose(args.expose))
     if getattr(args, "detach", False) and args.attach:
         raise InvalidOption("conflicting options: cannot specify both --attach and --detach")
     restart = parse_restart(args.restart)
@@ -415,6 +421,10 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
         host_config["Init"] = True
     if args.network:
         host_config["NetworkMode"] = args.network
+    if args.publish:
+        host_config["PortBindings"] = bindings
+    if args.publish_all:
+        host_config["PublishAllPorts"] = True
     if args.runtime:  # the daemon checks the name
         host_config["Runtime"] = args.runtime
     host_config.update(privilege_and_environment(args))
@@ -453,6 +463,8 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
     }
     if volumes:
         body["Volumes"] = volumes
+    if exposed:
+        body["ExposedPorts"] = exposed
     if args.entrypoint is not None:
         body["Entrypoint"] = [args.entrypoint] if args.entrypoint else [""]
     if args.stop_signal:

@@ -21,6 +21,7 @@ from cove.runtime.containers.spec import LogSpec
 from cove.runtime.engine import host_modes, mounts
 from cove.runtime.linux import caps, rootfs
 from cove.runtime.linux.process import RLIMIT_NUMBERS
+from cove.runtime.network import ports
 
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "Hostname": (str,), "Domainname": (str,), "User": (str,), "AttachStdin": (bool,),
@@ -217,8 +218,7 @@ def validate(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     for env in config.get("Env") or []:
         if "=" not in env and not env:
             raise errors.InvalidParameter(f"invalid environment variable: {env}")
-    if host.get("PortBindings"):
-        raise errors.NotImplementedByEngine("published ports are not supported by this engine yet")
+    ports.validate(config, host)
     mounts.validate(host)
     host_modes.validate(config, host)
     host_modes.validate_networking(config, body.get("NetworkingConfig"))
@@ -332,27 +332,65 @@ def _check_process_settings(host: dict[str, Any]) -> None:
             raise errors.InvalidParameter(f'sysctl "{key}" is not a valid name')
 
 
-def hosts_file(host: dict[str, Any]) -> str:
-    """/etc/hosts: the standard entries, then each ``--add-host`` as "ip<TAB>name", the
-    layout dockerd writes for a container without a network address."""
+def hosts_file(host: dict[str, Any], own: tuple[str, str, str] | None = None) -> str:
+    """/etc/hosts: the standard entries, then each ``--add-host`` as "ip<TAB>name", then
+    for a container with an address (``own``: address, hostname, domain name) its own
+    line, as libnetwork appends it when the endpoint joins (``fqdn name`` with a domain)."""
     lines = [HOSTS]
     for entry in host.get("ExtraHosts") or []:
         name, _, address = entry.partition(":")
         lines.append(f"{address.strip('[]')}\t{name}\n")
+    if own is not None:
+        address, hostname, domain = own
+        fqdn = f"{hostname}.{domain}" if domain else hostname
+        names = f"{fqdn} {fqdn.split('.', 1)[0]}" if "." in fqdn else fqdn
+        lines.append(f"{address}\t{names}\n")
     return "".join(lines)
 
 
-def resolv_conf(host: dict[str, Any], host_resolv: str | None = None) -> str:
+def host_resolv_conf(path: str = "/etc/resolv.conf",
+                     resolved: str = "/run/systemd/resolve/resolv.conf") -> str:
+    """The host's resolver settings a container can use: /etc/resolv.conf, or, when that
+    only names systemd-resolved's stub (127.0.0.53, unreachable from a container's own
+    namespace), the upstream servers resolved itself uses, as libnetwork reads them."""
+    text = _read_text(path)
+    servers = [line.split()[1] for line in text.splitlines()
+               if line.startswith("nameserver") and len(line.split()) > 1]
+    if servers and all(server == "127.0.0.53" for server in servers):
+        upstream = _read_text(resolved)
+        if upstream:
+            return upstream
+    return text
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def host_hosts_file(host: dict[str, Any], path: str = "/etc/hosts") -> str:
+    """/etc/hosts of a container on the host's network: the host's, then each
+    ``--add-host``."""
+    text = _read_text(path)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    for entry in host.get("ExtraHosts") or []:
+        name, _, address = entry.partition(":")
+        text += f"{address.strip('[]')}\t{name}\n"
+    return text
+
+
+def resolv_conf(host: dict[str, Any], host_resolv: str | None = None,
+                keep_loopback: bool = False) -> str:
     """/etc/resolv.conf as libnetwork builds it: the host's, minus loopback servers the
     container cannot reach (Google's when none is left); with --dns, --dns-search or
     --dns-option, a new file of search, nameserver and options lines where each given
     one replaces the host's."""
-    if host_resolv is None:
-        try:
-            with open("/etc/resolv.conf") as f:
-                host_resolv = f.read()
-        except OSError:
-            host_resolv = ""
+    if host_resolv is None:  # the host's own network reaches its own resolver
+        host_resolv = _read_text("/etc/resolv.conf") if keep_loopback else host_resolv_conf()
     lines = host_resolv.splitlines()
 
     def loopback(line: str) -> bool:
@@ -360,7 +398,7 @@ def resolv_conf(host: dict[str, Any], host_resolv: str | None = None) -> str:
         return (len(fields) > 1 and fields[0] == "nameserver"
                 and (fields[1].startswith("127.") or fields[1] == "::1"))
 
-    kept = [line for line in lines if not loopback(line)]
+    kept = [line for line in lines if keep_loopback or not loopback(line)]
     servers = [line.split()[1] for line in kept
                if line.startswith("nameserver") and len(line.split()) > 1]
     if not servers:

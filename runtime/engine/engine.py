@@ -11,6 +11,7 @@ from cove.runtime.containers import shim_client
 from cove.runtime.engine import recovery
 from cove.runtime.engine.build import BuildService
 from cove.runtime.engine.container_files import ContainerFilesService
+from cove.runtime.engine.container_network import DISABLED, ContainerNetworks, NetworkConfig
 from cove.runtime.engine.container_update import ContainerUpdater
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.engine.events import EventBus
@@ -28,14 +29,16 @@ if TYPE_CHECKING:
 
 class Engine:
     def __init__(self, data_root: str | Path, exec_root: str | Path,
-                 registry_config: RegistryConfig | None = None) -> None:
+                 registry_config: RegistryConfig | None = None,
+                 network_config: NetworkConfig = DISABLED) -> None:
         self.layout = Layout(data_root, exec_root)
         self.layout.ensure()
         self.engine_id = self._engine_id()
         self.events = EventBus()
         self.images = ImageService(self.layout, self.events, registry_config)
         self.volumes = VolumeService(self.layout, self.events)
-        self.containers = ContainerService(self.layout, self.images, self.events, self.volumes)
+        self.containers = ContainerService(self.layout, self.images, self.events, self.volumes,
+                                           ContainerNetworks(self.layout, network_config))
         self.images.containers = self.containers
         self.execs = ExecService(self.containers)
         self.builds = BuildService(self)

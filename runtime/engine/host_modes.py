@@ -1,9 +1,10 @@
 """HostConfig fields that say where a container runs: its PID, IPC and UTS namespaces
-(new, the host's, or another container's), network mode, runtime, cgroup parent, cpuset,
+(new, the host's, or another container's), network mode (the default bridge, none or the
+host's), runtime, cgroup parent, cpuset,
 devices, volume driver and platform.
 
 Each is checked at create with dockerd's words. What this engine cannot do yet
-(``--network host``, emulated platforms) is refused with a 400 that says so: a flag is
+(``--network container:X`` and user networks, emulated platforms) is refused with a 400 that says so: a flag is
 never stored and then ignored.
 """
 
@@ -30,7 +31,9 @@ _DEPRECATED_RUNTIME = "io.containerd.runtime.v1.linux"
 DEFAULT_IPC_MODE = "private"  # dockerd 20.10's default-ipc-mode
 IPC_MODES = ("", "none", "private", "shareable", "host")
 LOOPBACK_NETWORKS = ("", "default", "bridge", "none")
-"""What a container gets today for these: its own network namespace with loopback only."""
+"""The modes that give a container a network namespace of its own: loopback only for
+"none" (and for the others on a daemon run with ``--bridge none``), else the default
+bridge too."""
 DEFAULT_CGROUP_PARENT = "cove"
 
 
@@ -66,10 +69,10 @@ def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
     if uts == "host" and config.get("Hostname"):
         raise errors.InvalidParameter("conflicting options: hostname and the UTS mode")
     network = host.get("NetworkMode") or ""
-    if network == "host" or joined_container(network):
+    if joined_container(network):
         raise errors.InvalidParameter(
-            f"network mode {network!r} is not supported by Cove yet: containers get their "
-            "own network namespace with loopback only (--network none, default or bridge)")
+            f"network mode {network!r} is not supported by Cove yet: use --network "
+            "default, bridge, none or host")
     cgroup_parent(host)
     cpuset_values(host)
     cfs_values(host)
@@ -163,7 +166,7 @@ def _host_devices(source: str) -> list[tuple[str, os.stat_result]]:
 
 def validate_networking(config: dict[str, Any], networking: Any) -> None:
     """Per-network settings (``--ip``, ``--ip6``, ``--link-local-ip``, ``--network-alias``,
-    ``--mac-address``, driver options) need networking, which Cove does not have yet:
+    ``--mac-address``, driver options) need user networks, which Cove does not have yet:
     refused, not ignored."""
     if config.get("MacAddress"):
         raise errors.InvalidParameter("--mac-address is not supported by Cove yet")
@@ -179,7 +182,8 @@ def validate_networking(config: dict[str, Any], networking: Any) -> None:
         if asked:
             raise errors.InvalidParameter(
                 f"endpoint settings for network {network} ({', '.join(asked)}) are not "
-                "supported by Cove yet: containers have no network but loopback")
+                "supported by Cove yet: containers on the default bridge take the address "
+                "it gives")
 
 
 def check_network_exists(host: dict[str, Any]) -> None:
@@ -232,7 +236,7 @@ _UNSUPPORTED: tuple[tuple[str, str], ...] = (
     ("CpuCount", "--cpu-count"), ("CpuPercent", "--cpu-percent"),
     ("IOMaximumIOps", "--io-maxiops"), ("IOMaximumBandwidth", "--io-maxbandwidth"),
     ("DeviceRequests", "--gpus"), ("StorageOpt", "--storage-opt"),
-    ("PublishAllPorts", "--publish-all"), ("Links", "--link"),
+    ("Links", "--link"),
     ("Cgroup", "HostConfig.Cgroup (sharing another container's cgroup)"),
 )
 

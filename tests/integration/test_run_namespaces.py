@@ -233,7 +233,7 @@ def test_isolation_other_than_default_is_refused(daemon: Daemon) -> None:
 @pytest.mark.parametrize("flags", [
     ["--blkio-weight", "300"], ["--memory-reservation", "10m"], ["--oom-kill-disable"],
     ["--memory-swappiness", "10"], ["--cgroupns", "host"], ["--cpu-rt-runtime", "100"],
-    ["--gpus", "all"], ["--storage-opt", "size=1G"], ["-P"], ["--link", "x:y"],
+    ["--gpus", "all"], ["--storage-opt", "size=1G"], ["--link", "x:y"],
     ["--kernel-memory", "10m"],
 ])
 def test_limits_cove_does_not_apply_are_refused_not_ignored(coved_daemon: Daemon,
@@ -304,11 +304,23 @@ def test_unknown_network_fails_at_start_as_dockerd_does(daemon: Daemon) -> None:
         "network ns-nosuch-net not found"
 
 
-def test_none_default_and_bridge_give_loopback_only(coved_daemon: Daemon) -> None:
+def test_without_a_bridge_none_default_and_bridge_give_loopback_only(
+        coved_daemon: Daemon) -> None:
+    """The shared test daemon runs with ``--bridge none`` (the bridge is tested in the
+    network lab, tests/integration/network)."""
     for network in ("none", "default", "bridge"):
         out = coved_daemon.ok("run", "--rm", "--network", network, "busybox", "ls",
                               "/sys/class/net")
         assert out.split() == ["lo"], network
+
+
+def test_without_a_bridge_published_ports_are_refused_not_ignored(
+        coved_daemon: Daemon) -> None:
+    for flags in (["-p", "8080:80"], ["--expose", "80", "-P"]):
+        message = coved_daemon.refused("run", "--rm", *flags, "busybox", "true")
+        assert message == ("published ports need the default bridge, and this daemon runs "
+                           "without one (--bridge none)"), message
+    coved_daemon.ok("run", "--rm", "-P", "busybox", "true")  # nothing exposed: nothing asked
 
 
 def test_per_network_settings_are_refused_not_ignored(coved_daemon: Daemon) -> None:
@@ -317,10 +329,32 @@ def test_per_network_settings_are_refused_not_ignored(coved_daemon: Daemon) -> N
         assert "not supported by Cove yet" in message, message
 
 
-def test_host_and_container_networks_are_refused_not_ignored(coved_daemon: Daemon) -> None:
-    for network in ("host", "container:whatever"):
-        message = coved_daemon.refused("run", "--rm", "--network", network, "busybox", "true")
-        assert "is not supported by Cove yet" in message, message
+def test_container_networks_are_refused_not_ignored(coved_daemon: Daemon) -> None:
+    message = coved_daemon.refused("run", "--rm", "--network", "container:whatever", "busybox",
+                                   "true")
+    assert "is not supported by Cove yet" in message, message
+
+
+def test_host_network_shares_the_hosts_links_and_name(daemon: Daemon) -> None:
+    links = sorted(os.listdir("/sys/class/net"))
+    out = daemon.ok("run", "--rm", "--network", "host", "busybox", "sh", "-c",
+                    "ls /sys/class/net; hostname")
+    *seen, hostname = out.split()
+    assert sorted(seen) == links
+    assert hostname == socket.gethostname()
+
+
+def test_ports_published_on_the_host_network_are_discarded_with_dockerds_warning(
+        daemon: Daemon) -> None:
+    name = daemon.name("hostports")
+    done = daemon("create", "--name", name, "--network", "host", "-p", "8080:80", "busybox")
+    assert done.returncode == 0, done.stderr
+    assert "Published ports are discarded when using host network mode" in done.stderr
+    daemon.ok("start", name)
+    assert daemon.ok("inspect", "-f", "{{json .HostConfig.PortBindings}} "
+                     "{{json .NetworkSettings.Ports}}", name).strip() == \
+        '{"80/tcp":[{"HostIp":"","HostPort":"8080"}]} {}'
+    daemon.ok("rm", "-f", name)
 
 
 # --device: the node, and device access limited as runc limits it

@@ -39,9 +39,16 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Coved:
-    """One daemon. ``root`` holds data/, exec/ and the socket (short paths: AF_UNIX limit)."""
+    """One daemon. ``root`` holds data/, exec/ and the socket (short paths: AF_UNIX limit).
 
-    def __init__(self, root: str | None = None) -> None:
+    It runs without a default bridge (``--bridge none``: the real machine's network is
+    never touched) unless ``netns`` names a network namespace to run it in (a network
+    lab's host), where it gets its bridge; ``args`` are more daemon flags."""
+
+    def __init__(self, root: str | None = None, netns: str | None = None,
+                 args: tuple[str, ...] = ()) -> None:
+        self.netns = netns
+        self.args = args
         self.root = root or tempfile.mkdtemp(prefix="cove-", dir="/tmp")
         self.data_root = os.path.join(self.root, "data")
         self.exec_root = os.path.join(self.root, "exec")
@@ -62,9 +69,12 @@ class Coved:
 
     def start(self, timeout: float = 30.0) -> Coved:
         log = open(self.log_path, "ab")
+        where = ["nsenter", f"--net={self.netns}", "--"] if self.netns else []
+        bridge = [] if self.netns else ["--bridge", "none"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cove.runtime.daemon", "--data-root", self.data_root,
-             "--exec-root", self.exec_root, "-H", self.host, "--log-level", "debug"],
+            [*where, sys.executable, "-m", "cove.runtime.daemon", "--data-root",
+             self.data_root, "--exec-root", self.exec_root, "-H", self.host, "--log-level",
+             "debug", *bridge, *self.args],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
         deadline = time.monotonic() + timeout

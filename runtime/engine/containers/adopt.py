@@ -31,8 +31,12 @@ def load_all(ctx: ContainerContext) -> list[Container]:
 
 
 def adopt_all(ctx: ContainerContext) -> None:
-    """Re-attach to containers whose shims outlived the previous daemon; settle the rest."""
-    for container in load_all(ctx):
+    """Re-attach to containers whose shims outlived the previous daemon; settle the rest.
+    The bridge is set up first, with the endpoints of those still running: their ports
+    answer again before anything else starts."""
+    loaded = load_all(ctx)
+    ctx.network.setup([c for c in loaded if c.running and shim_client.alive(ctx.layout, c.id)])
+    for container in loaded:
         _settle(ctx, container)
         _thaw_after_commit(ctx, container)
     for container in ctx.all():

@@ -14,6 +14,7 @@ from cove.runtime import errors
 from cove.runtime.containers import names
 from cove.runtime.containers.record import Container
 from cove.runtime.engine import host_modes
+from cove.runtime.engine.container_network import ContainerNetworks
 from cove.runtime.engine.events import EventBus
 from cove.runtime.engine.mounts import MountPoint
 from cove.runtime.engine.volumes import VolumeService
@@ -33,11 +34,12 @@ def _name_in_use(canonical: str, holder: str) -> errors.Conflict:
 
 class ContainerContext:
     def __init__(self, layout: Layout, images: ImageService, events: EventBus,
-                 volumes: VolumeService) -> None:
+                 volumes: VolumeService, network: ContainerNetworks | None = None) -> None:
         self.layout = layout
         self.images = images
         self.events = events
         self.volumes = volumes
+        self.network = network or ContainerNetworks(layout)
         self.lock = threading.RLock()
         self._by_id: dict[str, Container] = {}
         self._names: dict[str, str] = {}  # "/name" -> id

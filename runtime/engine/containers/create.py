@@ -6,6 +6,7 @@ directory) is undone if any step fails, so a refused create leaves nothing behin
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from typing import Any
@@ -27,6 +28,7 @@ def create(ctx: ContainerContext, body: Any, name: str | None,
     _resolve_joined_containers(ctx, host)
     merged = create_config.merge_image_config(config, ctx.images.config(image_id))
     host = create_config.normalize_host_config(host)
+    warnings = ctx.network.check_create(merged, host)
     cid = secrets.token_hex(32)
     canonical = ctx.reserve_name(name, cid)
     points: list[MountPoint] = []
@@ -43,7 +45,7 @@ def create(ctx: ContainerContext, body: Any, name: str | None,
         raise
     ctx.add(container)
     ctx.publish(container, "create")
-    return {"Id": cid, "Warnings": host_modes.runtime_warnings(host)}
+    return {"Id": cid, "Warnings": host_modes.runtime_warnings(host) + warnings}
 
 
 def _check_platform(ctx: ContainerContext, platform: str | None, ref: str,
@@ -88,10 +90,15 @@ def _write_record(ctx: ContainerContext, cid: str, name: str, config: dict[str, 
     lay.container_dir(cid).mkdir(mode=0o710)
     lay.container_upper(cid).mkdir()
     lay.container_work(cid).mkdir()
-    config["Hostname"] = config.get("Hostname") or cid[:12]
+    host_network = host.get("NetworkMode") == "host"
+    # --network host: the host's name and its /etc files, as dockerd gives them
+    config["Hostname"] = config.get("Hostname") or (
+        os.uname().nodename if host_network else cid[:12])
     atomic_write(lay.container_hostname(cid), (config["Hostname"] + "\n").encode())
-    atomic_write(lay.container_hosts(cid), create_config.hosts_file(host).encode())
-    atomic_write(lay.container_resolv(cid), create_config.resolv_conf(host).encode())
+    atomic_write(lay.container_hosts(cid), create_config.hosts_file(host).encode()
+                 if not host_network else create_config.host_hosts_file(host).encode())
+    atomic_write(lay.container_resolv(cid), create_config.resolv_conf(
+        host, keep_loopback=host_network).encode())
     argv = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
     lower = ctx.images.lower_dirs(image_id)
     data = {
@@ -115,8 +122,7 @@ def _write_record(ctx: ContainerContext, cid: str, name: str, config: dict[str, 
             "MergedDir": str(lay.bundle_rootfs(cid))}},
         "Mounts": mounts.inspect_mounts(host, points),
         "Config": config,
-        "NetworkSettings": {"Bridge": "", "SandboxID": "", "Ports": {}, "Networks": {},
-                            "IPAddress": "", "Gateway": "", "MacAddress": ""},
+        "NetworkSettings": ctx.network.created_settings(host),
         "_cove": {"mount_points": [point.to_record() for point in points]},
     }
     container = Container(lay, data)

@@ -7,6 +7,7 @@ started the shim or adopted it after a restart. What follows an exit (a restart,
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import threading
@@ -19,6 +20,7 @@ from cove.runtime.engine.containers import namespace_sharing, restart_policy
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.store.layout import read_json
 
+log = logging.getLogger(__name__)
 SHIM_EXIT_SECONDS = 5.0  # a shim exits within its grace time once it has said the exit
 
 
@@ -54,8 +56,12 @@ def exit_from_disk(ctx: ContainerContext, container: Container) -> dict[str, Any
 
 
 def discard_runtime_state(ctx: ContainerContext, container: Container) -> None:
-    """The cgroup, the bundle and a shareable /dev/shm a run leaves behind; the record
-    stays."""
+    """The endpoint on the bridge, the cgroup, the bundle and a shareable /dev/shm a run
+    leaves behind; the record stays."""
+    try:
+        ctx.network.detach(container)
+    except errors.EngineError as exc:
+        log.warning("detaching container %s from the bridge: %s", container.id[:12], exc)
     try:
         ctx.cgroup(container).destroy()
     except errors.EngineError:

@@ -126,7 +126,7 @@ def _matches(ctx: ContainerContext, container: Container, filters: dict[str, lis
     status = "paused" if state["Paused"] else state["Status"]
     image_id = container.data["Image"]
     host = container.host_config
-    networks: dict[str, Any] = {}  # no container is on a network until networking lands
+    networks = (container.data.get("NetworkSettings") or {}).get("Networks") or {}
     exposed = container.config.get("ExposedPorts") or {}
     published = host.get("PortBindings") or {}
     return (
@@ -170,12 +170,14 @@ def _summary(ctx: ContainerContext, container: Container, size: bool) -> dict[st
     summary = {
         "Id": container.id, "Names": [data["Name"]], "Image": image,
         "ImageID": data["Image"], "Command": command,
-        "Created": int(parse_rfc3339(data["Created"])), "Ports": [],
+        "Created": int(parse_rfc3339(data["Created"])), "Ports": summary_ports(container),
         "Labels": container.config.get("Labels") or {},
         "State": "paused" if container.state["Paused"] else container.state["Status"],
         "Status": container.uptime_text(),
         "HostConfig": {"NetworkMode": container.host_config.get("NetworkMode", "default")},
-        "NetworkSettings": {"Networks": {}}, "Mounts": data.get("Mounts") or [],
+        "NetworkSettings": {"Networks": (data.get("NetworkSettings") or {}).get("Networks")
+                            or {}},
+        "Mounts": data.get("Mounts") or [],
     }
     if size:  # dockerd's omitempty: a size of 0 is left out of the list
         written, root = container_sizes(ctx, container)
@@ -184,6 +186,23 @@ def _summary(ctx: ContainerContext, container: Container, size: bool) -> dict[st
         if root:
             summary["SizeRootFs"] = root
     return summary
+
+
+def summary_ports(container: Container) -> list[dict[str, Any]]:
+    """``Ports`` of ``docker ps``: each published binding, and each exposed port of a
+    running container that has none (dockerd's list, from NetworkSettings.Ports)."""
+    found: list[dict[str, Any]] = []
+    for key, bindings in ((container.data.get("NetworkSettings") or {}).get("Ports")
+                          or {}).items():
+        port, _, proto = key.partition("/")
+        if not bindings:
+            found.append({"PrivatePort": int(port), "Type": proto or "tcp"})
+            continue
+        for binding in bindings:
+            found.append({"IP": binding.get("HostIp") or "0.0.0.0", "PrivatePort": int(port),
+                          "PublicPort": int(binding.get("HostPort") or 0),
+                          "Type": proto or "tcp"})
+    return found
 
 
 def container_sizes(ctx: ContainerContext, container: Container) -> tuple[int, int]:

@@ -59,6 +59,8 @@ def plan(ctx: ContainerContext, container: Container, shm_size: int) -> Sharing:
         if ref is not None:
             donors[kind] = _running_donor(ctx, ref, kind)
             sharing.namespaces[kind] = f"/proc/{donors[kind].state.get('Pid')}/ns/{kind}"
+    if host.get("NetworkMode") == "host":
+        sharing.namespaces["net"] = namespaces.HOST
     ipc = host.get("IpcMode") or host_modes.DEFAULT_IPC_MODE
     if ipc == "host":
         sharing.private_shm, sharing.shm_source = False, HOST_SHM

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cove.runtime import errors
 from cove.runtime.containers.record import Container
+from cove.runtime.engine.container_network import ContainerNetworks
 from cove.runtime.engine.containers import (
     adopt,
     console,
@@ -39,10 +40,11 @@ if TYPE_CHECKING:
 
 class ContainerService:
     def __init__(self, layout: Layout, images: ImageService, events: EventBus,
-                 volumes: VolumeService | None = None) -> None:
+                 volumes: VolumeService | None = None,
+                 network: ContainerNetworks | None = None) -> None:
         self.layout = layout
         self._ctx = ContainerContext(layout, images, events,
-                                     volumes or VolumeService(layout, events))
+                                     volumes or VolumeService(layout, events), network)
 
     # what the other services share
     def get(self, ref: str) -> Container:
@@ -138,6 +140,14 @@ class ContainerService:
 
     def prune(self, filters: dict[str, builtins.list[str]]) -> dict[str, Any]:
         return remove.prune(self._ctx, filters)
+
+    def published_ports(self) -> dict[str, builtins.list[dict[str, Any]]]:
+        """Every running container's published ports, by ID (what a VM forwarder follows;
+        also kept in ``<exec-root>/network/ports.json``)."""
+        return {owner: [{"Proto": p.proto, "HostIp": str(p.host_address),
+                         "HostPort": p.host_port, "ContainerPort": p.container_port}
+                        for p in published]
+                for owner, published in self._ctx.network.publications().items()}
 
     def adopt_all(self) -> None:
         """At daemon start: re-attach to the containers whose shims outlived the previous

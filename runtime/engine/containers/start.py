@@ -47,6 +47,17 @@ def start_container(ctx: ContainerContext, container: Container) -> None:
         failure = errors.SystemError_(f"failed to start container: {exc}")
         _start_failed(ctx, container, failure)
         raise failure from exc
+    try:  # the init waits for "go": its network is ready before the user's process runs
+        ctx.network.attach(container, shim.pid)
+    except errors.EngineError as exc:
+        shim.abort()
+        _start_failed(ctx, container, exc)
+        raise
+    except Exception as exc:  # a bug or the OS: leave no endpoint, cgroup or bundle behind
+        shim.abort()
+        failure = errors.SystemError_(f"failed to start container: {exc}")
+        _start_failed(ctx, container, failure)
+        raise failure from exc
     attaches = _take_pending_attaches(container)
     for attach in attaches:
         attach.connect_to_shim()

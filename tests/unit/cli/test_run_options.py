@@ -79,9 +79,14 @@ def test_rm_with_restart_conflicts() -> None:
     assert info.value.exit_code == 125
 
 
-def test_publish_is_refused_cleanly() -> None:
-    with pytest.raises(InvalidOption, match="not supported"):
-        _body(["-p", "80:80", "busybox"])
+def test_publish_fills_port_bindings_and_exposed_ports_as_docker_does() -> None:
+    body = _body(["-p", "127.0.0.1:8080:80", "-p", "53/udp", "-P", "--expose", "9000",
+                  "busybox"])
+    assert body["HostConfig"]["PortBindings"] == {
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+        "53/udp": [{"HostIp": "", "HostPort": ""}]}
+    assert body["HostConfig"]["PublishAllPorts"] is True
+    assert body["ExposedPorts"] == {"80/tcp": {}, "53/udp": {}, "9000/tcp": {}}
 
 
 def test_unknown_flag_is_reported_like_cobra() -> None:

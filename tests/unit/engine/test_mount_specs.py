@@ -94,11 +94,12 @@ def test_tmpfs_targets_are_checked_at_create():
     assert _error({"Tmpfs": {"/": ""}}).message == "invalid specification: destination can't be '/'"
 
 
-def test_create_validation_accepts_binds_and_still_refuses_ports(tmp_path):
+def test_create_validation_accepts_binds_and_checks_ports(tmp_path):
     config, host = validate({"Image": "x", "HostConfig": {"Binds": [f"{tmp_path}:/d"]}})
     assert host["Binds"] == [f"{tmp_path}:/d"]
-    with pytest.raises(errors.NotImplementedByEngine, match="published ports"):
-        validate({"Image": "x", "HostConfig": {"PortBindings": {"80/tcp": [{}]}}})
+    validate({"Image": "x", "HostConfig": {"PortBindings": {"80/tcp": [{}]}}})
+    with pytest.raises(errors.InvalidParameter, match="invalid proto: icmp"):
+        validate({"Image": "x", "HostConfig": {"PortBindings": {"80/icmp": [{}]}}})
     with pytest.raises(errors.InvalidParameter, match="HostConfig.Tmpfs"):
         validate({"Image": "x", "HostConfig": {"Tmpfs": ["/t"]}})
     with pytest.raises(errors.InvalidParameter, match="Mounts.ReadOnly"):
