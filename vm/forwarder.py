@@ -94,6 +94,10 @@ class Forwarder:
             raise
         pump(client, channel)
 
+    @property
+    def has_tunnel(self) -> bool:
+        return self._tunnel is not None
+
     def open_channel(self, port: int) -> Stream:
         """A channel on the current tunnel; one reconnect when it has gone stale."""
         for attempt in range(2):

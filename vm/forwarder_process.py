@@ -28,6 +28,10 @@ def keep_watch(forwarder: Forwarder, report: Path) -> None:
     clock set to the host's when it drifted (after the host slept, the guest's clock is
     behind, and TLS, apt and make fail oddly), and the agent's status report written to
     ``report`` for ``machine status``."""
+    # not before a client made the first tunnel: until then the guest may be at its hold
+    # point, and no connection should be in QEMU's user network while its state is saved
+    while not forwarder.has_tunnel:
+        time.sleep(0.2)
     answered = False
     while True:
         try:

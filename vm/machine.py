@@ -292,6 +292,7 @@ class QemuMachine:
         self._save_state(state)
         alive = functools.partial(pid_alive, state.qemu_pid)
         try:
+            forwarder = self._spawn_forwarder()
             port_to_guest = ControlPort.connect(self.paths.control_socket, alive, deadline)
             try:
                 saved = ""
@@ -304,7 +305,7 @@ class QemuMachine:
                     port_to_guest.wait_ready(alive, deadline)
                     saved = self._save_guest(boot, version)
                 port_to_guest.go()
-                self._start_forwarder()
+                self._forwarder_listening(forwarder)
                 self._wait_for_engine(state, deadline)
             finally:
                 port_to_guest.close()
@@ -361,7 +362,9 @@ class QemuMachine:
                 return
             time.sleep(0.1)
 
-    def _start_forwarder(self) -> None:
+    def _spawn_forwarder(self) -> subprocess.Popen[bytes]:
+        """Started as soon as QEMU is, so its own start (Python, paramiko) overlaps the
+        guest's boot; it answers 503 until the guest's SSH is up."""
         log = open(self.paths.forwarder_log, "ab")
         try:
             process = subprocess.Popen(
@@ -371,6 +374,9 @@ class QemuMachine:
         finally:
             log.close()
         self.paths.forwarder_pidfile.write_text(f"{process.pid}\n")
+        return process
+
+    def _forwarder_listening(self, process: subprocess.Popen[bytes]) -> None:
         if not wait_for_socket(self.paths.engine_socket, 15):
             process.kill()
             raise MachineError(f"the forwarder did not start; see {self.paths.forwarder_log}")
