@@ -23,6 +23,7 @@ from .dashboard import Dashboard
 from .engine_control import EngineControl, MachineControl
 from .events import EventsFollower
 from .logs import LogsFollower
+from .resources import image_rows, pull_line, reclaimed, volume_rows
 from .state import EngineState, Happening, Status, advance
 from .workers import Workers
 
@@ -34,6 +35,7 @@ class Controller(QObject):
     containers_changed = Signal()
     loaded = Signal()  # the first full list after the engine came up is on screen
     error = Signal(str)
+    pull_progress = Signal(str)  # emitted from the pull's worker thread (queued here)
 
     def __init__(
         self,
@@ -64,6 +66,9 @@ class Controller(QObject):
         self.dashboard.containers.action_requested.connect(self.container_action)
         self.error.connect(self.dashboard.messages.show_error)
         self.status_changed.connect(self.dashboard.show_status)
+        self.dashboard.images.action_requested.connect(self.image_action)
+        self.dashboard.volumes.action_requested.connect(self.volume_action)
+        self.pull_progress.connect(self.dashboard.images.progress.setText)
         page = self.dashboard.settings
         page.changed.connect(self._settings_saved)
         page.start_at_login_requested.connect(self.set_start_at_login)
@@ -94,12 +99,16 @@ class Controller(QObject):
     def _engine_up(self) -> None:
         self._advance(Happening.ENGINE_ANSWERED)
         self.reload(first=True)
+        self.reload_images()
+        self.reload_volumes()
         self._call(self._describe_engine, self._show_engine)
 
     @Slot(str)
     def _engine_down(self, message: str) -> None:
         self._advance(Happening.ENGINE_GONE, message)
         self.engine_description = ""
+        self.dashboard.images.replace_all([])
+        self.dashboard.volumes.replace_all([])
         self.containers_changed.emit()
 
     def _describe_engine(self) -> tuple[str, str, str]:
@@ -159,6 +168,10 @@ class Controller(QObject):
 
     @Slot(object)
     def _event(self, event: EngineEvent) -> None:
+        if event.type == "image":
+            self.reload_images()
+        elif event.type == "volume":
+            self.reload_volumes()
         effect = event.effect()
         if effect is Effect.REMOVE:
             self._asked[event.actor_id] = next(self._sequence)
@@ -195,6 +208,47 @@ class Controller(QObject):
         }
         call = calls[action]
         self._call(lambda: call(container_id), lambda _: None)
+
+    # images and volumes ----------------------------------------------------
+    def reload_images(self) -> None:
+        self._call(lambda: image_rows(self.client.images()), self.dashboard.images.replace_all)
+
+    def reload_volumes(self) -> None:
+        self._call(lambda: volume_rows(self.client.volumes()), self.dashboard.volumes.replace_all)
+
+    @Slot(str, str)
+    def image_action(self, action: str, key: str) -> None:
+        page = self.dashboard.images
+        if action == "remove":
+            self._call(lambda: self.client.remove_image(key), lambda _: None)
+        elif action == "prune":
+            self._call(lambda: reclaimed(self.client.prune_images()), page.progress.setText)
+        elif action == "pull":
+            if not key:
+                self.error.emit("Say which image to pull, e.g. busybox:latest")
+                return
+            page.progress.setText(f"Pulling {key}…")
+            self._call(lambda: self._pull(key), page.progress.setText)
+
+    def _pull(self, reference: str) -> str:
+        """Runs on a worker: each progress line goes to the page as it comes."""
+        for message in self.client.pull(reference):
+            if not isinstance(message, dict):
+                continue
+            if message.get("error") or message.get("errorDetail"):
+                detail = message.get("errorDetail")
+                text = detail.get("message") if isinstance(detail, dict) else None
+                raise RuntimeError(str(text or message.get("error")))
+            self.pull_progress.emit(pull_line(message))
+        return f"Pulled {reference}"
+
+    @Slot(str, str)
+    def volume_action(self, action: str, key: str) -> None:
+        page = self.dashboard.volumes
+        if action == "remove":
+            self._call(lambda: self.client.remove_volume(key), lambda _: None)
+        elif action == "prune":
+            self._call(lambda: reclaimed(self.client.prune_volumes()), page.progress.setText)
 
     # logs ------------------------------------------------------------------
     def open_logs(self, container_id: str) -> None:

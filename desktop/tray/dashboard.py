@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from .containers_page import ContainersPage
 from .icons import state_icon
 from .logs_page import LogsPage
+from .resource_page import ResourcePage
 from .settings import AppSettings
 from .settings_page import SettingsPage
 from .state import EngineState, Status
@@ -83,7 +84,14 @@ class Dashboard(QMainWindow):
         self.logs.timestamps.toggled.connect(
             lambda on: self.settings.update_settings(show_timestamps=on)
         )
+        self.images = ResourcePage(
+            ("Repository", "Tag", "Image ID", "Created", "Size"), ("remove",), ("prune", "pull"),
+            "an image to pull, e.g. busybox:latest", self,
+        )  # fmt: skip
+        self.volumes = ResourcePage(("Name", "Driver", "Mountpoint"), ("remove",), ("prune",))
         self.tabs.addTab(self.containers, "Containers")
+        self.tabs.addTab(self.images, "Images")
+        self.tabs.addTab(self.volumes, "Volumes")
         self.tabs.addTab(self.logs, "Logs")
         self.tabs.addTab(self.settings, "Settings")
         central = QWidget(self)
