@@ -221,6 +221,8 @@ class ContainerNetworks:
         with container.lock:
             container.private[ENDPOINT_KEY] = endpoint.to_json()
             container.data["NetworkSettings"] = _settings(container, endpoint, endpoint_id, pid)
+        if endpoint.publications:
+            self._write_ports()
         _write_in_place(
             self.layout.container_hosts(container.id),
             create_config.hosts_file(
@@ -232,7 +234,6 @@ class ContainerNetworks:
                 ),
             ),
         )
-        self._write_ports()
 
     def detach(self, container: Container) -> None:
         """Take the container off the bridge (its veth, address, ports, rules, flows);
@@ -248,7 +249,7 @@ class ContainerNetworks:
             )
             for network in (settings.get("Networks") or {}).values():
                 network.update(IPAddress="", IPPrefixLen=0, Gateway="", EndpointID="")
-        if had is not None:
+        if had is not None and had.get("Ports"):
             self._write_ports()
 
     def publications(self) -> dict[str, list[ports.Publication]]:
@@ -276,11 +277,10 @@ class ContainerNetworks:
 
 def _write_in_place(path: Path, text: str) -> None:
     """Rewrite a file the container has bind-mounted already: the same inode (a rename
-    would leave the container the old one)."""
+    would leave the container the old one). Not synced: it is written again at each
+    start."""
     with open(path, "w") as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _settings(

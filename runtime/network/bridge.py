@@ -29,7 +29,7 @@ from cove.runtime import errors
 from cove.runtime.linux.conntrack import delete_translated_flows
 from cove.runtime.linux.netlink import Netlink
 from cove.runtime.linux.netns import NetnsRef
-from cove.runtime.linux.nftables import apply_table, delete_table
+from cove.runtime.linux.nftables import Table, apply_table, delete_table
 from cove.runtime.linux.syscalls import KernelError
 from cove.runtime.linux.sysctl import enable_ip_forward, enable_route_localnet
 from cove.runtime.network.ipam import Ipam
@@ -121,6 +121,7 @@ class DefaultBridge:
         self._lock = threading.RLock()
         self._endpoints: dict[str, Endpoint] = {}
         self._gateway: IPv4Interface | None = None
+        self._applied: Table | None = None  # the table as last written
 
     @property
     def gateway(self) -> IPv4Interface:
@@ -158,7 +159,7 @@ class DefaultBridge:
                 self.sweep_stale([endpoint.owner for endpoint in live])
                 for endpoint in live:
                     self._take_back(endpoint)
-            self._apply()
+            self._apply(force=True)
             return wanted
 
     def _bridge_address(self, nl: Netlink, found: list[IPv4Interface]) -> IPv4Interface:
@@ -279,6 +280,7 @@ class DefaultBridge:
         with self._lock:
             try:
                 delete_table(self.table, netns=self.netns)
+                self._applied = None
                 with Netlink(self.netns) as nl:
                     nl.delete_link(self.name)
             except KernelError as exc:
@@ -291,12 +293,20 @@ class DefaultBridge:
         except KernelError as exc:
             raise _system(exc) from exc
 
-    def _apply(self) -> None:
+    def _apply(self, force: bool = False) -> None:
+        """Write the table when it changed (a container without published ports changes
+        nothing in it, and ``nft`` is most of an attach's time); ``force`` writes it
+        anyway (at setup: another program may have removed it)."""
         forwards = tuple(
             PortForward(p, e.address.ip) for e in self._endpoints.values() for p in e.publications
         )
         network = BridgeNetwork(self.name, self.gateway.network, forwards)
+        table = ruleset([network], self.table)
+        if table == self._applied and not force:
+            return
         try:
-            apply_table(ruleset([network], self.table), self.netns)
+            apply_table(table, self.netns)
         except KernelError as exc:
+            self._applied = None
             raise _system(exc) from exc
+        self._applied = table
