@@ -19,6 +19,7 @@ forwarder to the desktop host).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ from cove.runtime.store.layout import Layout, atomic_write_json
 if TYPE_CHECKING:
     from cove.runtime.network.bridge import DefaultBridge, Endpoint
 
+log = logging.getLogger(__name__)
 NO_BRIDGE = "none"
 BRIDGED_MODES = ("", "default", "bridge")
 ENDPOINT_KEY = "endpoint"
@@ -142,6 +144,33 @@ class ContainerNetworks:
         ]
         self.bridge.setup(live=endpoints)
         self._write_ports()
+        self._warn_of_forward_drops()
+
+    def _warn_of_forward_drops(self) -> None:
+        """Another program's forward chain that drops by default (Docker's iptables sets
+        one) drops the bridge's forwarded traffic too; Cove never edits another's rules,
+        so it says so instead. Published ports on the host's own addresses, 127.0.0.1
+        included, still answer the host itself (that traffic is never forwarded)."""
+        from cove.runtime.linux.nftables import forward_drop_chains
+        from cove.runtime.linux.syscalls import KernelError
+
+        assert self.bridge is not None
+        try:
+            chains = forward_drop_chains(self.bridge.netns)
+        except KernelError as exc:
+            log.warning("could not list the forward chains: %s", exc)
+            return
+        for chain in chains:
+            log.warning(
+                "the forward chain %s drops by default: containers on %s cannot reach the "
+                "outside, and other machines cannot reach their published ports, until it "
+                "accepts the bridge's traffic (for Docker's: iptables -I DOCKER-USER -i %s "
+                "-j ACCEPT; iptables -I DOCKER-USER -o %s -j ACCEPT)",
+                chain,
+                self.bridge.name,
+                self.bridge.name,
+                self.bridge.name,
+            )
 
     def check_create(self, config: dict[str, Any], host_config: dict[str, Any]) -> list[str]:
         """Published ports against the network mode and this daemon (their syntax was

@@ -137,6 +137,21 @@ def list_table(name: str, family: str = "ip", netns: NetnsRef | None = None) -> 
         raise
 
 
+def forward_drop_chains(netns: NetnsRef | None = None) -> list[str]:
+    """The base chains on the forward hook whose policy is drop (``"ip filter FORWARD"``):
+    Docker's iptables sets one, and nftables runs every table's base chains, so what such
+    a chain does not accept is dropped whatever Cove's own table says."""
+    import json
+
+    out = _nft(["-j", "list", "chains"], None, "list chains", "", netns)
+    found = []
+    for item in json.loads(out or "{}").get("nftables", []):
+        chain = item.get("chain") if isinstance(item, dict) else None
+        if chain and chain.get("hook") == "forward" and chain.get("policy") == "drop":
+            found.append(f"{chain.get('family')} {chain.get('table')} {chain.get('name')}")
+    return found
+
+
 def _nft(
     args: list[str], script: str | None, operation: str, spec: str, netns: NetnsRef | None
 ) -> str:

@@ -249,3 +249,29 @@ def test_the_docker_cli_publishes_and_lists_the_same(netlab: NetLab, lab_coved: 
     assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"
     assert _ok(docker, "port", "web").strip() == "80/tcp -> 127.0.0.1:8080"
     assert "127.0.0.1:8080->80/tcp" in _ok(docker, "ps")
+
+
+DOCKER_FORWARD_DROP = ("table ip filter {\n\tchain FORWARD {\n\t\ttype filter hook forward "
+                       "priority 0; policy drop;\n\t}\n}\n")
+
+
+def test_anothers_forward_drop_policy_is_left_alone_and_named_in_the_log(
+        netlab: NetLab) -> None:
+    """Docker's iptables leaves ``filter FORWARD`` dropping: Cove does not edit it, says so
+    at start, and the host's own 127.0.0.1 still reaches a published port."""
+    assert _in_host(netlab, ["nft", "-f", "-"], input=DOCKER_FORWARD_DROP).returncode == 0
+    before = _in_host(netlab, ["nft", "list", "table", "ip", "filter"]).stdout
+    daemon = Coved(netns=netlab.host_path)
+    try:
+        daemon.start()
+        daemon.load(busybox_archive())
+        cove = CLI([COVE], daemon.env)
+        assert "the forward chain ip filter FORWARD drops by default" in daemon.log()
+        _ok(cove, "run", "-d", "--name", "web", "-h", "web", "-p", "8080:80", "busybox",
+            *HTTPD)
+        assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"
+        assert netlab.http_get(netlab.outside, f"http://{HOST_UPLINK_ADDRESS.ip}:8080/") == ""
+    finally:
+        daemon.stop()
+        daemon.cleanup()
+    assert _in_host(netlab, ["nft", "list", "table", "ip", "filter"]).stdout == before
