@@ -27,6 +27,14 @@ from .resources import image_rows, pull_line, reclaimed, volume_rows
 from .state import EngineState, Happening, Status, advance
 from .workers import Workers
 
+NATIVE_LOG = (
+    "The native engine is coved on this machine: its log is what it writes to its "
+    "standard error, wherever it was started (a service manager's journal, or a terminal)."
+)
+NATIVE_RESET = (
+    "The native engine's data belongs to root: to start afresh, stop coved and remove its "
+    "data root (/var/lib/cove unless --data-root says otherwise)."
+)
 CALL_TIMEOUT = 60.0  # seconds; a stop waits up to the container's stop timeout
 
 
@@ -69,6 +77,11 @@ class Controller(QObject):
         self.dashboard.images.action_requested.connect(self.image_action)
         self.dashboard.volumes.action_requested.connect(self.volume_action)
         self.pull_progress.connect(self.dashboard.images.progress.setText)
+        trouble = self.dashboard.troubleshoot
+        trouble.refresh_requested.connect(self.show_engine_log)
+        trouble.restart_requested.connect(self.restart_engine)
+        trouble.clean_up_requested.connect(self.clean_up)
+        trouble.reset_requested.connect(self.factory_reset)
         page = self.dashboard.settings
         page.changed.connect(self._settings_saved)
         page.start_at_login_requested.connect(self.set_start_at_login)
@@ -78,6 +91,7 @@ class Controller(QObject):
         self.follower.start()
         self.dashboard.settings.show_start_at_login(autostart.enabled())
         self.load_machine_resources()
+        self.show_engine_log()
 
     def shutdown(self) -> None:
         self.close_logs()
@@ -122,6 +136,17 @@ class Controller(QObject):
     def _show_engine(self, described: tuple[str, str, str]) -> None:
         self.engine_description = "Engine {} · {} · kernel {}".format(*described)
         self.dashboard.show_engine(*described)
+
+    def about(self) -> str:
+        """Versions of Cove, the engine and the kernel it runs on (the guest's in the VM)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            cove = version("cove")
+        except PackageNotFoundError:
+            cove = "(not installed)"
+        engine = self.engine_description or f"Engine {self.status.state.value}"
+        return f"Cove {cove}\n{engine}\nEngine socket: {self.host}"
 
     def start_engine(self) -> None:
         self._engine_action(Happening.START_REQUESTED, self.control.start)
@@ -249,6 +274,56 @@ class Controller(QObject):
             self._call(lambda: self.client.remove_volume(key), lambda _: None)
         elif action == "prune":
             self._call(lambda: reclaimed(self.client.prune_volumes()), page.progress.setText)
+
+    # troubleshooting -------------------------------------------------------
+    def show_engine_log(self) -> None:
+        page = self.dashboard.troubleshoot
+        control = self.control
+        if isinstance(control, MachineControl):
+            self._call(control.console, page.show_log)
+        else:
+            page.show_log(NATIVE_LOG)
+
+    def clean_up(self) -> None:
+        """What ``cove system prune --all --volumes`` removes, through the same endpoints."""
+        client = self.client
+
+        def prune_all() -> str:
+            counts = {}
+            space = 0
+            for kind, report, listed in (
+                ("containers", client.prune_containers(), "ContainersDeleted"),
+                ("images", client.prune_images({"dangling": ["false"]}), "ImagesDeleted"),
+                # (API 1.41: a volume prune takes named volumes too, with no "all" filter)
+                ("volumes", client.prune_volumes(), "VolumesDeleted"),
+                ("networks", client.prune_networks(), "NetworksDeleted"),
+                ("build cache", client.prune_build_cache(everything=True), "CachesDeleted"),
+            ):  # fmt: skip
+                report = report if isinstance(report, dict) else {}
+                counts[kind] = len(report.get(listed) or [])
+                space += int(report.get("SpaceReclaimed") or 0)
+            removed = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            return f"Removed {removed}. {reclaimed({'SpaceReclaimed': space})}"
+
+        self._call(prune_all, self.dashboard.troubleshoot.result.setText)
+
+    def factory_reset(self) -> None:
+        control = self.control
+        if not isinstance(control, MachineControl):
+            self.error.emit(NATIVE_RESET)
+            return
+        self._advance(Happening.STOP_REQUESTED)
+        page = self.dashboard.troubleshoot
+
+        def failed(exc: Exception) -> None:
+            self._advance(Happening.ACTION_FAILED, str(exc))
+            self.error.emit(str(exc))
+
+        self._call(
+            control.reset,
+            lambda _: page.result.setText("The Cove machine was reset: start it to use it."),
+            failed,
+        )
 
     # logs ------------------------------------------------------------------
     def open_logs(self, container_id: str) -> None:

@@ -28,6 +28,7 @@ from .resource_page import ResourcePage
 from .settings import AppSettings
 from .settings_page import SettingsPage
 from .state import EngineState, Status
+from .troubleshoot_page import TroubleshootPage
 
 TITLE = "Cove"
 
@@ -93,7 +94,9 @@ class Dashboard(QMainWindow):
         self.tabs.addTab(self.images, "Images")
         self.tabs.addTab(self.volumes, "Volumes")
         self.tabs.addTab(self.logs, "Logs")
+        self.troubleshoot = TroubleshootPage(self)
         self.tabs.addTab(self.settings, "Settings")
+        self.tabs.addTab(self.troubleshoot, "Troubleshoot")
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.addWidget(self.messages)

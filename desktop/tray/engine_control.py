@@ -63,6 +63,22 @@ class MachineControl:
     def stop(self) -> None:
         self._machine().stop()
 
+    def console(self) -> str:
+        """The end of the machine's console log (the guest kernel's and init's lines)."""
+        return self._machine().console_tail()
+
+    def reset(self) -> None:
+        """Factory reset: the machine and its disk go, a fresh one with the same settings
+        takes its place (not started)."""
+        machine = self._machine()
+        kept = machine.settings()
+        machine.remove()
+        from cove.vm.settings import MachineSettings
+
+        fresh = self._machine()
+        fresh.init(MachineSettings(cpus=kept.cpus, memory_mib=kept.memory_mib,
+                                   disk_gib=kept.disk_gib))  # fmt: skip
+
     def resources(self) -> tuple[int, int, int] | None:
         """(CPUs, memory MiB, disk GiB) the machine starts with; None without a machine."""
         machine = self._machine()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QObject, QUrl
+from PySide6.QtCore import QObject, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
@@ -27,6 +27,7 @@ class TrayMenu(QMenu):
         super().__init__(parent)
         self.controller = controller
         self._submenus: list[QMenu] = []
+        self.about_box: QWidget | None = None
         self.rebuild()
         controller.status_changed.connect(self.rebuild)
         controller.containers_changed.connect(self.rebuild)
@@ -59,7 +60,7 @@ class TrayMenu(QMenu):
                 action.setToolTip(controller.control.reason)
             action.triggered.connect(slot)
         self.addSeparator()
-        self.addAction("Dashboard…").triggered.connect(self.open_dashboard)
+        self.addAction("Dashboard…").triggered.connect(lambda: self.open_dashboard())
         running = sorted(
             (row for row in controller.rows.values() if row.running), key=lambda r: r.name
         )
@@ -69,6 +70,11 @@ class TrayMenu(QMenu):
         for row in running:
             self._container_menu(containers, row)
         self.addSeparator()
+        self.addAction("Settings…").triggered.connect(lambda: self.open_dashboard("Settings"))
+        self.addAction("Troubleshoot…").triggered.connect(
+            lambda: self.open_dashboard("Troubleshoot")
+        )
+        self.addAction("About Cove…").triggered.connect(self.show_about)
         self.addAction("Quit Cove").triggered.connect(self.quit)
         self.setToolTipsVisible(True)
 
@@ -92,11 +98,22 @@ class TrayMenu(QMenu):
         self.controller.open_logs(container_id)
         self.open_dashboard()
 
-    def open_dashboard(self) -> None:
+    def open_dashboard(self, page: str = "") -> None:
         window = self.controller.dashboard
+        if page:
+            window.show_page(page)
         window.show()
         window.raise_()
         window.activateWindow()
+
+    def show_about(self) -> None:
+        """A non-modal box: the tray keeps working while it is open."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Information, "About Cove", self.controller.about())
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.about_box = box
+        box.open()
 
     def quit(self) -> None:
         from PySide6.QtWidgets import QApplication
