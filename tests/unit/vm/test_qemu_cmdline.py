@@ -55,6 +55,15 @@ def test_tcg_fallback_emulates_max_with_a_thread_per_cpu() -> None:
     assert _option(one, "-accel") == ["tcg"]
 
 
+def test_arm64_tcg_emulates_max_on_virt_with_pointer_auth_that_is_fast_to_emulate() -> None:
+    argv = cmdline(Host(HostOS.LINUX, Arch.ARM64), Accel.TCG, CONFIG, FILES)
+    assert argv[0] == "qemu-system-aarch64"
+    assert _option(argv, "-accel") == ["tcg,thread=multi"]
+    assert _option(argv, "-cpu") == ["max,pauth-impdef=on"]
+    assert _option(argv, "-machine") == ["virt,highmem=on,gic-version=max"]
+    assert "-bios" not in argv  # qboot is x86 firmware: arm64 starts the kernel directly
+
+
 def test_apple_silicon_uses_hvf_on_the_virt_machine() -> None:
     argv = cmdline(MAC_ARM, Accel.HVF, CONFIG, FILES)
     assert argv[0] == "qemu-system-aarch64"
