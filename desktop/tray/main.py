@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from .controller import Controller
+    from .tray import Tray
 
 VIEWS = ("dashboard", "containers", "logs", "settings", "tray-menu")
 SCREENSHOT_WAIT = 10.0  # seconds to wait for the engine's first answer before the shot
@@ -57,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+    from PySide6.QtWidgets import QApplication
 
     from .controller import Controller
     from .engine_control import control_for
-    from .tray import Tray
 
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it (Qt's loop holds Python's)
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Cove")
     app.setApplicationDisplayName("Cove")
@@ -72,22 +80,33 @@ def main(argv: list[str] | None = None) -> int:
 
         return take(app, controller, args.view, args.screenshot, SCREENSHOT_WAIT, started)
 
+    tray = present(app, controller, args.hidden)  # kept: the icon lives as long as it
+    controller.start()
+    try:
+        return app.exec()
+    finally:
+        del tray
+        controller.shutdown()
+
+
+def present(app: QApplication, controller: Controller, hidden: bool) -> Tray | None:
+    """The tray icon, and the dashboard unless started hidden (or told not to show it).
+    Without a system tray (GNOME without the AppIndicator extension) the dashboard is
+    the app, hidden or not, and closing it quits the app, never the engine."""
+    from PySide6.QtWidgets import QSystemTrayIcon
+
+    from .tray import Tray
+
     tray: Tray | None = None
     if QSystemTrayIcon.isSystemTrayAvailable():
         app.setQuitOnLastWindowClosed(False)
         tray = Tray(controller)
         tray.icon.show()
     else:
-        # no tray (GNOME without the extension): the window is the app; closing it quits
-        # the app, never the engine
         controller.dashboard.closed.connect(app.quit)
-    if tray is None or (not args.hidden and controller.settings.open_dashboard_at_start):
+    if tray is None or (not hidden and controller.settings.open_dashboard_at_start):
         controller.dashboard.show()
-    controller.start()
-    try:
-        return app.exec()
-    finally:
-        controller.shutdown()
+    return tray
 
 
 if __name__ == "__main__":

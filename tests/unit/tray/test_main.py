@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from pytestqt.qtbot import QtBot
 
 from cove.desktop.tray.main import parse, resolve
 
@@ -30,3 +34,19 @@ def test_an_unknown_context_is_an_error_the_user_reads(capsys: pytest.CaptureFix
 
     assert main(["--context", "nope"]) == 125
     assert 'context "nope": context not found' in capsys.readouterr().err
+
+
+def test_without_a_system_tray_the_dashboard_is_the_app_even_hidden(
+    qapp: QApplication, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """(the offscreen platform has no system tray, as GNOME without its extension)"""
+    from cove.desktop.tray.controller import Controller
+    from cove.desktop.tray.engine_control import NativeEngine
+    from cove.desktop.tray.main import present
+
+    controller = Controller(f"unix://{tmp_path}/none.sock", NativeEngine())
+    qtbot.addWidget(controller.dashboard)
+    assert not QSystemTrayIcon.isSystemTrayAvailable()
+    assert present(qapp, controller, hidden=True) is None
+    assert controller.dashboard.isVisible()
+    assert qapp.quitOnLastWindowClosed()
