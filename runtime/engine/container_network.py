@@ -8,7 +8,9 @@ restarted daemon takes back the endpoints of the containers still running before
 serves, and sweeps what a crashed daemon left of the others.
 
 ``--bridge none`` (daemon.json ``"bridge": "none"``) runs without a default bridge:
-containers get loopback only, and a published port is refused rather than ignored.
+containers get loopback only, and a published port is refused rather than ignored. A
+bridge the kernel cannot make (no bridge or nftables support) is logged and gives the same,
+the refusal saying why: the engine still serves.
 ``--network none`` gives loopback only; ``--network host`` keeps the host's namespace.
 
 Every port published right now is listed in one file, ``<exec-root>/network/ports.json``
@@ -115,6 +117,10 @@ class ContainerNetworks:
     def __init__(self, layout: Layout, config: NetworkConfig = DISABLED) -> None:
         self.layout, self.config = layout, config
         self.bridge: DefaultBridge | None = None
+        self.unavailable = (
+            "published ports need the default bridge, and this daemon runs "
+            "without one (--bridge none)"
+        )
         if config.enabled:  # pyroute2 and the allocator only for a daemon with a bridge
             from cove.runtime.network.bridge import BRIDGE, DefaultBridge
             from cove.runtime.network.ipam import Ipam
@@ -142,7 +148,19 @@ class ContainerNetworks:
         endpoints = [
             Endpoint.from_json(c.private[ENDPOINT_KEY]) for c in live if c.private.get(ENDPOINT_KEY)
         ]
-        self.bridge.setup(live=endpoints)
+        try:
+            self.bridge.setup(live=endpoints)
+        except errors.EngineError as exc:
+            # a kernel without bridges or nftables (a small VM): the engine still serves,
+            # with loopback only, and a published port is refused with this reason
+            log.error(
+                "the default bridge could not be set up, containers get loopback only: %s",
+                exc.message,
+            )
+            self.unavailable = f"the default bridge could not be set up: {exc.message}"
+            self.bridge.ports.close()
+            self.bridge = None
+            return
         self._write_ports()
         self._warn_of_forward_drops()
 
@@ -197,10 +215,7 @@ class ContainerNetworks:
                 "has loopback only)"
             )
         if bridged(host_config) and self.bridge is None:
-            raise errors.InvalidParameter(
-                "published ports need the default bridge, and this daemon runs without one "
-                "(--bridge none)"
-            )
+            raise errors.InvalidParameter(self.unavailable)
         return []
 
     def created_settings(self, host_config: dict[str, Any]) -> dict[str, Any]:
@@ -233,10 +248,7 @@ class ContainerNetworks:
         )
         if self.bridge is None:
             if requests:
-                raise errors.InvalidParameter(
-                    "published ports need the default bridge, and this daemon runs without "
-                    "one (--bridge none)"
-                )
+                raise errors.InvalidParameter(self.unavailable)
             return
         from cove.runtime.network.port_allocator import endpoint_error
 

@@ -91,7 +91,7 @@ def _udp_exchange(lab: NetLab, address: str, port: int, text: str) -> str:
 
 
 def test_a_published_httpd_answers_on_loopback_and_the_hosts_address(
-        netlab: NetLab, cove: CLI) -> None:
+        netlab: NetLab, lab_coved: Coved, cove: CLI) -> None:
     _ok(cove, "run", "-d", "--name", "web", "-h", "web", "-p", "127.0.0.1:8080:80",
         "-p", "8081:80", "busybox", *HTTPD)
     assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"
@@ -114,6 +114,11 @@ def test_a_published_httpd_answers_on_loopback_and_the_hosts_address(
     assert ps.strip() == "0.0.0.0:8081->80/tcp, 127.0.0.1:8080->80/tcp"
     assert _ok(cove, "port", "web").splitlines() == [
         "80/tcp -> 0.0.0.0:8081", "80/tcp -> 127.0.0.1:8080"]
+    with open(os.path.join(lab_coved.exec_root, "network", "ports.json")) as f:
+        listed = json.load(f)["Ports"]
+    assert sorted((p["HostIp"], p["HostPort"], p["ContainerPort"]) for p in listed) == [
+        ("0.0.0.0", 8081, 80), ("127.0.0.1", 8080, 80)]
+    assert {p["Container"] for p in listed} == {info["Id"]}
     hosts = _ok(cove, "exec", "web", "cat", "/etc/hosts")
     assert hosts.splitlines()[-1] == f"{settings['IPAddress']}\tweb"
     routes = _ok(cove, "exec", "web", "ip", "route")
