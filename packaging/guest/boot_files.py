@@ -25,7 +25,12 @@ MODULE_DIRS = ("drivers/virtio", "drivers/char/hw_random", "drivers/block/virtio
                "net/core", "net/bridge", "net/netfilter", "net/ipv4", "net/ipv6", "net/802",
                "net/llc", "net/vmw_vsock", "net/packet", "net/8021q", "net/xfrm",
                "net/key", "net/unix", "net/tls", "net/psample", "lib", "crypto")
-BOOT_MODULES = ("virtio_pci", "virtio_blk", "virtio_net")  # with their dependencies, first
+# What the initramfs loads (each after its dependencies) to find the system disk, per arch.
+# Both cloud kernels have virtio as modules and ext4 built in; what else a boot needs is
+# built in too: on amd64 the 8250 serial console, on arm64 (QEMU's `virt`) the PCIe host
+# bridge (pci-host-generic, ECAM), the PL011 console, the PL031 clock and the GICv3.
+BOOT_MODULES = {"amd64": ("virtio_pci", "virtio_blk", "virtio_net"),
+                "arm64": ("virtio_pci", "virtio_blk", "virtio_net")}
 
 
 @dataclass(frozen=True)
@@ -98,11 +103,11 @@ def newc_entry(name: str, mode: int, data: bytes = b"", rdev: tuple[int, int] = 
     return header + data + b"\0" * (-len(data) % 4)
 
 
-def write_initramfs(kernel_version: str, busybox: Path, root: Path, init: Path,
+def write_initramfs(arch: str, kernel_version: str, busybox: Path, root: Path, init: Path,
                     output: Path) -> list[str]:
     """Writes the (uncompressed: nothing to inflate under TCG) initramfs; returns the module order."""
     modules_dir = root / "usr/lib/modules" / kernel_version
-    order = load_order(modules_dir, BOOT_MODULES)
+    order = load_order(modules_dir, BOOT_MODULES[arch])
     names = [Path(m).name.removesuffix(".ko") for m in order]
 
     def members() -> Iterator[tuple[str, int, bytes, tuple[int, int]]]:

@@ -86,7 +86,8 @@ def strip_libraries(site: Path, arch: str) -> None:
     strip = shutil.which(f"{MACHINES[arch]}-linux-gnu-strip") or (
         shutil.which("strip") if MACHINES[arch] == platform.machine() else None)
     if strip is None:
-        print(f"guest-image: no strip for {arch}: C extensions keep their symbols", file=sys.stderr)
+        print(f"guest-image: no strip for {arch}: C extensions keep their symbols (some 20 MB; "
+              f"apt-get install binutils-{MACHINES[arch]}-linux-gnu)", file=sys.stderr)
         return
     libraries = sorted(str(p) for p in site.rglob("*.so*") if p.is_file())
     if libraries:

@@ -79,11 +79,31 @@ def check_host(arch: str) -> None:
                          "apt-get install mmdebstrap e2fsprogs kmod (or scripts/setup --test)")
     native = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine())
     if arch != native:
-        binfmt = Path(f"/proc/sys/fs/binfmt_misc/qemu-{ARCHES[arch]}")
-        if shutil.which(f"qemu-{ARCHES[arch]}-static") is None or not binfmt.exists():
-            raise SystemExit(f"guest-image: building for {arch} on {native} runs {arch}'s maintainer "
-                             f"scripts under emulation: install qemu-user-static (and binfmt-support) "
-                             f"so that {binfmt} exists; no image was built")
+        check_foreign(arch, native)
+
+
+def check_foreign(arch: str, native: str | None) -> None:
+    """A foreign arch's maintainer scripts run under qemu-user, which the kernel starts for
+    that arch's binaries through binfmt_misc (registered with the F flag by Debian's
+    qemu-user-static, so it works inside mmdebstrap's chroot); mmdebstrap checks it with
+    arch-test before it begins."""
+    machine = ARCHES[arch]
+    binfmt = Path("/proc/sys/fs/binfmt_misc")
+    missing = [tool for tool in (f"qemu-{machine}-static", "arch-test")
+               if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"guest-image: building for {arch} on {native} runs {arch}'s maintainer "
+                         f"scripts under emulation; missing {', '.join(missing)}: apt-get install "
+                         "qemu-user-static binfmt-support arch-test (or scripts/setup --test); "
+                         "no image was built")
+    if not (binfmt / "register").exists():
+        raise SystemExit(f"guest-image: building for {arch} needs binfmt_misc, which is not "
+                         f"mounted: mount -t binfmt_misc binfmt_misc {binfmt} (scripts/setup "
+                         "--test does it); no image was built")
+    if not (binfmt / f"qemu-{machine}").exists():
+        raise SystemExit(f"guest-image: qemu-{machine} is not registered with binfmt_misc: "
+                         f"update-binfmts --enable qemu-{machine} (scripts/setup --test does "
+                         "it); no image was built")
 
 
 def file_digest(paths: Iterable[Path], base: Path) -> str:
@@ -243,8 +263,8 @@ def build(arch: str, base: Path, key: str, inputs: dict[str, object], out: Path,
     out.mkdir()
     shutil.copy(base / "vmlinuz", out / "vmlinuz")
     kernel_version = (base / "kernel_version").read_text()
-    load_order = boot_files.write_initramfs(kernel_version, base / "busybox", root,
-                                            HERE / "initramfs-init", out / "initramfs.img")
+    load_order = boot_files.write_initramfs(arch, kernel_version, base / "busybox", root,
+                                             HERE / "initramfs-init", out / "initramfs.img")
     make_system_image(root, out / "system.img", key)
     manifest = {
         "arch": arch,
