@@ -59,6 +59,8 @@ from cove.vm.settings import MachineSettings
 BOOT_TIMEOUT = 180.0  # TCG on a busy 2-core host; KVM/HVF boots in seconds
 STOP_TIMEOUT = 30.0
 SAVE_TIMEOUT = 120.0
+PORT_ATTEMPTS = 3
+HOSTFWD_FAILED = "Could not set up host forwarding rule"  # QEMU's words for a taken port
 RESTORE_TIMEOUT = 60.0  # loading a saved state, and then until the engine answers
 CONSOLE_TAIL = 30
 
@@ -271,19 +273,19 @@ class QemuMachine:
                 stale.unlink()
         self.paths.console_log.write_bytes(b"")
         version = parse_version(boot.version_text)
-        port = free_loopback_port()
-        fd = os.open(self.paths.saved_state, os.O_RDONLY) if restore else -1
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            port = free_loopback_port()
+            launched = self._launch(boot, port, version, restore)
+            if launched.returncode == 0:
+                break
+            # the port was free when chosen, and someone took it before QEMU bound it
+            if HOSTFWD_FAILED not in launched.stderr or attempt == PORT_ATTEMPTS:
+                raise BootFailed(f"QEMU did not start: {launched.stderr.strip()}")
         try:
-            incoming = incoming_uri(self.host, version, str(self.paths.saved_state), fd) \
-                if restore else ""
-            launched = subprocess.run(self._argv(boot, port, incoming), capture_output=True,
-                                      text=True, timeout=60, pass_fds=(fd,) if restore else ())
-        finally:
-            if restore:
-                os.close(fd)
-        if launched.returncode != 0:
-            raise BootFailed(f"QEMU did not start: {launched.stderr.strip()}")
-        state = Booted(qemu_pid=int(self.paths.qemu_pidfile.read_text().strip()),
+            qemu_pid = int(self.paths.qemu_pidfile.read_text().strip())
+        except (OSError, ValueError) as exc:  # QEMU removes it when it exits
+            raise BootFailed("the VM stopped while booting: QEMU exited at once") from exc
+        state = Booted(qemu_pid=qemu_pid,
                        ssh_port=port, accel=boot.accel.accel.value,
                        accel_reason=boot.accel.reason, image=boot.image.key,
                        cpus=boot.settings.cpus, memory_mib=boot.settings.memory_mib,
@@ -319,6 +321,20 @@ class QemuMachine:
                         saved_state="; ".join(filter(None, (boot.note, saved))))
         self._save_state(state)
         return state
+
+    def _launch(self, boot: _Boot, port: int, version: tuple[int, int], restore: bool
+                ) -> subprocess.CompletedProcess[str]:
+        """Runs QEMU (which daemonizes once the machine is set up); a restore hands it the
+        saved state as an open file."""
+        fd = os.open(self.paths.saved_state, os.O_RDONLY) if restore else -1
+        try:
+            incoming = incoming_uri(self.host, version, str(self.paths.saved_state), fd) \
+                if restore else ""
+            return subprocess.run(self._argv(boot, port, incoming), capture_output=True,
+                                  text=True, timeout=60, pass_fds=(fd,) if restore else ())
+        finally:
+            if restore:
+                os.close(fd)
 
     def _save_guest(self, boot: _Boot, version: tuple[int, int]) -> str:
         """Saves the guest at its hold point, for the next starts; a failure (the host's

@@ -15,8 +15,8 @@ from tests.support.guest_vm import GuestImage, boot, build_image, new_data_disk
 
 READY = "coved ready"
 BOOT_TIMEOUT = 180.0  # TCG on a loaded 2-core machine; a boot takes 5-20 s
-STAGES = ["kernel", "initramfs modules", "system disk", "mounts", "modules", "network", "sshd", "data disk",
-          READY]
+STAGES = ["kernel", "initramfs modules", "system disk", "mounts", "modules", "network", "agent",
+          "engine loaded", "data disk", "sshd", READY]
 PING = ("python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/cove.sock'); "
         "s.sendall(b'GET /_ping HTTP/1.0\\r\\n\\r\\n'); "
         "print(b''.join(iter(lambda: s.recv(4096), b'')).decode())\"")

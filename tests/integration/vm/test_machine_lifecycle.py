@@ -32,10 +32,17 @@ BOOT_TIMEOUT = 400
 class MachineEnv:
     def __init__(self, base: Path) -> None:
         self.base = base
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("DOCKER_HOST", "COVE_HOST", "COVE_CONTEXT")}
-        self.env.update(XDG_DATA_HOME=str(base / "data"), XDG_RUNTIME_DIR=str(base),
-                        COVE_CONFIG=str(base / "config"), DOCKER_CONFIG=str(base / "docker"))
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DOCKER_HOST", "COVE_HOST", "COVE_CONTEXT")
+        }
+        self.env.update(
+            XDG_DATA_HOME=str(base / "data"),
+            XDG_RUNTIME_DIR=str(base),
+            COVE_CONFIG=str(base / "config"),
+            DOCKER_CONFIG=str(base / "docker"),
+        )
 
     def use_image(self, image: Path) -> None:
         """Boot this image (and no other the cache holds) at the next start."""
@@ -53,15 +60,23 @@ class MachineEnv:
     def docker_env(self) -> dict[str, str]:
         return {**self.env, "DOCKER_HOST": f"unix://{self.socket}"}
 
-    def cove(self, *args: str, input: str | None = None, timeout: float = 120,
-             context: bool = True) -> subprocess.CompletedProcess[str]:
+    def cove(
+        self, *args: str, input: str | None = None, timeout: float = 120, context: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "cove.desktop.cli.main"]
         argv += ["--context", "vm"] if context else []
-        return subprocess.run([*argv, *args], env=self.env, input=input, capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [*argv, *args],
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
-    def machine(self, *args: str, timeout: float = BOOT_TIMEOUT
-                ) -> subprocess.CompletedProcess[str]:
+    def machine(
+        self, *args: str, timeout: float = BOOT_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
         return self.cove("machine", *args, timeout=timeout, context=False)
 
     def forwarders(self) -> list[int]:
@@ -83,8 +98,12 @@ class MachineEnv:
 
 
 def build_guest_image(*options: str) -> Path:
-    built = subprocess.run([str(ROOT / "packaging" / "guest" / "build"), *options],
-                           capture_output=True, text=True, timeout=1800)
+    built = subprocess.run(
+        [str(ROOT / "packaging" / "guest" / "build"), *options],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     return Path(built.stdout.strip().splitlines()[-1])
 
@@ -102,9 +121,13 @@ def vm() -> Iterator[MachineEnv]:
     try:
         started = machine.machine("start")
         assert started.returncode == 0, started.stdout + started.stderr
-        load = subprocess.run([sys.executable, "-m", "cove.desktop.cli.main", "--context", "vm",
-                               "load"], input=busybox_archive(), env=machine.env,
-                              capture_output=True, timeout=300)
+        load = subprocess.run(
+            [sys.executable, "-m", "cove.desktop.cli.main", "--context", "vm", "load"],
+            input=busybox_archive(),
+            env=machine.env,
+            capture_output=True,
+            timeout=300,
+        )
         assert load.returncode == 0, load.stderr
         yield machine
     finally:
@@ -126,8 +149,23 @@ def test_version_shows_the_guests_linux_as_the_server(vm: MachineEnv) -> None:
 def test_cove_run_and_run_it_work_in_the_guest(vm: MachineEnv) -> None:
     ran = vm.cove("run", "--rm", "--name", "vm-echo", "busybox", "echo", "hi")
     assert (ran.returncode, ran.stdout) == (0, "hi\n"), ran.stderr
-    term = Terminal([sys.executable, "-m", "cove.desktop.cli.main", "--context", "vm", "run",
-                     "-it", "--rm", "--name", "vm-tty", "busybox", "sh"], vm.env)
+    term = Terminal(
+        [
+            sys.executable,
+            "-m",
+            "cove.desktop.cli.main",
+            "--context",
+            "vm",
+            "run",
+            "-it",
+            "--rm",
+            "--name",
+            "vm-tty",
+            "busybox",
+            "sh",
+        ],
+        vm.env,
+    )
     term.expect("# ", timeout=120)
     term.send("tty; exit 7\r")
     term.expect("/dev/pts/0", timeout=60)
@@ -137,13 +175,22 @@ def test_cove_run_and_run_it_work_in_the_guest(vm: MachineEnv) -> None:
 def test_the_docker_cli_works_through_the_forwarded_socket(vm: MachineEnv) -> None:
     docker = shutil.which("docker")
     assert docker, "the docker CLI is needed: apt install docker.io"
-    ran = subprocess.run([docker, "run", "--rm", "--name", "vm-docker", "busybox", "sh", "-c",
-                          "echo $((6*7))"], env=vm.docker_env, capture_output=True, text=True,
-                         timeout=120)
+    ran = subprocess.run(
+        [docker, "run", "--rm", "--name", "vm-docker", "busybox", "sh", "-c", "echo $((6*7))"],
+        env=vm.docker_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert (ran.returncode, ran.stdout) == (0, "42\n"), ran.stderr
-    piped = subprocess.run([docker, "run", "-i", "--rm", "--name", "vm-stdin", "busybox", "wc",
-                            "-c"], input="x" * 100_000, env=vm.docker_env, capture_output=True,
-                           text=True, timeout=120)
+    piped = subprocess.run(
+        [docker, "run", "-i", "--rm", "--name", "vm-stdin", "busybox", "wc", "-c"],
+        input="x" * 100_000,
+        env=vm.docker_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert (piped.returncode, piped.stdout.strip()) == (0, "100000"), piped.stderr
 
 
@@ -152,8 +199,9 @@ def test_docker_py_works_through_the_forwarded_socket(vm: MachineEnv) -> None:
 
     client = docker.DockerClient(base_url=f"unix://{vm.socket}", timeout=120)
     try:
-        out = client.containers.run("busybox", ["echo", "from docker-py"], name="vm-py",
-                                    remove=True)
+        out = client.containers.run(
+            "busybox", ["echo", "from docker-py"], name="vm-py", remove=True
+        )
         assert out == b"from docker-py\n"
         assert client.version()["KernelVersion"].endswith("-cloud-amd64")
     finally:
@@ -161,10 +209,13 @@ def test_docker_py_works_through_the_forwarded_socket(vm: MachineEnv) -> None:
 
 
 def test_stop_and_start_keep_the_loaded_image_and_a_killed_qemu_starts_clean(
-        vm: MachineEnv) -> None:
+    vm: MachineEnv,
+) -> None:
     stopped = vm.machine("stop")
     assert (stopped.returncode, stopped.stdout) == (
-        0, 'Machine "default" stopped successfully\n'), stopped.stderr
+        0,
+        'Machine "default" stopped successfully\n',
+    ), stopped.stderr
     assert "State:       stopped" in vm.machine("status").stdout
     assert vm.machine("start").returncode == 0
     images = vm.cove("images", "--format", "{{.Repository}}:{{.Tag}}")
@@ -205,14 +256,17 @@ def test_a_changed_host_key_is_refused_and_the_next_start_recovers(vm: MachineEn
 def test_two_starts_at_once_boot_one_vm(vm: MachineEnv) -> None:
     assert vm.machine("stop").returncode == 0
     argv = [sys.executable, "-m", "cove.desktop.cli.main", "machine", "start"]
-    first, second = (subprocess.Popen(argv, env=vm.env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True) for _ in range(2))
+    first, second = (
+        subprocess.Popen(
+            argv, env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    )
     results = [p.communicate(timeout=BOOT_TIMEOUT) + (p.returncode,) for p in (first, second)]
     codes = sorted(code for _, _, code in results)
     assert codes == [0, 125], results
     loser = next(err for _, err, code in results if code == 125)
-    assert ("another start or stop of it is running" in loser
-            or "VM already running" in loser), loser
+    assert "another start or stop of it is running" in loser or "VM already running" in loser, loser
     ran = vm.cove("run", "--rm", "--name", "vm-after-race", "busybox", "true")
     assert ran.returncode == 0, ran.stderr
 
@@ -226,8 +280,10 @@ def test_a_guest_that_does_not_boot_fails_with_its_console(tmp_path: Path) -> No
     (broken / "system.img").write_bytes(b"\0" * (1 << 20))  # no filesystem on it
     machine = MachineEnv(tmp_path / "m")
     machine.env["COVE_GUEST_IMAGES"] = str(broken.parent)
-    assert machine.machine("init", "--cpus", "1", "--memory", "512",
-                           "--disk-size", "1").returncode == 0
+    assert (
+        machine.machine("init", "--cpus", "1", "--memory", "512", "--disk-size", "1").returncode
+        == 0
+    )
     try:
         failed = machine.machine("start", timeout=300)
         assert failed.returncode == 125
@@ -270,8 +326,18 @@ def test_an_upgraded_guest_image_keeps_the_data_disk(vm: MachineEnv) -> None:
         images = vm.cove("images", "--format", "{{.Repository}}:{{.Tag}}")
         assert "busybox:latest" in images.stdout.split(), images
         assert vm.cove("volume", "inspect", "vm-kept").returncode == 0
-        ran = vm.cove("run", "--rm", "-v", "vm-kept:/kept", "--name", "vm-upgraded",
-                      "busybox", "sh", "-c", "echo ok > /kept/f && cat /kept/f")
+        ran = vm.cove(
+            "run",
+            "--rm",
+            "-v",
+            "vm-kept:/kept",
+            "--name",
+            "vm-upgraded",
+            "busybox",
+            "sh",
+            "-c",
+            "echo ok > /kept/f && cat /kept/f",
+        )
         assert (ran.returncode, ran.stdout) == (0, "ok\n"), ran.stderr
     finally:
         assert vm.machine("stop").returncode == 0
@@ -350,13 +416,16 @@ def test_a_full_host_disk_costs_only_the_saved_state(tmp_path: Path) -> None:
     state is saved, the boot goes on, and the next start boots cold again."""
     small = tmp_path / "small"
     small.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "cove-test-full", str(small)],
-                   check=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64m", "cove-test-full", str(small)], check=True
+    )
     machine = MachineEnv(small)
     machine.use_image(build_guest_image())
     try:
-        assert machine.machine("init", "--cpus", "1", "--memory", "512",
-                               "--disk-size", "1").returncode == 0
+        assert (
+            machine.machine("init", "--cpus", "1", "--memory", "512", "--disk-size", "1").returncode
+            == 0
+        )
         started = machine.machine("start")
         assert started.returncode == 0, started.stdout + started.stderr
         report = _status(machine)
@@ -377,3 +446,35 @@ def test_a_full_host_disk_costs_only_the_saved_state(tmp_path: Path) -> None:
         left = machine.forwarders()
         subprocess.run(["umount", "-l", str(small)], check=False)
     assert left == []
+
+
+def test_an_ssh_port_taken_before_qemu_binds_it_is_chosen_again(
+    vm: MachineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The port is free when chosen and another program takes it before QEMU starts."""
+    import socket
+
+    from cove.vm import machine as machine_module
+    from cove.vm.paths import MachinePaths
+
+    assert vm.machine("stop").returncode == 0
+    taken = socket.create_server(("127.0.0.1", 0))
+    taken_port = taken.getsockname()[1]
+    ports = [taken_port]
+    real = machine_module.free_loopback_port
+    monkeypatch.setattr(
+        machine_module, "free_loopback_port", lambda: ports.pop() if ports else real()
+    )
+    paths = MachinePaths.of(
+        "default", root=vm.base / "data" / "cove" / "machines", sockets=vm.base / "cove"
+    )
+    try:
+        booted = machine_module.QemuMachine(
+            paths, images_dir=Path(vm.env["COVE_GUEST_IMAGES"])
+        ).start()
+    finally:
+        taken.close()
+    assert not ports  # the taken port was tried first
+    assert booted.ssh_port != taken_port
+    ran = vm.cove("run", "--rm", "--name", "vm-after-taken-port", "busybox", "echo", "up")
+    assert (ran.returncode, ran.stdout) == (0, "up\n"), ran.stderr
