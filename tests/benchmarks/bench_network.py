@@ -23,14 +23,12 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
+from tests.benchmarks.bench_engine import median_ms, sh  # noqa: E402
 from tests.support.coved import Coved  # noqa: E402
 from tests.support.dockerd import ensure_dockerd  # noqa: E402
 from tests.support.images import busybox_archive  # noqa: E402
@@ -100,30 +98,6 @@ else:
 """
 
 
-def sh(
-    argv: list[str],
-    env: dict[str, str] | None = None,
-    check: bool = True,
-    input: bytes | None = None,
-    timeout: float = 300,
-) -> subprocess.CompletedProcess[bytes]:
-    result = subprocess.run(argv, env=env, capture_output=True, input=input, timeout=timeout)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"{argv} failed: {result.stderr.decode(errors='replace')[-500:]}")
-    return result
-
-
-def median_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 class Engine:
     """An engine driven by its CLI; ``host`` runs a command on the engine's host."""
 
@@ -146,8 +120,7 @@ class Engine:
 
     def client(self, mode: str, runs: int, megabytes: int) -> dict[str, float]:
         done = sh(
-            [*self.host, sys.executable, "-c", CLIENT, str(PORT), str(runs), str(megabytes), mode],
-            timeout=600,
+            [*self.host, sys.executable, "-c", CLIENT, str(PORT), str(runs), str(megabytes), mode]
         )
         result: dict[str, float] = json.loads(done.stdout)
         return result

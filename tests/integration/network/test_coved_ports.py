@@ -123,6 +123,12 @@ def test_a_published_httpd_answers_on_loopback_and_the_hosts_address(
     assert hosts.splitlines()[-1] == f"{settings['IPAddress']}\tweb"
     routes = _ok(cove, "exec", "web", "ip", "route")
     assert "default via 172.17.0.1 dev eth0" in routes
+    # another container, and the container itself, through the host's addresses (hairpin)
+    for address in (str(HOST_UPLINK_ADDRESS.ip), "172.17.0.1"):
+        url = f"http://{address}:8081/"
+        assert _ok(cove, "run", "--rm", "busybox", "wget", "-q", "-O", "-", url) == \
+            "hello-web\n"
+        assert _ok(cove, "exec", "web", "wget", "-q", "-O", "-", url) == "hello-web\n"
 
 
 def test_the_container_reaches_the_outside_through_the_bridge(
@@ -280,3 +286,29 @@ def test_anothers_forward_drop_policy_is_left_alone_and_named_in_the_log(
         daemon.stop()
         daemon.cleanup()
     assert _in_host(netlab, ["nft", "list", "table", "ip", "filter"]).stdout == before
+
+
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_run_rm_cycles_with_ports_leave_nothing_behind(
+        netlab: NetLab, lab_coved: Coved, cove: CLI) -> None:
+    """Many ``run --rm -p`` (TCP and UDP, fixed and random): afterwards no veth, no DNAT
+    rule, no held port, no address given and no more open files in coved than before."""
+    assert lab_coved.proc is not None
+    _ok(cove, "run", "--rm", "-p", "127.0.0.1:8080:80", "busybox", "true")  # warm up
+    fds = _fds(lab_coved.proc.pid)
+    for round_ in range(30):
+        _ok(cove, "run", "--rm", "-p", "127.0.0.1:8080:80", "-p", "53/udp", "-p", "80",
+            "busybox", "true")
+        if round_ % 10 == 0:
+            _ok(cove, "run", "-d", "--name", f"cycle{round_}", "-p", "8081:80", "busybox",
+                "sleep", "60")
+            _ok(cove, "rm", "-f", f"cycle{round_}")
+    assert _veths(netlab) == []
+    assert "dnat to" not in _table(netlab)
+    assert _in_host(netlab, ["ss", "-lntua"]).stdout.count("8080") == 0
+    with open(os.path.join(lab_coved.data_root, "network", "ipam.json")) as f:
+        assert json.load(f)["Networks"]["bridge"]["Addresses"] == {}
+    assert _fds(lab_coved.proc.pid) <= fds
