@@ -312,3 +312,21 @@ def test_run_rm_cycles_with_ports_leave_nothing_behind(
     with open(os.path.join(lab_coved.data_root, "network", "ipam.json")) as f:
         assert json.load(f)["Networks"]["bridge"]["Addresses"] == {}
     assert _fds(lab_coved.proc.pid) <= fds
+
+
+def test_a_container_that_died_with_the_daemon_down_is_swept_at_start(
+        netlab: NetLab, lab_coved: Coved, cove: CLI) -> None:
+    """coved is killed, then one of its two containers: the next coved keeps the live one's
+    port and sweeps the dead one's veth, rule, address and port."""
+    _ok(cove, "run", "-d", "--name", "live", "-h", "live", "-p", "8080:80", "busybox", *HTTPD)
+    _ok(cove, "run", "-d", "--name", "dead", "-h", "dead", "-p", "8081:80", "busybox", *HTTPD)
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8081)) == "hello-dead\n"
+    pid = int(_ok(cove, "inspect", "-f", "{{.State.Pid}}", "dead"))
+    lab_coved.kill9()
+    os.kill(pid, signal.SIGKILL)
+    lab_coved.start()
+    assert _ok(cove, "inspect", "-f", "{{.State.Status}}", "dead").strip() == "exited"
+    assert len(_veths(netlab)) == 1 and ":8081" not in _table(netlab)
+    assert _get(netlab, "127.0.0.1", 8080) == "hello-live\n"
+    _ok(cove, "run", "-d", "--name", "next", "-h", "next", "-p", "8081:80", "busybox", *HTTPD)
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8081)) == "hello-next\n"
