@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from .containers import ContainerRow
 
 COLUMNS = ("Name", "Image", "State", "Status", "Ports")
-ACTIONS = ("start", "stop", "restart", "remove", "logs")
+ACTIONS = ("start", "stop", "restart", "remove", "logs", "details", "shell")
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -137,6 +137,8 @@ class ContainersPage(QWidget):
         self.buttons["restart"].setEnabled(row is not None)
         self.buttons["remove"].setEnabled(row is not None)
         self.buttons["logs"].setEnabled(row is not None)
+        self.buttons["details"].setEnabled(row is not None)
+        self.buttons["shell"].setEnabled(running)
 
     def _request(self, action: str) -> None:
         row = self.selected()

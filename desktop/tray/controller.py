@@ -9,14 +9,16 @@ the newest one asked for is dropped, so out-of-order answers cannot show a stale
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from cove.desktop.client.api import APIClient
+from cove.desktop.client.errors import NotFound
 
-from . import autostart
+from . import autostart, shell
 from . import settings as app_settings
 from .containers import ContainerRow, Effect, EngineEvent
 from .dashboard import Dashboard
@@ -35,6 +37,8 @@ NATIVE_RESET = (
     "The native engine's data belongs to root: to start afresh, stop coved and remove its "
     "data root (/var/lib/cove unless --data-root says otherwise)."
 )
+RELIST_TRIES = 3
+RELIST_DELAY_MS = 100
 CALL_TIMEOUT = 60.0  # seconds; a stop waits up to the container's stop timeout
 
 
@@ -174,7 +178,7 @@ class Controller(QObject):
         self._call(work, lambda _: None, failed)
 
     # containers ------------------------------------------------------------
-    def reload(self, first: bool = False) -> None:
+    def reload(self, first: bool = False, tries: int = RELIST_TRIES) -> None:
         """Read the whole list again (the engine came up, or the slow resync)."""
         sequence = next(self._sequence)
 
@@ -189,7 +193,11 @@ class Controller(QObject):
             if first:
                 self.loaded.emit()
 
-        self._call(lambda: self.client.containers(all=True), show)
+        self._call(
+            lambda: self.client.containers(all=True),
+            show,
+            self._relist_failed(lambda left: self.reload(first, left), tries),
+        )
 
     @Slot(object)
     def _event(self, event: EngineEvent) -> None:
@@ -225,6 +233,12 @@ class Controller(QObject):
         if action == "logs":
             self.open_logs(container_id)
             return
+        if action == "details":
+            self.show_details(container_id)
+            return
+        if action == "shell":
+            self.open_shell(container_id)
+            return
         calls: dict[str, Callable[[str], None]] = {
             "start": self.client.start,
             "stop": self.client.stop,
@@ -235,11 +249,33 @@ class Controller(QObject):
         self._call(lambda: call(container_id), lambda _: None)
 
     # images and volumes ----------------------------------------------------
-    def reload_images(self) -> None:
-        self._call(lambda: image_rows(self.client.images()), self.dashboard.images.replace_all)
+    def reload_images(self, tries: int = RELIST_TRIES) -> None:
+        self._call(
+            lambda: image_rows(self.client.images()),
+            self.dashboard.images.replace_all,
+            self._relist_failed(self.reload_images, tries),
+        )
 
-    def reload_volumes(self) -> None:
-        self._call(lambda: volume_rows(self.client.volumes()), self.dashboard.volumes.replace_all)
+    def reload_volumes(self, tries: int = RELIST_TRIES) -> None:
+        self._call(
+            lambda: volume_rows(self.client.volumes()),
+            self.dashboard.volumes.replace_all,
+            self._relist_failed(self.reload_volumes, tries),
+        )
+
+    def _relist_failed(
+        self, again: Callable[[int], None], tries: int
+    ) -> Callable[[Exception], None]:
+        """A list read while the engine deletes from it can miss an entry it was reading
+        (its "No such image"): that list is stale, not wrong, so read it again."""
+
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, NotFound) and tries > 1:
+                QTimer.singleShot(RELIST_DELAY_MS, lambda: again(tries - 1))
+            else:
+                self._show_error(exc)
+
+        return failed
 
     @Slot(str, str)
     def image_action(self, action: str, key: str) -> None:
@@ -324,6 +360,27 @@ class Controller(QObject):
             lambda _: page.result.setText("The Cove machine was reset: start it to use it."),
             failed,
         )
+
+    # details and shell -----------------------------------------------------
+    def show_details(self, container_id: str) -> None:
+        def show(inspected: dict[str, Any]) -> None:
+            self.dashboard.details.show_container(inspected)
+            self.dashboard.show_page("Details")
+
+        self._call(lambda: self.client.inspect_container(container_id) or {}, show)
+
+    def open_shell(self, container_id: str, platform: str = sys.platform) -> None:
+        """``cove exec -it <id> sh`` in the user's terminal, started detached."""
+        from PySide6.QtCore import QProcess
+
+        command = shell.exec_command(shell.cove_command(), self.host, container_id)
+        argv = shell.terminal_argv(platform, command)
+        if argv is None:
+            self.error.emit(f"No terminal found to open a shell in; run: {' '.join(command)}")
+            return
+        started, _ = QProcess.startDetached(argv[0], argv[1:])
+        if not started:
+            self.error.emit(f"cannot start {argv[0]}")
 
     # logs ------------------------------------------------------------------
     def open_logs(self, container_id: str) -> None:

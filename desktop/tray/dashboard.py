@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from .containers_page import ContainersPage
+from .details_page import DetailsPage
 from .icons import state_icon
 from .logs_page import LogsPage
 from .resource_page import ResourcePage
@@ -94,6 +95,8 @@ class Dashboard(QMainWindow):
         self.tabs.addTab(self.images, "Images")
         self.tabs.addTab(self.volumes, "Volumes")
         self.tabs.addTab(self.logs, "Logs")
+        self.details = DetailsPage(self)
+        self.tabs.addTab(self.details, "Details")
         self.troubleshoot = TroubleshootPage(self)
         self.tabs.addTab(self.settings, "Settings")
         self.tabs.addTab(self.troubleshoot, "Troubleshoot")

@@ -87,6 +87,7 @@ class TrayMenu(QMenu):
             lambda: self.controller.container_action("restart", row.id)
         )
         menu.addAction("Logs…").triggered.connect(lambda: self._logs(row.id))
+        menu.addAction("Open a shell").triggered.connect(lambda: self.controller.open_shell(row.id))
         for address in row.published():
             host, _, port = address.rpartition(":")
             url = f"http://{'localhost' if host in ('0.0.0.0', '::', '') else host}:{port}"
