@@ -8,9 +8,12 @@ removed when the test is done, whatever happened.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import tarfile
@@ -23,15 +26,21 @@ from pathlib import Path
 
 import pytest
 
+from cove.vm.control import ControlPort
+from cove.vm.errors import BootFailed
+from cove.vm.qemu import Accel, Host, MachineConfig, MachineFiles, cmdline
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "packaging/guest/build"
 STAGE = re.compile(r"cove-init: (\d+\.\d+)s (.*)")
 FAILED = ("init failed", "Kernel panic", "not answering", "not listening")
 
 
-def build_image() -> GuestImage:
+def build_image(arch: str = "amd64") -> GuestImage:
     """packaging/guest/build: a cold build takes minutes, then its cache answers at once."""
-    done = subprocess.run([str(BUILD)], capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [str(BUILD), "--arch", arch], capture_output=True, text=True, timeout=1800
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     path = Path(done.stdout.strip().splitlines()[-1])
     return GuestImage(path, json.loads((path / "manifest.json").read_text()))
@@ -49,7 +58,17 @@ class Guest:
     ssh_port: int
     client_key: str  # OpenSSH private key file
     host_key: str  # "ssh-ed25519 AAAA..." the guest must present
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None  # None: QEMU daemonized itself (qemu_pid)
+    qemu_pid: int = 0
+
+    def running(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is None
+        try:  # not our child, so maybe a zombie for a while: that is not running
+            stat = Path(f"/proc/{self.qemu_pid}/stat").read_text()
+        except FileNotFoundError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
     def console_text(self) -> str:
         return self.console.read_text(errors="replace")
@@ -66,8 +85,10 @@ class Guest:
             if text in console:
                 return
             failure = next((f for f in FAILED if f in console), None)
-            if failure or self.process.poll() is not None:
-                pytest.fail(f"guest failed ({failure or 'QEMU exited'}); console:\n{console[-3000:]}")
+            if failure or not self.running():
+                pytest.fail(
+                    f"guest failed ({failure or 'QEMU exited'}); console:\n{console[-3000:]}"
+                )
             time.sleep(0.1)
         pytest.fail(f"no {text!r} after {timeout:.0f}s; console:\n{self.console_text()[-3000:]}")
 
@@ -155,6 +176,72 @@ def boot(image: GuestImage, data_disk: Path | None = None, append: str = "") -> 
             process.wait(timeout=30)
             if process.stderr is not None:
                 process.stderr.close()
+
+
+@contextmanager
+def boot_as_machine(
+    image: GuestImage,
+    host: Host,
+    accel: Accel,
+    cpus: int = 1,
+    memory_mib: int = 512,
+    timeout: float = 180.0,
+) -> Iterator[Guest]:
+    """Boots the image with the argv ``cove.vm.qemu.cmdline`` builds for ``host`` (daemonized,
+    QMP, the control port), a new data disk and a seed, and gives init the host's go as
+    ``machine start`` does; yields once init has had it. QEMU is killed at the end."""
+    with tempfile.TemporaryDirectory(prefix="cove-guest-") as tmp:
+        work = Path(tmp)
+        client_key, host_key, seed = make_keys(work)
+        (work / "seed.tar").write_bytes(seed)
+        files = MachineFiles(
+            kernel=str(image.path / "vmlinuz"),
+            initrd=str(image.path / "initramfs.img"),
+            system_disk=str(image.path / "system.img"),
+            data_disk=str(new_data_disk(work)),
+            seed_disk=str(work / "seed.tar"),
+            serial_log=str(work / "console.log"),
+            pidfile=str(work / "qemu.pid"),
+            qmp_socket=str(work / "qmp.sock"),
+            control_socket=str(work / "control.sock"),
+        )
+        port = free_port()
+        config = MachineConfig(
+            cpus=cpus,
+            memory_mib=memory_mib,
+            ssh_port=port,
+            kernel_args=str(image.manifest["kernel_cmdline"]).split(),
+        )
+        started = subprocess.run(
+            cmdline(host, accel, config, files), capture_output=True, text=True, timeout=60
+        )
+        assert started.returncode == 0, started.stderr
+        guest = Guest(
+            work / "console.log",
+            port,
+            client_key,
+            host_key,
+            None,
+            int((work / "qemu.pid").read_text()),
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            try:
+                control = ControlPort.connect(work / "control.sock", guest.running, deadline)
+                try:
+                    control.wait_ready(guest.running, deadline)
+                    control.go()
+                finally:
+                    control.close()
+            except BootFailed as exc:
+                pytest.fail(f"{exc}; console:\n{guest.console_text()[-3000:]}")
+            yield guest
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(guest.qemu_pid, signal.SIGKILL)
+            gone = time.monotonic() + 30
+            while guest.running() and time.monotonic() < gone:
+                time.sleep(0.05)
 
 
 def new_data_disk(directory: Path, size: str = "2G") -> Path:
