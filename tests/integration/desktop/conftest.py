@@ -12,6 +12,24 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from pytestqt.qtbot import QtBot  # noqa: E402
+
+from cove.desktop.tray.controller import Controller  # noqa: E402
+from cove.desktop.tray.engine_control import NativeEngine  # noqa: E402
+from tests.support.coved import Coved  # noqa: E402
+
+
+@pytest.fixture
+def controller(qtbot: QtBot, private_coved: Coved) -> Iterator[Controller]:
+    """The app's controller on a private coved, its dashboard shown, its first list loaded."""
+    controller = Controller(private_coved.host, NativeEngine())
+    qtbot.addWidget(controller.dashboard)
+    controller.dashboard.show()
+    with qtbot.waitSignal(controller.loaded, timeout=5000):
+        controller.start()
+    yield controller
+    controller.shutdown()
+
 
 @pytest.fixture
 def xvfb_display() -> Iterator[str]:

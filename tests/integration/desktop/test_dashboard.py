@@ -5,31 +5,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from cove.desktop.tray.controller import Controller
-from cove.desktop.tray.engine_control import NATIVE_REASON, NativeEngine
+from cove.desktop.tray.engine_control import NATIVE_REASON
 from cove.desktop.tray.state import EngineState
 from cove.desktop.tray.tray import TrayMenu
 from tests.support.coved import Coved
 
 # a container that stops at once on SIGTERM (a bare sleep as pid 1 would wait out the timeout)
 STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
-
-
-@pytest.fixture
-def controller(qtbot: QtBot, private_coved: Coved) -> Iterator[Controller]:
-    controller = Controller(private_coved.host, NativeEngine())
-    qtbot.addWidget(controller.dashboard)
-    with qtbot.waitSignal(controller.loaded, timeout=5000):
-        controller.start()
-    yield controller
-    controller.shutdown()
 
 
 def _create(daemon: Coved, name: str, cmd: list[str] = STOPPABLE) -> str:

@@ -7,25 +7,13 @@ from __future__ import annotations
 import os
 import stat
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from cove.desktop.tray.controller import Controller
-from cove.desktop.tray.engine_control import NativeEngine
 from tests.support.coved import Coved
-
-
-@pytest.fixture
-def controller(qtbot: QtBot, private_coved: Coved) -> Iterator[Controller]:
-    controller = Controller(private_coved.host, NativeEngine())
-    qtbot.addWidget(controller.dashboard)
-    with qtbot.waitSignal(controller.loaded, timeout=5000):
-        controller.start()
-    yield controller
-    controller.shutdown()
 
 
 def _run(daemon: Coved, body: dict[str, object]) -> tuple[str, str]:

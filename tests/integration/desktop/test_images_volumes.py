@@ -5,24 +5,11 @@ the registry's error)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from pytestqt.qtbot import QtBot
 
 from cove.desktop.tray.controller import Controller
-from cove.desktop.tray.engine_control import NativeEngine
 from tests.support.coved import Coved
-
-
-@pytest.fixture
-def controller(qtbot: QtBot, private_coved: Coved) -> Iterator[Controller]:
-    controller = Controller(private_coved.host, NativeEngine())
-    qtbot.addWidget(controller.dashboard)
-    with qtbot.waitSignal(controller.loaded, timeout=5000):
-        controller.start()
-    yield controller
-    controller.shutdown()
 
 
 def _settled(controller: Controller) -> bool:

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from pytestqt.qtbot import QtBot
 
 from cove.desktop.tray.controller import Controller
-from cove.desktop.tray.engine_control import NativeEngine
 from tests.support.coved import Coved
 
 # 300 lines at once (enough to scroll), then a line every 50 ms, on stdout and stderr
@@ -21,17 +18,6 @@ CHATTY = [
     "trap 'exit 0' TERM; i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo \"early $i\"; done; "
     "while :; do i=$((i+1)); echo \"line $i\"; echo \"oops $i\" >&2; sleep 0.05; done",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def controller(qtbot: QtBot, private_coved: Coved) -> Iterator[Controller]:
-    controller = Controller(private_coved.host, NativeEngine())
-    qtbot.addWidget(controller.dashboard)
-    controller.dashboard.show()
-    with qtbot.waitSignal(controller.loaded, timeout=5000):
-        controller.start()
-    yield controller
-    controller.shutdown()
 
 
 def _chatty(daemon: Coved) -> str:

@@ -5,28 +5,16 @@ engine says why it cannot; the engine's log is shown; About names the versions."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from cove.desktop.tray.controller import NATIVE_LOG, NATIVE_RESET, Controller
-from cove.desktop.tray.engine_control import MachineControl, NativeEngine
+from cove.desktop.tray.engine_control import MachineControl
 from cove.desktop.tray.tray import TrayMenu
 from cove.desktop.tray.troubleshoot_page import CLEAN_UP, RESET
 from tests.support.coved import Coved
-
-
-@pytest.fixture
-def controller(qtbot: QtBot, private_coved: Coved) -> Iterator[Controller]:
-    controller = Controller(private_coved.host, NativeEngine())
-    qtbot.addWidget(controller.dashboard)
-    with qtbot.waitSignal(controller.loaded, timeout=5000):
-        controller.start()
-    yield controller
-    controller.shutdown()
 
 
 def _answer(qtbot: QtBot, controller: Controller, button: QMessageBox.StandardButton) -> str:
