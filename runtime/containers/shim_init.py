@@ -66,7 +66,7 @@ def setup_container(k: Kernel, spec: ContainerSpec,
     proc = spec.process
     seccomp_filter = seccomp.read_filter(proc.privileges.seccomp_filter)  # a host path
     namespaces.join_cgroups(spec.cgroup_join)
-    namespaces.enter_shared(k, spec.namespaces, ("ipc", "uts"))
+    namespaces.enter_shared(k, spec.namespaces, ("ipc", "uts", "net"))
     k.unshare(namespaces.container_flags(spec.namespaces,
                                          os.path.exists("/proc/self/ns/cgroup")))
     target = os.path.join(bundle, "rootfs")

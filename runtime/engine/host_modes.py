@@ -1,10 +1,10 @@
 """HostConfig fields that say where a container runs: its PID, IPC and UTS namespaces
-(new, the host's, or another container's), network mode (the default bridge, none or the
-host's), runtime, cgroup parent, cpuset,
+(new, the host's, or another container's), network mode (the default bridge, none, the
+host's or another container's), runtime, cgroup parent, cpuset,
 devices, volume driver and platform.
 
 Each is checked at create with dockerd's words. What this engine cannot do yet
-(``--network container:X`` and user networks, emulated platforms) is refused with a 400 that says so: a flag is
+(user networks, emulated platforms) is refused with a 400 that says so: a flag is
 never stored and then ignored.
 """
 
@@ -33,7 +33,7 @@ IPC_MODES = ("", "none", "private", "shareable", "host")
 LOOPBACK_NETWORKS = ("", "default", "bridge", "none")
 """The modes that give a container a network namespace of its own: loopback only for
 "none" (and for the others on a daemon run with ``--bridge none``), else the default
-bridge too."""
+bridge too. "host" keeps the host's, "container:X" joins X's."""
 DEFAULT_CGROUP_PARENT = "cove"
 
 
@@ -70,9 +70,7 @@ def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
         raise errors.InvalidParameter("conflicting options: hostname and the UTS mode")
     network = host.get("NetworkMode") or ""
     if joined_container(network):
-        raise errors.InvalidParameter(
-            f"network mode {network!r} is not supported by Cove yet: use --network "
-            "default, bridge, none or host")
+        _check_joined_network(config, host)
     cgroup_parent(host)
     cpuset_values(host)
     cfs_values(host)
@@ -93,6 +91,26 @@ def validate(config: dict[str, Any], host: dict[str, Any]) -> None:
         where = f"create {named[0]}: " if named else ""
         raise errors.InvalidParameter(
             f'{where}error looking up volume plugin {driver}: plugin "{driver}" not found')
+
+
+_JOINED_NETWORK_CONFLICTS = (
+    ("Hostname", "hostname and the network mode"),
+    ("Dns", "dns and the network mode"), ("DnsSearch", "dns and the network mode"),
+    ("DnsOptions", "dns and the network mode"),
+    ("ExtraHosts", "custom host-to-IP mapping and the network mode"),
+    ("PortBindings", "port publishing and the container type network mode"),
+    ("PublishAllPorts", "port publishing and the container type network mode"),
+    ("ExposedPorts", "port exposing and the container type network mode"),
+    ("MacAddress", "mac-address and the network mode"),
+)
+
+
+def _check_joined_network(config: dict[str, Any], host: dict[str, Any]) -> None:
+    """``--network container:X`` takes X's whole stack: its name, /etc files and ports too,
+    so setting any of them is refused (dockerd's words)."""
+    for key, conflict in _JOINED_NETWORK_CONFLICTS:
+        if config.get(key) or host.get(key):
+            raise errors.InvalidParameter(f"conflicting options: {conflict}")
 
 
 def device_access(host: dict[str, Any]) -> tuple[list[dict[str, Any]], tuple[DeviceRule, ...]]:

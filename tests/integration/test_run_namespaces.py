@@ -329,10 +329,42 @@ def test_per_network_settings_are_refused_not_ignored(coved_daemon: Daemon) -> N
         assert "not supported by Cove yet" in message, message
 
 
-def test_container_networks_are_refused_not_ignored(coved_daemon: Daemon) -> None:
-    message = coved_daemon.refused("run", "--rm", "--network", "container:whatever", "busybox",
-                                   "true")
-    assert "is not supported by Cove yet" in message, message
+def test_a_container_network_is_the_donors_stack_name_and_files(daemon: Daemon) -> None:
+    donor = daemon.name("netdonor")
+    daemon.ok("run", "-d", "--name", donor, "-h", "donorhost", "busybox", "sleep", "60")
+    check = "readlink /proc/self/ns/net; ls /sys/class/net; hostname; cat /etc/hostname"
+    theirs = daemon.ok("exec", donor, "sh", "-c", check)
+    ours = daemon.ok("run", "--rm", "--network", f"container:{donor}", "busybox", "sh", "-c",
+                     check)
+    assert ours == theirs and ours.split()[-2:] == ["donorhost", "donorhost"]
+    joiner = daemon.name("netjoiner")
+    daemon.ok("create", "--name", joiner, "--network", f"container:{donor}", "busybox", "true")
+    donor_id = daemon.ok("inspect", "-f", "{{.Id}}", donor).strip()
+    assert daemon.ok("inspect", "-f", "{{.HostConfig.NetworkMode}}", joiner).strip() == \
+        f"container:{donor_id}"
+    daemon.ok("stop", "-t", "0", donor)
+    done = daemon("start", joiner)
+    assert done.returncode == 1
+    assert f"cannot join network of a non running container: {donor_id}" in done.stderr
+    missing = daemon.name("netmissing")
+    daemon.ok("create", "--name", missing, "--network", "container:ns-nosuch", "busybox", "true")
+    done = daemon("start", missing)
+    assert done.returncode == 1 and "No such container: ns-nosuch" in done.stderr
+
+
+@pytest.mark.parametrize(("flags", "conflict"), [
+    (["-h", "foo"], "hostname and the network mode"),
+    (["--dns", "192.0.2.1"], "dns and the network mode"),
+    (["--add-host", "a:192.0.2.1"], "custom host-to-IP mapping and the network mode"),
+    (["--expose", "80"], "port exposing and the container type network mode"),
+    (["-p", "80"], "port publishing and the container type network mode"),
+])
+def test_what_a_container_network_decides_cannot_be_set(daemon: Daemon, flags: list[str],
+                                                        conflict: str) -> None:
+    donor = daemon.name("netdonor")
+    daemon.ok("create", "--name", donor, "busybox", "true")
+    assert daemon.refused("run", "--rm", "--network", f"container:{donor}", *flags, "busybox",
+                          "true") == f"conflicting options: {conflict}"
 
 
 def test_host_network_shares_the_hosts_links_and_name(daemon: Daemon) -> None:

@@ -60,14 +60,17 @@ def _check_platform(ctx: ContainerContext, platform: str | None, ref: str,
 
 def _resolve_joined_containers(ctx: ContainerContext, host: dict[str, Any]) -> None:
     """``--pid``/``--ipc container:X``: X must exist now (dockerd's 400), and is kept by
-    its full id, as dockerd records it; whether it runs is checked at each start."""
-    for key in ("PidMode", "IpcMode"):
+    its full id, as dockerd records it; whether it runs is checked at each start.
+    ``--network container:X`` is kept by full id when X exists, as given otherwise."""
+    for key in ("PidMode", "IpcMode", "NetworkMode"):
         ref = host_modes.joined_container(host.get(key) or "")
         if ref is None:
             continue
         try:
             host[key] = "container:" + ctx.get(ref).id
         except errors.NotFound as exc:
+            if key == "NetworkMode":  # dockerd: kept as given, a 404 at start
+                continue
             raise errors.InvalidParameter(exc.message) from exc
 
 

@@ -22,7 +22,8 @@ from cove.runtime.linux import namespaces
 from cove.runtime.linux.syscalls import KernelError, kernel
 
 HOST_SHM = "/dev/shm"
-_MODE_KEYS = (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode"))
+_MODE_KEYS = (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode"),
+              ("net", "NetworkMode"))
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Sharing:
     namespaces: dict[str, str] = field(default_factory=dict)
     private_shm: bool = True
     shm_source: str = ""
+    network_donor: Container | None = None  # --network container:X: X, whose /etc files
 
     def shm_mounts(self) -> list[dict[str, Any]]:
         """The bind of a shared /dev/shm, before the user's mounts (which may cover it)."""
@@ -57,10 +59,9 @@ def plan(ctx: ContainerContext, container: Container, shm_size: int) -> Sharing:
             sharing.namespaces[kind] = namespaces.HOST
         ref = host_modes.joined_container(mode)
         if ref is not None:
-            donors[kind] = _running_donor(ctx, ref, kind)
+            donors[kind] = _running_donor(ctx, ref, kind, container.id)
             sharing.namespaces[kind] = f"/proc/{donors[kind].state.get('Pid')}/ns/{kind}"
-    if host.get("NetworkMode") == "host":
-        sharing.namespaces["net"] = namespaces.HOST
+    sharing.network_donor = donors.get("net")
     ipc = host.get("IpcMode") or host_modes.DEFAULT_IPC_MODE
     if ipc == "host":
         sharing.private_shm, sharing.shm_source = False, HOST_SHM
@@ -89,10 +90,13 @@ def release(ctx: ContainerContext, container: Container) -> None:
         raise errors.SystemError_(f"failed to unmount shm: {exc}") from exc
 
 
-def _running_donor(ctx: ContainerContext, ref: str, kind: str) -> Container:
+def _running_donor(ctx: ContainerContext, ref: str, kind: str,
+                   container_id: str = "") -> Container:
     try:
         donor = ctx.get(ref)
     except errors.NotFound as exc:
+        if kind == "net":
+            raise
         if kind == "ipc":
             raise errors.SystemError_(f"can't join IPC of container {ref}: {exc.message}") \
                 from exc
@@ -100,6 +104,10 @@ def _running_donor(ctx: ContainerContext, ref: str, kind: str) -> Container:
             f"cannot join PID of a non running container: {ref}: {exc.message}") from exc
     with donor.lock:
         running = donor.running and not donor.state.get("Restarting")
+    if kind == "net" and donor.id == container_id:
+        raise errors.InvalidParameter("cannot join own network")
+    if not running and kind == "net":
+        raise errors.Conflict(f"cannot join network of a non running container: {donor.id}")
     if not running:
         message = f"container {donor.id} is not running"
         if kind == "ipc":

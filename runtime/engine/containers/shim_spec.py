@@ -73,6 +73,8 @@ def shim_spec(ctx: ContainerContext, container: Container,
               sharing: namespace_sharing.Sharing | None = None) -> ContainerSpec:
     lay, cid, cfg, host = ctx.layout, container.id, container.config, container.host_config
     sharing = sharing or namespace_sharing.Sharing()
+    # --network container:X: X's name service files, as its stack is X's
+    files_of = sharing.network_donor.id if sharing.network_donor is not None else cid
     rootfs = RootfsSpec(ctx.images.lower_dirs(container.data["Image"]),
                         str(lay.container_upper(cid)), str(lay.container_work(cid)),
                         readonly=bool(host.get("ReadonlyRootfs")))
@@ -91,9 +93,9 @@ def shim_spec(ctx: ContainerContext, container: Container,
         shm_size=host.get("ShmSize") or create_config.DEFAULT_SHM_SIZE,
         sysctls=dict(host.get("Sysctls") or {}),
         mounts=sharing.shm_mounts() + mounts.spec_mounts(host, [
-            (str(lay.container_hosts(cid)), "/etc/hosts"),
-            (str(lay.container_hostname(cid)), "/etc/hostname"),
-            (str(lay.container_resolv(cid)), "/etc/resolv.conf")],
+            (str(lay.container_hosts(files_of)), "/etc/hosts"),
+            (str(lay.container_hostname(files_of)), "/etc/hostname"),
+            (str(lay.container_resolv(files_of)), "/etc/resolv.conf")],
             ctx.mount_points(container)),
         cgroup_join=manager.join_paths(),
         log=create_config.log_settings(host, str(lay.container_log(cid))),

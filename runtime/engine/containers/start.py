@@ -38,6 +38,11 @@ def start_container(ctx: ContainerContext, container: Container) -> None:
         sharing = namespace_sharing.plan(
             ctx, container,
             container.host_config.get("ShmSize") or create_config.DEFAULT_SHM_SIZE)
+        if sharing.network_donor is not None:  # dockerd: the joiner takes X's name
+            donor = sharing.network_donor.config
+            with container.lock:
+                container.config.update(Hostname=donor.get("Hostname") or "",
+                                        Domainname=donor.get("Domainname") or "")
         shim = shim_client.start(ctx.layout, container.id,
                                  shim_spec(ctx, container, manager, sharing))
     except errors.EngineError as exc:

@@ -330,3 +330,14 @@ def test_a_container_that_died_with_the_daemon_down_is_swept_at_start(
     assert _get(netlab, "127.0.0.1", 8080) == "hello-live\n"
     _ok(cove, "run", "-d", "--name", "next", "-h", "next", "-p", "8081:80", "busybox", *HTTPD)
     assert wait_for(lambda: _get(netlab, "127.0.0.1", 8081)) == "hello-next\n"
+
+
+def test_a_container_network_shares_the_donors_address_and_ports(
+        netlab: NetLab, cove: CLI) -> None:
+    _ok(cove, "run", "-d", "--name", "web", "-h", "web", "-p", "8080:80", "busybox", *HTTPD)
+    address = _ok(cove, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web").strip()
+    seen = _ok(cove, "run", "--rm", "--network", "container:web", "busybox", "sh", "-c",
+               "ip -o -4 addr show eth0; wget -q -O - http://127.0.0.1/")
+    assert f"inet {address}/16" in seen and seen.endswith("hello-web\n")
+    assert len(_veths(netlab)) == 1  # the joiner got no veth of its own
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"

@@ -43,10 +43,12 @@ def test_dockerd_words_for_what_it_refuses() -> None:
         'create vv: error looking up volume plugin nosuch: plugin "nosuch" not found'
 
 
-def test_what_cove_cannot_do_is_refused_with_400_saying_so() -> None:
-    for host in ({"NetworkMode": "container:x"},):
-        with pytest.raises(errors.InvalidParameter, match="not supported by Cove yet"):
-            validate({"Image": "busybox", "HostConfig": host})
+def test_a_container_network_refuses_what_the_donor_decides() -> None:
+    validate({"Image": "busybox", "HostConfig": {"NetworkMode": "container:x"}})
+    assert _refused({"NetworkMode": "container:x"}, {"Hostname": "h"}) == \
+        "conflicting options: hostname and the network mode"
+    assert _refused({"NetworkMode": "container:x", "Dns": ["192.0.2.1"]}) == \
+        "conflicting options: dns and the network mode"
 
 
 def test_an_unknown_network_fails_at_start_as_in_dockerd() -> None:
