@@ -12,7 +12,6 @@ opened from a little before that, so no event falls between the reload and the s
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 
@@ -20,9 +19,10 @@ from PySide6.QtCore import QObject, Signal
 
 from cove.desktop.client.api import APIClient
 from cove.desktop.client.errors import ClientError, NotImplementedByDaemon
-from cove.desktop.client.wire import StreamingResponse, iter_json_lines
+from cove.desktop.client.wire import iter_json_lines
 
 from .containers import EngineEvent
+from .stream_thread import StreamThread
 
 IDLE = 5.0  # seconds an events stream may stay silent before it is reopened
 RETRY = 0.25  # seconds between pings of an engine that is down
@@ -31,7 +31,7 @@ POLL = 3.0  # seconds between full reloads of an engine without /events
 SKEW = 1.0  # seconds the engine's clock may trail ours (a VM's is kept within 0.1 s)
 
 
-class EventsFollower(QObject):
+class EventsFollower(StreamThread):
     """Emits ``happened`` per engine event, ``up``/``down`` on changes of the engine's
     reachability, and ``resync`` when the whole list should be read again."""
 
@@ -42,39 +42,18 @@ class EventsFollower(QObject):
 
     def __init__(self, host: str, parent: QObject | None = None, idle: float = IDLE,
                  retry: float = RETRY, resync_every: float = RESYNC) -> None:  # fmt: skip
-        super().__init__(parent)
-        self.client = APIClient(host, timeout=idle)
+        super().__init__(APIClient(host, timeout=idle), parent)
         self.retry = retry
         self.resync_every = resync_every
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._response: StreamingResponse | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._follow, name="cove-events", daemon=True)
-        self._thread.start()
+    thread_name = "cove-events"
 
-    @property
-    def streaming(self) -> bool:
-        """Whether an events response is open (the engine is followed, not polled)."""
-        return self._response is not None
-
-    def stop(self) -> None:
-        """End the thread, waking it from a blocked read."""
-        self._stopping.set()
-        response = self._response
-        if response is not None:
-            response.abort()
-        if self._thread is not None:
-            self._thread.join(self.client.timeout or IDLE + 1)
-            self._thread = None
-
-    def _follow(self) -> None:
+    def _run(self) -> None:
         answering: bool | None = None
         since = ""
         seen: deque[EngineEvent] = deque(maxlen=256)  # a reopened stream repeats a few
         last_resync = time.monotonic()
-        while not self._stopping.is_set():
+        while not self.stopping:
             try:
                 self.client.ping()
             except ClientError as exc:
@@ -94,10 +73,10 @@ class EventsFollower(QObject):
                 last_resync = time.monotonic()
                 self.resync.emit()
             try:
-                self._response = self.client.events_response(since=since)
-                if self._stopping.is_set():
+                response = self.client.events_response(since=since)
+                if not self._hold(response):
                     return  # stop() came between the open and the read
-                for raw in iter_json_lines(iter(self._response)):
+                for raw in iter_json_lines(iter(response)):
                     if not isinstance(raw, dict):
                         continue
                     event = EngineEvent.from_json(raw)
@@ -107,16 +86,14 @@ class EventsFollower(QObject):
                     if event.time_nano:
                         since = event.since
                     self.happened.emit(event)
-                    if self._stopping.is_set():
+                    if self.stopping:
                         return
             except NotImplementedByDaemon:
                 self._poll()  # an engine without /events: reload every POLL seconds
             except (ClientError, OSError):
                 pass  # idle timeout or a dropped stream: ping and reopen
             finally:
-                if self._response is not None:
-                    self._response.close()
-                    self._response = None
+                self._release()
 
     def _poll(self) -> None:
         while not self._stopping.wait(POLL):

@@ -8,7 +8,6 @@ The frames are taken apart by the CLI's own ``write_frames`` (the code behind
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +17,8 @@ from cove.desktop.client.api import APIClient
 from cove.desktop.client.errors import ClientError
 from cove.desktop.client.streams import write_frames
 from cove.desktop.client.wire import StreamingResponse
+
+from .stream_thread import StreamThread
 
 TAIL = 1000  # lines of history shown when the logs are opened
 
@@ -58,64 +59,47 @@ class _LineSink(io.BytesIO):
         return len(data)
 
 
-class LogsFollower(QObject):
+class LogsFollower(StreamThread):
     """Emits ``arrived`` with each batch of lines, then ``ended`` with why it ended."""
 
     arrived = Signal(object)  # list[LogLine]
     ended = Signal(str)
 
     def __init__(self, host: str, container_id: str, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.client = APIClient(host)
+        super().__init__(APIClient(host), parent)
         self.container_id = container_id
-        self._stopping = threading.Event()
-        self._response: StreamingResponse | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._follow, name="cove-logs", daemon=True)
-        self._thread.start()
+    thread_name = "cove-logs"
 
-    def stop(self) -> None:
-        self._stopping.set()
-        response = self._response
-        if response is not None:
-            response.abort()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def _follow(self) -> None:
+    def _run(self) -> None:
         pending: list[LogLine] = []
         try:
             inspected = self.client.inspect_container(self.container_id) or {}
             tty = bool(inspected.get("Config", {}).get("Tty"))
-            self._response = self.client.logs(
+            response = self.client.logs(
                 self.container_id, follow=True, timestamps=True, tail=str(TAIL)
             )
-            if self._stopping.is_set():
+            if not self._hold(response):
                 return
             out, err = _LineSink("stdout", pending), _LineSink("stderr", pending)
-            write_frames(self._batches(pending), out, err, tty)
+            write_frames(self._batches(response, pending), out, err, tty)
         except (ClientError, OSError, ValueError) as exc:
-            if not self._stopping.is_set():
+            if not self.stopping:
                 self.ended.emit(str(exc))
             return
         finally:
-            if self._response is not None:
-                self._response.close()
-        if not self._stopping.is_set():
+            self._release()
+        if not self.stopping:
             self.ended.emit("")
 
-    def _batches(self, pending: list[LogLine]) -> Iterator[bytes]:
+    def _batches(self, response: StreamingResponse, pending: list[LogLine]) -> Iterator[bytes]:
         """The response's chunks; before each, the lines the previous one completed go out."""
-        assert self._response is not None
-        for chunk in self._response:
+        for chunk in response:
             yield chunk
             self._send(pending)
         self._send(pending)
 
     def _send(self, pending: list[LogLine]) -> None:
-        if pending and not self._stopping.is_set():
+        if pending and not self.stopping:
             self.arrived.emit(list(pending))
         pending.clear()
