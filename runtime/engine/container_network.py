@@ -218,6 +218,13 @@ class ContainerNetworks:
             raise errors.InvalidParameter(self.unavailable)
         return []
 
+    def host_gateway(self) -> str | None:
+        """The host as containers reach it (``--add-host x:host-gateway``): the bridge's
+        address; None without a bridge."""
+        if self.bridge is None:
+            return None
+        return str(self.bridge.gateway.ip)
+
     def created_settings(self, host_config: dict[str, Any]) -> dict[str, Any]:
         """``NetworkSettings`` of a new container: on the bridge network, with no address
         until it starts (as dockerd shows it), or on none at all."""
@@ -273,6 +280,7 @@ class ContainerNetworks:
                     container.config.get("Hostname") or "",
                     container.config.get("Domainname") or "",
                 ),
+                self.host_gateway(),
             ),
         )
 

@@ -312,10 +312,8 @@ def _check_process_settings(host: dict[str, Any]) -> None:
         name, sep, address = entry.partition(":")
         if not sep or not name:
             raise errors.InvalidParameter(f'bad format for add-host: "{entry}"')
-        if address == "host-gateway":
-            raise errors.NotImplementedByEngine(
-                "host-gateway in add-host is not supported by this engine: containers have "
-                "no network to the host yet")
+        if address == HOST_GATEWAY:  # the bridge's address, put in when the file is made
+            continue
         try:
             ipaddress.ip_address(address.strip("[]"))
         except ValueError:
@@ -332,14 +330,30 @@ def _check_process_settings(host: dict[str, Any]) -> None:
             raise errors.InvalidParameter(f'sysctl "{key}" is not a valid name')
 
 
-def hosts_file(host: dict[str, Any], own: tuple[str, str, str] | None = None) -> str:
+HOST_GATEWAY = "host-gateway"
+"""``--add-host name:host-gateway``: the host, as containers reach it (the default bridge's
+address, as dockerd's default host-gateway-ip)."""
+
+
+def extra_hosts(host: dict[str, Any], gateway: str | None) -> list[str]:
+    """Each ``--add-host`` as an /etc/hosts line, ``host-gateway`` as ``gateway``."""
+    lines = []
+    for entry in host.get("ExtraHosts") or []:
+        name, _, address = entry.partition(":")
+        if address == HOST_GATEWAY:
+            if gateway is None:  # dockerd's words, there at start
+                raise errors.InvalidParameter("unable to derive the IP value for host-gateway")
+            address = gateway
+        lines.append(f"{address.strip('[]')}\t{name}\n")
+    return lines
+
+
+def hosts_file(host: dict[str, Any], own: tuple[str, str, str] | None = None,
+               gateway: str | None = None) -> str:
     """/etc/hosts: the standard entries, then each ``--add-host`` as "ip<TAB>name", then
     for a container with an address (``own``: address, hostname, domain name) its own
     line, as libnetwork appends it when the endpoint joins (``fqdn name`` with a domain)."""
-    lines = [HOSTS]
-    for entry in host.get("ExtraHosts") or []:
-        name, _, address = entry.partition(":")
-        lines.append(f"{address.strip('[]')}\t{name}\n")
+    lines = [HOSTS, *extra_hosts(host, gateway)]
     if own is not None:
         address, hostname, domain = own
         fqdn = f"{hostname}.{domain}" if domain else hostname
@@ -371,16 +385,14 @@ def _read_text(path: str) -> str:
         return ""
 
 
-def host_hosts_file(host: dict[str, Any], path: str = "/etc/hosts") -> str:
+def host_hosts_file(host: dict[str, Any], path: str = "/etc/hosts",
+                    gateway: str | None = None) -> str:
     """/etc/hosts of a container on the host's network: the host's, then each
     ``--add-host``."""
     text = _read_text(path)
     if text and not text.endswith("\n"):
         text += "\n"
-    for entry in host.get("ExtraHosts") or []:
-        name, _, address = entry.partition(":")
-        text += f"{address.strip('[]')}\t{name}\n"
-    return text
+    return text + "".join(extra_hosts(host, gateway))
 
 
 def resolv_conf(host: dict[str, Any], host_resolv: str | None = None,

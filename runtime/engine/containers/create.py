@@ -98,8 +98,10 @@ def _write_record(ctx: ContainerContext, cid: str, name: str, config: dict[str, 
     config["Hostname"] = config.get("Hostname") or (
         os.uname().nodename if host_network else cid[:12])
     atomic_write(lay.container_hostname(cid), (config["Hostname"] + "\n").encode())
-    atomic_write(lay.container_hosts(cid), create_config.hosts_file(host).encode()
-                 if not host_network else create_config.host_hosts_file(host).encode())
+    gateway = ctx.network.host_gateway()
+    atomic_write(lay.container_hosts(cid), (
+        create_config.hosts_file(host, gateway=gateway) if not host_network
+        else create_config.host_hosts_file(host, gateway=gateway)).encode())
     atomic_write(lay.container_resolv(cid), create_config.resolv_conf(
         host, keep_loopback=host_network).encode())
     argv = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])

@@ -129,6 +129,10 @@ def test_a_published_httpd_answers_on_loopback_and_the_hosts_address(
         assert _ok(cove, "run", "--rm", "busybox", "wget", "-q", "-O", "-", url) == \
             "hello-web\n"
         assert _ok(cove, "exec", "web", "wget", "-q", "-O", "-", url) == "hello-web\n"
+    # host-gateway names the host as containers reach it: the bridge's address
+    seen = _ok(cove, "run", "--rm", "--add-host", "gw:host-gateway", "busybox", "sh", "-c",
+               "tail -n 2 /etc/hosts | head -n 1; wget -q -O - http://gw:8081/")
+    assert seen == "172.17.0.1\tgw\nhello-web\n"
 
 
 def test_the_container_reaches_the_outside_through_the_bridge(

@@ -86,7 +86,6 @@ def test_bad_ulimits_are_refused_at_create(limit, message):
     ({"ExtraHosts": ["foo"]}, errors.InvalidParameter, '^bad format for add-host: "foo"$'),
     ({"ExtraHosts": ["foo:bar"]}, errors.InvalidParameter,
      '^invalid IP address in add-host: "bar"$'),
-    ({"ExtraHosts": ["gw:host-gateway"]}, errors.NotImplementedByEngine, "host-gateway"),
     ({"Sysctls": {"vm.swappiness": "1"}}, errors.InvalidParameter,
      '^sysctl "vm.swappiness" is not in a separate kernel namespace$'),
     ({"Sysctls": {"kernel.shmmax": 5}}, errors.InvalidParameter, "of type string"),
