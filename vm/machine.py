@@ -65,6 +65,11 @@ RESTORE_TIMEOUT = 60.0  # loading a saved state, and then until the engine answe
 CONSOLE_TAIL = 30
 
 
+# forwarders outlive the process that started them, by design; kept referenced so that
+# Python does not warn about a still-running child when the Popen is collected
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
 @dataclass(frozen=True)
 class Booted:
     """What a running machine booted with (``state.json``)."""
@@ -390,6 +395,7 @@ class QemuMachine:
         finally:
             log.close()
         self.paths.forwarder_pidfile.write_text(f"{process.pid}\n")
+        _DETACHED.append(process)
         return process
 
     def _forwarder_listening(self, process: subprocess.Popen[bytes]) -> None:
