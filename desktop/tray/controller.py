@@ -37,6 +37,7 @@ NATIVE_RESET = (
     "The native engine's data belongs to root: to start afresh, stop coved and remove its "
     "data root (/var/lib/cove unless --data-root says otherwise)."
 )
+MACHINE_WATCH_MS = 1000  # how often a silent engine's machine is looked at
 RELIST_TRIES = 3
 RELIST_DELAY_MS = 100
 CALL_TIMEOUT = 60.0  # seconds; a stop waits up to the container's stop timeout
@@ -71,6 +72,10 @@ class Controller(QObject):
         self._asked: dict[str, int] = {}  # container id -> newest refresh asked for
         self._sequence = itertools.count(1)
         self.logs_follower: LogsFollower | None = None
+        self._acting = 0  # engine starts and stops under way (the machine watch keeps out)
+        self.machine_watch = QTimer(self)
+        self.machine_watch.setInterval(MACHINE_WATCH_MS)
+        self.machine_watch.timeout.connect(self.check_machine)
         self.follower.up.connect(self._engine_up)
         self.follower.down.connect(self._engine_down)
         self.follower.happened.connect(self._event)
@@ -93,11 +98,14 @@ class Controller(QObject):
 
     def start(self) -> None:
         self.follower.start()
+        if isinstance(self.control, MachineControl):
+            self.machine_watch.start()
         self.dashboard.settings.show_start_at_login(autostart.enabled())
         self.load_machine_resources()
         self.show_engine_log()
 
     def shutdown(self) -> None:
+        self.machine_watch.stop()
         self.close_logs()
         self.follower.stop()
         self.workers.wait()
@@ -128,6 +136,20 @@ class Controller(QObject):
         self.dashboard.images.replace_all([])
         self.dashboard.volumes.replace_all([])
         self.containers_changed.emit()
+
+    def check_machine(self) -> None:
+        """While the engine does not answer, whether its machine is booting (the tray then
+        says starting) or not running at all."""
+        control = self.control
+        if not isinstance(control, MachineControl) or self.status.state is EngineState.RUNNING:
+            return
+
+        def seen(running: bool) -> None:
+            if self._acting:
+                return  # the app's own start or stop says what is happening
+            self._advance(Happening.MACHINE_RUNNING if running else Happening.MACHINE_OFF)
+
+        self._call(control.running, seen, lambda exc: None)  # a watch, not an action
 
     def _describe_engine(self) -> tuple[str, str, str]:
         info: dict[str, Any] = self.client.info() or {}
@@ -170,12 +192,17 @@ class Controller(QObject):
             self.error.emit(self.control.reason)
             return
         self._advance(happening)
+        self._acting += 1
+
+        def done(_: object) -> None:
+            self._acting -= 1
 
         def failed(exc: Exception) -> None:
+            self._acting -= 1
             self._advance(Happening.ACTION_FAILED, str(exc))
             self.error.emit(str(exc))
 
-        self._call(work, lambda _: None, failed)
+        self._call(work, done, failed)
 
     # containers ------------------------------------------------------------
     def reload(self, first: bool = False, tries: int = RELIST_TRIES) -> None:
@@ -355,11 +382,11 @@ class Controller(QObject):
             self._advance(Happening.ACTION_FAILED, str(exc))
             self.error.emit(str(exc))
 
-        self._call(
-            control.reset,
-            lambda _: page.result.setText("The Cove machine was reset: start it to use it."),
-            failed,
-        )
+        def done(_: object) -> None:
+            self._advance(Happening.ENGINE_GONE)  # the machine was removed, not started
+            page.result.setText("The Cove machine was reset: start it to use it.")
+
+        self._call(control.reset, done, failed)
 
     # details and shell -----------------------------------------------------
     def show_details(self, container_id: str) -> None:

@@ -63,6 +63,11 @@ class MachineControl:
     def stop(self) -> None:
         self._machine().stop()
 
+    def running(self) -> bool:
+        """Whether the machine's QEMU runs (booting or up), from cove.vm's state file."""
+        machine = self._machine()
+        return machine.exists() and machine.booted() is not None
+
     def console(self) -> str:
         """The end of the machine's console log (the guest kernel's and init's lines)."""
         return self._machine().console_tail()

@@ -33,6 +33,8 @@ class Happening(enum.Enum):
     ENGINE_ANSWERED = "engine answered"  # a ping or the events stream succeeded
     ENGINE_GONE = "engine gone"  # the socket refused or the stream ended
     ACTION_FAILED = "action failed"  # a start or stop of the engine raised
+    MACHINE_RUNNING = "machine running"  # the VM runs (its engine may not answer yet)
+    MACHINE_OFF = "machine off"  # the VM does not run (and the app is not starting it)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ def advance(status: Status, happening: Happening, message: str = "") -> Status:
         if state in (EngineState.RUNNING, EngineState.STARTING, EngineState.ERROR):
             return Status(EngineState.STOPPING)
         return status
+    if happening is Happening.MACHINE_RUNNING:
+        # booting (started by the CLI, or at login): starting until the engine answers
+        return Status(EngineState.STARTING) if state is EngineState.STOPPED else status
+    if happening is Happening.MACHINE_OFF:
+        # a boot seen from outside that ended without an engine
+        return Status(EngineState.STOPPED) if state is EngineState.STARTING else status
     if happening is Happening.ACTION_FAILED:
         return Status(EngineState.ERROR, message or "the engine's start or stop failed")
     if happening is Happening.ENGINE_ANSWERED:

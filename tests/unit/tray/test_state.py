@@ -28,6 +28,12 @@ H = Happening
         (S.ERROR, H.ENGINE_GONE, S.ERROR),
         (S.STARTING, H.ACTION_FAILED, S.ERROR),
         (S.STOPPING, H.ACTION_FAILED, S.ERROR),
+        (S.STOPPED, H.MACHINE_RUNNING, S.STARTING),
+        (S.RUNNING, H.MACHINE_RUNNING, S.RUNNING),
+        (S.ERROR, H.MACHINE_RUNNING, S.ERROR),
+        (S.STARTING, H.MACHINE_OFF, S.STOPPED),
+        (S.STOPPING, H.MACHINE_OFF, S.STOPPING),
+        (S.RUNNING, H.MACHINE_OFF, S.RUNNING),
     ],
 )
 def test_transition(before: EngineState, happening: Happening, after: EngineState) -> None:
