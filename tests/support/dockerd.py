@@ -99,10 +99,13 @@ def stop_dockerd(timeout: float = 30.0) -> None:
     if _root is None:
         return
     paths, _root, _seeded = _paths(), None, False
-    # dockerd makes its data root a private bind mount of itself and leaves it behind
-    for where in (paths["data"], paths["exec"]):
-        if os.path.ismount(where):
-            subprocess.run(["umount", "-l", where], capture_output=True, timeout=30)
+    # dockerd makes its data root a private bind mount of itself and leaves it behind, and
+    # its default network namespace's file (exec/netns/default) mounted: deepest first
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f]
+    for where in sorted((m for m in mounts if m.startswith(paths["root"] + "/")), key=len,
+                        reverse=True):
+        subprocess.run(["umount", "-l", where], capture_output=True, timeout=30)
     shutil.rmtree(paths["root"], ignore_errors=True)
 
 
