@@ -97,10 +97,13 @@ def _hold(fd: int) -> None:
     import random
     import socket
 
+    from pyroute2 import Conntrack, IPRoute  # noqa: F401 - the bridge's netlink: 0.2 s here
+
     import cove.runtime.api.routes
     import cove.runtime.api.server
     import cove.runtime.engine.engine
     import cove.runtime.images.hello
+    import cove.runtime.network.bridge
     import cove.runtime.registry.config
     import cove.runtime.store.layout  # noqa: F401
 
