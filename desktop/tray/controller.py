@@ -18,27 +18,19 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from cove.desktop.client.api import APIClient
 from cove.desktop.client.errors import NotFound
 
-from . import autostart, shell
 from . import settings as app_settings
+from . import shell
 from .containers import ContainerRow, Effect, EngineEvent
 from .dashboard import Dashboard
 from .engine_control import EngineControl, MachineControl
 from .events import EventsFollower
 from .logs import LogsFollower
-from .resources import image_rows, pull_line, reclaimed, volume_rows
+from .maintenance import Maintenance
+from .resource_actions import RELIST_TRIES, ResourceActions
 from .state import EngineState, Happening, Status, advance
 from .workers import Workers
 
-NATIVE_LOG = (
-    "The native engine is coved on this machine: its log is what it writes to its "
-    "standard error, wherever it was started (a service manager's journal, or a terminal)."
-)
-NATIVE_RESET = (
-    "The native engine's data belongs to root: to start afresh, stop coved and remove its "
-    "data root (/var/lib/cove unless --data-root says otherwise)."
-)
 MACHINE_WATCH_MS = 1000  # how often a silent engine's machine is looked at
-RELIST_TRIES = 3
 RELIST_DELAY_MS = 100
 CALL_TIMEOUT = 60.0  # seconds; a stop waits up to the container's stop timeout
 
@@ -48,7 +40,6 @@ class Controller(QObject):
     containers_changed = Signal()
     loaded = Signal()  # the first full list after the engine came up is on screen
     error = Signal(str)
-    pull_progress = Signal(str)  # emitted from the pull's worker thread (queued here)
 
     def __init__(
         self,
@@ -83,26 +74,14 @@ class Controller(QObject):
         self.dashboard.containers.action_requested.connect(self.container_action)
         self.error.connect(self.dashboard.messages.show_error)
         self.status_changed.connect(self.dashboard.show_status)
-        self.dashboard.images.action_requested.connect(self.image_action)
-        self.dashboard.volumes.action_requested.connect(self.volume_action)
-        self.pull_progress.connect(self.dashboard.images.progress.setText)
-        trouble = self.dashboard.troubleshoot
-        trouble.refresh_requested.connect(self.show_engine_log)
-        trouble.restart_requested.connect(self.restart_engine)
-        trouble.clean_up_requested.connect(self.clean_up)
-        trouble.reset_requested.connect(self.factory_reset)
-        page = self.dashboard.settings
-        page.changed.connect(self._settings_saved)
-        page.start_at_login_requested.connect(self.set_start_at_login)
-        page.machine_change_requested.connect(self.set_machine_resources)
+        self.resources = ResourceActions(self)
+        self.maintenance = Maintenance(self)
 
     def start(self) -> None:
         self.follower.start()
         if isinstance(self.control, MachineControl):
             self.machine_watch.start()
-        self.dashboard.settings.show_start_at_login(autostart.enabled())
-        self.load_machine_resources()
-        self.show_engine_log()
+        self.maintenance.start()
 
     def shutdown(self) -> None:
         self.machine_watch.stop()
@@ -115,7 +94,7 @@ class Controller(QObject):
         return self.dashboard.containers.rows
 
     # engine state ----------------------------------------------------------
-    def _advance(self, happening: Happening, message: str = "") -> None:
+    def advance(self, happening: Happening, message: str = "") -> None:
         status = advance(self.status, happening, message)
         if status != self.status:
             self.status = status
@@ -123,15 +102,15 @@ class Controller(QObject):
 
     @Slot()
     def _engine_up(self) -> None:
-        self._advance(Happening.ENGINE_ANSWERED)
+        self.advance(Happening.ENGINE_ANSWERED)
         self.reload(first=True)
-        self.reload_images()
-        self.reload_volumes()
-        self._call(self._describe_engine, self._show_engine)
+        self.resources.reload_images()
+        self.resources.reload_volumes()
+        self.call(self._describe_engine, self._show_engine)
 
     @Slot(str)
     def _engine_down(self, message: str) -> None:
-        self._advance(Happening.ENGINE_GONE, message)
+        self.advance(Happening.ENGINE_GONE, message)
         self.engine_description = ""
         self.dashboard.images.replace_all([])
         self.dashboard.volumes.replace_all([])
@@ -147,9 +126,9 @@ class Controller(QObject):
         def seen(running: bool) -> None:
             if self._acting:
                 return  # the app's own start or stop says what is happening
-            self._advance(Happening.MACHINE_RUNNING if running else Happening.MACHINE_OFF)
+            self.advance(Happening.MACHINE_RUNNING if running else Happening.MACHINE_OFF)
 
-        self._call(control.running, seen, lambda exc: None)  # a watch, not an action
+        self.call(control.running, seen, lambda exc: None)  # a watch, not an action
 
     def _describe_engine(self) -> tuple[str, str, str]:
         info: dict[str, Any] = self.client.info() or {}
@@ -191,7 +170,7 @@ class Controller(QObject):
         if not self.control.controllable:
             self.error.emit(self.control.reason)
             return
-        self._advance(happening)
+        self.advance(happening)
         self._acting += 1
 
         def done(_: object) -> None:
@@ -199,10 +178,10 @@ class Controller(QObject):
 
         def failed(exc: Exception) -> None:
             self._acting -= 1
-            self._advance(Happening.ACTION_FAILED, str(exc))
+            self.advance(Happening.ACTION_FAILED, str(exc))
             self.error.emit(str(exc))
 
-        self._call(work, done, failed)
+        self.call(work, done, failed)
 
     # containers ------------------------------------------------------------
     def reload(self, first: bool = False, tries: int = RELIST_TRIES) -> None:
@@ -220,18 +199,18 @@ class Controller(QObject):
             if first:
                 self.loaded.emit()
 
-        self._call(
+        self.call(
             lambda: self.client.containers(all=True),
             show,
-            self._relist_failed(lambda left: self.reload(first, left), tries),
+            self.relist_failed(lambda left: self.reload(first, left), tries),
         )
 
     @Slot(object)
     def _event(self, event: EngineEvent) -> None:
         if event.type == "image":
-            self.reload_images()
+            self.resources.reload_images()
         elif event.type == "volume":
-            self.reload_volumes()
+            self.resources.reload_volumes()
         effect = event.effect()
         if effect is Effect.REMOVE:
             self._asked[event.actor_id] = next(self._sequence)
@@ -253,7 +232,7 @@ class Controller(QObject):
                 self.dashboard.containers.remove(container_id)
             self.containers_changed.emit()
 
-        self._call(lambda: self.client.containers(all=True, filters={"id": [container_id]}), show)
+        self.call(lambda: self.client.containers(all=True, filters={"id": [container_id]}), show)
 
     @Slot(str, str)
     def container_action(self, action: str, container_id: str) -> None:
@@ -273,24 +252,9 @@ class Controller(QObject):
             "remove": self.client.remove_container,
         }
         call = calls[action]
-        self._call(lambda: call(container_id), lambda _: None)
+        self.call(lambda: call(container_id), lambda _: None)
 
-    # images and volumes ----------------------------------------------------
-    def reload_images(self, tries: int = RELIST_TRIES) -> None:
-        self._call(
-            lambda: image_rows(self.client.images()),
-            self.dashboard.images.replace_all,
-            self._relist_failed(self.reload_images, tries),
-        )
-
-    def reload_volumes(self, tries: int = RELIST_TRIES) -> None:
-        self._call(
-            lambda: volume_rows(self.client.volumes()),
-            self.dashboard.volumes.replace_all,
-            self._relist_failed(self.reload_volumes, tries),
-        )
-
-    def _relist_failed(
+    def relist_failed(
         self, again: Callable[[int], None], tries: int
     ) -> Callable[[Exception], None]:
         """A list read while the engine deletes from it can miss an entry it was reading
@@ -300,93 +264,9 @@ class Controller(QObject):
             if isinstance(exc, NotFound) and tries > 1:
                 QTimer.singleShot(RELIST_DELAY_MS, lambda: again(tries - 1))
             else:
-                self._show_error(exc)
+                self.show_error(exc)
 
         return failed
-
-    @Slot(str, str)
-    def image_action(self, action: str, key: str) -> None:
-        page = self.dashboard.images
-        if action == "remove":
-            self._call(lambda: self.client.remove_image(key), lambda _: None)
-        elif action == "prune":
-            self._call(lambda: reclaimed(self.client.prune_images()), page.progress.setText)
-        elif action == "pull":
-            if not key:
-                self.error.emit("Say which image to pull, e.g. busybox:latest")
-                return
-            page.progress.setText(f"Pulling {key}…")
-            self._call(lambda: self._pull(key), page.progress.setText)
-
-    def _pull(self, reference: str) -> str:
-        """Runs on a worker: each progress line goes to the page as it comes."""
-        for message in self.client.pull(reference):
-            if not isinstance(message, dict):
-                continue
-            if message.get("error") or message.get("errorDetail"):
-                detail = message.get("errorDetail")
-                text = detail.get("message") if isinstance(detail, dict) else None
-                raise RuntimeError(str(text or message.get("error")))
-            self.pull_progress.emit(pull_line(message))
-        return f"Pulled {reference}"
-
-    @Slot(str, str)
-    def volume_action(self, action: str, key: str) -> None:
-        page = self.dashboard.volumes
-        if action == "remove":
-            self._call(lambda: self.client.remove_volume(key), lambda _: None)
-        elif action == "prune":
-            self._call(lambda: reclaimed(self.client.prune_volumes()), page.progress.setText)
-
-    # troubleshooting -------------------------------------------------------
-    def show_engine_log(self) -> None:
-        page = self.dashboard.troubleshoot
-        control = self.control
-        if isinstance(control, MachineControl):
-            self._call(control.console, page.show_log)
-        else:
-            page.show_log(NATIVE_LOG)
-
-    def clean_up(self) -> None:
-        """What ``cove system prune --all --volumes`` removes, through the same endpoints."""
-        client = self.client
-
-        def prune_all() -> str:
-            counts = {}
-            space = 0
-            for kind, report, listed in (
-                ("containers", client.prune_containers(), "ContainersDeleted"),
-                ("images", client.prune_images({"dangling": ["false"]}), "ImagesDeleted"),
-                # (API 1.41: a volume prune takes named volumes too, with no "all" filter)
-                ("volumes", client.prune_volumes(), "VolumesDeleted"),
-                ("networks", client.prune_networks(), "NetworksDeleted"),
-                ("build cache", client.prune_build_cache(everything=True), "CachesDeleted"),
-            ):  # fmt: skip
-                report = report if isinstance(report, dict) else {}
-                counts[kind] = len(report.get(listed) or [])
-                space += int(report.get("SpaceReclaimed") or 0)
-            removed = ", ".join(f"{n} {kind}" for kind, n in counts.items())
-            return f"Removed {removed}. {reclaimed({'SpaceReclaimed': space})}"
-
-        self._call(prune_all, self.dashboard.troubleshoot.result.setText)
-
-    def factory_reset(self) -> None:
-        control = self.control
-        if not isinstance(control, MachineControl):
-            self.error.emit(NATIVE_RESET)
-            return
-        self._advance(Happening.STOP_REQUESTED)
-        page = self.dashboard.troubleshoot
-
-        def failed(exc: Exception) -> None:
-            self._advance(Happening.ACTION_FAILED, str(exc))
-            self.error.emit(str(exc))
-
-        def done(_: object) -> None:
-            self._advance(Happening.ENGINE_GONE)  # the machine was removed, not started
-            page.result.setText("The Cove machine was reset: start it to use it.")
-
-        self._call(control.reset, done, failed)
 
     # details and shell -----------------------------------------------------
     def show_details(self, container_id: str) -> None:
@@ -394,7 +274,7 @@ class Controller(QObject):
             self.dashboard.details.show_container(inspected)
             self.dashboard.show_page("Details")
 
-        self._call(lambda: self.client.inspect_container(container_id) or {}, show)
+        self.call(lambda: self.client.inspect_container(container_id) or {}, show)
 
     def open_shell(self, container_id: str, platform: str = sys.platform) -> None:
         """``cove exec -it <id> sh`` in the user's terminal, started detached."""
@@ -434,63 +314,14 @@ class Controller(QObject):
         if message:
             self.error.emit(message)
 
-    # settings --------------------------------------------------------------
-    @Slot(object)
-    def _settings_saved(self, saved: app_settings.AppSettings) -> None:
-        self.settings = saved
-
-    @Slot(bool)
-    def set_start_at_login(self, on: bool) -> None:
-        """The OS's login item first; the setting is saved once it is in place."""
-        page = self.dashboard.settings
-
-        def done(_: object) -> None:
-            page.update_settings(start_at_login=on)
-
-        def failed(exc: Exception) -> None:
-            page.show_start_at_login(not on)
-            self.error.emit(f"cannot change the login item: {exc}")
-
-        self._call(autostart.enable if on else autostart.disable, done, failed)
-
-    def load_machine_resources(self) -> None:
-        control = self.control
-        if not isinstance(control, MachineControl):
-            return
-        page = self.dashboard.settings
-
-        def show(resources: tuple[int, int, int] | None) -> None:
-            note = "" if resources else "No Cove machine yet: cove machine init makes one."
-            page.show_machine(resources, note)
-
-        self._call(control.resources, show)
-
-    @Slot(int, int, int)
-    def set_machine_resources(self, cpus: int, memory_mib: int, disk_gib: int) -> None:
-        control = self.control
-        if not isinstance(control, MachineControl):
-            self.error.emit("the native engine has no machine to size")
-            return
-        page = self.dashboard.settings
-
-        def saved(running: bool) -> None:
-            page.show_machine(
-                (cpus, memory_mib, disk_gib),
-                "Saved. The machine is running: they apply when it restarts."
-                if running
-                else "Saved: the machine starts with them.",
-            )
-
-        self._call(lambda: control.set_resources(cpus, memory_mib, disk_gib), saved)
-
     # plumbing --------------------------------------------------------------
-    def _call(
+    def call(
         self,
         work: Callable[[], Any],
         on_done: Callable[[Any], None],
         on_error: Callable[[Exception], None] | None = None,
     ) -> None:
-        self.workers.run(work, on_done, on_error or self._show_error)
+        self.workers.run(work, on_done, on_error or self.show_error)
 
-    def _show_error(self, exc: Exception) -> None:
+    def show_error(self, exc: Exception) -> None:
         self.error.emit(str(exc))

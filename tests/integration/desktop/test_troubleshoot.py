@@ -10,8 +10,9 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from cove.desktop.tray.controller import NATIVE_LOG, NATIVE_RESET, Controller
+from cove.desktop.tray.controller import Controller
 from cove.desktop.tray.engine_control import MachineControl
+from cove.desktop.tray.maintenance import NATIVE_LOG, NATIVE_RESET
 from cove.desktop.tray.tray import TrayMenu
 from cove.desktop.tray.troubleshoot_page import CLEAN_UP, RESET
 from tests.support.coved import Coved
