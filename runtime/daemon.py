@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         engine.start(seed_images={"hello-world:latest": build_hello_world_archive})
-    except EngineError as exc:  # the default bridge could not be made: dockerd stops too
+    except EngineError as exc:  # an engine that cannot start says why, as dockerd does
         print(f"coved: {exc.message}", file=sys.stderr)
         return 1
     router = make_router(Backends(

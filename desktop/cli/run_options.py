@@ -370,6 +370,7 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
     """The ``POST /containers/create`` body docker's CLI would send for these flags."""
     env_source = os.environ if environ is None else environ
     exposed: dict[str, Any] = {}
+    bindings: dict[str, Any] = {}
     if args.publish or args.expose:
         from . import publish_options
 
@@ -421,7 +422,7 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
         host_config["Init"] = True
     if args.network:
         host_config["NetworkMode"] = args.network
-    if args.publish:
+    if bindings:
         host_config["PortBindings"] = bindings
     if args.publish_all:
         host_config["PublishAllPorts"] = True

@@ -33,7 +33,7 @@ class Sharing:
     namespaces: dict[str, str] = field(default_factory=dict)
     private_shm: bool = True
     shm_source: str = ""
-    network_donor: Container | None = None  # --network container:X: X, whose /etc files
+    network_donor: Container | None = None  # --network container:X: X (its stack, its files)
 
     def shm_mounts(self) -> list[dict[str, Any]]:
         """The bind of a shared /dev/shm, before the user's mounts (which may cover it)."""

@@ -141,14 +141,6 @@ class ContainerService:
     def prune(self, filters: dict[str, builtins.list[str]]) -> dict[str, Any]:
         return remove.prune(self._ctx, filters)
 
-    def published_ports(self) -> dict[str, builtins.list[dict[str, Any]]]:
-        """Every running container's published ports, by ID (what a VM forwarder follows;
-        also kept in ``<exec-root>/network/ports.json``)."""
-        return {owner: [{"Proto": p.proto, "HostIp": str(p.host_address),
-                         "HostPort": p.host_port, "ContainerPort": p.container_port}
-                        for p in published]
-                for owner, published in self._ctx.network.publications().items()}
-
     def adopt_all(self) -> None:
         """At daemon start: re-attach to the containers whose shims outlived the previous
         daemon, settle the rest."""
