@@ -26,6 +26,9 @@ from .logs import LogLine
 
 KEPT = 20_000  # lines kept and shown; older ones are dropped
 MATCH = QColor("#fbd38d")
+STDOUT = QTextCharFormat()
+STDERR = QTextCharFormat()
+STDERR.setForeground(QColor("#c53030"))
 CURRENT = QColor("#f6ad55")
 
 
@@ -77,7 +80,7 @@ class LogsPage(QWidget):
         kept = bar.value()
         self.lines.extend(lines)
         stamps = self.timestamps.isChecked()
-        self.view.appendPlainText("\n".join(line.shown(stamps) for line in lines))
+        self._write(lines, stamps)
         if following:
             bar.setValue(bar.maximum())
         else:
@@ -88,12 +91,33 @@ class LogsPage(QWidget):
         if self.search.text():
             self._highlight(move=False)
 
+    def _write(self, lines: list[LogLine], stamps: bool) -> None:
+        """Append ``lines`` at the end, stderr's in red, a run of one stream at a time."""
+        cursor = QTextCursor(self.view.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.beginEditBlock()
+        first = self.view.document().isEmpty()
+        start = 0
+        while start < len(lines):
+            stream = lines[start].stream
+            end = start
+            while end < len(lines) and lines[end].stream == stream:
+                end += 1
+            text = "\n".join(line.shown(stamps) for line in lines[start:end])
+            cursor.insertText(
+                text if first else "\n" + text, STDERR if stream == "stderr" else STDOUT
+            )
+            first = False
+            start = end
+        cursor.endEditBlock()
+
     def text(self) -> str:
         return self.view.toPlainText()
 
     def _rerender(self) -> None:
         stamps = self.timestamps.isChecked()
-        self.view.setPlainText("\n".join(line.shown(stamps) for line in self.lines))
+        self.view.clear()
+        self._write(list(self.lines), stamps)
         self.scroll_to_end()
         if self.search.text():
             self._highlight(move=False)

@@ -10,6 +10,7 @@ import uuid
 from pytestqt.qtbot import QtBot
 
 from cove.desktop.tray.controller import Controller
+from cove.desktop.tray.logs_page import STDERR
 from tests.support.coved import Coved
 
 # 300 lines at once (enough to scroll), then a line every 50 ms, on stdout and stderr
@@ -44,6 +45,12 @@ def test_logs_follow_and_search_finds_a_line(
     assert controller.dashboard.tabs.tabText(controller.dashboard.tabs.currentIndex()) == "Logs"
     qtbot.waitUntil(lambda: "oops 310" in page.text(), timeout=10000)  # stderr too
     assert "line 310" in page.text()
+    document = page.view.document()
+    colour = {
+        text: document.find(text).charFormat().foreground().color().name()
+        for text in ("oops 310", "line 310")
+    }  # fmt: skip
+    assert colour["oops 310"] == STDERR.foreground().color().name() != colour["line 310"]
     seen = _last_number(page.text())
     qtbot.waitUntil(lambda: _last_number(page.text()) > seen + 5, timeout=5000)  # it follows
 
