@@ -127,7 +127,7 @@ class TrayMenu(QMenu):
 
 
 class Tray(QObject):
-    """The icon, following the engine's state; ``None`` of it where no tray exists."""
+    """The icon, following the engine's state (made only where a system tray exists)."""
 
     def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
         super().__init__(parent)
