@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,10 @@ class ContainerNetworks:
 
     def __init__(self, layout: Layout, config: NetworkConfig = DISABLED) -> None:
         self.layout, self.config = layout, config
-        self.bridge: DefaultBridge | None = None
+        self._bridge: DefaultBridge | None = None
+        # set once the bridge is set up (or failed, or there is none): setup runs on a
+        # thread of its own, and whatever needs the bridge waits for it
+        self._ready = threading.Event()
         self.unavailable = (
             "published ports need the default bridge, and this daemon runs "
             "without one (--bridge none)"
@@ -126,7 +130,7 @@ class ContainerNetworks:
             from cove.runtime.network.ipam import Ipam
             from cove.runtime.network.port_allocator import PortAllocator
 
-            self.bridge = DefaultBridge(
+            self._bridge = DefaultBridge(
                 Ipam(layout.ipam_state),
                 PortAllocator(),
                 bip=config.bip,
@@ -135,21 +139,36 @@ class ContainerNetworks:
             )
 
     @property
+    def bridge(self) -> DefaultBridge | None:
+        """The default bridge, once set up (this waits while the setup runs); None without
+        one."""
+        self._ready.wait()
+        return self._bridge
+
+    @property
     def enabled(self) -> bool:
         return self.bridge is not None
 
     def setup(self, live: Sequence[Container]) -> None:
-        """At daemon start, before serving: the bridge, and the endpoints of ``live``
-        (containers whose process outlived the previous daemon) taken back."""
-        if self.bridge is None:
+        """At daemon start: the bridge, and the endpoints of ``live`` (containers whose
+        process outlived the previous daemon) taken back. It runs on a thread of its own,
+        so the API answers meanwhile (``nft`` and netlink take seconds in an emulated VM);
+        every use of the bridge waits for it, so no container is attached before."""
+        if self._bridge is None:
+            self._ready.set()
             return
         from cove.runtime.network.bridge import Endpoint
 
         endpoints = [
             Endpoint.from_json(c.private[ENDPOINT_KEY]) for c in live if c.private.get(ENDPOINT_KEY)
         ]
+        threading.Thread(target=self._setup, args=(endpoints,), name="bridge-setup",
+                         daemon=True).start()
+
+    def _setup(self, endpoints: list[Endpoint]) -> None:
+        assert self._bridge is not None
         try:
-            self.bridge.setup(live=endpoints)
+            self._bridge.setup(live=endpoints)
         except errors.EngineError as exc:
             # a kernel without bridges or nftables (a small VM): the engine still serves,
             # with loopback only, and a published port is refused with this reason
@@ -158,9 +177,11 @@ class ContainerNetworks:
                 exc.message,
             )
             self.unavailable = f"the default bridge could not be set up: {exc.message}"
-            self.bridge.ports.close()
-            self.bridge = None
+            self._bridge.ports.close()
+            self._bridge = None
             return
+        finally:
+            self._ready.set()
         self._write_ports()
         self._warn_of_forward_drops()
 
@@ -289,9 +310,13 @@ class ContainerNetworks:
         safe to repeat, and for a container that was never on it."""
         if self.bridge is None or not bridged(container.host_config):
             return
-        self.bridge.detach(container.id)
+        from cove.runtime.network.bridge import Endpoint
+
         with container.lock:
-            had = container.private.pop(ENDPOINT_KEY, None)
+            had = container.private.get(ENDPOINT_KEY)
+        self.bridge.detach(container.id, Endpoint.from_json(had) if had else None)
+        with container.lock:
+            container.private.pop(ENDPOINT_KEY, None)
             settings = container.data.setdefault("NetworkSettings", {})
             settings.update(
                 IPAddress="", IPPrefixLen=0, Gateway="", EndpointID="", Ports={}, SandboxKey=""
