@@ -59,6 +59,8 @@ from cove.vm.settings import MachineSettings
 BOOT_TIMEOUT = 180.0  # TCG on a busy 2-core host; KVM/HVF boots in seconds
 STOP_TIMEOUT = 30.0
 SAVE_TIMEOUT = 120.0
+PAUSED_ON_FULL_DISK = ("the host's disk is full: the VM paused on a write it could not make; "
+                       "free space on the host, then `cove machine start` resumes it")
 PORT_ATTEMPTS = 3
 HOSTFWD_FAILED = "Could not set up host forwarding rule"  # QEMU's words for a taken port
 RESTORE_TIMEOUT = 60.0  # loading a saved state, and then until the engine answers
@@ -238,6 +240,8 @@ class QemuMachine:
         deadline = time.monotonic() + timeout
         with self._exclusive("start"):
             running = self.booted()
+            if running is not None and self._paused_on_full_disk():
+                return self._resume(running, deadline)
             if running is not None:
                 raise MachineBusy(f"unable to start {self.name!r}: VM already running")
             self._stop_forwarder()  # one left by a boot that crashed (QEMU killed)
@@ -261,6 +265,21 @@ class QemuMachine:
                     first = str(exc).splitlines()[0]
                     boot.note = f"the saved state could not be restored ({first}); booted cold"
             return self._boot(boot, deadline, restore=False)
+
+    def _paused_on_full_disk(self) -> bool:
+        """QEMU pauses a guest whose disk write the host's full disk refused (``werror``'s
+        default, ``enospc``): nothing is lost, and ``cont`` retries the write."""
+        try:
+            return qmp.run_state(self.paths.qmp_socket) == "io-error"
+        except MachineError:
+            return False
+
+    def _resume(self, state: Booted, deadline: float) -> Booted:
+        qmp.execute(self.paths.qmp_socket, "cont")
+        if self._paused_on_full_disk():
+            raise MachineError(f"{self.name!r} is still paused: the host's disk is still full")
+        self._wait_for_engine(state, deadline)
+        return state
 
     def _argv(self, boot: _Boot, ssh_port: int, incoming: str = "") -> list[str]:
         argv = cmdline(self.host, boot.accel.accel, MachineConfig(
@@ -498,6 +517,9 @@ class QemuMachine:
             "DiskUsedBytes": disk.st_blocks * 512,
             "Socket": str(self.paths.engine_socket) if state else "",
         }
+        if state is not None and self._paused_on_full_disk():
+            report["State"] = "paused"
+            report["Problem"] = PAUSED_ON_FULL_DISK
         if state is not None:
             report.update(Accelerator=state.accel, AcceleratorReason=state.accel_reason,
                           SSHPort=state.ssh_port, StartedAt=state.started_at,

@@ -101,7 +101,9 @@ def status(args: Namespace, cli: Cli) -> int:
         cli.out(json.dumps(report, indent=4))
         return 0
     lines = [("Name", report["Name"]), ("State", report["State"])]
-    if report["State"] == "running":
+    if report.get("Problem"):
+        lines.append(("Problem", report["Problem"]))
+    if report["State"] in ("running", "paused"):
         lines += [("Accelerator", report["AcceleratorReason"]), ("Socket", report["Socket"]),
                   ("Booted", f"from {report['BootedFrom']} in {report['BootSeconds']:.2f}s")]
         if report.get("SavedState"):

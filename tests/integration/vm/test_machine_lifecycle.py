@@ -411,9 +411,12 @@ def test_a_saved_state_that_cannot_be_loaded_gives_way_to_a_cold_boot(vm: Machin
     assert _status(vm)["BootedFrom"] == "saved state"
 
 
-def test_a_full_host_disk_costs_only_the_saved_state(tmp_path: Path) -> None:
+def test_a_full_host_disk_costs_only_the_saved_state_and_pauses_the_vm_until_freed(
+        tmp_path: Path) -> None:
     """The machine's files on a 64 MB filesystem: the guest's RAM does not fit, so no
-    state is saved, the boot goes on, and the next start boots cold again."""
+    state is saved and the boot goes on. Then a container fills the data disk past what
+    the host has: the VM pauses (nothing lost), status says why, and once space is freed
+    `machine start` resumes it and the write completes."""
     small = tmp_path / "small"
     small.mkdir()
     subprocess.run(
@@ -436,10 +439,40 @@ def test_a_full_host_disk_costs_only_the_saved_state(tmp_path: Path) -> None:
         assert not [f for f in files if "saved-state" in f], files
         version = machine.cove("version", "--format", "{{.Server.KernelVersion}}")
         assert version.returncode == 0 and "cloud" in version.stdout, version
+        load = subprocess.run([sys.executable, "-m", "cove.desktop.cli.main", "--context", "vm",
+                               "load"], input=busybox_archive(), env=machine.env,
+                              capture_output=True, timeout=300)
+        assert load.returncode == 0, load.stderr
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "cove.desktop.cli.main", "--context", "vm", "run", "--rm",
+             "--name", "vm-fills-disk", "busybox", "sh", "-c",
+             "yes 0123456789abcdef | head -c 120000000 > /fill && sync && echo filled"],
+            env=machine.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 300
+            while _status(machine)["State"] != "paused" and time.monotonic() < deadline:
+                assert writer.poll() is None, writer.communicate()
+                time.sleep(0.5)
+            report = _status(machine)
+            assert report["State"] == "paused", report
+            assert "host's disk is full" in str(report["Problem"])
+            assert "Problem:" in machine.machine("status").stdout
+            subprocess.run(["mount", "-o", "remount,size=1g", str(small)], check=True)
+            resumed = machine.machine("start")
+            assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+            out, err = writer.communicate(timeout=300)
+            assert (writer.returncode, out) == (0, "filled\n"), err
+        finally:
+            if writer.poll() is None:
+                writer.kill()
+                writer.communicate()
+        assert _status(machine)["State"] == "running"
         assert machine.machine("stop").returncode == 0
         again = machine.machine("start")
         assert again.returncode == 0, again.stdout + again.stderr
-        assert _status(machine)["BootedFrom"] == "cold boot"
+        report = _status(machine)
+        assert report["BootedFrom"] == "cold boot"  # none was saved: now one is
+        assert "saved in" in str(report["SavedState"]), report
     finally:
         machine.machine("stop", timeout=120)
         machine.machine("rm", "-f", timeout=60)
