@@ -121,6 +121,8 @@ class ContainerNetworks:
         # set once the bridge is set up (or failed, or there is none): setup runs on a
         # thread of its own, and whatever needs the bridge waits for it
         self._ready = threading.Event()
+        if not config.enabled:  # nothing to wait for (and setup may never be called)
+            self._ready.set()
         self.unavailable = (
             "published ports need the default bridge, and this daemon runs "
             "without one (--bridge none)"

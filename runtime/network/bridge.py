@@ -215,17 +215,21 @@ class DefaultBridge:
         except KernelError as exc:
             raise _system(exc) from exc
 
-    def detach(self, owner: str) -> None:
+    def detach(self, owner: str, recorded: Endpoint | None = None) -> None:
         """Disconnect one container: its veth, ports, address, rules and the flows its
-        ports carried (so a port published again elsewhere gets no stale flow); idempotent."""
+        ports carried (so a port published again elsewhere gets no stale flow); idempotent.
+        ``recorded`` is the endpoint its record kept, for one this bridge no longer holds
+        (it died while the daemon was down): its flows go too."""
         with self._lock:
             self._delete_link(host_link_name(owner))
             self.ports.release(owner)
             self.ipam.release(NETWORK, owner)
             endpoint = self._endpoints.pop(owner, None)
+            if endpoint is not None:
+                self._apply()
+            endpoint = endpoint or recorded
             if endpoint is None:
                 return
-            self._apply()
             try:
                 for p in endpoint.publications:
                     delete_translated_flows(

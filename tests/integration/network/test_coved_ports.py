@@ -94,7 +94,7 @@ def test_a_published_httpd_answers_on_loopback_and_the_hosts_address(
         netlab: NetLab, lab_coved: Coved, cove: CLI) -> None:
     _ok(cove, "run", "-d", "--name", "web", "-h", "web", "-p", "127.0.0.1:8080:80",
         "-p", "8081:80", "busybox", *HTTPD)
-    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30) == "hello-web\n"
     assert _get(netlab, str(HOST_UPLINK_ADDRESS.ip), 8081) == "hello-web\n"
     # 8080 is published on 127.0.0.1 only: the host's other address does not answer it
     assert _get(netlab, str(HOST_UPLINK_ADDRESS.ip), 8080) == ""
@@ -196,9 +196,9 @@ def test_a_port_in_use_gets_dockerds_error_and_nothing_is_left(
 def test_the_port_answers_after_restart_and_after_a_daemon_restart(
         netlab: NetLab, lab_coved: Coved, cove: CLI) -> None:
     _ok(cove, "run", "-d", "--name", "web", "-h", "web", "-p", "8080:80", "busybox", *HTTPD)
-    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30) == "hello-web\n"
     _ok(cove, "restart", "-t", "1", "web")
-    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30) == "hello-web\n"
     assert len(_veths(netlab)) == 1
     address = json.loads(_ok(cove, "inspect", "web"))[0]["NetworkSettings"]["IPAddress"]
     lab_coved.kill9()
@@ -223,13 +223,13 @@ def test_kill_9_of_the_process_frees_its_port_and_veth(netlab: NetLab, cove: CLI
     assert _veths(netlab) == [] and "dnat to" not in _table(netlab)
     assert json.loads(_ok(cove, "inspect", "web"))[0]["NetworkSettings"]["Ports"] == {}
     _ok(cove, "run", "-d", "--name", "next", "-p", "8080:80", "busybox", *HTTPD)
-    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)).startswith("hello-")
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30).startswith("hello-")
 
 
 def test_nothing_is_left_after_rm(netlab: NetLab, lab_coved: Coved, cove: CLI) -> None:
     _ok(cove, "run", "-d", "--name", "web", "-p", "8080:80", "-p", "5353:53/udp", "busybox",
         *HTTPD)
-    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080))
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30)
     address = IPv4Address(_ok(cove, "inspect", "-f", "{{.NetworkSettings.IPAddress}}",
                               "web").strip())
     assert translated_flows("tcp", 8080, address, 80, netlab.host_path)
@@ -261,7 +261,7 @@ def test_the_docker_cli_publishes_and_lists_the_same(netlab: NetLab, lab_coved: 
     docker = CLI([DOCKER], lab_coved.env)
     _ok(docker, "run", "-d", "--name", "web", "-h", "web", "-p", "127.0.0.1:8080:80",
         "busybox", *HTTPD)
-    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30) == "hello-web\n"
     assert _ok(docker, "port", "web").strip() == "80/tcp -> 127.0.0.1:8080"
     assert "127.0.0.1:8080->80/tcp" in _ok(docker, "ps")
 
@@ -284,7 +284,7 @@ def test_anothers_forward_drop_policy_is_left_alone_and_named_in_the_log(
         assert "the forward chain ip filter FORWARD drops by default" in daemon.log()
         _ok(cove, "run", "-d", "--name", "web", "-h", "web", "-p", "8080:80", "busybox",
             *HTTPD)
-        assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"
+        assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30) == "hello-web\n"
         assert netlab.http_get(netlab.outside, f"http://{HOST_UPLINK_ADDRESS.ip}:8080/") == ""
     finally:
         daemon.stop()
@@ -324,16 +324,20 @@ def test_a_container_that_died_with_the_daemon_down_is_swept_at_start(
     port and sweeps the dead one's veth, rule, address and port."""
     _ok(cove, "run", "-d", "--name", "live", "-h", "live", "-p", "8080:80", "busybox", *HTTPD)
     _ok(cove, "run", "-d", "--name", "dead", "-h", "dead", "-p", "8081:80", "busybox", *HTTPD)
-    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8081)) == "hello-dead\n"
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8081), timeout=30) == "hello-dead\n"
     pid = int(_ok(cove, "inspect", "-f", "{{.State.Pid}}", "dead"))
+    dead = IPv4Address(_ok(cove, "inspect", "-f", "{{.NetworkSettings.IPAddress}}",
+                           "dead").strip())
+    assert translated_flows("tcp", 8081, dead, 80, netlab.host_path)
     lab_coved.kill9()
     os.kill(pid, signal.SIGKILL)
     lab_coved.start()
     assert _ok(cove, "inspect", "-f", "{{.State.Status}}", "dead").strip() == "exited"
     assert len(_veths(netlab)) == 1 and ":8081" not in _table(netlab)
+    assert translated_flows("tcp", 8081, dead, 80, netlab.host_path) == []
     assert _get(netlab, "127.0.0.1", 8080) == "hello-live\n"
     _ok(cove, "run", "-d", "--name", "next", "-h", "next", "-p", "8081:80", "busybox", *HTTPD)
-    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8081)) == "hello-next\n"
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8081), timeout=30) == "hello-next\n"
 
 
 def test_a_container_network_shares_the_donors_address_and_ports(
@@ -344,4 +348,4 @@ def test_a_container_network_shares_the_donors_address_and_ports(
                "ip -o -4 addr show eth0; wget -q -O - http://127.0.0.1/")
     assert f"inet {address}/16" in seen and seen.endswith("hello-web\n")
     assert len(_veths(netlab)) == 1  # the joiner got no veth of its own
-    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080)) == "hello-web\n"
+    assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30) == "hello-web\n"
