@@ -349,3 +349,21 @@ def test_a_container_network_shares_the_donors_address_and_ports(
     assert f"inet {address}/16" in seen and seen.endswith("hello-web\n")
     assert len(_veths(netlab)) == 1  # the joiner got no veth of its own
     assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30) == "hello-web\n"
+
+
+def test_docker_py_publishes_and_reads_the_ports(netlab: NetLab, lab_coved: Coved) -> None:
+    import docker
+
+    client = docker.DockerClient(base_url=lab_coved.host, version="1.41", timeout=60)
+    try:
+        container = client.containers.run(
+            "busybox", HTTPD, detach=True, hostname="py",
+            ports={"80/tcp": ("127.0.0.1", 8080), "81/udp": None})
+        container.reload()
+        assert container.ports["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": "8080"}]
+        random = int(container.ports["81/udp"][0]["HostPort"])
+        assert random > 1024
+        assert wait_for(lambda: _get(netlab, "127.0.0.1", 8080), timeout=30) == "hello-py\n"
+        container.remove(force=True)
+    finally:
+        client.close()
