@@ -122,6 +122,24 @@ class PortRequest:
     host: HostPorts
 
 
+def _undecodable(value: object, field: str, go_type: str) -> errors.InvalidParameter:
+    """Go's JSON decoder's words for a value of the wrong type (dockerd says it first)."""
+    kind = (
+        "bool"
+        if isinstance(value, bool)
+        else "number"
+        if isinstance(value, int | float)
+        else "array"
+        if isinstance(value, list)
+        else "object"
+        if isinstance(value, Mapping)
+        else "string"
+    )
+    return errors.InvalidParameter(
+        f"json: cannot unmarshal {kind} into Go struct field {field} of type {go_type}"
+    )
+
+
 def port_requests(
     bindings: Mapping[str, Any] | None,
     exposed: Mapping[str, Any] | None = None,
@@ -133,15 +151,20 @@ def port_requests(
     bound: set[ContainerPort] = set()
     for key, entries in (bindings or {}).items():
         container = ContainerPort.parse(key)
+        if entries is not None and not isinstance(entries, list):
+            raise _undecodable(entries, "HostConfig.HostConfig.PortBindings", "[]nat.PortBinding")
         for entry in entries or []:
             if not isinstance(entry, Mapping):
                 raise errors.InvalidParameter(f"invalid port binding for {key}: {entry!r}")
+            for field in ("HostIp", "HostPort"):
+                if entry.get(field) is not None and not isinstance(entry.get(field), str):
+                    raise _undecodable(
+                        entry[field], f"PortBinding.HostConfig.PortBindings.{field}", "string"
+                    )
             requests.append(
                 PortRequest(
                     container,
-                    HostPorts.parse(
-                        str(entry.get("HostIp") or ""), str(entry.get("HostPort") or "")
-                    ),
+                    HostPorts.parse(entry.get("HostIp") or "", entry.get("HostPort") or ""),
                 )
             )
             bound.add(container)

@@ -98,3 +98,18 @@ def test_inspect_lists_exposed_ports_as_null_and_published_ones_with_their_host_
         ],
         "6379/tcp": None,
     }
+
+
+def test_bindings_of_the_wrong_json_type_get_gos_decoder_words_as_dockerd() -> None:
+    with pytest.raises(errors.InvalidParameter) as info:
+        validate({}, {"PortBindings": {"80/tcp": 5}})
+    assert info.value.message == (
+        "json: cannot unmarshal number into Go struct field HostConfig.HostConfig.PortBindings "
+        "of type []nat.PortBinding"
+    )
+    with pytest.raises(errors.InvalidParameter) as info:
+        validate({}, {"PortBindings": {"80/tcp": [{"HostPort": 5}]}})
+    assert info.value.message == (
+        "json: cannot unmarshal number into Go struct field "
+        "PortBinding.HostConfig.PortBindings.HostPort of type string"
+    )
