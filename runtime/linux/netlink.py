@@ -87,12 +87,17 @@ class Netlink:
             self._api.link("add", ifname=name, kind="bridge", **extra)
 
     def add_veth(
-        self, name: str, peer: str, peer_netns: NetnsRef | None = None, mtu: int | None = None
+        self,
+        name: str,
+        peer: str,
+        peer_netns: NetnsRef | None = None,
+        mtu: int | None = None,
+        peer_mac: str | None = None,
     ) -> None:
         """A veth pair: ``name`` here, ``peer`` made straight inside ``peer_netns`` (a
         container's), so the peer never shows in this namespace under a name that could
-        clash. Its name there may be a common one (``eth0``)."""
-        extra = {"mtu": mtu} if mtu else {}
+        clash. Its name there may be a common one (``eth0``); ``peer_mac`` its address."""
+        extra: dict[str, object] = {"mtu": mtu} if mtu else {}
         with _translated("add veth", name):
             if peer_netns is None:
                 self._api.link(
@@ -104,7 +109,8 @@ class Netlink:
                     "add",
                     ifname=name,
                     kind="veth",
-                    peer={"ifname": peer, "net_ns_fd": fd, **extra},
+                    peer={"ifname": peer, "net_ns_fd": fd, **extra,
+                          **({"address": peer_mac} if peer_mac else {})},
                     **extra,
                 )
 

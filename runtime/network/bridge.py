@@ -204,7 +204,8 @@ class DefaultBridge:
     def _plug(self, endpoint: Endpoint, container_netns: NetnsRef) -> None:
         try:
             with Netlink(self.netns) as nl:
-                nl.add_veth(endpoint.host_link, CONTAINER_LINK, peer_netns=container_netns)
+                nl.add_veth(endpoint.host_link, CONTAINER_LINK, peer_netns=container_netns,
+                            peer_mac=mac_for(endpoint.address.ip))
                 nl.set_master(endpoint.host_link, self.name)
                 nl.set_hairpin(endpoint.host_link)
                 nl.set_up(endpoint.host_link)
@@ -314,3 +315,10 @@ class DefaultBridge:
             self._applied = None
             raise _system(exc) from exc
         self._applied = table
+
+
+def mac_for(address: IPv4Address) -> str:
+    """A container's MAC from its address, as dockerd makes it (``02:42:`` and the four
+    bytes): a later container given the same address has the same MAC, so the host's
+    neighbour cache, still holding the earlier one's entry, stays right."""
+    return "02:42:" + ":".join(f"{byte:02x}" for byte in address.packed)
