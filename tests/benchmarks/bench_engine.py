@@ -43,6 +43,15 @@ def sh(argv: list[str], env: dict[str, str] | None = None, check: bool = True,
     return result
 
 
+def cell(value: float | None, base: float | None) -> str:
+    """One engine's figure in a results row, with its ratio to dockerd's when there is one."""
+    if value is None:
+        return f"{'-':>22}"
+    if base:
+        return f"{value:>12.1f} ({value / base:>5.2f}x)"
+    return f"{value:>22.1f}"
+
+
 def median_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
     for _ in range(warmup):
         fn()
@@ -206,14 +215,7 @@ def main() -> int:
     for op in ops:
         row = f"{op:<14}"
         base = results.get("dockerd", {}).get("run" if op == "cove-run" else op)
-        for n in names:
-            value = results[n].get(op)
-            if value is None:
-                row += f"{'-':>22}"
-            elif base:
-                row += f"{value:>12.1f} ({value / base:>5.2f}x)"
-            else:
-                row += f"{value:>22.1f}"
+        row += "".join(cell(results[n].get(op), base) for n in names)
         print(row)
     if "podman" in results:
         print(f"coved run / podman run: {results['coved']['run'] / results['podman']['run']:.2f}x")

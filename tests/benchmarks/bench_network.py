@@ -28,7 +28,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
-from tests.benchmarks.bench_engine import median_ms, sh  # noqa: E402
+from tests.benchmarks.bench_engine import cell, median_ms, sh  # noqa: E402
 from tests.support.coved import Coved  # noqa: E402
 from tests.support.dockerd import ensure_dockerd  # noqa: E402
 from tests.support.images import busybox_archive  # noqa: E402
@@ -196,14 +196,7 @@ def main() -> int:
     for op, unit in ops:
         row = f"{op + ' (' + unit + ')':<18}"
         base = results.get("dockerd", {}).get(op)
-        for n in names:
-            value = results[n].get(op)
-            if value is None:
-                row += f"{'-':>22}"
-            elif base:
-                row += f"{value:>12.1f} ({value / base:>5.2f}x)"
-            else:
-                row += f"{value:>22.1f}"
+        row += "".join(cell(results[n].get(op), base) for n in names)
         print(row)
     if "podman" in results and "coved" in results:
         for op, _unit in ops:
