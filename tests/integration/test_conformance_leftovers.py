@@ -13,6 +13,7 @@ import re
 import tarfile
 import time
 import urllib.parse
+from typing import Any
 
 import docker
 import pytest
@@ -355,13 +356,15 @@ def test_a_container_waiting_for_its_restart_reads_restarting_and_running(
                       "sh", "-c", "exit 3")
     assert done.returncode == 0, done.stderr
     deadline = time.monotonic() + 60
-    state: dict[str, object] = {}
+    inspected: dict[str, Any] = {"State": {}}
     while time.monotonic() < deadline:  # the delay doubles after each quick exit
-        state = daemon.client.api.inspect_container(name)["State"]
-        if state["Restarting"]:
+        inspected = daemon.client.api.inspect_container(name)
+        if inspected["State"]["Restarting"]:
             break
         time.sleep(0.05)
+    state = inspected["State"]
     assert state["Restarting"] is True, state
+    assert inspected["RestartCount"] >= 1  # counted as the wait begins, not at the start
     assert (state["Status"], state["Running"], state["Pid"], state["ExitCode"]) == (
         "restarting", True, 0, 3)
     status = ""
@@ -383,11 +386,12 @@ def test_a_container_waiting_for_its_restart_reads_restarting_and_running(
 
 
 def _wait_restarting(daemon: Daemon, name: str, deadline: float) -> None:
-    """Until the container waits for a restart; after a few the delay (doubling from
-    100 ms) is far longer than the moment the command runs."""
+    """Until the container waits for a restart. The count goes up as the wait begins,
+    and after a few the delay (doubling from 100 ms) is far longer than the moment the
+    command runs."""
     while time.monotonic() < deadline:
         inspected = daemon.client.api.inspect_container(name)
-        if inspected["State"]["Restarting"] and inspected["RestartCount"] >= 3:
+        if inspected["State"]["Restarting"] and inspected["RestartCount"] >= 4:
             return
         time.sleep(0.05)
     pytest.fail(f"{name} was never seen restarting")

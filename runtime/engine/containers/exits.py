@@ -87,7 +87,8 @@ def record_exit(ctx: ContainerContext, container: Container, result: dict[str, A
     with container.lock:
         container.set_exited(code, oom, result.get("finished_at"))
         restart = restart_policy.should_restart(container, code)
-        if restart:
+        if restart:  # counted now, as dockerd's monitor counts it, not when it starts
+            container.data["RestartCount"] += 1
             container.state.update(Status="restarting", Restarting=True)
         container.save_eventually()
     if oom:

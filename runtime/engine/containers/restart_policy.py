@@ -40,8 +40,8 @@ def restarts_at_daemon_start(container: Container) -> bool:
 
 
 def wait_for_restart(container: Container, started_at: str) -> bool:
-    """Sleep the backoff, then count the restart; False when the container was removed or
-    stopped meanwhile. ``started_at`` is when the run that just ended had started."""
+    """Sleep the backoff; False when the container was removed or stopped meanwhile (the
+    restart was counted when the exit was recorded). ``started_at`` is when the run that just ended had started."""
     ran = time.time() - parse_rfc3339(started_at) if started_at else 0.0
     previous = container.private.get("backoff")
     if ran >= RESET_AFTER or previous is None:
@@ -58,7 +58,6 @@ def wait_for_restart(container: Container, started_at: str) -> bool:
             container.changed.notify_all()
             container.save_eventually()
             return False
-        container.data["RestartCount"] += 1
     return True
 
 
