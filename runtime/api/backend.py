@@ -134,7 +134,9 @@ class ImageBackend(Protocol):
 
 
 class BuildJob(Protocol):
-    def run(self, context: BinaryIO, emit: Emit) -> str: ...
+    def run(self, context: BinaryIO, emit: Emit, client_gone: Callable[[], bool]) -> str:
+        """Build; once ``client_gone()`` the running step is stopped and the build ends."""
+        ...
 
 
 class BuildBackend(Protocol):

@@ -21,11 +21,15 @@ class BuildBackend(Protocol):
     def resolve_or_pull(self, ref: str, emit: Emit, always_pull: bool = False,
                         auths: dict[str, Any] | None = None) -> str: ...
 
-    def run_container(self, body: dict[str, Any]) -> str: ...
-
     def create_container(self, body: dict[str, Any]) -> str: ...
 
-    def container_output(self, cid: str) -> Iterator[tuple[int, bytes]]: ...
+    def start_container(self, cid: str) -> None:
+        """Start a step's container: its network (the build's ``--network``) is set up
+        before its command runs, and taken down when it exits, however it exits."""
+
+    def container_output(self, cid: str,
+                         client_gone: Callable[[], bool]) -> Iterator[tuple[int, bytes]]:
+        """The step's output until it exits, or until ``client_gone()`` says so."""
 
     def wait_container(self, cid: str) -> int: ...
 

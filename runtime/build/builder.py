@@ -11,6 +11,7 @@ The builder talks to the engine through ``BuildBackend`` and never imports it.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from cove.common import dockerignore
@@ -22,7 +23,7 @@ from cove.runtime.build.copy_step import copy_step
 from cove.runtime.build.dockerfile import Instruction
 from cove.runtime.build.remote import remote_context
 from cove.runtime.build.run_mounts import prune_cache_mounts
-from cove.runtime.build.run_step import run_step
+from cove.runtime.build.run_step import BuildCancelled, run_step
 from cove.runtime.build.stage_state import (
     StageState,
     declare_args,
@@ -52,17 +53,21 @@ class Builder:
             ids += self.cache.clear()
         return ids, sum(size for _name, size in removed)
 
-    def build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit) -> str:
+    def build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit,
+              client_gone: Callable[[], bool] = lambda: False) -> str:
+        """The image built; ``client_gone`` ends the build (``BuildCancelled``) once the
+        client has hung up, its running step stopped, as dockerd's cancelled context."""
         if options.remote:
             with remote_context(options.remote, options.dockerfile,
                                 str(self.layout.tmp_dir)) as fetched:
-                return self._build(fetched, options, emit)
-        return self._build(context_stream, options, emit)
+                return self._build(fetched, options, emit, client_gone)
+        return self._build(context_stream, options, emit, client_gone)
 
-    def _build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit) -> str:
+    def _build(self, context_stream: BinaryIO, options: BuildOptions, emit: Emit,
+               client_gone: Callable[[], bool]) -> str:
         context = BuildContext(context_stream, str(self.layout.tmp_dir))
         try:
-            return BuildRun(self, context, options, emit).run()
+            return BuildRun(self, context, options, emit, client_gone).run()
         finally:
             context.close()
 
@@ -71,7 +76,7 @@ class BuildRun:
     """One build: the steps of the stages up to the target (a ``StepRun`` for each step)."""
 
     def __init__(self, builder: Builder, context: BuildContext, options: BuildOptions,
-                 emit: Emit) -> None:
+                 emit: Emit, client_gone: Callable[[], bool] = lambda: False) -> None:
         self.backend = builder.backend
         self.store = builder.backend.store
         self.cache = builder.cache
@@ -79,6 +84,7 @@ class BuildRun:
         self.context = context
         self.options = options
         self.emit = emit
+        self.client_gone = client_gone
         self.stage_images: dict[str, str] = {}
         self.kept_containers: list[str] = []
 
@@ -165,6 +171,8 @@ class BuildRun:
 
     def _step(self, state: StageState, inst: Instruction) -> StageState:
         """One instruction: RUN and COPY/ADD add a layer, the others change the config."""
+        if self.client_gone():  # dockerd checks its context before each step
+            raise BuildCancelled()
         keyword = inst.keyword.upper()
         if keyword == "RUN":
             return run_step(self, state, inst)

@@ -26,6 +26,14 @@ class BuildFailed(errors.InvalidParameter):
         self.code = code
 
 
+class BuildCancelled(errors.EngineError):
+    """The client hung up: the build stops, as dockerd's does when its context is
+    cancelled (its step's container killed and removed)."""
+
+    def __init__(self) -> None:
+        super().__init__("build cancelled")
+
+
 def run_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
     """RUN: the command in a container on the image so far; its changes become a layer."""
     config = state.config
@@ -45,23 +53,30 @@ def run_step(run: StepRun, state: StageState, inst: Instruction) -> StageState:
     arg_env = [f"{k}={v}" for k, v in sorted(state.args.items()) if k not in env_names]
     mounts = _run_mounts(run, state, inst)
     try:
-        return _run_command(run, state, command, arg_env, mounts)
+        return _run_command(run, state, command, arg_env, mounts, _step_network(inst))
     finally:
         if mounts is not None:
             mounts.release()
 
 
-def _run_mounts(run: StepRun, state: StageState,
-                inst: Instruction) -> run_mounts.PreparedMounts | None:
-    """The step's ``--mount``s prepared (None without any); ``--network``/``--security``
-    checked: RUN steps have no network of their own yet, so ``none`` and ``default``
-    both hold, and the entitlements BuildKit asks for (host network, insecure) are refused."""
-    flags = inst.flags
-    network = str(flags.get("network") or "default")
+def _step_network(inst: Instruction) -> str | None:
+    """``RUN --network``: ``default`` is the build's network (``docker build --network``,
+    the default bridge without one), ``none`` loopback only (the step's own
+    ``NetworkMode``, None for ``default``); ``host`` is the entitlement BuildKit asks
+    for (``--allow network.host``), which no classic build grants, so it is refused."""
+    network = str(inst.flags.get("network") or "default")
     if network not in ("default", "none"):
         raise errors.InvalidParameter(
             f"RUN --network={network}: not allowed" if network == "host" else
             f"RUN --network: unsupported value {network!r} (default, none or host)")
+    return "none" if network == "none" else None
+
+
+def _run_mounts(run: StepRun, state: StageState,
+                inst: Instruction) -> run_mounts.PreparedMounts | None:
+    """The step's ``--mount``s prepared (None without any); ``--security`` checked: the
+    entitlement BuildKit asks for (insecure) is refused."""
+    flags = inst.flags
     security = str(flags.get("security") or "sandbox")
     if security != "sandbox":
         raise errors.InvalidParameter(f"RUN --security={security}: not allowed")
@@ -78,9 +93,10 @@ def _run_mounts(run: StepRun, state: StageState,
 
 
 def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: list[str],
-                 mounts: run_mounts.PreparedMounts | None) -> StageState:
+                 mounts: run_mounts.PreparedMounts | None, network: str | None) -> StageState:
     config = state.config
-    step = "RUN " + json.dumps([command, arg_env] + ([mounts.cache_key] if mounts else []))
+    step = "RUN " + json.dumps([command, arg_env] + ([mounts.cache_key] if mounts else [])
+                               + ([{"network": network}] if network else []))
     found = cached(run, state, step)
     if found:
         return found
@@ -94,17 +110,33 @@ def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: l
         body.setdefault("HostConfig", {})["ExtraHosts"] = list(run.options.extra_hosts)
     if run.options.run_host_config:
         body.setdefault("HostConfig", {}).update(run.options.run_host_config)
-    cid = run.backend.run_container(body)
-    run.say(f" ---> Running in {cid[:12]}\n")
-    for stream, data in run.backend.container_output(cid):
-        text = data.decode("utf-8", "replace")
-        # stderr in red, as dockerd's classic builder sends it
-        run.say(f"\x1b[91m{text}\x1b[0m" if stream == 2 else text)
-    code = run.backend.wait_container(cid)
+    if network:
+        body.setdefault("HostConfig", {})["NetworkMode"] = network
+    cid = run.backend.create_container(body)
+    try:
+        run.say(f" ---> Running in {cid[:12]}\n")
+        run.backend.start_container(cid)
+    except errors.EngineError:  # an unknown --network, as dockerd: the container stays
+        _failed(run, cid)
+        raise
+    except BaseException:  # the client gone before the start: nothing of it is kept
+        run.backend.remove_container(cid)
+        raise
+    try:
+        for stream, data in run.backend.container_output(cid, run.client_gone):
+            text = data.decode("utf-8", "replace")
+            # stderr in red, as dockerd's classic builder sends it
+            run.say(f"\x1b[91m{text}\x1b[0m" if stream == 2 else text)
+        if run.client_gone():
+            raise BuildCancelled()
+        code = run.backend.wait_container(cid)
+    except BaseException:
+        # the client gone (or a failure here): the step's process and its network end now,
+        # not when the command would have, as dockerd kills and removes it on cancel
+        run.backend.remove_container(cid)
+        raise
     if code != 0:
-        if run.options.force_remove:
-            run.backend.remove_container(cid)
-            run.say(f"Removing intermediate container {cid[:12]}\n")
+        _failed(run, cid)
         raise BuildFailed(
             f"The command '{' '.join(command)}' returned a non-zero code: {code}", code)
     layers = run.backend.lower_dirs(state.image_id) if state.image_id else []
@@ -122,3 +154,10 @@ def _run_command(run: StepRun, state: StageState, command: list[str], arg_env: l
         run.say(f"Removing intermediate container {cid[:12]}\n")
     prefix = [f"|{len(arg_env)}", *arg_env] if arg_env else []
     return commit_config(run, state, prefix + command, step, diff_id)
+
+
+def _failed(run: StepRun, cid: str) -> None:
+    """A failed step's container stays for the user to look at, unless ``--force-rm``."""
+    if run.options.force_remove:
+        run.backend.remove_container(cid)
+        run.say(f"Removing intermediate container {cid[:12]}\n")

@@ -6,6 +6,7 @@ RUN, COPY/ADD and the config instructions are handed a ``StepRun``: the build's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from cove.runtime.build.backend import BuildBackend, BuildOptions
@@ -21,6 +22,8 @@ class StepRun(Protocol):
     options: BuildOptions
     cache: BuildCache
     layout: Layout
+    client_gone: Callable[[], bool]
+    """True once the client has hung up: a running step is stopped, the build ends."""
 
     def say(self, text: str) -> None:
         """Show ``text`` in the build's output (unless the build is quiet)."""

@@ -4,7 +4,7 @@ container and image services (moby's builder.Backend)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -40,23 +40,18 @@ class EngineBuildBackend:
             emit(message)
         return self.engine.images.resolve(str(named))
 
-    def run_container(self, body: dict[str, Any]) -> str:
-        cid = str(self.engine.containers.create(body, None)["Id"])
-        try:
-            self.engine.containers.start(cid)
-        except errors.EngineError:
-            self.remove_container(cid)
-            raise
-        return cid
-
     def create_container(self, body: dict[str, Any]) -> str:
         """A step's container that is never started (a config step's, as dockerd makes)."""
         return str(self.engine.containers.create(body, None)["Id"])
 
-    def container_output(self, cid: str) -> Iterator[tuple[int, bytes]]:
+    def start_container(self, cid: str) -> None:
+        self.engine.containers.start(cid)
+
+    def container_output(self, cid: str,
+                         client_gone: Callable[[], bool]) -> Iterator[tuple[int, bytes]]:
         _tty, chunks = attach.logs(self.engine.containers, cid, follow=True, stdout=True,
                                    stderr=True, since=None, until=None, timestamps=False,
-                                   tail=None, client_gone=lambda: False)
+                                   tail=None, client_gone=client_gone)
         return chunks
 
     def wait_container(self, cid: str) -> int:
@@ -143,14 +138,15 @@ class BuildJob:
         self._service = service
         self._options = options
 
-    def run(self, context: BinaryIO, emit: Emit) -> str:
+    def run(self, context: BinaryIO, emit: Emit,
+            client_gone: Callable[[], bool] = lambda: False) -> str:
         """Build, sending the progress to ``emit``. A quiet build (``-q``) holds every
         message back, as dockerd's notVerboseBuffer does: the client gets the image ID,
         or, when the build fails, what was held and then the error. Either way a build
         that fails before its first step has sent nothing, and is answered as an HTTP
         error (a Dockerfile parse error is a 400, as dockerd's)."""
         if not self._options.quiet:
-            image_id = self._service.builder.build(context, self._options, emit)
+            image_id = self._service.builder.build(context, self._options, emit, client_gone)
         else:
             held: list[dict[str, Any]] = []
 
@@ -162,7 +158,7 @@ class BuildJob:
 
             try:
                 image_id = self._service.builder.build(
-                    context, replace(self._options, quiet=False), hold)
+                    context, replace(self._options, quiet=False), hold, client_gone)
             except Exception:
                 for message in held:
                     emit(message)

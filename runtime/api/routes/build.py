@@ -93,7 +93,7 @@ def routes(builds: BuildBackend) -> list[Route]:
             out.write_message(message)
 
         try:
-            job.run(req.stream, emit)
+            job.run(req.stream, emit, req.client_gone)
         except (BrokenPipeError, ConnectionResetError):
             raise
         except Exception as exc:
