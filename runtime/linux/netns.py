@@ -13,6 +13,7 @@ A namespace is named by a pid (its ``/proc/<pid>/ns/net``) or by the path of a n
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -55,3 +56,38 @@ def in_netns(netns: NetnsRef | None, action: Callable[[], T]) -> T:
     if failure:
         raise failure[0]
     return result[0]
+
+
+def sockets_in_netns(netns: NetnsRef, address: str, backlog: int = 64) -> list[socket.socket]:
+    """A UDP socket and a listening TCP socket bound to ``address`` inside ``netns``, each
+    on a port the kernel picks, non-blocking. A socket stays in the namespace it was made
+    in, whatever thread uses it later, so coved serves them from its own threads; they
+    also hold the namespace alive until closed."""
+
+    def bind() -> list[socket.socket]:
+        made: list[socket.socket] = []
+        try:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                sock = socket.socket(socket.AF_INET, kind)
+                made.append(sock)
+                sock.bind((address, 0))
+                if kind == socket.SOCK_STREAM:
+                    sock.listen(backlog)
+                sock.setblocking(False)
+        except BaseException:
+            for sock in made:
+                sock.close()
+            raise
+        return made
+
+    return in_netns(netns, bind)
+
+
+def netns_identity(netns: NetnsRef) -> tuple[int, int] | None:
+    """The namespace's (device, inode), which names it for as long as it lives (a pid's
+    file may later name another one); None when it is gone."""
+    try:
+        st = os.stat(netns_path(netns))
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
