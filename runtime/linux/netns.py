@@ -58,9 +58,11 @@ def in_netns(netns: NetnsRef | None, action: Callable[[], T]) -> T:
     return result[0]
 
 
-def sockets_in_netns(netns: NetnsRef, address: str, backlog: int = 64) -> list[socket.socket]:
-    """A UDP socket and a listening TCP socket bound to ``address`` inside ``netns``, each
-    on a port the kernel picks, non-blocking. A socket stays in the namespace it was made
+def sockets_in_netns(
+    netns: NetnsRef, address: str, port: int = 0, backlog: int = 64
+) -> list[socket.socket]:
+    """A UDP socket and a listening TCP socket bound to ``address``:``port`` inside
+    ``netns`` (each on a port the kernel picks when ``port`` is 0), non-blocking. A socket stays in the namespace it was made
     in, whatever thread uses it later, so coved serves them from its own threads; they
     also hold the namespace alive until closed."""
 
@@ -70,7 +72,7 @@ def sockets_in_netns(netns: NetnsRef, address: str, backlog: int = 64) -> list[s
             for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
                 sock = socket.socket(socket.AF_INET, kind)
                 made.append(sock)
-                sock.bind((address, 0))
+                sock.bind((address, port))
                 if kind == socket.SOCK_STREAM:
                     sock.listen(backlog)
                 sock.setblocking(False)

@@ -46,6 +46,8 @@ WORKERS = 16
 TCP_FIRST_WAIT = 4.0
 TCP_NEXT_WAIT = 1.0
 TCP_QUERIES = 32
+OWNER_LOCKS = 16
+"""serve and stop of one owner never overlap; of different owners, mostly run at once."""
 
 
 @dataclass
@@ -69,7 +71,13 @@ class EmbeddedDns:
     ``lookup(owner, name)`` gives the addresses of a container name, alias or short id as
     ``owner`` sees them (``name`` lower case, no trailing dot; ``name.network`` too, as
     Docker answers it); ``reverse(owner, address)`` the ``name.network`` of a container
-    address, for PTR queries (forwarded upstream when not given)."""
+    address, for PTR queries (forwarded upstream when not given).
+
+    ``redirect`` (Docker's way, the default) binds ports the kernel picks and DNATs
+    127.0.0.11:53 to them with an nft table in the namespace (about 20 ms a start, mostly
+    the kernel setting up NAT in a fresh namespace); without it the listeners bind
+    127.0.0.11:53 themselves (well under 1 ms), and a program in the container can then no
+    longer bind 0.0.0.0:53."""
 
     def __init__(
         self,
@@ -89,6 +97,7 @@ class EmbeddedDns:
         self._max_workers = workers
         self._redirect = redirect
         self._lock = threading.Lock()
+        self._owner_locks = tuple(threading.Lock() for _ in range(OWNER_LOCKS))
         self._served: dict[str, _Served] = {}
         self._jobs: queue.Queue[_Job] = queue.Queue(maxsize=pending)
         self._workers: list[threading.Thread] = []
@@ -119,6 +128,21 @@ class EmbeddedDns:
         rest to ``upstreams`` (``--dns``), or to the host's servers when None, or to
         nobody (SERVFAIL) when ``forward`` is false (an internal network's container).
         Serving an owner again in the same namespace only updates its settings."""
+        with self._owner_lock(owner):
+            self._serve(owner, netns_path, upstreams, search, ndots_set, forward)
+
+    def _owner_lock(self, owner: str) -> threading.Lock:
+        return self._owner_locks[hash(owner) % OWNER_LOCKS]
+
+    def _serve(
+        self,
+        owner: str,
+        netns_path: str,
+        upstreams: list[str] | tuple[str, ...] | None,
+        search: tuple[str, ...],
+        ndots_set: bool,
+        forward: bool,
+    ) -> None:
         settings = ClientSettings(
             Asker(owner, tuple(search), ndots_set),
             tuple(upstreams) if upstreams is not None else None,
@@ -133,8 +157,8 @@ class EmbeddedDns:
                 known.settings = settings
                 return
         if known is not None:
-            self.stop(owner)
-        udp, tcp = sockets_in_netns(netns_path, RESOLVER_ADDRESS)
+            self._stop(owner)
+        udp, tcp = sockets_in_netns(netns_path, RESOLVER_ADDRESS, 0 if self._redirect else 53)
         served = _Served(owner, identity, netns_path, udp, tcp, settings, False)
         try:
             if self._redirect:
@@ -154,7 +178,13 @@ class EmbeddedDns:
 
     def stop(self, owner: str) -> None:
         """Stop answering ``owner``: its listeners are closed when this returns, and its
-        nft table removed if its namespace is still alive (a disconnect)."""
+        nft table removed if its namespace is still alive (a disconnect). A query already
+        being answered keeps its own copy of the socket until it is done (at most the
+        upstream timeout for each of three servers)."""
+        with self._owner_lock(owner):
+            self._stop(owner)
+
+    def _stop(self, owner: str) -> None:
         with self._lock:
             served = self._served.pop(owner, None)
         if served is None:
@@ -188,6 +218,10 @@ class EmbeddedDns:
             self._jobs.put(None)
         for worker in workers:
             worker.join(timeout=3 * self._timeout + 10)
+        with self._lock:  # served by a serve() that raced this close
+            left, self._served = list(self._served.values()), {}
+        for served in left:
+            self._close_served(served)
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -230,10 +264,13 @@ class EmbeddedDns:
     def _run(self) -> None:
         while True:
             for key, _ in self._selector.select():
-                if key.data is None:
-                    self._drain_wakeups()
-                else:
-                    key.data()
+                try:
+                    if key.data is None:
+                        self._drain_wakeups()
+                    else:
+                        key.data()
+                except Exception:  # one listener's trouble must not end everyone's DNS
+                    log.exception("embedded DNS: a listener failed")
             with self._lock:
                 commands, self._commands = self._commands, []
                 closed = self._closed
@@ -277,7 +314,11 @@ class EmbeddedDns:
                 return
             except OSError:
                 return
-            self._enqueue((served, served.udp.dup(), data, address))
+            try:
+                reply_socket = served.udp.dup()
+            except OSError:  # out of fds: drop, the client retries
+                return
+            self._enqueue((served, reply_socket, data, address))
 
     def _accept(self, served: _Served) -> None:
         for _ in range(16):
