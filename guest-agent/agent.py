@@ -7,6 +7,7 @@ Started and restarted by the guest's init; reached only through the host's SSH t
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -39,7 +40,8 @@ def answer(request: dict[str, Any], now_ns: Callable[[], int] = time.time_ns,
         return {"ok": True, "drift_ns": drift, "adjusted": adjusted}
     if op == "status":
         return {"ok": True, "os": _os_name(), "kernel": os.uname().release,
-                "uptime_s": _uptime(), "engine": engine_bridge.ping(), "version": VERSION}
+                "uptime_s": _uptime(), "engine": engine_bridge.ping(), "version": VERSION,
+                "shares": _shares()}
     return {"ok": False, "error": f"unknown op {op!r}"}
 
 
@@ -50,6 +52,16 @@ def _os_name() -> str:
     except OSError:
         return "Linux"
     return fields.get("PRETTY_NAME", "Linux").strip('"')
+
+
+def _shares() -> list[Any]:
+    """What init said of the shared folders (none before the go, or without any)."""
+    try:
+        with open(protocol.SHARES_REPORT) as f:
+            found = json.load(f)
+    except (OSError, ValueError):
+        return []
+    return found if isinstance(found, list) else []
 
 
 def _uptime() -> float:

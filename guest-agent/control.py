@@ -67,7 +67,7 @@ def find_port(name: str = protocol.CONTROL_PORT, timeout: float = 10.0) -> str |
         time.sleep(POLL)
 
 
-def wait_for_go(device: str) -> tuple[int, bytes]:
+def wait_for_go(device: str) -> protocol.Go:
     """Says ready (blocking until the host listens), then waits for the host's go."""
     fd = os.open(device, os.O_RDWR)
     try:
@@ -76,7 +76,7 @@ def wait_for_go(device: str) -> tuple[int, bytes]:
         os.close(fd)
 
 
-def exchange(fd: int) -> tuple[int, bytes]:
+def exchange(fd: int) -> protocol.Go:
     """``wait_for_go`` on an open line."""
     os.write(fd, protocol.encode(protocol.ready_message()))
     line = b""

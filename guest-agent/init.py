@@ -16,6 +16,7 @@ powers off on SIGTERM/SIGINT. Options come from the kernel command line:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -92,12 +93,15 @@ class Service:
         except OSError:
             return False
 
-    def release(self) -> None:
+    def release(self, flags: list[str] | None = None) -> None:
+        """Lets a held service go on, with ``flags`` added to its command line (they are
+        kept for its restarts too)."""
         self.held = False
+        self.argv = [*self.argv, *(flags or [])]
         if self.hold is not None:
             with self.hold:
                 try:
-                    self.hold.sendall(b"G")
+                    self.hold.sendall(b"G" + json.dumps(flags or []).encode())
                 except OSError:
                     pass  # it died while held: the supervisor starts it plainly
             self.hold = None
@@ -218,17 +222,39 @@ def start_sshd(supervisor: Supervisor) -> None:
     stage(f"sshd on port {sshd.PORT}")
 
 
-def wait_for_host() -> None:
+def wait_for_host() -> protocol.Go | None:
     """The hold point: the host saves the VM's state here, or restores it to here."""
     port = control.find_port()
     if port is None:
         stage("no control port: not waiting for the host")
-        return
+        return None
     stage("ready for the host")
-    host_ns, entropy = control.wait_for_go(port)
-    control.reseed(entropy)
-    control.set_clock(host_ns)
+    go = control.wait_for_go(port)
+    control.reseed(go.entropy)
+    control.set_clock(go.host_ns)
     stage("go from the host: clock set, RNG reseeded")
+    return go
+
+
+def engine_flags(go: protocol.Go | None) -> list[str]:
+    """What the host's go adds to coved's command line: its registry mirrors."""
+    flags: list[str] = []
+    for mirror in go.registry_mirrors if go else ():
+        flags += ["--registry-mirror", mirror]
+    return flags
+
+
+def mount_shares(go: protocol.Go | None) -> None:
+    """The host's shared folders at their own paths, before the engine starts (a container
+    restarted with the engine finds its bind mounts there). One that fails is said on the
+    console and left out: the engine still starts."""
+    report = []
+    for share in go.shares if go else ():
+        mounted, text = filesystems.mount_share(share.tag, share.path, share.readonly)
+        stage(text)
+        report.append({"path": share.path, "mounted": mounted, "note": text})
+    with open(protocol.SHARES_REPORT, "w") as f:
+        json.dump(report, f)
 
 
 def boot() -> Supervisor:
@@ -262,9 +288,10 @@ def boot() -> Supervisor:
         stage("agent not listening after 60s")
     stage("agent")
     stage("engine loaded" if coved.loaded(60.0) else "engine did not load: starting it plainly")
-    wait_for_host()
+    go = wait_for_host()
+    mount_shares(go)
     stage(filesystems.mount_data(filesystems.disk_by_serial("cove-data")))
-    coved.release()
+    coved.release(engine_flags(go))
     if ssh:
         start_sshd(supervisor)
     if supervisor.wait_until(ping, READY_TIMEOUT):

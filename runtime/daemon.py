@@ -86,7 +86,7 @@ def _check(layout: Layout) -> int:
     return 1 if report.unrepaired else 0
 
 
-def _hold(fd: int) -> None:
+def _hold(fd: int) -> list[str]:
     """``--hold-fd``: everything the daemon needs is imported before it says so and waits.
 
     A VM's init starts coved this way before the data disk is mounted, so the imports
@@ -96,7 +96,12 @@ def _hold(fd: int) -> None:
     The bridge's netlink library (pyroute2, seconds under emulation) is not among them:
     the bridge is set up in the background once the engine serves, and loading it here
     made a VM's first boot 1.4 s longer while its later starts gained nothing measurable.
+
+    The release may carry more flags (a JSON list after the ``G``, up to the end of the
+    stream): what the host says at the go, such as the Cove machine's registry mirrors,
+    which a saved state cannot have known. They are returned, to be parsed with the rest.
     """
+    import json
     import random
     import socket
 
@@ -107,16 +112,25 @@ def _hold(fd: int) -> None:
     import cove.runtime.registry.config
     import cove.runtime.store.layout  # noqa: F401
 
+    release = b""
     with socket.socket(fileno=fd) as peer:
         peer.sendall(b"L")
-        peer.recv(1)  # a byte, or the end of the stream: either way, go on
+        while chunk := peer.recv(65536):  # a G (and flags), or the end of the stream
+            release += chunk
     random.seed()
+    try:
+        extra = json.loads(release[1:]) if len(release) > 1 else []
+    except ValueError:
+        extra = []
+    return [str(flag) for flag in extra] if isinstance(extra, list) else []
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.hold_fd is not None:
-        _hold(args.hold_fd)
+        extra = _hold(args.hold_fd)
+        if extra:
+            args = parse_args([*(sys.argv[1:] if argv is None else argv), *extra])
     if args.version:
         from cove.common.version import VERSION
 

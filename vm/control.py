@@ -63,10 +63,11 @@ class ControlPort:
         if message.get("op") != "ready":
             raise BootFailed(f"the guest's control port said {message!r}, not ready")
 
-    def go(self) -> None:
+    def go(self, registry_mirrors: tuple[str, ...] = (),
+           shares: tuple[protocol.SharedFolder, ...] = ()) -> None:
         self.sock.settimeout(5)
         self.sock.sendall(protocol.encode(protocol.go_message(
-            time.time_ns(), os.urandom(protocol.ENTROPY_BYTES))))
+            time.time_ns(), os.urandom(protocol.ENTROPY_BYTES), registry_mirrors, shares)))
 
     def close(self) -> None:
         self.sock.close()

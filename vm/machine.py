@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cove.guest_agent.protocol import SharedFolder
 from cove.vm import accel, guest_image, keys, qmp, saved_state, settings
 from cove.vm.control import ControlPort
 from cove.vm.errors import (
@@ -52,6 +53,7 @@ from cove.vm.qemu import (
     incoming_uri,
     migrate_uri,
     parse_version,
+    share_tag,
 )
 from cove.vm.seed import write_seed
 from cove.vm.settings import MachineSettings
@@ -87,6 +89,8 @@ class Booted:
     booted_from: str = "cold boot"  # or "saved state"
     boot_seconds: float = 0.0  # from launching QEMU until the engine answered
     saved_state: str = ""  # what became of saving one, at a cold boot
+    registry_mirrors: tuple[str, ...] = ()  # handed to the guest's engine at the go
+    shares: tuple[str, ...] = ()  # the shared folders (PATH or PATH:ro) on QEMU's line
 
 
 @dataclass
@@ -168,7 +172,7 @@ class QemuMachine:
         """Settings, both key pairs, the data disk and the seed; all or nothing."""
         if self.exists():
             raise MachineExists(f"{self.name}: VM already exists")
-        wanted.validated(os.cpu_count())
+        wanted = wanted.validated(os.cpu_count())
         qemu_img = shutil.which("qemu-img")
         if qemu_img is None:
             raise QemuMissing("qemu-img was not found: install QEMU (Debian: qemu-utils)")
@@ -193,7 +197,7 @@ class QemuMachine:
             shutil.rmtree(self.paths.root, ignore_errors=True)
             raise
 
-    def set(self, **values: int | None) -> MachineSettings:
+    def set(self, **values: Any) -> MachineSettings:
         """New settings for the next start; the data disk only ever grows."""
         current = self.settings()
         wanted = current.changed(**values).validated(os.cpu_count())
@@ -222,7 +226,9 @@ class QemuMachine:
         """What the running machine booted with; None when QEMU is not running."""
         try:
             data = json.loads(self.state_path.read_text())
-            state = Booted(**{k: v for k, v in data.items() if k in Booted.__dataclass_fields__})
+            known: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                     for k, v in data.items() if k in Booted.__dataclass_fields__}
+            state = Booted(**known)
         except (OSError, ValueError, TypeError):
             return None
         return state if pid_alive(state.qemu_pid) else None
@@ -282,9 +288,14 @@ class QemuMachine:
         return state
 
     def _argv(self, boot: _Boot, ssh_port: int, incoming: str = "") -> list[str]:
-        argv = cmdline(self.host, boot.accel.accel, MachineConfig(
-            cpus=boot.settings.cpus, memory_mib=boot.settings.memory_mib, ssh_port=ssh_port,
-            kernel_args=boot.image.kernel_args), boot.files, incoming)
+        try:
+            argv = cmdline(self.host, boot.accel.accel, MachineConfig(
+                cpus=boot.settings.cpus, memory_mib=boot.settings.memory_mib,
+                ssh_port=ssh_port, kernel_args=boot.image.kernel_args,
+                shares=[(s.path, s.readonly) for s in boot.settings.shares]),
+                boot.files, incoming)
+        except ValueError as exc:  # shared folders on Windows: QEMU there has no 9p
+            raise MachineError(str(exc)) from exc
         argv[0] = boot.qemu
         return argv
 
@@ -314,7 +325,9 @@ class QemuMachine:
                        accel_reason=boot.accel.reason, image=boot.image.key,
                        cpus=boot.settings.cpus, memory_mib=boot.settings.memory_mib,
                        started_at=time.time(),
-                       booted_from="saved state" if restore else "cold boot")
+                       booted_from="saved state" if restore else "cold boot",
+                       registry_mirrors=boot.settings.registry_mirrors,
+                       shares=tuple(str(s) for s in boot.settings.shares))
         self._save_state(state)
         alive = functools.partial(pid_alive, state.qemu_pid)
         try:
@@ -330,7 +343,9 @@ class QemuMachine:
                 else:
                     port_to_guest.wait_ready(alive, deadline)
                     saved = self._save_guest(boot, version)
-                port_to_guest.go()
+                port_to_guest.go(boot.settings.registry_mirrors, tuple(
+                    SharedFolder(share_tag(i), s.path, s.readonly)
+                    for i, s in enumerate(boot.settings.shares)))
                 self._forwarder_listening(forwarder)
                 self._wait_for_engine(state, deadline)
             finally:
@@ -516,6 +531,8 @@ class QemuMachine:
             "CPUs": wanted.cpus, "MemoryMiB": wanted.memory_mib, "DiskGiB": wanted.disk_gib,
             "DiskUsedBytes": disk.st_blocks * 512,
             "Socket": str(self.paths.engine_socket) if state else "",
+            "RegistryMirrors": list(wanted.registry_mirrors),
+            "SharedFolders": [str(s) for s in wanted.shares],
         }
         if state is not None and self._paused_on_full_disk():
             report["State"] = "paused"
@@ -529,8 +546,12 @@ class QemuMachine:
             guest = self.guest_report()
             if guest:
                 report["Guest"] = guest
-            pending = {k: v for k, v in (("CPUs", wanted.cpus), ("MemoryMiB", wanted.memory_mib))
-                       if v != {"CPUs": state.cpus, "MemoryMiB": state.memory_mib}[k]}
+            booted_with: dict[str, Any] = {
+                "CPUs": state.cpus, "MemoryMiB": state.memory_mib,
+                "RegistryMirrors": list(state.registry_mirrors),
+                "SharedFolders": list(state.shares)}
+            pending = {k: v for k, v in report.items()
+                       if k in booted_with and v != booted_with[k]}
             if pending:
                 report["PendingRestart"] = pending
         return report

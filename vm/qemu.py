@@ -14,6 +14,11 @@ Disks: the system image read-only (an upgrade replaces it whole); the data disk 
 with ``discard=unmap`` so that deleting images in the guest gives host space back; the
 seed disk (keys, settings) read-only. Networking is user mode, with SSH forwarded from
 127.0.0.1 only.
+
+Shared folders are virtio-9p devices, one per folder, tagged ``cove-share<N>``: QEMU has 9p
+on Linux and macOS hosts and not on Windows. The guest mounts each tag at the folder's own
+path (the go message names the paths). They are on the command line, so changing them
+changes the saved state's key and the next start boots cold.
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ class MachineConfig:
     qmp_port: int = 0  # Windows only: QMP on 127.0.0.1:qmp_port
     control_port: int = 0  # Windows only: the control port on 127.0.0.1:control_port
     kernel_args: Sequence[str] = ()  # the guest image's own (its manifest names them)
+    shares: Sequence[tuple[str, bool]] = ()  # (host folder, read-only), shared at that path
 
 
 # server=on,wait=off (6.0) and virtio-balloon's free-page-reporting (5.1) are used above
@@ -149,6 +155,33 @@ def network_args(config: MachineConfig) -> list[str]:
     return ["-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{config.ssh_port}-:22",
             # romfile=: no iPXE ROM (not installed everywhere, and the guest never PXE boots)
             "-device", "virtio-net-pci,netdev=net0,romfile="]
+
+
+SHARE_TAG = "cove-share{}"
+NO_9P_ON_WINDOWS = "QEMU on Windows has no virtio-9p: shared folders are not available there"
+
+
+def share_tag(index: int) -> str:
+    """The 9p mount tag of the ``index``-th shared folder (tags are at most 31 bytes)."""
+    return SHARE_TAG.format(index)
+
+
+def share_args(host: Host, config: MachineConfig) -> list[str]:
+    """One virtio-9p device per shared folder. ``security_model=none``: the files are the
+    host user's (QEMU runs as that user), so what a container's root writes ends up owned
+    by the user on the host, and a chown in the guest is not passed on. ``multidevs=remap``
+    keeps inode numbers unique across host filesystems mounted under a shared folder."""
+    if not config.shares:
+        return []
+    if host.os is HostOS.WINDOWS:
+        raise ValueError(NO_9P_ON_WINDOWS)
+    argv: list[str] = []
+    for index, (path, readonly) in enumerate(config.shares):
+        options = ",readonly=on" if readonly else ""
+        argv += ["-fsdev", f"local,id=share{index},path={_escape(path)},security_model=none,"
+                           f"multidevs=remap{options}",
+                 "-device", f"virtio-9p-pci,fsdev=share{index},mount_tag={share_tag(index)}"]
+    return argv
 
 
 def control_args(host: Host, config: MachineConfig, files: MachineFiles) -> list[str]:
@@ -242,6 +275,7 @@ def cmdline(host: Host, accel: Accel, config: MachineConfig, files: MachineFiles
         *boot_args(config, files),
         *disk_args(files),
         *network_args(config),
+        *share_args(host, config),
         # free pages go back to the host: a VM that once used 8 GiB does not keep it
         "-device", "virtio-balloon-pci,free-page-reporting=on",
         "-device", "virtio-rng-pci",

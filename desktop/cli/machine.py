@@ -53,12 +53,22 @@ class MachineFailed(CommandFailed):
         return 125
 
 
+def _lists(args: Namespace) -> dict[str, Any]:
+    """The repeatable flags as settings: each given list replaces the stored one whole (an
+    empty value, ``--mount ""``, clears it); a flag not given keeps it (None)."""
+    from cove.vm.settings import Share
+
+    mirrors = tuple(m for m in args.registry_mirror if m) if args.registry_mirror else None
+    shares = tuple(Share.parse(m) for m in args.mount if m) if args.mount else None
+    return {"registry_mirrors": mirrors, "shares": shares}
+
+
 def init(args: Namespace, cli: Cli) -> int:
-    from cove.vm.settings import MachineSettings
+    from cove.vm.settings import MachineSettings, default_shares
 
     machine = _machine(args)
-    wanted = MachineSettings().changed(cpus=args.cpus, memory_mib=args.memory,
-                                       disk_gib=args.disk_size)
+    wanted = MachineSettings(shares=default_shares()).changed(
+        cpus=args.cpus, memory_mib=args.memory, disk_gib=args.disk_size, **_lists(args))
     machine.init(wanted)
     cli.out("Machine init complete")
     if args.now:
@@ -115,8 +125,18 @@ def status(args: Namespace, cli: Cli) -> int:
                       ("Engine", f"Cove {guest.get('version')}, {engine}")]
     lines += [("CPUs", str(report["CPUs"])), ("Memory", f"{report['MemoryMiB']} MiB"),
               ("Disk", f"{human_size(report['DiskUsedBytes'])} used of "
-                       f"{report['DiskGiB']} GiB")]
+                       f"{report['DiskGiB']} GiB"),
+              ("Mirrors", ", ".join(report["RegistryMirrors"]) or "none")]
+    mounted = {s.get("path"): s for s in (report.get("Guest") or {}).get("shares") or []
+               if isinstance(s, dict)}
+    for share in report["SharedFolders"] or ["none"]:
+        seen = mounted.get(share.removesuffix(":ro"))
+        note = "" if seen is None else " (mounted)" if seen.get("mounted") else \
+            f" ({seen.get('note', 'not mounted')})"
+        lines.append(("Shared", share + note))
     for key, value in (report.get("PendingRestart") or {}).items():
+        if isinstance(value, list):
+            value = ", ".join(value) or "none"
         lines.append(("Pending", f"{key} {value} at the next start"))
     for key, value in lines:
         cli.out(f"{key + ':':<13}{value}")
@@ -170,6 +190,9 @@ def inspect(args: Namespace, cli: Cli) -> int:
             "Name": name,
             "Resources": {"CPUs": wanted.cpus, "DiskSize": wanted.disk_gib,
                           "Memory": wanted.memory_mib},
+            "Mounts": [{"Source": s.path, "Target": s.path, "ReadOnly": s.readonly}
+                       for s in wanted.shares],
+            "RegistryMirrors": list(wanted.registry_mirrors),
             "SSHConfig": {"IdentityPath": str(machine.paths.client_key),
                           "Port": report.get("SSHPort", 0), "RemoteUsername": "root"},
             "State": report["State"],
@@ -182,9 +205,11 @@ def inspect(args: Namespace, cli: Cli) -> int:
 def set_(args: Namespace, cli: Cli) -> int:
     machine = _machine(args)
     before = machine.settings()
-    after = machine.set(cpus=args.cpus, memory_mib=args.memory, disk_gib=args.disk_size)
-    if machine.booted() is not None and (before.cpus, before.memory_mib) != (
-            after.cpus, after.memory_mib):
+    after = machine.set(cpus=args.cpus, memory_mib=args.memory, disk_gib=args.disk_size,
+                        **_lists(args))
+    if machine.booted() is not None and (
+            before.cpus, before.memory_mib, before.registry_mirrors, before.shares) != (
+            after.cpus, after.memory_mib, after.registry_mirrors, after.shares):
         cli.err(f"the new settings apply at the next start of {machine.name!r} "
                 "(cove machine restart)")
     return 0
@@ -270,13 +295,32 @@ def _size_flags(parser: FlagParser, defaults: bool) -> None:
                         "Disk size in GiB (it can only grow)")
 
 
+def _list_flags(parser: FlagParser, init: bool) -> None:
+    """Lima's and colima's ``--mount PATH[:w]`` (the folder keeps its host path in the
+    guest, which is what bind mounts through the machine need; podman's ``-v SRC:DST``
+    would allow a DST that ``docker run -v`` on the host could not use), writable unless
+    ``:ro``, as Docker Desktop's file sharing is."""
+    home = " (default: your home folder)" if init else ""
+    parser.add_argument("--registry-mirror", action="append", default=[], metavar="URL",
+                        help="Registry mirror for Docker Hub (http:// or https://); "
+                             "repeat for more; the given list replaces the stored one, "
+                             'and --registry-mirror "" clears it')
+    parser.add_argument("--mount", action="append", default=[], value_type="list",
+                        help="Host folder shared into the machine at the same path, so "
+                             f"that docker run -v PATH:... works{home}; repeat for more; "
+                             'the given list replaces the stored one, and --mount "" '
+                             "shares none (not on Windows: its QEMU has no virtio-9p)")
+
+
 def _init_flags(parser: FlagParser) -> None:
     _size_flags(parser, True)
+    _list_flags(parser, True)
     parser.add_argument("--now", action="store_true", help="Start the machine now")
 
 
 def _set_flags(parser: FlagParser) -> None:
     _size_flags(parser, False)
+    _list_flags(parser, False)
 
 
 def _format_flag(parser: FlagParser) -> None:

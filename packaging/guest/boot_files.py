@@ -24,7 +24,10 @@ MODULE_DIRS = ("drivers/virtio", "drivers/char/hw_random", "drivers/block/virtio
                "fs/erofs", "fs/squashfs", "fs/binfmt_misc.ko", "fs/netfs", "fs/fscache",
                "net/core", "net/bridge", "net/netfilter", "net/ipv4", "net/ipv6", "net/802",
                "net/llc", "net/vmw_vsock", "net/packet", "net/8021q", "net/xfrm",
-               "net/key", "net/unix", "net/tls", "net/psample", "lib", "crypto")
+               "net/key", "net/unix", "net/tls", "net/psample", "lib", "crypto",
+               # shared folders: virtio-9p (Debian's cloud kernels have none; a kernel that
+               # has them brings them)
+               "fs/9p", "net/9p")
 # What the initramfs loads (each after its dependencies) to find the system disk, per arch.
 # Both cloud kernels have virtio as modules and ext4 built in; what else a boot needs is
 # built in too: on amd64 the 8250 serial console, on arm64 (QEMU's `virt`) the PCIe host

@@ -112,3 +112,32 @@ def test_no_machine_command_imports_paramiko(env: dict[str, str]) -> None:
                          timeout=120)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines()[-1] == "False True"  # init made keys; no SSH client
+
+
+def test_mirrors_and_shared_folders_are_set_replaced_cleared_and_shown(
+        env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "code").mkdir()
+    made = cove({**env, "HOME": str(tmp_path)}, "init", "--disk-size", "1",
+                "--registry-mirror", "https://m.example.com/")
+    assert made.returncode == 0, made.stderr
+    shown = cove(env, "status").stdout
+    assert "Mirrors:     https://m.example.com\n" in shown
+    assert f"Shared:      {tmp_path}\n" in shown  # the home folder by default
+    assert cove(env, "set", "--registry-mirror", "http://127.0.0.1:5999", "--registry-mirror",
+                "https://n.example.com", "--mount", f"{tmp_path}/code:ro").returncode == 0
+    inspected = json.loads(cove(env, "inspect").stdout)[0]
+    assert inspected["RegistryMirrors"] == ["http://127.0.0.1:5999", "https://n.example.com"]
+    assert inspected["Mounts"] == [{"Source": f"{tmp_path}/code", "Target": f"{tmp_path}/code",
+                                    "ReadOnly": True}]
+    assert cove(env, "set", "--cpus", "1").returncode == 0  # the lists are kept
+    assert json.loads(cove(env, "status", "--format", "json").stdout)["SharedFolders"] == [
+        f"{tmp_path}/code:ro"]
+    assert cove(env, "set", "--registry-mirror", "", "--mount", "").returncode == 0
+    shown = cove(env, "status").stdout
+    assert "Mirrors:     none\n" in shown and "Shared:      none\n" in shown
+    bad = cove(env, "set", "--registry-mirror", "mirror.example.com")
+    assert (bad.returncode, bad.stderr) == (
+        125, "Error: invalid mirror: no scheme specified for 'mirror.example.com': must use "
+             "either 'https://' or 'http://'\n")
+    bad = cove(env, "set", "--mount", str(tmp_path / "none"))
+    assert bad.returncode == 125 and "is not a directory on this host" in bad.stderr

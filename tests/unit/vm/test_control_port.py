@@ -16,7 +16,7 @@ from cove.vm.control import ControlPort
 from cove.vm.errors import BootFailed
 
 
-def _serve_guest(path: Path, got: list[tuple[int, bytes]]) -> threading.Thread:
+def _serve_guest(path: Path, got: list[protocol.Go]) -> threading.Thread:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     server.listen(1)
@@ -33,7 +33,7 @@ def _serve_guest(path: Path, got: list[tuple[int, bytes]]) -> threading.Thread:
 
 
 def test_the_host_hears_ready_and_the_guest_gets_the_time_and_fresh_entropy(tmp_path: Path) -> None:
-    got: list[tuple[int, bytes]] = []
+    got: list[protocol.Go] = []
     thread = _serve_guest(tmp_path / "c.sock", got)
     deadline = time.monotonic() + 10
     port = ControlPort.connect(tmp_path / "c.sock", lambda: True, deadline)
@@ -44,7 +44,7 @@ def test_the_host_hears_ready_and_the_guest_gets_the_time_and_fresh_entropy(tmp_
         thread.join(10)
     finally:
         port.close()
-    [(host_ns, entropy)] = got
+    [(host_ns, entropy)] = [(g.host_ns, g.entropy) for g in got]
     assert before <= host_ns <= time.time_ns()
     assert len(entropy) == protocol.ENTROPY_BYTES and entropy != bytes(len(entropy))
 
@@ -67,7 +67,7 @@ def test_a_qemu_that_exits_before_the_guest_is_ready_fails_the_boot(tmp_path: Pa
 def test_the_guest_waits_through_end_of_file_until_the_go_arrives() -> None:
     """A restored guest reads end-of-file until the new QEMU's host side connects."""
     ours, theirs = socket.socketpair()
-    got: list[tuple[int, bytes]] = []
+    got: list[protocol.Go] = []
     with ours, theirs:
         thread = threading.Thread(target=lambda: got.append(guest.exchange(theirs.fileno())))
         thread.start()
@@ -76,7 +76,7 @@ def test_the_guest_waits_through_end_of_file_until_the_go_arrives() -> None:
         ours.sendall(line[:10])
         ours.sendall(line[10:])
         thread.join(10)
-    assert got == [(123, b"\x01" * 8)]
+    assert got == [protocol.Go(123, b"\x01" * 8)]
 
 
 def test_a_go_that_is_not_one_is_refused() -> None:

@@ -198,3 +198,24 @@ def test_saved_states_go_through_a_passed_descriptor_where_the_os_has_them() -> 
     assert incoming_uri(WINDOWS, (9, 0), "C:/m/state", -1) == "file:C:/m/state"
     with pytest.raises(ValueError, match="8.2"):
         migrate_uri(WINDOWS, (8, 1), "C:/m/state")
+
+
+def test_each_shared_folder_is_a_tagged_virtio_9p_device_owned_by_the_host_user() -> None:
+    config = MachineConfig(cpus=1, memory_mib=512, ssh_port=1,
+                           shares=[("/home/me", False), ("/srv/a,b", True)])
+    for host in (LINUX, MAC_ARM, MAC_INTEL):
+        argv = cmdline(host, Accel.TCG, config, FILES)
+        assert _option(argv, "-fsdev") == [
+            "local,id=share0,path=/home/me,security_model=none,multidevs=remap",
+            "local,id=share1,path=/srv/a,,b,security_model=none,multidevs=remap,readonly=on"]
+        devices = _option(argv, "-device")
+        assert "virtio-9p-pci,fsdev=share0,mount_tag=cove-share0" in devices
+        assert "virtio-9p-pci,fsdev=share1,mount_tag=cove-share1" in devices
+    assert "-fsdev" not in cmdline(LINUX, Accel.TCG, CONFIG, FILES)
+
+
+def test_shared_folders_are_refused_on_windows_whose_qemu_has_no_9p() -> None:
+    config = MachineConfig(cpus=1, memory_mib=512, ssh_port=1, shares=[("C:/Users/me", False)])
+    with pytest.raises(ValueError, match="QEMU on Windows has no virtio-9p"):
+        cmdline(WINDOWS, Accel.WHPX, config, FILES)
+    assert "-fsdev" not in cmdline(WINDOWS, Accel.WHPX, CONFIG, FILES)
