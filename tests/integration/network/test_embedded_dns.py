@@ -138,3 +138,35 @@ def test_without_redirect_the_listeners_bind_53_themselves_and_no_nft_table_is_m
         assert "10.6.0.2" not in _nslookup(netlab, ns, "web")
     finally:
         dns.close()
+
+
+def test_malformed_packets_and_a_burst_leave_the_resolver_answering(
+    netlab: NetLab, upstream: FakeUpstream
+) -> None:
+    ns = netlab.add_namespace("dns4")
+    dns = EmbeddedDns(lookup, "/nonexistent", upstream_timeout=1, pending=8, workers=2)
+    try:
+        dns.serve("c1", netlab.path(ns), [upstream.server])
+        garbage = _python(
+            netlab,
+            ns,
+            "import os, socket, struct\n"
+            "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "u.settimeout(5)\n"
+            "u.sendto(b'\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x05ab',"
+            " ('127.0.0.11', 53))\n"
+            "reply = u.recv(512)\n"
+            "print('formerr' if reply[:2] == b'\\x12\\x34' and reply[3] & 15 == 1 else reply)\n"
+            "for n in range(300):  # more than the queue holds: some are dropped\n"
+            "    u.sendto(os.urandom(n % 40) + b'\\xff' * (n % 7), ('127.0.0.11', 53))\n"
+            "for body in (b'\\xff\\xff' + b'x' * 10, b'\\x00\\x05abc', os.urandom(64)):\n"
+            "    t = socket.create_connection(('127.0.0.11', 53), timeout=5)\n"
+            "    t.sendall(body)\n"
+            "    t.close()\n",
+        )
+        assert garbage.returncode == 0, garbage.stderr
+        assert "formerr" in garbage.stdout
+        assert "Address: 10.6.0.2" in _nslookup(netlab, ns, "web")
+        assert "Address: 198.18.0.2" in _nslookup(netlab, ns, "outside.example")
+    finally:
+        dns.close()
