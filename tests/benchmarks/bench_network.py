@@ -11,6 +11,8 @@ all from this one run; an engine that is not there is skipped and says so.
                 connection to the end of the answer (the client is a Python process on
                 the engine's host: the lab's host namespace for coved)
     throughput  M MiB sent to a reader in a container through 127.0.0.1:PORT, MiB/s
+    build RUN   `build --no-cache` (``DOCKER_BUILDKIT=0``) of ``FROM busybox`` and one
+                ``RUN true``: the step's container on the bridge and off it again
 
 Everything goes to loopback: coved's host is the lab's namespace, so the real machine's
 network is never touched by coved (dockerd and podman publish on the real 127.0.0.1, as
@@ -25,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -143,7 +146,26 @@ def measure(engine: Engine, runs: int, megabytes: int) -> dict[str, float]:
         r["throughput"] = engine.client("throughput", max(3, runs // 3), megabytes)["mibs"]
     finally:
         engine.cli("rm", "-f", name, check=False)
+    r["build RUN"] = measure_build(engine, runs)
     return r
+
+
+def measure_build(engine: Engine, runs: int) -> float:
+    """A one-step build's time; the images it made (only those) are removed after."""
+    built: list[str] = []
+    with tempfile.TemporaryDirectory() as context:
+        with open(os.path.join(context, "Dockerfile"), "w") as f:
+            f.write("FROM busybox\nRUN true\n")
+
+        def build() -> None:
+            done = engine.cli("build", "-q", "--no-cache", context)
+            built.append(done.stdout.decode().split()[-1])
+
+        try:
+            return median_ms(build, runs)
+        finally:
+            if built:
+                engine.cli("rmi", *built, check=False)
 
 
 def main() -> int:
@@ -159,10 +181,12 @@ def main() -> int:
         try:
             coved.start()
             coved.load(archive)
-            engines = [Engine("coved", [DOCKER], coved.env, host=lab.argv(lab.host, []))]
+            classic = {"DOCKER_BUILDKIT": "0"}  # both build with the classic builder
+            engines = [Engine("coved", [DOCKER], {**coved.env, **classic},
+                              host=lab.argv(lab.host, []))]
             env = ensure_dockerd()
             if env:
-                engines.append(Engine("dockerd", [DOCKER], env))
+                engines.append(Engine("dockerd", [DOCKER], {**env, **classic}))
             else:
                 notes.append("dockerd: not available, skipped")
             if shutil.which("podman"):
@@ -186,7 +210,8 @@ def main() -> int:
             coved.stop()
             coved.cleanup()
 
-    ops = [("run", "ms"), ("run -p", "ms"), ("request", "ms"), ("throughput", "MiB/s")]
+    ops = [("run", "ms"), ("run -p", "ms"), ("request", "ms"), ("throughput", "MiB/s"),
+           ("build RUN", "ms")]
     names = list(results)
     print(
         f"median of {args.runs} runs (ratio = engine / dockerd; throughput: "
