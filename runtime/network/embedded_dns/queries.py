@@ -6,6 +6,7 @@ fake lookup and a fake upstream.
 
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from cove.runtime.network.embedded_dns.answers import (
 from cove.runtime.network.embedded_dns.upstream import HostResolvers, forward
 
 _HEADER = struct.Struct("!HHHHHH")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,12 @@ class QueryHandler:
             return formerr(data)
         if not request.questions:
             return None
-        local = self._answers.answer(settings.asker, request)
+        try:
+            local = self._answers.answer(settings.asker, request)
+        except Exception:  # the engine's lookup failed: say so rather than time out
+            log.exception("embedded DNS: looking up %s failed", request.q.qname)
+            failed_lookup: bytes = error_reply(request, RCODE.SERVFAIL).pack()
+            return failed_lookup
         if local is not None:
             return packed_reply(local, reply_limit(request, tcp), tcp)
         if settings.forward:

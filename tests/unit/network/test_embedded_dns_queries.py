@@ -208,3 +208,11 @@ def test_the_host_s_servers_follow_resolv_conf_when_it_changes(
         f.write("# rewritten by a VPN\nnameserver 127.0.0.1\n")
     os.rename(path + ".new", path)
     assert addresses(ask(h, s, "example.org")) == ["192.0.2.80"]
+
+
+def test_a_failing_lookup_is_servfail_not_silence(upstream: FakeUpstream) -> None:
+    def broken(owner: str, name: str) -> list[IPv4Address]:
+        raise RuntimeError("the engine's lock is gone")
+
+    h = QueryHandler(LocalAnswers(broken), HostResolvers("/nonexistent"), 0.5)
+    assert ask(h, settings(upstream), "web").header.rcode == RCODE.SERVFAIL
