@@ -511,3 +511,27 @@ def test_an_ssh_port_taken_before_qemu_binds_it_is_chosen_again(
     assert booted.ssh_port != taken_port
     ran = vm.cove("run", "--rm", "--name", "vm-after-taken-port", "busybox", "echo", "up")
     assert (ran.returncode, ran.stdout) == (0, "up\n"), ran.stderr
+
+
+def test_registry_mirrors_set_on_the_machine_reach_its_engine_at_the_next_start(
+        vm: MachineEnv) -> None:
+    """The mirrors ride in the go, not on QEMU's line: the start after a change still
+    restores the saved state, and `docker info` through the machine lists them."""
+    mirror = "http://127.0.0.1:5999"
+    try:
+        assert vm.machine("set", "--registry-mirror", mirror).returncode == 0
+        assert f"Pending:     RegistryMirrors {mirror} at the next start" in \
+            vm.machine("status").stdout
+        assert vm.machine("stop").returncode == 0
+        started = vm.machine("start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert _status(vm)["BootedFrom"] == "saved state"
+        info = vm.cove("info", "--format", "{{json .RegistryConfig.Mirrors}}")
+        assert json.loads(info.stdout) == [mirror + "/"], info
+        shown = subprocess.run(["docker", "info"], env=vm.docker_env, capture_output=True,
+                               text=True, timeout=60)
+        assert f" Registry Mirrors:\n  {mirror}/\n" in shown.stdout, shown
+        status = vm.machine("status").stdout
+        assert f"Mirrors:     {mirror}\n" in status and "Pending" not in status, status
+    finally:
+        assert vm.machine("set", "--registry-mirror", "").returncode == 0
