@@ -3,7 +3,10 @@
 The forwarder's sockets are coved's own, in the host's network namespace, not the
 container's: a host whose /etc/resolv.conf names only systemd-resolved's stub
 (127.0.0.53) or another loopback resolver (dnsmasq, a VPN client's) is served as it
-serves the host itself, which a container's own namespace could never reach.
+serves the host itself, which a container's own namespace could never reach. (libnetwork dials such loopback
+servers from the host too, but other servers from the container's namespace; here all go
+from the host's, so a container only on ``--internal`` networks must be served with
+``forward=False`` to keep its names from leaving.)
 
 The host's servers are re-read when /etc/resolv.conf changes (its inode, size or mtime;
 looked at no more than once a second), so a VPN or DHCP client that rewrites the file is
