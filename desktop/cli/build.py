@@ -192,6 +192,8 @@ def build_params(args: Namespace, dockerfile: str) -> dict[str, Any]:
         # docker sends forcerm when set, else rm only when it is off
         "forcerm": args.force_rm, "rm": None if args.force_rm or args.rm else "0",
         "extrahosts": [parse_extra_host(host) for host in args.add_host] or None,
+        # docker leaves the default out
+        "networkmode": args.network if args.network not in (None, "", "default") else None,
         "version": "1",
     }
 
@@ -316,6 +318,9 @@ def _flags(parser: FlagParser) -> None:
                         help="Add a custom host-to-IP mapping (host:ip)")
     parser.add_argument("--platform", default=None,
                         help="Set platform if server is multi-platform capable")
+    parser.add_argument("--network", default=None,
+                        help='Set the networking mode for the RUN instructions during build '
+                             '(default "default")')
 
 
 def prune(args: Namespace, cli: Cli) -> int:

@@ -96,6 +96,9 @@ FLAG_CASES = [
     (["--rm=false"], {"rm": ["0"]}),
     (["--force-rm"], {"forcerm": ["1"]}),
     (["-q"], {"q": ["1"]}),
+    (["--network", "none"], {"networkmode": ["none"]}),
+    (["--network", "default"], {"networkmode": None}),
+    (["--network", "container:abc"], {"networkmode": ["container:abc"]}),
 ]
 
 
