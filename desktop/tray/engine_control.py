@@ -5,6 +5,7 @@ root under whatever the user started it with; the app says so rather than preten
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +18,14 @@ NATIVE_REASON = (
     "The engine on this machine is coved, run as root by its owner "
     "(sudo coved); use the vm context to have Cove start and stop its machine"
 )
+
+
+@dataclass(frozen=True)
+class MachineLists:
+    """A machine's registry mirrors and shared folders ((path, read-only) pairs)."""
+
+    registry_mirrors: tuple[str, ...] = ()
+    shares: tuple[tuple[str, bool], ...] = ()
 
 
 class EngineControl(Protocol):
@@ -82,7 +91,8 @@ class MachineControl:
 
         fresh = self._machine()
         fresh.init(MachineSettings(cpus=kept.cpus, memory_mib=kept.memory_mib,
-                                   disk_gib=kept.disk_gib))  # fmt: skip
+                                   disk_gib=kept.disk_gib, registry_mirrors=kept.registry_mirrors,
+                                   shares=kept.shares))  # fmt: skip
 
     def resources(self) -> tuple[int, int, int] | None:
         """(CPUs, memory MiB, disk GiB) the machine starts with; None without a machine."""
@@ -97,6 +107,27 @@ class MachineControl:
         machine is running, so they apply only once it restarts."""
         machine = self._machine()
         machine.set(cpus=cpus, memory_mib=memory_mib, disk_gib=disk_gib)
+        return machine.booted() is not None
+
+
+    def lists(self) -> MachineLists | None:
+        """The registry mirrors and shared folders the machine starts with; None without
+        a machine."""
+        machine = self._machine()
+        if not machine.exists():
+            return None
+        wanted = machine.settings()
+        return MachineLists(wanted.registry_mirrors,
+                            tuple((s.path, s.readonly) for s in wanted.shares))
+
+    def set_lists(self, lists: MachineLists) -> bool:
+        """Save them for the next start (``cove machine set``'s code, which validates
+        them); True when the machine is running, so they apply only once it restarts."""
+        from cove.vm.settings import Share
+
+        machine = self._machine()
+        machine.set(registry_mirrors=lists.registry_mirrors,
+                    shares=tuple(Share(path, readonly) for path, readonly in lists.shares))
         return machine.booted() is not None
 
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Slot
 
 from . import autostart
 from . import settings as app_settings
-from .engine_control import MachineControl
+from .engine_control import MachineControl, MachineLists
 from .resources import reclaimed
 from .state import Happening
 
@@ -39,6 +39,7 @@ class Maintenance(QObject):
         page.changed.connect(self._settings_saved)
         page.start_at_login_requested.connect(self.set_start_at_login)
         page.machine_change_requested.connect(self.set_machine_resources)
+        page.lists_change_requested.connect(self.set_machine_lists)
 
     def start(self) -> None:
         self.app.dashboard.settings.show_start_at_login(autostart.enabled())
@@ -122,7 +123,33 @@ class Maintenance(QObject):
             note = "" if resources else "No Cove machine yet: cove machine init makes one."
             page.show_machine(resources, note)
 
+        def show_lists(lists: MachineLists | None) -> None:
+            note = "" if lists else "No Cove machine yet: cove machine init makes one."
+            page.show_lists(lists, note)
+
         self.app.call(control.resources, show)
+        self.app.call(control.lists, show_lists)
+
+    @Slot(object)
+    def set_machine_lists(self, lists: MachineLists) -> None:
+        """Saved through cove.vm, which validates them; the page then shows what it saved
+        (or, refused, what it still has, and the refusal as a message)."""
+        control = self.app.control
+        if not isinstance(control, MachineControl):
+            self.app.error.emit("the native engine has no machine to configure")
+            return
+        page = self.app.dashboard.settings
+
+        def saved(running: bool) -> None:
+            self.app.call(control.lists, lambda now: page.show_lists(
+                now, "Saved. The machine is running: applied at the next restart of the "
+                     "engine." if running else "Saved: the machine starts with them."))
+
+        def refused(exc: Exception) -> None:
+            self.app.error.emit(str(exc))
+            self.app.call(control.lists, page.show_lists)
+
+        self.app.call(lambda: control.set_lists(lists), saved, refused)
 
     @Slot(int, int, int)
     def set_machine_resources(self, cpus: int, memory_mib: int, disk_gib: int) -> None:

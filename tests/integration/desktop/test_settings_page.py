@@ -124,3 +124,72 @@ def test_the_machine_s_resources_are_set_for_its_next_start(
     messages = controller.dashboard.messages
     qtbot.waitUntil(lambda: "the disk can only grow" in messages.text, timeout=5000)
     assert machine.settings().disk_gib == 3
+
+
+def test_the_native_engine_has_no_mirrors_or_shared_folders_to_set_and_says_why(
+    qtbot: QtBot, config: Path, stopped_host: str, controllers: list[Controller]
+) -> None:
+    controller = _controller(qtbot, stopped_host, NativeEngine())
+    controllers.append(controller)
+    controller.start()
+    page = controller.dashboard.settings
+    for field in (page.mirrors, page.mirror_entry, page.add_mirror, page.shares,
+                  page.share_entry, page.add_share, page.remove_share):
+        assert not field.isEnabled()
+    assert "/var/lib/cove/daemon.json" in page.lists_note.text()
+
+
+def test_mirrors_and_shared_folders_are_saved_through_cove_vm_and_kept_across_restarts(
+    qtbot: QtBot, config: Path, stopped_host: str, controllers: list[Controller]
+) -> None:
+    from cove.vm.machine import QemuMachine
+    from cove.vm.paths import MachinePaths
+    from cove.vm.settings import MachineSettings, Share
+
+    root = config / "machines"
+    folder = config / "code"
+    folder.mkdir()
+    machine = QemuMachine(MachinePaths.of("desk", root=root))
+    machine.init(MachineSettings(cpus=1, memory_mib=512, disk_gib=1))
+    first = _controller(qtbot, stopped_host, MachineControl("desk", root=root))
+    controllers.append(first)
+    first.start()
+    page = first.dashboard.settings
+    qtbot.waitUntil(page.add_mirror.isEnabled, timeout=5000)
+    assert page.lists_note.text() == "Applied at the next restart of the engine."
+
+    page.mirror_entry.setText("https://mirror.example.com/")
+    page.add_mirror.click()
+    qtbot.waitUntil(lambda: page.mirrors.count() == 1 and page.add_mirror.isEnabled(),
+                    timeout=10000)
+    assert page.mirrors.item(0).text() == "https://mirror.example.com"  # as cove.vm saved it
+    page.share_entry.setText(str(folder))
+    page.share_read_only.setChecked(True)
+    page.add_share.click()
+    qtbot.waitUntil(lambda: page.shares.count() == 1 and page.add_share.isEnabled(),
+                    timeout=10000)
+    assert page.lists_note.text() == "Saved: the machine starts with them."
+
+    page.mirror_entry.setText("mirror.example.com")  # refused by cove.vm, with dockerd's words
+    page.add_mirror.click()
+    messages = first.dashboard.messages
+    qtbot.waitUntil(lambda: "no scheme specified" in messages.text, timeout=10000)
+    qtbot.waitUntil(page.add_mirror.isEnabled, timeout=10000)
+    assert page.mirrors.count() == 1
+    wanted = machine.settings()
+    assert wanted.registry_mirrors == ("https://mirror.example.com",)
+    assert wanted.shares == (Share(str(folder), True),)
+    first.shutdown()
+
+    second = _controller(qtbot, stopped_host, MachineControl("desk", root=root))
+    controllers.append(second)
+    second.start()
+    page = second.dashboard.settings
+    qtbot.waitUntil(lambda: page.shares.count() == 1, timeout=5000)
+    assert page.shares.item(0).text() == f"{folder} (read-only)"
+    assert page.mirrors.item(0).text() == "https://mirror.example.com"
+    page.mirrors.setCurrentRow(0)
+    page.remove_mirror.click()
+    qtbot.waitUntil(lambda: page.mirrors.count() == 0 and page.add_mirror.isEnabled(),
+                    timeout=10000)
+    assert machine.settings().registry_mirrors == ()
