@@ -258,7 +258,6 @@ class UserlandProxy:
 
     def _open(self, published: _Published) -> None:
         if published.proto == "tcp":
-            published.listener.listen(128)
             self._selector.register(published.listener, selectors.EVENT_READ,
                                     lambda _mask: self._accept(published))
         else:
@@ -346,8 +345,8 @@ def _shutter(proxy: UserlandProxy, published: _Published) -> Callable[[], None]:
 
 
 def bind_v6(proto: str, address: IPv6Address, port: int) -> socket.socket:
-    """A non-blocking socket bound to ``[address]:port``, IPv6 only (the IPv4 side of the
-    same port is DNAT's, held by the port allocator)."""
+    """A non-blocking socket bound to ``[address]:port`` (listening, for TCP), IPv6 only
+    (the IPv4 side of the same port is DNAT's, held by the port allocator)."""
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     sock = socket.socket(socket.AF_INET6, kind)
     try:
@@ -356,6 +355,8 @@ def bind_v6(proto: str, address: IPv6Address, port: int) -> socket.socket:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setblocking(False)
         sock.bind((str(address), port))
+        if proto == "tcp":  # at once: a client may connect before the proxy's thread runs
+            sock.listen(128)
     except BaseException:
         sock.close()
         raise
