@@ -1,9 +1,28 @@
-"""The network lab fixtures: every test here works inside namespaces of its own (and a
-reference dockerd, when it needs one, runs inside a lab too)."""
+"""The network lab fixtures: every test here works inside namespaces of its own."""
 
 from __future__ import annotations
 
-from tests.support.lab_dockerd import lab_dockerd
-from tests.support.netlab import netlab
+from collections.abc import Iterator
 
-__all__ = ["lab_dockerd", "netlab"]
+import pytest
+
+from tests.support.coved import Coved
+from tests.support.images import busybox_archive
+from tests.support.lab_dockerd import lab_dockerd
+from tests.support.netlab import NetLab, netlab
+
+__all__ = ["lab_coved", "lab_dockerd", "netlab"]
+
+
+@pytest.fixture
+def lab_coved(netlab: NetLab) -> Iterator[Coved]:
+    """A coved of the test's own inside the lab's host namespace (its default bridge made
+    there), with busybox loaded."""
+    daemon = Coved(netns=netlab.host_path)
+    try:
+        daemon.start()
+        daemon.load(busybox_archive())
+        yield daemon
+    finally:
+        daemon.stop()
+        daemon.cleanup()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,26 +18,12 @@ from cove.runtime.network.ipam import Ipam
 from cove.runtime.store.layout import Layout
 from tests.support.clis import CLI, DOCKER
 from tests.support.coved import Coved
-from tests.support.images import busybox_archive
 from tests.support.netlab import OUTSIDE_UPLINK_ADDRESS, NetLab, wait_for
 
 OUTSIDE = str(OUTSIDE_UPLINK_ADDRESS.ip)
 # busybox wget has no retry: the first packets out of a new veth may find no neighbour yet
 FETCH = ("(for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O {out} {url} && exit 0; sleep 0.2; done;"
          " exit 1)")
-
-
-@pytest.fixture
-def lab_coved(netlab: NetLab) -> Iterator[Coved]:
-    """A coved of the test's own inside the lab's host namespace, with busybox loaded."""
-    daemon = Coved(netns=netlab.host_path)
-    try:
-        daemon.start()
-        daemon.load(busybox_archive())
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.cleanup()
 
 
 @pytest.fixture

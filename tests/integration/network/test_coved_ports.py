@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from ipaddress import IPv4Address
 
 import pytest
@@ -27,19 +26,6 @@ UDP_ECHO = ["-v", "/usr:/usr:ro", "-v", "/usr/lib:/lib:ro", "-v", "/usr/lib64:/l
             "busybox", "/usr/bin/python3", "-c",
             "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
             "s.bind(('',53))\nwhile True:\n d,a=s.recvfrom(100); s.sendto(d,a)"]
-
-
-@pytest.fixture
-def lab_coved(netlab: NetLab) -> Iterator[Coved]:
-    """A coved of the test's own inside the lab's host namespace, with busybox loaded."""
-    daemon = Coved(netns=netlab.host_path)
-    try:
-        daemon.start()
-        daemon.load(busybox_archive())
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.cleanup()
 
 
 @pytest.fixture
