@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         containers=engine.containers, container_updates=engine.container_updates,
         monitor=engine.monitor, execs=engine.execs, container_files=engine.container_files,
         images=engine.images, builds=engine.builds, volumes=engine.volumes,
-        system=engine.system))
+        system=engine.system, networks=engine.networks))
 
     path = socket_path((args.host or [DEFAULT_HOST])[0])
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

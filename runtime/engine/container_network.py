@@ -1,9 +1,12 @@
-"""Containers on the default bridge: what create, start, exit and daemon start call.
+"""Containers on networks: what create, start, exit, daemon start and the ``/networks``
+service call.
 
-A container whose network mode is ``default`` or ``bridge`` is attached to the default
-bridge between the shim's prepare and its ``go`` (the init is in its network namespace,
+A container is attached to its networks (the default bridge for the modes ``default`` and
+``bridge``, else the user network its mode names, and those ``network connect`` added:
+``eth0``, ``eth1``…, the first giving the default route and carrying the published
+ports) between the shim's prepare and its ``go`` (the init is in its network namespace,
 the user's process has not run yet, as libnetwork's prestart hook), and detached when it
-exits, however it exits. Its endpoint (address, ports) is kept in its record, so a
+exits, however it exits. Its endpoints (address, ports) are kept in its record, so a
 restarted daemon takes back the endpoints of the containers still running before it
 serves, and sweeps what a crashed daemon left of the others.
 
@@ -23,32 +26,46 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cove.runtime import errors
-from cove.runtime.containers.record import Container
-from cove.runtime.engine import create_config
-from cove.runtime.network import ports
+from cove.runtime.containers.record import Container, now_rfc3339
+from cove.runtime.engine import create_config, network_settings
+from cove.runtime.network import create_request, ports
+from cove.runtime.network.create_request import CreateRequest
 from cove.runtime.network.pools import (
     AddressPool,
     parse_address_pools,
     parse_bip,
     parse_pool_flag,
 )
+from cove.runtime.network.records import IpamPool, NetworkRecord, NetworkStore, new_id
 from cove.runtime.store.layout import Layout, atomic_write_json
 
 if TYPE_CHECKING:
-    from cove.runtime.network.bridge import DefaultBridge, Endpoint
+    from cove.runtime.network.bridge import BridgeDriver, Endpoint, Segment
 
 log = logging.getLogger(__name__)
 NO_BRIDGE = "none"
 BRIDGED_MODES = ("", "default", "bridge")
-ENDPOINT_KEY = "endpoint"
+ENDPOINT_KEY = "endpoint"  # an older coved's one endpoint, on the default bridge
+ENDPOINTS_KEY = "endpoints"  # by network key
+CONTAINER_LINK_PREFIX = "eth"
+_MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
+_DEFAULT_BRIDGE_OPTIONS = {
+    "com.docker.network.bridge.default_bridge": "true",
+    "com.docker.network.bridge.enable_icc": "true",
+    "com.docker.network.bridge.enable_ip_masquerade": "true",
+    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+    "com.docker.network.driver.mtu": "1500",
+}
 PORTS_FILE = "ports.json"
 
 
@@ -111,13 +128,66 @@ def bridged(host_config: dict[str, Any]) -> bool:
     return (host_config.get("NetworkMode") or "") in BRIDGED_MODES
 
 
+def joins_networks(host_config: dict[str, Any]) -> bool:
+    """Whether the container has a namespace of its own with endpoints on networks: the
+    default bridge or user networks (not none, host, or another container's)."""
+    mode = host_config.get("NetworkMode") or ""
+    return mode not in ("none", "host") and not mode.startswith("container:")
+
+
+def recorded_endpoints(container: Container) -> dict[str, Endpoint]:
+    """The endpoints kept in the container's record, by network key; an older coved's
+    single default-bridge ``endpoint`` is read too."""
+    from cove.runtime.network.bridge import Endpoint
+
+    found: dict[str, Endpoint] = {}
+    with container.lock:
+        old = container.private.get(ENDPOINT_KEY)
+        kept = dict(container.private.get(ENDPOINTS_KEY) or {})
+    if old:
+        endpoint = Endpoint.from_json(old)
+        found[endpoint.network] = endpoint
+    for data in kept.values():
+        endpoint = Endpoint.from_json(data)
+        found[endpoint.network] = endpoint
+    return found
+
+
+def _keep_endpoints(container: Container, endpoints: dict[str, Endpoint]) -> None:
+    """Into the record (the caller holds its lock and saves it)."""
+    container.private.pop(ENDPOINT_KEY, None)
+    if endpoints:
+        container.private[ENDPOINTS_KEY] = {k: e.to_json() for k, e in endpoints.items()}
+    else:
+        container.private.pop(ENDPOINTS_KEY, None)
+
+
+def _ipv4(text: str) -> IPv4Address:
+    try:
+        return IPv4Address(text)
+    except ValueError:
+        raise errors.InvalidParameter(f"invalid IPv4 address: {text}") from None
+
+
+def _mac(text: str) -> str:
+    if not _MAC.fullmatch(text):
+        raise errors.InvalidParameter(f"invalid MAC address: {text}")
+    return text.lower()
+
+
 class ContainerNetworks:
-    """The default bridge of this daemon (none with ``--bridge none``) and its containers'
-    endpoints; thread-safe (the bridge locks)."""
+    """The networks of this daemon (the default bridge, none with ``--bridge none``, and
+    the user networks) and its containers' endpoints on them; thread-safe (the driver
+    locks)."""
 
     def __init__(self, layout: Layout, config: NetworkConfig = DISABLED) -> None:
         self.layout, self.config = layout, config
-        self._bridge: DefaultBridge | None = None
+        self.store = NetworkStore(layout.networks_state)
+        self.store.ensure_predefined(now_rfc3339())
+        self._network_lock = threading.Lock()  # one network create or remove at a time
+        self.publish: Callable[[str, str, str, dict[str, str]], None] | None = None
+        """Set by the engine: publishes an event (type, action, actor id, attributes)."""
+        self._bridge: BridgeDriver | None = None
         # set once the bridge is set up (or failed, or there is none): setup runs on a
         # thread of its own, and whatever needs the bridge waits for it
         self._ready = threading.Event()
@@ -128,11 +198,11 @@ class ContainerNetworks:
             "without one (--bridge none)"
         )
         if config.enabled:  # pyroute2 and the allocator only for a daemon with a bridge
-            from cove.runtime.network.bridge import BRIDGE, DefaultBridge
+            from cove.runtime.network.bridge import BRIDGE, BridgeDriver
             from cove.runtime.network.ipam import Ipam
             from cove.runtime.network.port_allocator import PortAllocator
 
-            self._bridge = DefaultBridge(
+            self._bridge = BridgeDriver(
                 Ipam(layout.ipam_state),
                 PortAllocator(),
                 bip=config.bip,
@@ -141,8 +211,8 @@ class ContainerNetworks:
             )
 
     @property
-    def bridge(self) -> DefaultBridge | None:
-        """The default bridge, once set up (this waits while the setup runs); None without
+    def bridge(self) -> BridgeDriver | None:
+        """The bridge driver, once set up (this waits while the setup runs); None without
         one."""
         self._ready.wait()
         return self._bridge
@@ -151,26 +221,116 @@ class ContainerNetworks:
     def enabled(self) -> bool:
         return self.bridge is not None
 
+    def driver(self) -> BridgeDriver:
+        """The bridge driver, or the refusal of what needs it."""
+        bridge = self.bridge
+        if bridge is None:
+            raise errors.InvalidParameter(
+                "user-defined networks need the bridge driver, and this daemon runs without "
+                "it: " + self.unavailable)
+        return bridge
+
+    # networks
+
+    def networks(self) -> list[NetworkRecord]:
+        """Every network this daemon shows: the default bridge only when it has one."""
+        return [r for r in self.store.all()
+                if not (r.predefined and r.name == "bridge" and self.bridge is None)]
+
+    def find(self, ref: str) -> NetworkRecord:
+        return self.store.find(ref, self.networks())
+
+    def key(self, record: NetworkRecord) -> str:
+        """The driver's name for a network: "bridge" for the default one, else its ID."""
+        from cove.runtime.network.bridge import NETWORK
+
+        return NETWORK if record.predefined else record.id
+
+    def inspect_network(self, record: NetworkRecord) -> dict[str, Any]:
+        """The record as dockerd shows it; the default bridge with its live subnet and
+        options."""
+        if record.predefined and record.name == "bridge" and self.bridge is not None:
+            gateway = self.bridge.gateway
+            record = replace(record, pools=(IpamPool(gateway.network, gateway.ip),),
+                             options={**_DEFAULT_BRIDGE_OPTIONS,
+                                      "com.docker.network.bridge.name": self.bridge.name})
+        return record.inspect()
+
+    def endpoints_on(self, record: NetworkRecord) -> dict[str, Endpoint]:
+        """The live endpoints on a network, by container ID."""
+        if not record.bridged or self.bridge is None:
+            return {}
+        return self.bridge.endpoints(self.key(record))
+
+    def create_network(self, request: CreateRequest) -> NetworkRecord:
+        """A user network: its record, then its bridge and rules (the record goes again
+        if they fail)."""
+        from cove.runtime.network.pools import DEFAULT_POOLS, choose_subnet
+
+        driver = self.driver()
+        with self._network_lock:
+            taken = list(driver.ipam.subnets().values())
+            if request.pool.subnet is not None:
+                if create_request.overlapping(request.pool.subnet, taken):
+                    raise errors.Forbidden(
+                        "Pool overlaps with other one on this address space")
+                subnet = request.pool.subnet
+            else:
+                subnet = choose_subnet(self.config.pools or DEFAULT_POOLS,
+                                       driver.routed_networks())
+            record = NetworkRecord(
+                id=new_id(), name=request.name, driver="bridge", created=now_rfc3339(),
+                internal=request.internal, attachable=request.attachable,
+                labels=dict(request.labels), options=dict(request.options),
+                ipam_options=dict(request.ipam_options),
+                pools=create_request.pools(request.pool, subnet),
+                user_subnet=request.pool.subnet is not None)
+            if any(r.link == record.link for r in self.store.all() if r.bridged):
+                raise errors.Conflict(f"bridge name {record.link} is used by another network")
+            self.store.add(record)
+            try:
+                driver.add_network(self._segment(record))
+            except BaseException:
+                self.store.remove(record.id)
+                raise
+        return record
+
+    def remove_network(self, record: NetworkRecord) -> None:
+        """A user network without endpoints: its bridge and rules, then its record (a
+        crash in between leaves a record, whose bridge the next start makes again)."""
+        with self._network_lock:
+            if self.bridge is not None:
+                self.bridge.remove_network(record.id)
+            self.store.remove(record.id)
+
+    def _segment(self, record: NetworkRecord) -> Segment:
+        from cove.runtime.network.bridge import Segment
+
+        pool = record.pools[0]
+        return Segment(record.id, record.link,
+                       IPv4Interface(f"{pool.gateway}/{pool.subnet.prefixlen}"),
+                       record.internal, pool.ip_range, tuple(a for _, a in pool.aux))
+
+    # daemon start
+
     def setup(self, live: Sequence[Container]) -> None:
-        """At daemon start: the bridge, and the endpoints of ``live`` (containers whose
+        """At daemon start: the bridges, and the endpoints of ``live`` (containers whose
         process outlived the previous daemon) taken back. It runs on a thread of its own,
         so the API answers meanwhile (``nft`` and netlink take seconds in an emulated VM);
         every use of the bridge waits for it, so no container is attached before."""
         if self._bridge is None:
             self._ready.set()
             return
-        from cove.runtime.network.bridge import Endpoint
-
-        endpoints = [
-            Endpoint.from_json(c.private[ENDPOINT_KEY]) for c in live if c.private.get(ENDPOINT_KEY)
-        ]
-        threading.Thread(target=self._setup, args=(endpoints,), name="bridge-setup",
+        endpoints = [e for c in live for e in recorded_endpoints(c).values()]
+        segments = [self._segment(r) for r in self.store.all()
+                    if r.bridged and not r.predefined and r.pools]
+        threading.Thread(target=self._setup, args=(endpoints, segments), name="bridge-setup",
                          daemon=True).start()
 
-    def _setup(self, endpoints: list[Endpoint]) -> None:
+    def _setup(self, endpoints: list[Endpoint], segments: list[Segment]) -> None:
         assert self._bridge is not None
         try:
-            self._bridge.setup(live=endpoints)
+            self._bridge.setup(live=endpoints, networks=segments)
         except errors.EngineError as exc:
             # a kernel without bridges or nftables (a small VM): the engine still serves,
             # with loopback only, and a published port is refused with this reason
@@ -213,6 +373,8 @@ class ContainerNetworks:
                 self.bridge.name,
             )
 
+    # container create
+
     def check_create(self, config: dict[str, Any], host_config: dict[str, Any]) -> list[str]:
         """Published ports against the network mode and this daemon (their syntax was
         checked with the rest of the request); the warnings create returns."""
@@ -237,7 +399,7 @@ class ContainerNetworks:
                 "conflicting options: port publishing and --network none (the container "
                 "has loopback only)"
             )
-        if bridged(host_config) and self.bridge is None:
+        if joins_networks(host_config) and self.bridge is None:
             raise errors.InvalidParameter(self.unavailable)
         return []
 
@@ -248,9 +410,11 @@ class ContainerNetworks:
             return None
         return str(self.bridge.gateway.ip)
 
-    def created_settings(self, host_config: dict[str, Any]) -> dict[str, Any]:
-        """``NetworkSettings`` of a new container: on the bridge network, with no address
-        until it starts (as dockerd shows it), or on none at all."""
+    def created_settings(self, host_config: dict[str, Any],
+                         networking: Any = None) -> dict[str, Any]:
+        """``NetworkSettings`` of a new container: on its network (the default bridge or
+        the user network its mode names, with the endpoint settings asked for), with no
+        address until it starts (as dockerd shows it), or on none at all."""
         settings: dict[str, Any] = {
             "Bridge": "",
             "SandboxID": "",
@@ -260,16 +424,69 @@ class ContainerNetworks:
             "Gateway": "",
             "MacAddress": "",
         }
-        if self.bridge is not None and bridged(host_config):
-            settings["Networks"]["bridge"] = _network_entry("", "", 0, "")
+        asked = ((networking or {}).get("EndpointsConfig") or {}) \
+            if isinstance(networking, dict) else {}
+        mode = host_config.get("NetworkMode") or ""
+        if not joins_networks(host_config):
+            return settings
+        if bridged(host_config):
+            if self.bridge is None:
+                return settings
+            name = "bridge"
+        else:
+            try:
+                name = self.find(mode).name
+            except errors.NotFound:
+                name = mode  # dockerd: kept as given, a 404 at start
+        endpoint = asked.get(mode) or asked.get(name) or \
+            (next(iter(asked.values())) if len(asked) == 1 else None) or {}
+        settings["Networks"][name] = network_settings.network_entry(
+            aliases=list(endpoint.get("Aliases") or []) or None,
+            ipam=_ipam_asked(endpoint))
         return settings
 
+    # container start and exit
+
+    def check_exists(self, container: Container) -> None:
+        """Every network the container is on must exist when it starts (dockerd's 404)."""
+        if not joins_networks(container.host_config):
+            return
+        with container.lock:
+            names = list((container.data.get("NetworkSettings") or {}).get("Networks") or {})
+        for name in names:
+            if name == "bridge" and bridged(container.host_config):
+                continue
+            self.find(name)
+
+    def _plan(self, container: Container) -> list[tuple[str, NetworkRecord, dict[str, Any]]]:
+        """The networks to join, the one giving the default route first (eth0)."""
+        with container.lock:
+            networks = dict((container.data.get("NetworkSettings") or {}).get("Networks")
+                            or {})
+        mode = container.host_config.get("NetworkMode") or ""
+        primary = "bridge" if bridged(container.host_config) else mode
+        plan = []
+        for name, entry in networks.items():
+            if name == "bridge" and self.bridge is None:
+                continue  # --bridge none: loopback only
+            record = self.find(name)
+            if not record.bridged:
+                continue
+            plan.append((record.name, record, dict(entry or {})))
+
+        def secondary(record: NetworkRecord) -> bool:
+            return primary not in (record.name, record.id) and not (
+                len(primary) >= 12 and record.id.startswith(primary))
+
+        plan.sort(key=lambda item: (secondary(item[1]), item[0]))
+        return plan
+
     def attach(self, container: Container, pid: int) -> None:
-        """Put a prepared container (its init ``pid`` waiting for ``go``) on the bridge, and
-        its endpoint and NetworkSettings in its record (saved by the caller); nothing for a
-        container that is not bridged. All or nothing."""
+        """Put a prepared container (its init ``pid`` waiting for ``go``) on its networks,
+        and its endpoints and NetworkSettings in its record (saved by the caller);
+        nothing for a container in none, host or another's mode. All or nothing."""
         host = container.host_config
-        if not bridged(host):
+        if not joins_networks(host):
             return
         requests = ports.port_requests(
             host.get("PortBindings"),
@@ -280,53 +497,256 @@ class ContainerNetworks:
             if requests:
                 raise errors.InvalidParameter(self.unavailable)
             return
+        plan = self._plan(container)
+        made: dict[str, Endpoint] = {}
+        entries: dict[str, dict[str, Any]] = {}
+        try:
+            for index, (name, record, entry) in enumerate(plan):
+                endpoint, entries[name] = self._attach_one(
+                    container, pid, record, entry, f"{CONTAINER_LINK_PREFIX}{index}",
+                    requests if index == 0 else [], primary=index == 0)
+                made[endpoint.network] = endpoint
+        except BaseException:
+            for endpoint in made.values():
+                self.bridge.detach(container.id, endpoint)
+            raise
+        primary = next(iter(made.values()), None)
+        with container.lock:
+            _keep_endpoints(container, made)
+            container.data["NetworkSettings"] = network_settings.running_settings(
+                list(container.config.get("ExposedPorts") or {}), entries, primary, pid)
+        if primary is not None and primary.publications:
+            self._write_ports()
+        self._write_hosts(container, primary)
+        for _name, record, _ in plan:
+            self._event("connect", record, container.id)
+
+    def _attach_one(self, container: Container, pid: int, record: NetworkRecord,
+                    entry: dict[str, Any], interface: str, requests: Sequence[Any],
+                    primary: bool, mac: str = "") -> tuple[Endpoint, dict[str, Any]]:
         from cove.runtime.network.port_allocator import endpoint_error
 
+        assert self.bridge is not None
+        aliases, wanted = self._endpoint_settings(container, record, entry)
+        short = container.id[:12]
+        names = [container.name.lstrip("/"), *aliases, short] if not record.predefined else []
+        mac = mac or (container.config.get("MacAddress") or "" if primary else "")
         endpoint_id = secrets.token_hex(32)
         try:
-            endpoint = self.bridge.attach(container.id, pid, requests)
+            endpoint = self.bridge.attach(
+                container.id, pid, requests, wanted, network=self.key(record),
+                interface=interface, mac=_mac(mac) if mac else "", default_route=primary,
+                names=names, endpoint_id=endpoint_id)
         except errors.SystemError_ as exc:
             if not any(word in exc.message for word in ("allocated", "address already in use")):
                 raise
             raise endpoint_error(container.name, endpoint_id, exc) from exc
-        with container.lock:
-            container.private[ENDPOINT_KEY] = endpoint.to_json()
-            container.data["NetworkSettings"] = _settings(container, endpoint, endpoint_id, pid)
-        if endpoint.publications:
-            self._write_ports()
+        shown = None if record.predefined else [*aliases, short]
+        return endpoint, network_settings.endpoint_entry(entry, record.id, endpoint, shown)
+
+    def _endpoint_settings(self, container: Container, record: NetworkRecord,
+                           entry: dict[str, Any]) -> tuple[list[str], IPv4Address | None]:
+        """The user's aliases and the address asked for, checked as dockerd checks them
+        (``--ip`` and aliases only on user networks, ``--ip`` only where the user chose
+        the subnet)."""
+        short = container.id[:12]
+        aliases = [a for a in entry.get("Aliases") or [] if a != short]
+        text = (entry.get("IPAMConfig") or {}).get("IPv4Address") or ""
+        if record.predefined:
+            if text:
+                raise errors.InvalidParameter(
+                    "user specified IP address is supported on user defined networks only")
+            if aliases:
+                raise errors.InvalidParameter(
+                    "network-scoped alias is supported only for containers in user "
+                    "defined networks")
+        elif text and not record.user_subnet:
+            raise errors.InvalidParameter(
+                "user specified IP address is supported only when connecting to networks "
+                "with user configured subnets")
+        return aliases, _ipv4(text) if text else None
+
+    def _write_hosts(self, container: Container, primary: Endpoint | None) -> None:
+        own = None
+        if primary is not None:
+            own = (str(primary.address.ip), container.config.get("Hostname") or "",
+                   container.config.get("Domainname") or "")
         _write_in_place(
             self.layout.container_hosts(container.id),
-            create_config.hosts_file(
-                host,
-                (
-                    str(endpoint.address.ip),
-                    container.config.get("Hostname") or "",
-                    container.config.get("Domainname") or "",
-                ),
-                self.host_gateway(),
-            ),
+            create_config.hosts_file(container.host_config, own, self.host_gateway()),
         )
 
     def detach(self, container: Container) -> None:
-        """Take the container off the bridge (its veth, address, ports, rules, flows);
-        safe to repeat, and for a container that was never on it."""
-        if self.bridge is None or not bridged(container.host_config):
+        """Take the container off its networks (its veths, addresses, ports, rules,
+        flows); safe to repeat, and for a container that was never on one."""
+        if self.bridge is None or not joins_networks(container.host_config):
             return
-        from cove.runtime.network.bridge import Endpoint
-
+        had = recorded_endpoints(container)
+        for endpoint in had.values():
+            self.bridge.detach(container.id, endpoint)
         with container.lock:
-            had = container.private.get(ENDPOINT_KEY)
-        self.bridge.detach(container.id, Endpoint.from_json(had) if had else None)
-        with container.lock:
-            container.private.pop(ENDPOINT_KEY, None)
+            _keep_endpoints(container, {})
             settings = container.data.setdefault("NetworkSettings", {})
             settings.update(
-                IPAddress="", IPPrefixLen=0, Gateway="", EndpointID="", Ports={}, SandboxKey=""
+                IPAddress="", IPPrefixLen=0, Gateway="", EndpointID="", Ports={},
+                SandboxKey="", MacAddress=""
             )
-            for network in (settings.get("Networks") or {}).values():
-                network.update(IPAddress="", IPPrefixLen=0, Gateway="", EndpointID="")
-        if had is not None and had.get("Ports"):
+            networks = settings.get("Networks") or {}
+            for name in list(networks):
+                networks[name] = network_settings.cleared(networks[name] or {})
+        if any(e.publications for e in had.values()):
             self._write_ports()
+        for endpoint in had.values():
+            record = self._record_for_key(endpoint.network)
+            if record is not None:
+                self._event("disconnect", record, container.id)
+
+    def _record_for_key(self, key: str) -> NetworkRecord | None:
+        from cove.runtime.network.bridge import NETWORK
+
+        for record in self.store.all():
+            if (record.predefined and record.name == "bridge" and key == NETWORK) \
+                    or record.id == key:
+                return record
+        return None
+
+    # connect and disconnect
+
+    def connect(self, container: Container, record: NetworkRecord, config: dict[str, Any],
+                pid: int | None) -> None:
+        """``POST /networks/{id}/connect``: a running container (``pid``) gets a new
+        interface live; a stopped one has the network recorded for its next start."""
+        host = container.host_config
+        mode = host.get("NetworkMode") or ""
+        if mode.startswith("container:"):
+            raise errors.Forbidden(
+                "container sharing network namespace with another container or host cannot "
+                "be connected to any other network")
+        if mode == "host" or record.driver == "host":
+            raise errors.Forbidden(
+                "container cannot be disconnected from host network or connected to host "
+                "network")
+        if mode == "none" or record.driver == "null":
+            raise errors.Forbidden(
+                "container cannot be connected to multiple networks with one of the "
+                "networks in private (none) mode")
+        with container.lock:
+            networks = container.data.setdefault("NetworkSettings", {}).setdefault(
+                "Networks", {})
+            if record.name in networks:
+                raise errors.Forbidden(
+                    f"endpoint with name {container.name.lstrip('/')} already exists in "
+                    f"network {record.name}")
+        entry = network_settings.network_entry(
+            network_id=record.id, aliases=list(config.get("Aliases") or []) or None,
+            ipam=_ipam_asked(config))
+        aliases, _ = self._endpoint_settings(container, record, entry)
+        if pid is None or self.bridge is None:
+            if aliases and not record.predefined:
+                entry["Aliases"] = aliases
+            with container.lock:
+                networks[record.name] = entry
+            return
+        had = recorded_endpoints(container)
+        used = {e.interface for e in had.values()}
+        index = next(i for i in range(len(used) + 1)
+                     if f"{CONTAINER_LINK_PREFIX}{i}" not in used)
+        endpoint, shown = self._attach_one(
+            container, pid, record, entry, f"{CONTAINER_LINK_PREFIX}{index}", [],
+            primary=not had, mac=str(config.get("MacAddress") or ""))
+        with container.lock:
+            had[endpoint.network] = endpoint
+            _keep_endpoints(container, had)
+            networks[record.name] = shown
+        self._event("connect", record, container.id)
+
+    def disconnect(self, container: Container, record: NetworkRecord, running: bool) -> None:
+        """``POST /networks/{id}/disconnect``: the container's endpoint there goes (live
+        for a running one), and the network from its record."""
+        if running and (container.host_config.get("NetworkMode") or "") == "host" \
+                and record.driver == "host":
+            raise errors.Forbidden(
+                "container cannot be disconnected from host network or connected to host "
+                "network")
+        with container.lock:
+            networks = container.data.setdefault("NetworkSettings", {}).setdefault(
+                "Networks", {})
+            known = record.name in networks
+        had = recorded_endpoints(container)
+        endpoint = had.get(self.key(record))
+        if not known and endpoint is None:
+            where = "network" if running else "the network"
+            raise errors.SystemError_(
+                f"container {container.id} is not connected to {where} {record.name}")
+        if endpoint is not None and self.bridge is not None:
+            self.bridge.detach(container.id, endpoint)
+            del had[endpoint.network]
+        with container.lock:
+            _keep_endpoints(container, had)
+            networks.pop(record.name, None)
+            if record.predefined and record.name == "bridge":
+                container.data["NetworkSettings"].update(
+                    IPAddress="", IPPrefixLen=0, Gateway="", EndpointID="", MacAddress="")
+        if endpoint is not None:
+            if endpoint.publications:
+                self._write_ports()
+            self._event("disconnect", record, container.id)
+
+    def _event(self, action: str, record: NetworkRecord, container_id: str) -> None:
+        if self.publish is not None:
+            self.publish("network", action, record.id,
+                         {"container": container_id, "name": record.name,
+                          "type": record.driver})
+
+    # for builds and the embedded DNS
+
+    def attach_default(self, owner: str, pid: int) -> Endpoint | None:
+        """Put a process that is not a container (a build's RUN step: ``owner`` names
+        it, ``pid`` is in its network namespace) on the default bridge, with an address,
+        a default route and no published ports; None without a default bridge (the step
+        gets loopback only). Undo with ``detach_default``."""
+        if self.bridge is None:
+            return None
+        return self.bridge.attach(owner, pid, [])
+
+    def detach_default(self, owner: str) -> None:
+        """Take ``owner`` off the default bridge; idempotent."""
+        if self.bridge is not None:
+            self.bridge.detach(owner)
+
+    def lookup(self, owner: str, name: str) -> list[IPv4Address]:
+        """What ``name`` resolves to for container ``owner``: the addresses of the
+        containers sharing a user network with it whose name, alias or short ID it is
+        (case-insensitive, as DNS). The default bridge has no names, as in Docker."""
+        from cove.runtime.network.bridge import NETWORK
+
+        if self.bridge is None:
+            return []
+        endpoints = self.bridge.all_endpoints()
+        mine = {e.network for e in endpoints if e.owner == owner and e.network != NETWORK}
+        wanted = name.rstrip(".").casefold()
+        found: list[IPv4Address] = []
+        for endpoint in endpoints:
+            if endpoint.network in mine and wanted in (n.casefold() for n in endpoint.names):
+                if endpoint.address.ip not in found:
+                    found.append(endpoint.address.ip)
+        return found
+
+    def reverse_lookup(self, owner: str, address: IPv4Address) -> str | None:
+        """``name.network`` of the container at ``address`` on one of ``owner``'s user
+        networks (a PTR answer), else None."""
+        from cove.runtime.network.bridge import NETWORK
+
+        if self.bridge is None:
+            return None
+        endpoints = self.bridge.all_endpoints()
+        mine = {e.network for e in endpoints if e.owner == owner and e.network != NETWORK}
+        for endpoint in endpoints:
+            if endpoint.network in mine and endpoint.address.ip == address and endpoint.names:
+                record = self._record_for_key(endpoint.network)
+                if record is not None:
+                    return f"{endpoint.names[0]}.{record.name}"
+        return None
 
     def publications(self) -> dict[str, list[ports.Publication]]:
         """Every container's published ports now, by container ID."""
@@ -351,57 +771,16 @@ class ContainerNetworks:
         atomic_write_json(directory / PORTS_FILE, {"Ports": listed})
 
 
+def _ipam_asked(endpoint: dict[str, Any]) -> dict[str, Any] | None:
+    ipam = endpoint.get("IPAMConfig") or {}
+    if not isinstance(ipam, dict) or not ipam.get("IPv4Address"):
+        return None
+    return {"IPv4Address": str(ipam["IPv4Address"])}
+
+
 def _write_in_place(path: Path, text: str) -> None:
     """Rewrite a file the container has bind-mounted already: the same inode (a rename
     would leave the container the old one). Not synced: it is written again at each
     start."""
     with open(path, "w") as f:
         f.write(text)
-
-
-def _settings(
-    container: Container, endpoint: Endpoint, endpoint_id: str, pid: int
-) -> dict[str, Any]:
-    """``NetworkSettings`` of a container on the bridge, as dockerd's inspect has them."""
-    address, gateway = endpoint.address, str(endpoint.gateway)
-    exposed = list(container.config.get("ExposedPorts") or {})
-    network = _network_entry(endpoint_id, gateway, address.network.prefixlen, str(address.ip))
-    return {
-        "Bridge": "",
-        "SandboxID": "",
-        "HairpinMode": False,
-        "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0,
-        "Ports": ports.network_settings_ports(exposed, endpoint.publications),
-        "SandboxKey": f"/proc/{pid}/ns/net",
-        "SecondaryIPAddresses": None,
-        "SecondaryIPv6Addresses": None,
-        "EndpointID": endpoint_id,
-        "Gateway": gateway,
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "IPAddress": str(address.ip),
-        "IPPrefixLen": address.network.prefixlen,
-        "IPv6Gateway": "",
-        "MacAddress": "",
-        "Networks": {"bridge": network},
-    }
-
-
-def _network_entry(endpoint_id: str, gateway: str, prefix: int, address: str) -> dict[str, Any]:
-    """One entry of ``NetworkSettings.Networks``."""
-    return {
-        "IPAMConfig": None,
-        "Links": None,
-        "Aliases": None,
-        "NetworkID": "",
-        "EndpointID": endpoint_id,
-        "Gateway": gateway,
-        "IPAddress": address,
-        "IPPrefixLen": prefix,
-        "IPv6Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "MacAddress": "",
-        "DriverOpts": None,
-    }

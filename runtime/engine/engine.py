@@ -19,6 +19,7 @@ from cove.runtime.engine.exec import ExecService
 from cove.runtime.engine.health import HealthMonitor
 from cove.runtime.engine.images import ImageService
 from cove.runtime.engine.monitor import ContainerMonitor
+from cove.runtime.engine.networks import NetworkService
 from cove.runtime.engine.system import SystemService
 from cove.runtime.engine.volumes import VolumeService
 from cove.runtime.store.layout import Layout, atomic_write
@@ -37,8 +38,10 @@ class Engine:
         self.events = EventBus()
         self.images = ImageService(self.layout, self.events, registry_config)
         self.volumes = VolumeService(self.layout, self.events)
+        network = ContainerNetworks(self.layout, network_config)
         self.containers = ContainerService(self.layout, self.images, self.events, self.volumes,
-                                           ContainerNetworks(self.layout, network_config))
+                                           network)
+        self.networks = NetworkService(self.containers, network, self.events)
         self.images.containers = self.containers
         self.execs = ExecService(self.containers)
         self.builds = BuildService(self)

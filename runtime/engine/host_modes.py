@@ -4,7 +4,7 @@ host's or another container's), runtime, cgroup parent, cpuset,
 devices, volume driver and platform.
 
 Each is checked at create with dockerd's words. What this engine cannot do yet
-(user networks, emulated platforms) is refused with a 400 that says so: a flag is
+(emulated platforms, IPv6 endpoints) is refused with a 400 that says so: a flag is
 never stored and then ignored.
 """
 
@@ -183,34 +183,27 @@ def _host_devices(source: str) -> list[tuple[str, os.stat_result]]:
 
 
 def validate_networking(config: dict[str, Any], networking: Any) -> None:
-    """Per-network settings (``--ip``, ``--ip6``, ``--link-local-ip``, ``--network-alias``,
-    ``--mac-address``, driver options) need user networks, which Cove does not have yet:
-    refused, not ignored."""
-    if config.get("MacAddress"):
-        raise errors.InvalidParameter("--mac-address is not supported by Cove yet")
+    """Per-network settings at create: one network at most (dockerd's words); the
+    address, aliases and MAC are checked against the network at start, as dockerd does.
+    What Cove does not implement (``--link``, IPv6, link-local addresses, driver options)
+    is refused, not ignored."""
     endpoints = (networking or {}).get("EndpointsConfig") if isinstance(networking, dict) \
         else None
+    if endpoints and len(endpoints) > 1:
+        raise errors.InvalidParameter(
+            "Container cannot be connected to network endpoints: " + ", ".join(endpoints))
     for network, endpoint in (endpoints or {}).items():
         if not isinstance(endpoint, dict):
             continue
         ipam = endpoint.get("IPAMConfig") or {}
-        asked = [key for key in ("Aliases", "Links", "MacAddress", "DriverOpts", "IPAddress",
-                                 "IPv6Gateway", "GlobalIPv6Address") if endpoint.get(key)]
-        asked += [f"IPAMConfig.{key}" for key, value in ipam.items() if value]
+        asked = [key for key in ("Links", "DriverOpts", "IPv6Gateway", "GlobalIPv6Address")
+                 if endpoint.get(key)]
+        asked += [f"IPAMConfig.{key}" for key, value in ipam.items()
+                  if value and key != "IPv4Address"]
         if asked:
             raise errors.InvalidParameter(
                 f"endpoint settings for network {network} ({', '.join(asked)}) are not "
-                "supported by Cove yet: containers on the default bridge take the address "
-                "it gives")
-
-
-def check_network_exists(host: dict[str, Any]) -> None:
-    """dockerd looks the network up when the container starts: an unknown name is a 404
-    then (``docker create --network nosuch`` succeeds, ``start`` fails)."""
-    network = host.get("NetworkMode") or ""
-    if network not in LOOPBACK_NETWORKS and not joined_container(network) \
-            and network != "host":
-        raise errors.NotFound(f"network {network} not found")
+                "supported by Cove yet")
 
 
 def check_platform(platform: str | None, image: str, image_platform: str,

@@ -10,6 +10,10 @@ through ``cove.runtime.linux``.
     port_allocator.py  host ports: held, random from the ephemeral range, in-use errors
     ruleset.py         the nftables table for the bridges: MASQUERADE out, DNAT in
                        (127.0.0.1 too), hairpin
-    bridge.py          the default bridge: setup, attach/detach a container (all or
-                       nothing), take back live endpoints after a restart, sweep the rest
+    bridge.py          the bridge driver: the default bridge and user networks' bridges,
+                       attach/detach a container (all or nothing), take back live
+                       endpoints after a restart, sweep the rest
+    records.py         network records (user networks and the predefined ones), on disk
+    create_request.py  ``POST /networks/create`` checked with dockerd's words
+    filters.py         ``GET /networks`` and prune filters
 """

@@ -27,6 +27,8 @@ class SubnetAddresses:
 
     gateway: IPv4Interface
     given: dict[IPv4Address, str] = field(default_factory=dict)
+    ip_range: IPv4Network | None = None  # new addresses come from here (--ip-range)
+    reserved: tuple[IPv4Address, ...] = ()  # never given (--aux-address)
 
     @property
     def subnet(self) -> IPv4Network:
@@ -35,7 +37,7 @@ class SubnetAddresses:
     def _reserved(self, address: IPv4Address) -> bool:
         net = self.subnet
         edges = (net.network_address, net.broadcast_address) if net.prefixlen < 31 else ()
-        return address == self.gateway.ip or address in edges
+        return address == self.gateway.ip or address in edges or address in self.reserved
 
     def allocate(self, owner: str, wanted: IPv4Address | None = None) -> IPv4Address:
         if wanted is not None:
@@ -47,7 +49,7 @@ class SubnetAddresses:
                 raise errors.Conflict(f"Address already in use: {wanted}")
             self.given[wanted] = owner
             return wanted
-        for address in self.subnet.hosts():
+        for address in (self.ip_range or self.subnet).hosts():
             if address not in self.given and not self._reserved(address):
                 self.given[address] = owner
                 return address
@@ -62,10 +64,15 @@ class SubnetAddresses:
         return freed
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "Gateway": str(self.gateway),
             "Addresses": {str(a): o for a, o in sorted(self.given.items())},
         }
+        if self.ip_range is not None:
+            out["Range"] = str(self.ip_range)
+        if self.reserved:
+            out["Reserved"] = [str(a) for a in self.reserved]
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SubnetAddresses:
@@ -74,7 +81,12 @@ class SubnetAddresses:
             address = ip_address(text)
             if isinstance(address, IPv4Address):
                 given[address] = str(owner)
-        return cls(IPv4Interface(data["Gateway"]), given)
+        return cls(
+            IPv4Interface(data["Gateway"]),
+            given,
+            IPv4Network(data["Range"]) if data.get("Range") else None,
+            tuple(IPv4Address(a) for a in data.get("Reserved") or ()),
+        )
 
 
 class Ipam:
@@ -97,14 +109,20 @@ class Ipam:
             {"Networks": {name: entry.to_json() for name, entry in sorted(self._networks.items())}},
         )
 
-    def add_network(self, network: str, gateway: IPv4Interface) -> None:
+    def add_network(
+        self,
+        network: str,
+        gateway: IPv4Interface,
+        ip_range: IPv4Network | None = None,
+        reserved: tuple[IPv4Address, ...] = (),
+    ) -> None:
         """Start keeping ``network``'s addresses; a network already kept keeps its own
         (re-adoption after a restart) unless its gateway changed (``bip`` did)."""
         with self._lock:
             known = self._networks.get(network)
             if known is not None and known.gateway == gateway:
                 return
-            self._networks[network] = SubnetAddresses(gateway)
+            self._networks[network] = SubnetAddresses(gateway, {}, ip_range, reserved)
             self._save()
 
     def remove_network(self, network: str) -> None:

@@ -12,7 +12,10 @@ For each bridge:
 - hairpin: a container reaching a published port (its own or a neighbour's) through the
   host is masqueraded too, so the answer comes back through the host's conntrack;
 - forward: the bridge's traffic is accepted in Cove's own chain (another table's drop
-  policy still applies: nftables runs every table's base chain).
+  policy still applies: nftables runs every table's base chain);
+- isolation: traffic from one of Cove's bridges to another is dropped, as Docker isolates
+  its bridge networks; an internal network's traffic never leaves its bridge (no NAT out,
+  nothing forwarded to or from another interface): its containers reach only each other.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class BridgeNetwork:
     bridge: str
     subnet: IPv4Network
     forwards: tuple[PortForward, ...] = ()
+    internal: bool = False
 
 
 def dnat_rule(forward: PortForward) -> Rule:
@@ -67,12 +71,32 @@ def bridge_nat_rules(network: BridgeNetwork) -> tuple[Rule, ...]:
             f"ip saddr {subnet} ip daddr {subnet} oifname {bridge} ct status dnat masquerade",
             f"{network.bridge}: hairpin",
         ),
-        Rule(f"ip saddr {subnet} oifname != {bridge} masquerade", f"{network.bridge}: out"),
+        *(() if network.internal else (
+            Rule(f"ip saddr {subnet} oifname != {bridge} masquerade", f"{network.bridge}: out"),
+        )),
     )
+
+
+def isolation_rules(network: BridgeNetwork, others: Sequence[str]) -> tuple[Rule, ...]:
+    """What must never cross from ``network``'s bridge: to the other bridges, and for an
+    internal network to or from anywhere else."""
+    bridge = quoted(network.bridge)
+    if network.internal:
+        return (
+            Rule(f"iifname {bridge} oifname != {bridge} drop", f"{network.bridge}: internal"),
+            Rule(f"oifname {bridge} iifname != {bridge} drop", f"{network.bridge}: internal"),
+        )
+    if not others:
+        return ()
+    names = ", ".join(quoted(other) for other in others)
+    return (Rule(f"iifname {bridge} oifname {{ {names} }} drop",
+                 f"{network.bridge}: isolated"),)
 
 
 def bridge_forward_rules(network: BridgeNetwork) -> tuple[Rule, ...]:
     bridge = quoted(network.bridge)
+    if network.internal:
+        return (Rule(f"iifname {bridge} oifname {bridge} accept"),)
     return (
         Rule(f"oifname {bridge} ct state established,related accept"),
         Rule(f"oifname {bridge} ct status dnat accept"),
@@ -100,7 +124,13 @@ def ruleset(networks: Sequence[BridgeNetwork], name: str = TABLE) -> Table:
             ),
             Chain(
                 "forward",
-                tuple(r for n in networks for r in bridge_forward_rules(n)),
+                tuple(
+                    r
+                    for n in networks
+                    for r in isolation_rules(
+                        n, [o.bridge for o in networks if o.bridge != n.bridge])
+                )
+                + tuple(r for n in networks for r in bridge_forward_rules(n)),
                 Hook("filter", "forward", 0),
             ),
         ),

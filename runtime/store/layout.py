@@ -156,6 +156,11 @@ class Layout:
     def ipam_state(self) -> Path:
         return self.data_root / "network" / "ipam.json"
 
+    @property
+    def networks_state(self) -> Path:
+        """Every network's record (the predefined ones' IDs too)."""
+        return self.data_root / "network" / "networks.json"
+
     # containers (runtime, owned by the shim while it runs)
     def bundle_dir(self, cid: str) -> Path:
         return self.exec_root / "containers" / cid

@@ -9,6 +9,7 @@ from cove.runtime.api.routes import (
     containers,
     distribution,
     images,
+    networks,
     plugins,
     swarm,
     system,
@@ -28,6 +29,7 @@ def make_router(backends: Backends) -> Router:
     router.add(images.routes(backends.images))
     router.add(distribution.routes(backends.images))
     router.add(volumes.routes(backends.volumes))
+    router.add(networks.routes(backends.networks))
     router.add(swarm.routes())
     router.add(plugins.routes())
     return router

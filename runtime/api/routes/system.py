@@ -1,9 +1,4 @@
-"""/_ping, /version, /info, /events, /system/df, and /networks/prune.
-
-There are no user-defined networks yet (containers get a loopback-only namespace), so
-``POST /networks/prune`` honestly deletes nothing. It exists because ``docker system
-prune`` calls it between the container and image prunes and stops at a 404.
-"""
+"""/_ping, /version, /info, /events and /system/df."""
 
 from __future__ import annotations
 
@@ -38,12 +33,6 @@ def routes(system: SystemBackend) -> list[Route]:
 
     def disk_usage(req: Request) -> Any:
         return system.disk_usage()
-
-    def prune_networks(req: Request) -> Any:
-        for key in req.filters():
-            if key not in ("until", "label", "label!"):
-                raise errors.InvalidParameter(f"Invalid filter '{key}'")
-        return {"NetworksDeleted": None}
 
     def events(req: Request) -> Any:
         filters = req.filters()
@@ -80,7 +69,6 @@ def routes(system: SystemBackend) -> list[Route]:
         ("GET", "/version", version),
         ("GET", "/info", info),
         ("GET", "/events", events),
-        ("POST", "/networks/prune", prune_networks),
         ("GET", "/system/df", disk_usage),
     ]
 

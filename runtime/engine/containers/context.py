@@ -40,6 +40,7 @@ class ContainerContext:
         self.events = events
         self.volumes = volumes
         self.network = network or ContainerNetworks(layout)
+        self.network.publish = events.publish
         self.lock = threading.RLock()
         self._by_id: dict[str, Container] = {}
         self._names: dict[str, str] = {}  # "/name" -> id

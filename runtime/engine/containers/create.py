@@ -35,7 +35,8 @@ def create(ctx: ContainerContext, body: Any, name: str | None,
     try:
         planned = volume_service.plan_mounts(merged, host, lambda ref: _volumes_from(ctx, ref))
         points = ctx.volumes.attach(cid, planned, ctx.images.lower_dirs(image_id))
-        container = _write_record(ctx, cid, canonical, merged, host, image_id, points)
+        container = _write_record(ctx, cid, canonical, merged, host, image_id, points,
+                                  body.get("NetworkingConfig"))
     except BaseException as exc:
         ctx.release_name(canonical)
         ctx.volumes.detach(cid, points, remove_anonymous=True)
@@ -87,7 +88,8 @@ def _volumes_from(ctx: ContainerContext, ref: str) -> list[MountPoint]:
 
 
 def _write_record(ctx: ContainerContext, cid: str, name: str, config: dict[str, Any],
-                  host: dict[str, Any], image_id: str, points: list[MountPoint]) -> Container:
+                  host: dict[str, Any], image_id: str, points: list[MountPoint],
+                  networking: Any = None) -> Container:
     """The container's directory, its /etc files and its record, in inspect's shape."""
     lay = ctx.layout
     lay.container_dir(cid).mkdir(mode=0o710)
@@ -127,7 +129,7 @@ def _write_record(ctx: ContainerContext, cid: str, name: str, config: dict[str, 
             "MergedDir": str(lay.bundle_rootfs(cid))}},
         "Mounts": mounts.inspect_mounts(host, points),
         "Config": config,
-        "NetworkSettings": ctx.network.created_settings(host),
+        "NetworkSettings": ctx.network.created_settings(host, networking),
         "_cove": {"mount_points": [point.to_record() for point in points]},
     }
     container = Container(lay, data)

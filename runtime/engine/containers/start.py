@@ -16,7 +16,7 @@ from typing import Any
 from cove.runtime import errors
 from cove.runtime.containers import shim_client
 from cove.runtime.containers.record import Container
-from cove.runtime.engine import create_config, host_modes
+from cove.runtime.engine import create_config
 from cove.runtime.engine.containers import exits, namespace_sharing, remove, restart_policy
 from cove.runtime.engine.containers.context import ContainerContext
 from cove.runtime.engine.containers.shim_spec import resources, shim_spec
@@ -33,7 +33,7 @@ def start_container(ctx: ContainerContext, container: Container) -> None:
     manager = ctx.cgroup(container)
     shutil.rmtree(ctx.layout.bundle_dir(container.id), ignore_errors=True)
     try:
-        host_modes.check_network_exists(container.host_config)
+        ctx.network.check_exists(container)
         manager.create(resources(container))
         sharing = namespace_sharing.plan(
             ctx, container,

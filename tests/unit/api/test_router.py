@@ -89,7 +89,7 @@ class Api:
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
     names = ("containers", "container_updates", "monitor", "execs", "container_files",
-             "images", "builds", "volumes", "system")
+             "images", "builds", "volumes", "system", "networks")
     fakes = {name: Recorder() for name in names}
     path = str(tmp_path / "api.sock")
     server = APIServer(path, make_router(Backends(**fakes)))  # type: ignore[arg-type]
@@ -141,7 +141,7 @@ def test_an_unrouted_body_is_drained_before_the_next_request_on_the_connection(
     api.fakes["system"].answers["info"] = {"ID": "x"}
     conn = UnixConnection(api.path)
     try:
-        for url in ("/networks/create", "/nothing/here", "/v1.99/info"):
+        for url in ("/nothing/there", "/nothing/here", "/v1.99/info"):
             body = json.dumps({"Name": "n", "Pad": "x" * 100_000}).encode()
             conn.request("POST", url, body=body, headers={"Content-Type": "application/json"})
             resp = conn.getresponse()
@@ -357,3 +357,22 @@ def test_json_query_parameters_must_be_objects(api: Api) -> None:
     status, body = api.json("GET", "/images/json?filters={bad")
     assert status == 400 and body["message"].startswith("invalid filter: ")
     assert api.fakes["builds"].calls == [] and api.fakes["images"].calls == []
+
+
+def test_network_routes_call_the_network_backend(api: Api) -> None:
+    fake = api.fakes["networks"]
+    fake.answers.update(create={"Id": "n" * 64, "Warning": ""}, list=[], inspect={"Name": "a"},
+                        prune={"NetworksDeleted": None})
+    assert api.json("POST", "/v1.41/networks/create", {"Name": "a"}) == \
+        (201, {"Id": "n" * 64, "Warning": ""})
+    assert fake.called("create")[0] == ({"Name": "a"},)
+    assert api.json("GET", "/networks?filters=" + '{"type":["custom"]}') == (200, [])
+    assert fake.called("list")[0] == ({"type": ["custom"]},)
+    assert api.json("GET", "/networks/a?verbose=true") == (200, {"Name": "a"})
+    assert fake.called("inspect")[0] == ("a", True, None)
+    assert api.json("DELETE", "/networks/a")[0] == 204
+    status, _, body = api.request("POST", "/networks/a/connect", b'{"Container": "c"}',
+                                  {"Content-Type": "application/json"})
+    assert (status, body) == (200, b"")
+    assert fake.called("connect")[0] == ("a", {"Container": "c"})
+    assert api.json("POST", "/networks/prune") == (200, {"NetworksDeleted": None})

@@ -78,7 +78,7 @@ def test_a_bridge_that_cannot_be_made_leaves_loopback_and_says_why(
     from cove.runtime.engine.container_network import NetworkConfig
     from cove.runtime.network.bridge import DefaultBridge
 
-    def refuse(self: DefaultBridge, live: object = None) -> None:
+    def refuse(self: DefaultBridge, live: object = None, networks: object = ()) -> None:
         raise errors.SystemError_("replace table ip cove: nft is not installed")
 
     monkeypatch.setattr(DefaultBridge, "setup", refuse)

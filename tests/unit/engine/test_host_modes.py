@@ -4,6 +4,8 @@ driver and platform. Nothing here is stored and then ignored."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cove.runtime import errors
@@ -51,11 +53,15 @@ def test_a_container_network_refuses_what_the_donor_decides() -> None:
         "conflicting options: dns and the network mode"
 
 
-def test_an_unknown_network_fails_at_start_as_in_dockerd() -> None:
+def test_an_unknown_network_fails_at_start_as_in_dockerd(tmp_path: Path) -> None:
+    from cove.runtime.engine.container_network import ContainerNetworks
+    from cove.runtime.store.layout import Layout
+
     validate({"Image": "busybox", "HostConfig": {"NetworkMode": "nosuch"}})
+    networks = ContainerNetworks(Layout(tmp_path / "data", tmp_path / "exec"))
     with pytest.raises(errors.NotFound, match="^network nosuch not found$"):
-        host_modes.check_network_exists({"NetworkMode": "nosuch"})
-    host_modes.check_network_exists({"NetworkMode": "none"})
+        networks.find("nosuch")
+    assert networks.find("none").driver == "null"
 
 
 def test_defaults_as_dockerd_shows_them_in_inspect() -> None:
@@ -178,13 +184,18 @@ def test_unset_values_as_clients_send_them_are_accepted() -> None:
         'Invalid isolation: "process" - linux only supports \'default\''
 
 
-def test_per_network_settings_are_refused_until_networking_lands() -> None:
+def test_per_network_settings_are_checked_at_start_but_ipv6_and_links_refused() -> None:
     for networking in ({"EndpointsConfig": {"bridge": {"IPAMConfig": {
                             "IPv4Address": "172.17.0.9"}}}},
                        {"EndpointsConfig": {"default": {"Aliases": ["web"]}}}):
-        with pytest.raises(errors.InvalidParameter, match="not supported by Cove yet"):
-            validate({"Image": "busybox", "NetworkingConfig": networking})
-    assert _refused({}, {"MacAddress": "02:42:ac:11:00:09"}) == \
-        "--mac-address is not supported by Cove yet"
+        validate({"Image": "busybox", "NetworkingConfig": networking})
+    validate({"Image": "busybox", "MacAddress": "02:42:ac:11:00:09"})
+    with pytest.raises(errors.InvalidParameter, match="not supported by Cove yet"):
+        validate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"n": {
+            "IPAMConfig": {"IPv6Address": "2001:db8::9"}}}}})
+    with pytest.raises(errors.InvalidParameter,
+                       match="^Container cannot be connected to network endpoints: a, b$"):
+        validate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"a": {},
+                                                                               "b": {}}}})
     validate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {
         "default": {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": ""}}}})
