@@ -55,9 +55,12 @@ def format_template(fmt: str | None) -> Template | None:
 def write_inspected(cli: Cli, found: list[Any], template: Template | None,
                     errors: list[str]) -> int:
     """What every ``inspect`` prints: the objects found, then the lookups that failed
-    (exit status 1 if any did)."""
+    (exit status 1 if any did). With a template and nothing found, docker prints an
+    empty line."""
     if template is None:
         cli.out(go_indent_json(found))
+    elif not found:
+        cli.out()
     else:
         for item in found:
             try:

@@ -63,6 +63,11 @@ GROUPS = {
         "rm": ("volumes", "volume rm"), "remove": ("volumes", "volume rm"),
         "prune": ("volumes", "volume prune"),
     },
+    "network": {
+        **{name: ("networks", f"network {name}") for name in (
+            "create", "ls", "inspect", "rm", "prune", "connect", "disconnect")},
+        "list": ("networks", "network ls"), "remove": ("networks", "network rm"),
+    },
     "builder": {"build": ("build", "build"), "prune": ("build", "builder prune")},
     "context": {"ls": ("context", "context ls"), "list": ("context", "context ls"),
                 "use": ("context", "context use"), "inspect": ("context", "context inspect"),
@@ -96,6 +101,7 @@ Management Commands:
   context     Manage contexts
   image       Manage images
   machine     Manage the Linux VM the engine runs in
+  network     Manage networks
   system      Manage Cove
   volume      Manage volumes
 

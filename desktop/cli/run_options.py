@@ -60,7 +60,12 @@ def configure(parser: FlagParser, run: bool) -> None:
     add("--stop-timeout", type=int, default=None, help="Timeout (in seconds) to stop a container")
     add("--cidfile", default=None, help="Write the container ID to the file")
     add("--platform", default=None, help="Set platform if server is multi-platform capable")
-    add("--network", "--net", default=None, help="Connect a container to a network")
+    add("--network", "--net", action="append", default=[], value_type="network", help="Connect a container to a network")
+    add("--network-alias", "--net-alias", action="append", default=[], help="Add network-scoped alias for the container")
+    add("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
+    add("--ip6", default="", help="IPv6 address (e.g., 2001:db8::33)")
+    add("--link-local-ip", action="append", default=[], help="Container IPv4/IPv6 link-local addresses")
+    add("--mac-address", default="", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)")
     add("--pull", default="missing", help='Pull image before running ("always", "missing", "never")')
     add("-q", "--quiet", action="store_true", help="Suppress the pull output")
     add("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
@@ -420,8 +425,12 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
         host_config["PidsLimit"] = args.pids_limit
     if args.init:
         host_config["Init"] = True
-    if args.network:
-        host_config["NetworkMode"] = args.network
+    endpoints: dict[str, Any] = {}
+    if args.network or args.network_alias or args.ip or args.ip6 or args.link_local_ip:
+        from .network_options import endpoints_config
+
+        host_config["NetworkMode"], endpoints = endpoints_config(
+            args.network, args.network_alias, args.ip, args.ip6, args.link_local_ip)
     if bindings:
         host_config["PortBindings"] = bindings
     if args.publish_all:
@@ -464,6 +473,10 @@ def build_create_body(args: Namespace, image: str, command: list[str], run: bool
     }
     if volumes:
         body["Volumes"] = volumes
+    if args.mac_address:
+        body["MacAddress"] = args.mac_address
+    if endpoints:
+        body["NetworkingConfig"] = {"EndpointsConfig": endpoints}
     if exposed:
         body["ExposedPorts"] = exposed
     if args.entrypoint is not None:

@@ -284,6 +284,30 @@ class APIClient(ImageCalls):
         finally:
             response.close()
 
+    # --- networks -------------------------------------------------------------------
+
+    def networks(self, filters: dict[str, list[str]] | None = None) -> list[JSON]:
+        return self._call("GET", "/networks", {"filters": filters or None}) or []
+
+    def create_network(self, body: JSON) -> JSON:
+        """``POST /networks/create``; ``body`` is the whole request, ``Name`` included."""
+        return self._call("POST", "/networks/create", None, body)
+
+    def inspect_network(self, ref: str, verbose: bool = False, scope: str | None = None) -> JSON:
+        return self._call("GET", f"/networks/{quote(ref)}",
+                          {"verbose": "true" if verbose else None, "scope": scope or None})
+
+    def remove_network(self, ref: str) -> None:
+        self._call("DELETE", f"/networks/{quote(ref)}")
+
+    def connect_network(self, ref: str, container: str, endpoint: JSON | None = None) -> None:
+        self._call("POST", f"/networks/{quote(ref)}/connect", None,
+                   {"Container": container, "EndpointConfig": endpoint})
+
+    def disconnect_network(self, ref: str, container: str, force: bool = False) -> None:
+        self._call("POST", f"/networks/{quote(ref)}/disconnect", None,
+                   {"Container": container, "Force": force})
+
     def prune_networks(self, filters: dict[str, list[str]] | None = None) -> JSON:
         return self._call("POST", "/networks/prune", {"filters": filters or None})
 
