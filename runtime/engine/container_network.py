@@ -517,7 +517,7 @@ class ContainerNetworks:
                 list(container.config.get("ExposedPorts") or {}), entries, primary, pid)
         if primary is not None and primary.publications:
             self._write_ports()
-        self._write_hosts(container, primary)
+        self._write_hosts(container, list(made.values()))
         for _name, record, _ in plan:
             self._event("connect", record, container.id)
 
@@ -542,7 +542,10 @@ class ContainerNetworks:
                 raise
             raise endpoint_error(container.name, endpoint_id, exc) from exc
         shown = None if record.predefined else [*aliases, short]
-        return endpoint, network_settings.endpoint_entry(entry, record.id, endpoint, shown)
+        gateway = "" if record.internal else str(record.pools[0].gateway) if record.pools \
+            else str(self.bridge.segment(self.key(record)).gateway.ip)
+        return endpoint, network_settings.endpoint_entry(entry, record.id, endpoint, shown,
+                                                         gateway)
 
     def _endpoint_settings(self, container: Container, record: NetworkRecord,
                            entry: dict[str, Any]) -> tuple[list[str], IPv4Address | None]:
@@ -566,15 +569,18 @@ class ContainerNetworks:
                 "with user configured subnets")
         return aliases, _ipv4(text) if text else None
 
-    def _write_hosts(self, container: Container, primary: Endpoint | None) -> None:
-        own = None
-        if primary is not None:
-            own = (str(primary.address.ip), container.config.get("Hostname") or "",
-                   container.config.get("Domainname") or "")
-        _write_in_place(
-            self.layout.container_hosts(container.id),
-            create_config.hosts_file(container.host_config, own, self.host_gateway()),
-        )
+    def _write_hosts(self, container: Container, endpoints: list[Endpoint]) -> None:
+        """/etc/hosts with a line of the container's own name for each of its endpoints,
+        the default route's first, as libnetwork adds one at each join."""
+        name = (container.config.get("Hostname") or "",
+                container.config.get("Domainname") or "")
+        own = (str(endpoints[0].address.ip), *name) if endpoints else None
+        text = create_config.hosts_file(container.host_config, own, self.host_gateway())
+        if endpoints:
+            line = text.rstrip("\n").rsplit("\n", 1)[-1]
+            names = line.split("\t", 1)[1]
+            text += "".join(f"{e.address.ip}\t{names}\n" for e in endpoints[1:])
+        _write_in_place(self.layout.container_hosts(container.id), text)
 
     def detach(self, container: Container) -> None:
         """Take the container off its networks (its veths, addresses, ports, rules,
@@ -612,41 +618,40 @@ class ContainerNetworks:
 
     # connect and disconnect
 
-    def connect(self, container: Container, record: NetworkRecord, config: dict[str, Any],
-                pid: int | None) -> None:
+    def connect(self, container: Container, record: NetworkRecord | None, ref: str,
+                config: dict[str, Any], pid: int | None) -> None:
         """``POST /networks/{id}/connect``: a running container (``pid``) gets a new
-        interface live; a stopped one has the network recorded for its next start."""
-        host = container.host_config
-        mode = host.get("NetworkMode") or ""
-        if mode.startswith("container:"):
-            raise errors.Forbidden(
-                "container sharing network namespace with another container or host cannot "
-                "be connected to any other network")
-        if mode == "host" or record.driver == "host":
-            raise errors.Forbidden(
-                "container cannot be disconnected from host network or connected to host "
-                "network")
-        if mode == "none" or record.driver == "null":
-            raise errors.Forbidden(
-                "container cannot be connected to multiple networks with one of the "
-                "networks in private (none) mode")
+        interface live; a stopped one has the network recorded for its next start, as
+        asked (dockerd records even a network it cannot find then: ``record`` None, and
+        the start fails)."""
+        if pid is None or self.bridge is None:
+            entry = network_settings.network_entry()
+            for key in ("IPAMConfig", "Links", "Aliases", "DriverOpts", "MacAddress"):
+                if key in config:
+                    entry[key] = config[key]
+            name = ref
+            if record is not None:
+                self._check_mode(container, record)
+                aliases, _ = self._endpoint_settings(container, record, entry)
+                if not record.predefined:
+                    entry["Aliases"] = [*aliases, container.id[:12]]
+                name = record.name
+            with container.lock:
+                container.data.setdefault("NetworkSettings", {}).setdefault(
+                    "Networks", {})[name] = entry
+            return
+        assert record is not None
+        self._check_mode(container, record)
         with container.lock:
             networks = container.data.setdefault("NetworkSettings", {}).setdefault(
                 "Networks", {})
-            if record.name in networks:
-                raise errors.Forbidden(
-                    f"endpoint with name {container.name.lstrip('/')} already exists in "
-                    f"network {record.name}")
-        entry = network_settings.network_entry(
-            network_id=record.id, aliases=list(config.get("Aliases") or []) or None,
-            ipam=_ipam_asked(config))
-        aliases, _ = self._endpoint_settings(container, record, entry)
-        if pid is None or self.bridge is None:
-            if aliases and not record.predefined:
-                entry["Aliases"] = aliases
-            with container.lock:
-                networks[record.name] = entry
-            return
+            connected = record.name in networks
+        if connected or self.key(record) in recorded_endpoints(container):
+            raise errors.Forbidden(
+                f"endpoint with name {container.name} already exists in network "
+                f"{record.name}")
+        entry = {key: config.get(key) for key in ("IPAMConfig", "Links", "Aliases",
+                                                  "DriverOpts")}
         had = recorded_endpoints(container)
         used = {e.interface for e in had.values()}
         index = next(i for i in range(len(used) + 1)
@@ -658,14 +663,33 @@ class ContainerNetworks:
             had[endpoint.network] = endpoint
             _keep_endpoints(container, had)
             networks[record.name] = shown
+            network_settings.top_level(container.data["NetworkSettings"])
+        self._write_hosts(container, sorted(had.values(), key=lambda e: e.interface))
         self._event("connect", record, container.id)
+
+    @staticmethod
+    def _check_mode(container: Container, record: NetworkRecord) -> None:
+        """What a container's network mode rules out (dockerd's words)."""
+        mode = container.host_config.get("NetworkMode") or ""
+        if mode.startswith("container:"):
+            raise errors.InvalidParameter(
+                "container sharing network namespace with another container or host cannot "
+                "be connected to any other network")
+        if mode == "host" or record.driver == "host":
+            raise errors.InvalidParameter(
+                "container cannot be disconnected from host network or connected to host "
+                "network")
+        if mode == "none" or record.driver == "null":
+            raise errors.InvalidParameter(
+                "container cannot be connected to multiple networks with one of the "
+                "networks in private (none) mode")
 
     def disconnect(self, container: Container, record: NetworkRecord, running: bool) -> None:
         """``POST /networks/{id}/disconnect``: the container's endpoint there goes (live
         for a running one), and the network from its record."""
         if running and (container.host_config.get("NetworkMode") or "") == "host" \
                 and record.driver == "host":
-            raise errors.Forbidden(
+            raise errors.InvalidParameter(
                 "container cannot be disconnected from host network or connected to host "
                 "network")
         with container.lock:
@@ -684,10 +708,9 @@ class ContainerNetworks:
         with container.lock:
             _keep_endpoints(container, had)
             networks.pop(record.name, None)
-            if record.predefined and record.name == "bridge":
-                container.data["NetworkSettings"].update(
-                    IPAddress="", IPPrefixLen=0, Gateway="", EndpointID="", MacAddress="")
+            network_settings.top_level(container.data["NetworkSettings"])
         if endpoint is not None:
+            self._write_hosts(container, sorted(had.values(), key=lambda e: e.interface))
             if endpoint.publications:
                 self._write_ports()
             self._event("disconnect", record, container.id)

@@ -44,18 +44,32 @@ def network_entry(endpoint_id: str = "", gateway: str = "", prefix: int = 0,
 
 
 def endpoint_entry(entry: dict[str, Any], network_id: str, endpoint: Endpoint,
-                   aliases: list[str] | None) -> dict[str, Any]:
-    """``entry`` (what create or connect asked for) with the endpoint made for it."""
-    return network_entry(
+                   aliases: list[str] | None, gateway: str) -> dict[str, Any]:
+    """``entry`` (what create or connect asked for, its settings kept as given) with the
+    endpoint made for it; ``gateway`` is the network's (empty on an internal one), shown
+    whether or not the container's default route goes through it, as dockerd shows it."""
+    made = network_entry(
         endpoint.endpoint_id,
-        str(endpoint.gateway) if endpoint.gateway is not None else "",
+        gateway,
         endpoint.address.network.prefixlen,
         str(endpoint.address.ip),
         network_id=network_id,
         mac=endpoint.mac_address,
-        aliases=aliases,
-        ipam=entry.get("IPAMConfig") or None,
     )
+    for key in ("IPAMConfig", "Links", "Aliases", "DriverOpts"):
+        made[key] = entry.get(key)
+    if aliases is not None:
+        made["Aliases"] = aliases
+    return made
+
+
+def top_level(settings: dict[str, Any]) -> None:
+    """The deprecated top-level fields from the default bridge's entry (or emptied)."""
+    bridge = (settings.get("Networks") or {}).get(DEFAULT_NETWORK) or {}
+    settings.update(EndpointID=bridge.get("EndpointID", ""), Gateway=bridge.get("Gateway", ""),
+                    IPAddress=bridge.get("IPAddress", ""),
+                    IPPrefixLen=bridge.get("IPPrefixLen", 0),
+                    MacAddress=bridge.get("MacAddress", ""))
 
 
 def cleared(entry: dict[str, Any]) -> dict[str, Any]:

@@ -104,14 +104,19 @@ class NetworkService:
         if not isinstance(body, dict):
             raise errors.InvalidParameter("invalid JSON: the connect request must be an object")
         container = self.containers.get(str(body.get("Container") or ""))
-        record = self.network.find(ref)
         config = body.get("EndpointConfig") or {}
         if not isinstance(config, dict):
             raise errors.InvalidParameter("invalid EndpointConfig")
         with container.op_lock:
             running = container.running
+            record: NetworkRecord | None = None
+            try:
+                record = self.network.find(ref)
+            except errors.NotFound:
+                if running:
+                    raise
             pid = int(container.state.get("Pid") or 0) if running else None
-            self.network.connect(container, record, config, pid or None)
+            self.network.connect(container, record, ref, config, pid or None)
             container.save()
 
     def disconnect(self, ref: str, body: Any) -> None:

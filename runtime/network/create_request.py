@@ -166,9 +166,11 @@ def _pool_request(configs: Any) -> PoolRequest:
 
 def pools(request: PoolRequest, subnet: IPv4Network) -> tuple[IpamPool, ...]:
     """The network's IPAM configuration once its subnet is known: the gateway is the
-    one asked for, else the subnet's first host address."""
+    one asked for, else the subnet's first host address (shown by inspect unless the user
+    gave the subnet without it, as dockerd shows it)."""
     gateway = request.gateway or next(subnet.hosts(), subnet.network_address)
-    return (IpamPool(subnet, gateway, request.ip_range, request.aux),)
+    shown = request.subnet is None or request.gateway is not None
+    return (IpamPool(subnet, gateway, request.ip_range, request.aux, shown),)
 
 
 def overlapping(subnet: IPv4Network, others: Iterable[IPv4Network]) -> bool:

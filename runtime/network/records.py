@@ -35,18 +35,21 @@ BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
 @dataclass(frozen=True)
 class IpamPool:
     """One entry of ``IPAM.Config``: a subnet, its gateway, the range addresses are given
-    from (``--ip-range``) and addresses kept out of use (``--aux-address``)."""
+    from (``--ip-range``) and addresses kept out of use (``--aux-address``). dockerd shows
+    the gateway of a subnet the user gave only when the user gave it too (``shown``)."""
 
     subnet: IPv4Network
     gateway: IPv4Address
     ip_range: IPv4Network | None = None
     aux: tuple[tuple[str, IPv4Address], ...] = ()
+    gateway_shown: bool = True
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Subnet": str(self.subnet)}
         if self.ip_range is not None:
             out["IPRange"] = str(self.ip_range)
-        out["Gateway"] = str(self.gateway)
+        if self.gateway_shown:
+            out["Gateway"] = str(self.gateway)
         if self.aux:
             out["AuxiliaryAddresses"] = {name: str(a) for name, a in self.aux}
         return out
@@ -59,7 +62,17 @@ class IpamPool:
             IPv4Network(data["IPRange"]) if data.get("IPRange") else None,
             tuple((str(k), IPv4Address(v))
                   for k, v in sorted((data.get("AuxiliaryAddresses") or {}).items())),
+            bool(data.get("Gateway")),
         )
+
+    def to_record(self) -> dict[str, Any]:
+        """As kept on disk: the gateway always (``GatewayShown`` says if inspect shows it)."""
+        return {**self.to_json(), "Gateway": str(self.gateway),
+                "GatewayShown": self.gateway_shown}
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> IpamPool:
+        return replace(cls.from_json(data), gateway_shown=bool(data.get("GatewayShown", True)))
 
 
 @dataclass(frozen=True)
@@ -116,7 +129,9 @@ class NetworkRecord:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.inspect(), "Containers": None, "UserSubnet": self.user_subnet}
+        shown = self.inspect()
+        shown["IPAM"]["Config"] = [pool.to_record() for pool in self.pools]
+        return {**shown, "Containers": None, "UserSubnet": self.user_subnet}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> NetworkRecord:
@@ -132,7 +147,7 @@ class NetworkRecord:
             options={str(k): str(v) for k, v in (data.get("Options") or {}).items()},
             ipam_options=None if ipam.get("Options") is None
             else {str(k): str(v) for k, v in ipam["Options"].items()},
-            pools=tuple(IpamPool.from_json(p) for p in ipam.get("Config") or []),
+            pools=tuple(IpamPool.from_record(p) for p in ipam.get("Config") or []),
             user_subnet=bool(data.get("UserSubnet")),
         )
 

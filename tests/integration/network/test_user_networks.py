@@ -96,6 +96,10 @@ def test_create_inspect_ls_rm_with_the_docker_cli(netlab: NetLab, docker: CLI) -
     assert info["Id"] == nid and info["Driver"] == "bridge" and info["Scope"] == "local"
     assert info["IPAM"] == {"Driver": "default", "Options": {}, "Config": [
         {"Subnet": "10.77.0.0/24", "IPRange": "10.77.0.128/25", "Gateway": "10.77.0.254"}]}
+    given = json.loads(_ok(docker, "network", "inspect", _ok(
+        docker, "network", "create", "--subnet", "10.76.0.0/24", "nogw").strip()))[0]
+    assert given["IPAM"]["Config"] == [{"Subnet": "10.76.0.0/24"}]  # as dockerd shows it
+    _ok(docker, "network", "rm", "nogw")
     assert info["Labels"] == {"team": "a"} and info["Internal"] is False
     assert info["Containers"] == {}
     # by unique ID prefix too
@@ -226,8 +230,14 @@ def test_connect_and_disconnect_a_running_container(netlab: NetLab, cove: CLI) -
     _ok(cove, "network", "connect", "--alias", "r2", "--ip", "10.79.0.77", "two", "roamer")
     assert "inet 10.79.0.77/24" in _ok(cove, "exec", "roamer", "ip", "addr", "show", "eth1")
     assert _fetch(cove, "roamer", target).stdout == "hello-server\n"
-    entry = _inspect(cove, "roamer")["NetworkSettings"]["Networks"]["two"]
-    assert entry["IPAddress"] == "10.79.0.77" and entry["Aliases"][0] == "r2"
+    roamer = _inspect(cove, "roamer")
+    entry = roamer["NetworkSettings"]["Networks"]["two"]
+    assert entry["IPAddress"] == "10.79.0.77" and entry["Aliases"] == ["r2", roamer["Id"][:12]]
+    # as libnetwork: a line of the container's own name for each endpoint
+    hosts = _ok(cove, "exec", "roamer", "cat", "/etc/hosts").splitlines()
+    short = roamer["Id"][:12]
+    assert hosts[-2:] == [f"{_address(cove, 'roamer', 'one')}\t{short}",
+                          f"10.79.0.77\t{short}"]
     again = cove("network", "connect", "two", "roamer")
     assert again.returncode == 1
     assert "endpoint with name roamer already exists in network two" in again.stderr

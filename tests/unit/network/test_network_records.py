@@ -70,8 +70,11 @@ def test_create_requests_are_checked_with_dockerds_words() -> None:
     asked = create_request.parse({"Name": "n", "Internal": True, "Labels": {"a": "b"},
                                   "IPAM": {"Config": [{"Subnet": "10.1.0.0/16"}]}})
     assert asked.internal and asked.labels == {"a": "b"}
-    assert create_request.pools(asked.pool, IPv4Network("10.1.0.0/16")) == \
-        (IpamPool(IPv4Network("10.1.0.0/16"), IPv4Address("10.1.0.1")),)
+    # dockerd shows no gateway for a subnet given without one
+    pool = create_request.pools(asked.pool, IPv4Network("10.1.0.0/16"))[0]
+    assert pool.gateway == IPv4Address("10.1.0.1")
+    assert pool.to_json() == {"Subnet": "10.1.0.0/16"}
+    assert IpamPool.from_record(pool.to_record()) == pool
 
 
 def test_a_subnet_is_chosen_clear_of_routes_and_other_networks() -> None:
