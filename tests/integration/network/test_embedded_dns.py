@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from ipaddress import IPv4Address
 
@@ -92,7 +93,11 @@ def test_a_namespace_resolves_containers_and_the_outside_through_127_0_0_11(
         assert "10.6.0.2" not in _nslookup(netlab, ns, "web")
     finally:
         dns.close()
-    # nothing of the resolver is left open to hold the namespace
+    # nothing of the resolver is left open to hold the namespace (the nft contexts' netlink
+    # sockets are closed by a reaper thread, a few milliseconds later)
+    deadline = time.monotonic() + 10
+    while len(os.listdir("/proc/self/fd")) != fds and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert len(os.listdir("/proc/self/fd")) == fds
 
 
