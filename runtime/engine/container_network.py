@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from cove.runtime import errors
 from cove.runtime.containers.record import Container, now_rfc3339
 from cove.runtime.engine import create_config, network_settings
+from cove.runtime.engine.container_dns import ContainerDns
 from cove.runtime.network import create_request, ports
 from cove.runtime.network.create_request import CreateRequest
 from cove.runtime.network.pools import (
@@ -188,6 +189,7 @@ class ContainerNetworks:
         self.publish: Callable[[str, str, str, dict[str, str]], None] | None = None
         """Set by the engine: publishes an event (type, action, actor id, attributes)."""
         self._bridge: BridgeDriver | None = None
+        self.dns = ContainerDns(self.lookup, self.reverse_lookup, self._networks_of)
         # set once the bridge is set up (or failed, or there is none): setup runs on a
         # thread of its own, and whatever needs the bridge waits for it
         self._ready = threading.Event()
@@ -324,10 +326,11 @@ class ContainerNetworks:
         endpoints = [e for c in live for e in recorded_endpoints(c).values()]
         segments = [self._segment(r) for r in self.store.all()
                     if r.bridged and not r.predefined and r.pools]
-        threading.Thread(target=self._setup, args=(endpoints, segments), name="bridge-setup",
-                         daemon=True).start()
+        threading.Thread(target=self._setup, args=(endpoints, segments, list(live)),
+                         name="bridge-setup", daemon=True).start()
 
-    def _setup(self, endpoints: list[Endpoint], segments: list[Segment]) -> None:
+    def _setup(self, endpoints: list[Endpoint], segments: list[Segment],
+               live: list[Container]) -> None:
         assert self._bridge is not None
         try:
             self._bridge.setup(live=endpoints, networks=segments)
@@ -345,6 +348,13 @@ class ContainerNetworks:
         finally:
             self._ready.set()
         self._write_ports()
+        for container in live:  # their resolver, as before the restart
+            pid = int(container.state.get("Pid") or 0)
+            if pid:
+                try:
+                    self._sync_dns(container, pid)
+                except errors.EngineError as exc:
+                    log.warning("no embedded DNS for %s: %s", container.id[:12], exc.message)
         self._warn_of_forward_drops()
 
     def _warn_of_forward_drops(self) -> None:
@@ -510,6 +520,12 @@ class ContainerNetworks:
             for endpoint in made.values():
                 self.bridge.detach(container.id, endpoint)
             raise
+        try:
+            self._sync_dns(container, pid, [record for _, record, _ in plan])
+        except BaseException:
+            for endpoint in made.values():
+                self.bridge.detach(container.id, endpoint)
+            raise
         primary = next(iter(made.values()), None)
         with container.lock:
             _keep_endpoints(container, made)
@@ -587,6 +603,7 @@ class ContainerNetworks:
         flows); safe to repeat, and for a container that was never on one."""
         if self.bridge is None or not joins_networks(container.host_config):
             return
+        self.dns.stop(container.id)
         had = recorded_endpoints(container)
         for endpoint in had.values():
             self.bridge.detach(container.id, endpoint)
@@ -665,6 +682,7 @@ class ContainerNetworks:
             networks[record.name] = shown
             network_settings.top_level(container.data["NetworkSettings"])
         self._write_hosts(container, sorted(had.values(), key=lambda e: e.interface))
+        self._sync_dns(container, pid)
         self._event("connect", record, container.id)
 
     @staticmethod
@@ -711,6 +729,9 @@ class ContainerNetworks:
             network_settings.top_level(container.data["NetworkSettings"])
         if endpoint is not None:
             self._write_hosts(container, sorted(had.values(), key=lambda e: e.interface))
+            pid = int(container.state.get("Pid") or 0)
+            if pid:
+                self._sync_dns(container, pid)
             if endpoint.publications:
                 self._write_ports()
             self._event("disconnect", record, container.id)
@@ -736,6 +757,21 @@ class ContainerNetworks:
         """Take ``owner`` off the default bridge; idempotent."""
         if self.bridge is not None:
             self.bridge.detach(owner)
+
+    def _networks_of(self, owner: str) -> list[NetworkRecord]:
+        """The networks ``owner`` has an endpoint on now."""
+        if self.bridge is None:
+            return []
+        keys = {e.network for e in self.bridge.all_endpoints() if e.owner == owner}
+        return [r for r in (self._record_for_key(k) for k in sorted(keys)) if r is not None]
+
+    def _sync_dns(self, container: Container, pid: int,
+                  records: Sequence[NetworkRecord] | None = None) -> None:
+        """The embedded DNS of ``container`` for the networks it is on (``records``, else
+        those of its endpoints now)."""
+        if records is None:
+            records = self._networks_of(container.id)
+        self.dns.sync(container, pid, records, self.layout.container_resolv(container.id))
 
     def lookup(self, owner: str, name: str) -> list[IPv4Address]:
         """What ``name`` resolves to for container ``owner``: the addresses of the

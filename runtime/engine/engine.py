@@ -77,6 +77,7 @@ class Engine:
 
     def stop(self) -> None:
         self.health.close()
+        self.networks.network.dns.close()
         shim_client.warm_shims.close()
 
     def _ensure_image(self, ref: str, make_archive: Callable[[], bytes]) -> None:

@@ -15,22 +15,33 @@ from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
 
 class FakeUpstream:
-    def __init__(self, names: dict[str, str] | None = None, address: str = "127.0.0.1"):
+    """``netns`` (a namespace's path) puts the server's sockets in that namespace, on
+    ``port`` (53 for one a container names with ``--dns``)."""
+
+    def __init__(self, names: dict[str, str] | None = None, address: str = "127.0.0.1",
+                 netns: str | None = None, port: int = 0):
+        from cove.runtime.linux.netns import in_netns
+
         self.names = {k.lower().rstrip("."): v for k, v in (names or {}).items()}
         self.truncate_udp = False
         self.silent = False
         self.asked: list[tuple[str, str]] = []
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._udp.bind((address, 0))
+        self._udp, self._tcp = in_netns(netns, lambda: self._bind(address, port))
         port = self._udp.getsockname()[1]
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._tcp.bind((address, port))
-        self._tcp.listen(16)
         self.server = f"{address}:{port}"
         self._stop_r, self._stop_w = socket.socketpair()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def _bind(address: str, port: int) -> tuple[socket.socket, socket.socket]:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((address, port))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind((address, udp.getsockname()[1]))
+        tcp.listen(16)
+        return udp, tcp
 
     def _answer(self, data: bytes, transport: str) -> bytes | None:
         request = DNSRecord.parse(data)
