@@ -284,7 +284,7 @@ class ContainerNetworks:
                 id=new_id(), name=request.name, driver="bridge", created=now_rfc3339(),
                 internal=request.internal, attachable=request.attachable,
                 labels=dict(request.labels), options=dict(request.options),
-                ipam_options=dict(request.ipam_options),
+                ipam_options=request.ipam_options,
                 pools=create_request.pools(request.pool, subnet),
                 user_subnet=request.pool.subnet is not None)
             if any(r.link == record.link for r in self.store.all() if r.bridged):

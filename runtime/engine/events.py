@@ -56,7 +56,7 @@ class EventBus:
 
 
 def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
-    """Docker's event filters: type, event/action, container, image, label."""
+    """Docker's event filters: type, event/action, container, network, image, label."""
     actor = event["Actor"]
     attrs = actor["Attributes"]
     for key, values in filters.items():
@@ -69,6 +69,10 @@ def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
             return False
         if key == "container" and (event["Type"] != "container" or not any(
                 actor["ID"].startswith(v) or attrs.get("name") == v for v in values)):
+            return False
+        if key == "network" and (event["Type"] != "network" or not any(
+                actor["ID"].startswith(v) or attrs.get("name", "").startswith(v)
+                for v in values)):
             return False
         if key == "image" and not any(
                 attrs.get("image") == v or attrs.get("name") == v or actor["ID"] == v for v in values):

@@ -49,10 +49,11 @@ class NetworkService:
         return bool(self._containers_of(record))
 
     def list(self, filter_args: Filters) -> JSONList:
+        """As dockerd 20.10 lists them: without their containers (``Containers`` is
+        empty), and so ``dangling=true`` keeps every user network, in use or not."""
         records = sorted(self.network.networks(), key=lambda r: r.created)
-        kept = filters.select(records, filter_args, self._in_use)
-        return [{**self.network.inspect_network(r), "Containers": self._containers_of(r)}
-                for r in kept]
+        kept = filters.select(records, filter_args, lambda record: False)
+        return [self.network.inspect_network(r) for r in kept]
 
     def inspect(self, ref: str, verbose: bool = False, scope: str | None = None) -> \
             dict[str, Any]:

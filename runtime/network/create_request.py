@@ -39,7 +39,7 @@ class CreateRequest:
     attachable: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
-    ipam_options: dict[str, str] = field(default_factory=dict)
+    ipam_options: dict[str, str] | None = None  # null when sent as null, as dockerd keeps it
     pool: PoolRequest = field(default_factory=PoolRequest)
 
 
@@ -128,7 +128,7 @@ def parse(body: Any) -> CreateRequest:
         attachable=bool(body.get("Attachable")),
         labels=_strings(body.get("Labels"), "Labels"),
         options=options,
-        ipam_options=ipam_options,
+        ipam_options=None if ipam.get("Options") is None else ipam_options,
         pool=_pool_request(ipam.get("Config") or []),
     )
 
