@@ -11,7 +11,7 @@ from typing import Any
 
 import docker
 import pytest
-from docker.errors import APIError, NotFound
+from docker.errors import APIError
 
 from tests.support.coved import Coved
 from tests.support.images import busybox_archive
