@@ -235,9 +235,11 @@ class ContainerNetworks:
     # networks
 
     def networks(self) -> list[NetworkRecord]:
-        """Every network this daemon shows: the default bridge only when it has one."""
-        return [r for r in self.store.all()
-                if not (r.predefined and r.name == "bridge" and self.bridge is None)]
+        """Every network this daemon shows: the bridge driver's (the default bridge and
+        the user networks) only when it has one, so a container on a user network kept
+        from a daemon with a bridge gets dockerd's 404 at start, never loopback only."""
+        bridged = self.bridge is not None
+        return [r for r in self.store.all() if bridged or not r.bridged]
 
     def find(self, ref: str) -> NetworkRecord:
         return self.store.find(ref, self.networks())

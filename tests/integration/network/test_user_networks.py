@@ -286,10 +286,22 @@ def test_rm_kill_and_daemon_restart_leave_nothing_and_keep_addresses(
     wait_for(lambda: _ok(cove, "inspect", "-f", "{{.State.Status}}", "doomed").strip()
              == "exited")
     assert _inspect(cove, "doomed")["NetworkSettings"]["Networks"]["life"]["IPAddress"] == ""
+    _ok(cove, "run", "-d", "--name", "orphan", "--network", "life", "busybox", "sleep", "300")
+    orphan = _address(cove, "orphan", "life")
     veths = [n for n in _ours(netlab) if n.startswith("cove-")]
-    # a daemon killed and started again: live endpoints kept, addresses too
+    # a daemon killed, one container dying meanwhile, the daemon started again: live
+    # endpoints kept with their addresses, the dead one's veth swept and address freed
+    orphan_pid = int(_ok(cove, "inspect", "-f", "{{.State.Pid}}", "orphan"))
     lab_coved.kill9()
+    os.kill(orphan_pid, signal.SIGKILL)
     lab_coved.start()
+    wait_for(lambda: _ok(cove, "inspect", "-f", "{{.State.Status}}", "orphan").strip()
+             == "exited")
+    assert len([n for n in _ours(netlab) if n.startswith("cove-")]) == len(veths) - 1
+    veths = [n for n in _ours(netlab) if n.startswith("cove-")]
+    _ok(cove, "run", "-d", "--name", "heir", "--network", "life", "busybox", "sleep", "300")
+    assert _address(cove, "heir", "life") == orphan
+    _ok(cove, "rm", "-f", "heir", "orphan")
     assert _address(cove, "keep", "life") == keep_life
     assert _address(cove, "keep", "side") == keep_side
     assert [n for n in _ours(netlab) if n.startswith("cove-")] == veths
@@ -298,3 +310,14 @@ def test_rm_kill_and_daemon_restart_leave_nothing_and_keep_addresses(
     _ok(cove, "network", "rm", "life", "side")
     assert _ours(netlab) == before_links
     assert _table(netlab) == before_table
+
+
+def test_a_daemon_without_a_bridge_shows_host_and_none_and_refuses_networks(
+        coved: Coved) -> None:
+    """The shared coved runs with --bridge none: no bridge driver, so no user network."""
+    status, listed = coved.request("GET", "/networks")
+    assert status == 200 and sorted(n["Name"] for n in listed) == ["host", "none"]
+    status, body = coved.request("POST", "/networks/create", {"Name": "nobridge-net"})
+    assert status == 400 and "need the bridge driver" in body["message"]
+    status, body = coved.request("GET", "/networks/bridge")
+    assert (status, body) == (404, {"message": "network bridge not found"})
