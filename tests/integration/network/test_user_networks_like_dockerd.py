@@ -5,6 +5,8 @@ aside)."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +15,7 @@ import docker
 import pytest
 from docker.errors import APIError
 
+from tests.support.clis import DOCKER
 from tests.support.coved import Coved
 from tests.support.images import busybox_archive
 from tests.support.lab_dockerd import running_lab_dockerd
@@ -126,3 +129,80 @@ def test_create_and_destroy_events(client: docker.DockerClient) -> None:
             for e in events] == [
         ("network", "create", net.id, {"name": "ev-net", "type": "bridge"}, "local"),
         ("network", "destroy", net.id, {"name": "ev-net", "type": "bridge"}, "local")]
+
+
+STEPS: list[tuple[str, ...]] = [
+    ("network", "create", "--subnet", "10.92.0.0/24", "--label", "k=v", "cmp-a"),
+    ("network", "create", "cmp-b"),
+    ("run", "-d", "--name", "cmp-c1", "--network", "cmp-a", "--network-alias", "al",
+     "--ip", "10.92.0.9", "busybox", "sleep", "300"),
+    ("inspect", "-f", "{{json .NetworkSettings.Networks}} {{.NetworkSettings.IPAddress}}",
+     "cmp-c1"),
+    ("network", "inspect", "cmp-a"),
+    ("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}} {{.Internal}}"),
+    ("network", "connect", "--alias", "bee", "cmp-b", "cmp-c1"),
+    ("network", "connect", "cmp-b", "cmp-c1"),
+    ("inspect", "-f", "{{json .NetworkSettings.Networks}}", "cmp-c1"),
+    ("exec", "cmp-c1", "cat", "/etc/hosts"),
+    ("network", "disconnect", "cmp-b", "cmp-c1"),
+    ("network", "disconnect", "cmp-b", "cmp-c1"),
+    ("network", "rm", "cmp-a"),
+    ("network", "connect", "host", "cmp-c1"),
+    ("network", "connect", "cmp-nosuch", "cmp-c1"),
+    ("run", "-d", "--name", "cmp-c2", "--network", "cmp-b", "--ip", "172.18.0.9", "busybox",
+     "sleep", "300"),
+    ("run", "-d", "--name", "cmp-c3", "--ip", "172.17.0.9", "busybox", "sleep", "300"),
+    ("create", "--name", "cmp-c4", "--network", "cmp-a", "busybox", "sleep", "300"),
+    ("network", "connect", "cmp-b", "cmp-c4"),
+    ("network", "connect", "cmp-b", "cmp-c4"),
+    ("inspect", "-f", "{{json .NetworkSettings.Networks}}", "cmp-c4"),
+    ("network", "disconnect", "bridge", "cmp-c4"),
+    ("network", "create", "--internal", "cmp-i"),
+    ("network", "inspect", "-f", "{{json .IPAM}} {{.Internal}}", "cmp-i"),
+    ("network", "rm", "bridge"),
+    ("network", "create", "none"),
+    ("rm", "-f", "cmp-c1", "cmp-c2", "cmp-c3", "cmp-c4"),
+    ("network", "rm", "cmp-a", "cmp-b", "cmp-i"),
+]
+_ID = re.compile(r"\b[0-9a-f]{64}\b|\b[0-9a-f]{12}\b")
+
+
+def _run_steps(env: dict[str, str]) -> list[tuple[int, str, str]]:
+    """Each step's exit code, output and errors, ids made alike (per daemon, in the order
+    they first appear, so the same id shows as the same token on both)."""
+    assert DOCKER is not None
+    seen: dict[str, str] = {}
+
+    def alike(text: str) -> str:
+        def token(match: re.Match[str]) -> str:
+            found = match.group(0)
+            full = next((k for k in seen if k.startswith(found) or found.startswith(k)), None)
+            if full is None:
+                seen[found] = f"<id{len(seen)}>"
+                full = found
+            return seen[full] + ("" if len(found) == 64 else "s")
+        return _ID.sub(token, text)
+
+    results = []
+    for step in STEPS:
+        done = subprocess.run([DOCKER, *step], env=env, capture_output=True, text=True,
+                              timeout=60)
+        results.append((done.returncode, alike(re.sub(r'"Created": "[^"]+"', "", done.stdout)),
+                        alike(done.stderr)))
+    return results
+
+
+def test_the_docker_cli_sees_the_same_on_both(tmp_path: Any) -> None:
+    for dockerd in running_lab_dockerd():
+        expected = _run_steps(dockerd.env)
+    with NetLab() as lab:
+        coved = Coved(netns=lab.host_path)
+        try:
+            coved.start()
+            coved.load(busybox_archive())
+            got = _run_steps(coved.env)
+        finally:
+            coved.stop()
+            coved.cleanup()
+    for step, want, have in zip(STEPS, expected, got, strict=True):
+        assert have == want, step
