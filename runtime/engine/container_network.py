@@ -188,6 +188,8 @@ class ContainerNetworks:
         self._network_lock = threading.Lock()  # one network create or remove at a time
         self.publish: Callable[[str, str, str, dict[str, str]], None] | None = None
         """Set by the engine: publishes an event (type, action, actor id, attributes)."""
+        self.name_of: Callable[[str], str | None] = lambda owner: None
+        """Set by the engine: a container's name now (a rename changes what resolves)."""
         self._bridge: BridgeDriver | None = None
         self.dns = ContainerDns(self.lookup, self.reverse_lookup, self._networks_of)
         # set once the bridge is set up (or failed, or there is none): setup runs on a
@@ -788,10 +790,18 @@ class ContainerNetworks:
         wanted = name.rstrip(".").casefold()
         found: list[IPv4Address] = []
         for endpoint in endpoints:
-            if endpoint.network in mine and wanted in (n.casefold() for n in endpoint.names):
+            if endpoint.network in mine and wanted in self._names(endpoint):
                 if endpoint.address.ip not in found:
                     found.append(endpoint.address.ip)
         return found
+
+    def _names(self, endpoint: Endpoint) -> set[str]:
+        """What an endpoint resolves by: its container's name now (the one it had when
+        attached for what is no container), its aliases and short ID."""
+        if not endpoint.names:
+            return set()
+        current = self.name_of(endpoint.owner) or endpoint.names[0]
+        return {n.casefold() for n in (current, *endpoint.names[1:])}
 
     def reverse_lookup(self, owner: str, address: IPv4Address) -> str | None:
         """``name.network`` of the container at ``address`` on one of ``owner``'s user
@@ -806,7 +816,8 @@ class ContainerNetworks:
             if endpoint.network in mine and endpoint.address.ip == address and endpoint.names:
                 record = self._record_for_key(endpoint.network)
                 if record is not None:
-                    return f"{endpoint.names[0]}.{record.name}"
+                    name = self.name_of(endpoint.owner) or endpoint.names[0]
+                    return f"{name}.{record.name}"
         return None
 
     def publications(self) -> dict[str, list[ports.Publication]]:

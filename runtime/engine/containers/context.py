@@ -41,6 +41,7 @@ class ContainerContext:
         self.volumes = volumes
         self.network = network or ContainerNetworks(layout)
         self.network.publish = events.publish
+        self.network.name_of = self._current_name
         self.lock = threading.RLock()
         self._by_id: dict[str, Container] = {}
         self._names: dict[str, str] = {}  # "/name" -> id
@@ -88,6 +89,11 @@ class ContainerContext:
     def release_name(self, canonical: str) -> None:
         with self.lock:
             self._names.pop(canonical, None)
+
+    def _current_name(self, cid: str) -> str | None:
+        with self.lock:
+            container = self._by_id.get(cid)
+        return container.name if container is not None else None
 
     def rename(self, container: Container, new_name: str) -> str:
         """Give ``container`` the name ``new_name`` (checked as dockerd does) and save its

@@ -102,6 +102,11 @@ def test_create_inspect_ls_rm_with_the_docker_cli(netlab: NetLab, docker: CLI) -
     _ok(docker, "network", "rm", "nogw")
     assert info["Labels"] == {"team": "a"} and info["Internal"] is False
     assert info["Containers"] == {}
+    _ok(docker, "run", "-d", "--name", "ranged", "--network", "front", "busybox", "sleep", "60")
+    ranged = json.loads(_ok(docker, "inspect", "ranged"))[0]["NetworkSettings"]["Networks"]
+    assert ranged["front"]["IPAddress"] == "10.77.0.129"  # from --ip-range
+    assert ranged["front"]["Gateway"] == "10.77.0.254"
+    _ok(docker, "rm", "-f", "ranged")
     # by unique ID prefix too
     assert json.loads(_ok(docker, "network", "inspect", nid[:6]))[0]["Name"] == "front"
     link = "br-" + nid[:12]

@@ -41,3 +41,9 @@ def test_lookup_answers_within_shared_user_networks(tmp_path: Path) -> None:
     assert networks.lookup("plain", "web") == []  # the default bridge has no names
     assert networks.reverse_lookup("client", IPv4Address("10.0.0.2")) == "web.app"
     assert networks.reverse_lookup("plain", IPv4Address("10.0.0.2")) is None
+    # a renamed container resolves by its new name only
+    networks.name_of = lambda owner: "site" if owner == "web" else None
+    assert networks.lookup("client", "site") == [IPv4Address("10.0.0.2")]
+    assert networks.lookup("client", "web") == []
+    assert networks.lookup("client", "www") == [IPv4Address("10.0.0.2")]
+    assert networks.reverse_lookup("client", IPv4Address("10.0.0.2")) == "site.app"
