@@ -43,11 +43,7 @@ def module_lab_coved() -> Iterator[Coved]:
             daemon.cleanup()
 
 
-# coved joins when its /networks endpoints are committed
-DAEMONS = ["dockerd"]
-
-
-@pytest.fixture(scope="module", params=DAEMONS)
+@pytest.fixture(scope="module", params=["dockerd", "coved"])
 def clis(request: pytest.FixtureRequest) -> tuple[CLI, CLI]:
     """(docker, cove) pointed at the same daemon in a lab: the reference dockerd, then
     coved."""
