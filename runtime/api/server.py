@@ -30,7 +30,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from email.message import Message
 from typing import Any, BinaryIO, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from cove.runtime import errors
 from cove.runtime.api.status import http_status
@@ -210,7 +210,8 @@ class Request:
                 raise errors.InvalidParameter(
                     f"invalid query parameter {key[:40]!r}: contains a NUL character")
         self.version = version
-        self.args = match.groupdict()
+        # percent-decoded, as Go's r.URL.Path is ("docker network rm 'a b'" sends a%20b)
+        self.args = {key: unquote(value) for key, value in match.groupdict().items()}
         self.headers = handler.headers
         self.body = BodyReader(handler.rfile, handler.headers, handler.send_continue)
         self.responded = False

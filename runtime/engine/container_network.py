@@ -441,6 +441,9 @@ class ContainerNetworks:
         asked = ((networking or {}).get("EndpointsConfig") or {}) \
             if isinstance(networking, dict) else {}
         mode = host_config.get("NetworkMode") or ""
+        if mode in ("host", "none"):  # dockerd lists these too (an endpoint once started)
+            settings["Networks"][mode] = network_settings.network_entry()
+            return settings
         if not joins_networks(host_config):
             return settings
         if bridged(host_config):
@@ -501,6 +504,7 @@ class ContainerNetworks:
         nothing for a container in none, host or another's mode. All or nothing."""
         host = container.host_config
         if not joins_networks(host):
+            self._predefined_endpoint(container, host.get("NetworkMode") or "", True)
             return
         requests = ports.port_requests(
             host.get("PortBindings"),
@@ -605,7 +609,11 @@ class ContainerNetworks:
     def detach(self, container: Container) -> None:
         """Take the container off its networks (its veths, addresses, ports, rules,
         flows); safe to repeat, and for a container that was never on one."""
-        if self.bridge is None or not joins_networks(container.host_config):
+        if not joins_networks(container.host_config):
+            self._predefined_endpoint(
+                container, container.host_config.get("NetworkMode") or "", False)
+            return
+        if self.bridge is None:
             return
         self.dns.stop(container.id)
         had = recorded_endpoints(container)
@@ -627,6 +635,21 @@ class ContainerNetworks:
             record = self._record_for_key(endpoint.network)
             if record is not None:
                 self._event("disconnect", record, container.id)
+
+    def _predefined_endpoint(self, container: Container, mode: str, running: bool) -> None:
+        """The ``host`` or ``none`` entry of a container in that mode: an endpoint ID and
+        the network's ID while it runs, as dockerd shows them."""
+        if mode not in ("host", "none"):
+            return
+        record = self.store.by_name(mode)
+        with container.lock:
+            networks = container.data.setdefault("NetworkSettings", {}).setdefault(
+                "Networks", {})
+            entry = networks.get(mode)
+            if entry is None or record is None:
+                return
+            entry["NetworkID"] = record.id
+            entry["EndpointID"] = secrets.token_hex(32) if running else ""
 
     def _record_for_key(self, key: str) -> NetworkRecord | None:
         from cove.runtime.network.bridge import NETWORK
@@ -739,6 +762,13 @@ class ContainerNetworks:
             if endpoint.publications:
                 self._write_ports()
             self._event("disconnect", record, container.id)
+
+    def forget(self, container: Container, name: str) -> bool:
+        """Drop a network that no longer exists from a stopped container's record
+        (``disconnect --force``); whether it was there."""
+        with container.lock:
+            networks = (container.data.get("NetworkSettings") or {}).get("Networks") or {}
+            return networks.pop(name, None) is not None
 
     def _event(self, action: str, record: NetworkRecord, container_id: str) -> None:
         if self.publish is not None:

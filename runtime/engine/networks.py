@@ -31,6 +31,16 @@ class NetworkService:
     def _containers_of(self, record: NetworkRecord) -> dict[str, Any]:
         """``Containers`` of an inspected network: its live endpoints."""
         shown: dict[str, Any] = {}
+        if record.driver in ("host", "null"):  # containers in that mode, while they run
+            for container in self.containers.all():
+                entry = ((container.data.get("NetworkSettings") or {}).get("Networks")
+                         or {}).get(record.name) or {}
+                if container.running and entry.get("EndpointID"):
+                    shown[container.id] = {"Name": container.name,
+                                           "EndpointID": entry["EndpointID"],
+                                           "MacAddress": "", "IPv4Address": "",
+                                           "IPv6Address": ""}
+            return shown
         for owner, endpoint in sorted(self.network.endpoints_on(record).items()):
             try:
                 name = self.containers.get(owner).name
@@ -125,7 +135,19 @@ class NetworkService:
             raise errors.InvalidParameter(
                 "invalid JSON: the disconnect request must be an object")
         container = self.containers.get(str(body.get("Container") or ""))
-        record = self.network.find(ref)
         with container.op_lock:
+            try:
+                record = self.network.find(ref)
+            except errors.NotFound:
+                if container.running:
+                    raise
+                # dockerd: a network it cannot find is one the container is not on,
+                # unless forced, which drops it from the record
+                if not body.get("Force") or not self.network.forget(container, ref):
+                    raise errors.SystemError_(
+                        f"container {container.id} is not connected to the network "
+                        f"{ref}") from None
+                container.save()
+                return
             self.network.disconnect(container, record, container.running)
             container.save()

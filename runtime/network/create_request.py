@@ -83,8 +83,6 @@ def parse(body: Any) -> CreateRequest:
         raise errors.InvalidParameter(f"invalid name: {name if isinstance(name, str) else ''}")
     if name in PREDEFINED:
         raise errors.Forbidden(f"operation is not permitted on predefined {name} network ")
-    if "/" in name or not name.isprintable():
-        raise errors.InvalidParameter(f"invalid name: {name}")
     driver = body.get("Driver") or "bridge"
     if driver != "bridge":
         if driver in ("host", "null"):
@@ -140,7 +138,7 @@ def _pool_request(configs: Any) -> PoolRequest:
     if not configs:
         return PoolRequest()
     if len(configs) > 1:
-        raise errors.InvalidParameter("more than one IPAM subnet is not supported by Cove yet")
+        raise errors.InvalidParameter("bridge driver doesn't support multiple subnets")
     config = configs[0]
     if not isinstance(config, dict):
         raise errors.InvalidParameter("invalid IPAM config")

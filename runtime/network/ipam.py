@@ -46,7 +46,7 @@ class SubnetAddresses:
                     f"Invalid address {wanted}: It does not belong to any of this network's subnets"
                 )
             if self._reserved(wanted) or self.given.get(wanted, owner) != owner:
-                raise errors.Conflict(f"Address already in use: {wanted}")
+                raise errors.Conflict("Address already in use")  # libnetwork's words
             self.given[wanted] = owner
             return wanted
         for address in (self.ip_range or self.subnet).hosts():
