@@ -1,8 +1,10 @@
-"""The engine-side name lookup the embedded DNS answers from: names, aliases and short ids
-of the containers sharing a user network, never the default bridge's."""
+"""The engine-side name lookup the embedded DNS answers from (names, aliases and short ids
+of the containers sharing a user network, never the default bridge's), and the endpoints
+a container's record keeps, an older coved's single one included."""
 
 from __future__ import annotations
 
+import hashlib
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
@@ -47,3 +49,26 @@ def test_lookup_answers_within_shared_user_networks(tmp_path: Path) -> None:
     assert networks.lookup("client", "web") == []
     assert networks.lookup("client", "www") == [IPv4Address("10.0.0.2")]
     assert networks.reverse_lookup("client", IPv4Address("10.0.0.2")) == "site.app"
+
+
+def test_an_older_coveds_single_endpoint_is_read_as_the_default_bridges(
+        tmp_path: Path) -> None:
+    from cove.runtime.containers.record import Container
+    from cove.runtime.engine.container_network import ENDPOINTS_KEY, recorded_endpoints
+
+    layout = Layout(tmp_path / "data", tmp_path / "exec")
+    old = {"Owner": "c1", "Address": "172.17.0.2/16", "Gateway": "172.17.0.1",
+           "Ports": [{"Proto": "tcp", "HostIp": "0.0.0.0", "HostPort": 8080,
+                      "ContainerPort": 80}]}
+    container = Container(layout, {"Id": "c1", "Name": "/c1", "_cove": {"endpoint": old}})
+    found = recorded_endpoints(container)
+    assert list(found) == ["bridge"]
+    endpoint = found["bridge"]
+    assert (endpoint.network, endpoint.interface, endpoint.mac_address) == \
+        ("bridge", "eth0", "02:42:ac:11:00:02")
+    assert endpoint.host_link == "cove-" + hashlib.sha256(b"c1").hexdigest()[:10]
+    assert endpoint.publications[0].host_port == 8080
+    # and a newer one's endpoints, by network
+    user = _endpoint("c1", "n1" * 32, "10.0.0.2", "c1")
+    container.private[ENDPOINTS_KEY] = {user.network: user.to_json()}
+    assert set(recorded_endpoints(container)) == {"bridge", "n1" * 32}
