@@ -26,6 +26,7 @@ in tests).
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -46,6 +47,7 @@ from cove.runtime.network.port_allocator import PortAllocator
 from cove.runtime.network.ports import PortRequest, Publication
 from cove.runtime.network.ruleset import TABLE, BridgeNetwork, PortForward, ruleset
 
+log = logging.getLogger(__name__)
 BRIDGE = "cove0"
 NETWORK = "bridge"
 CONTAINER_LINK = "eth0"
@@ -207,7 +209,11 @@ class BridgeDriver:
             self._gateway = wanted
             self._segments[NETWORK] = Segment(NETWORK, self.name, wanted)
             for segment in networks:
-                self._make_bridge(segment)
+                try:
+                    self._make_bridge(segment)
+                except errors.EngineError as exc:  # that network only: the rest still work
+                    log.error("the bridge %s of network %s could not be made: %s",
+                              segment.link, segment.key[:12], exc.message)
             keep = {NETWORK, *(segment.key for segment in networks)}
             for key in set(self.ipam.subnets()) - keep:
                 self.ipam.remove_network(key)  # a network removed while its daemon crashed
