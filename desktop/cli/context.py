@@ -74,17 +74,10 @@ def use(args: Namespace, cli: Cli) -> int:
 
 def inspect(args: Namespace, cli: Cli) -> int:
     from ..client.contexts import ContextError
-    from .inspect import format_template, write_inspected
+    from .inspect import inspect_each
 
-    template = format_template(args.format)
-    found: list[Any] = []
-    errors: list[str] = []
-    for name in args.args or [_current()]:
-        try:
-            found.append(_inspected(name))
-        except ContextError as exc:
-            errors.append(str(exc))
-    return write_inspected(cli, found, template, errors)
+    return inspect_each(cli, args.args or [_current()], _inspected, args.format,
+                        (ContextError,))
 
 
 def show(args: Namespace, cli: Cli) -> int:

@@ -10,6 +10,7 @@ from .template import Template, TemplateError
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from .command import FlagParser, Namespace
@@ -70,6 +71,24 @@ def write_inspected(cli: Cli, found: list[Any], template: Template | None,
     if errors:
         raise CommandFailed("\n".join(errors))
     return 0
+
+
+def inspect_each(cli: Cli, refs: list[str], lookup: Callable[[str], Any], fmt: str | None,
+                 failures: tuple[type[Exception], ...] = ()) -> int:
+    """``inspect`` of one kind of object: ``lookup`` each of ``refs``, then write what was
+    found and the errors (the client's, and ``failures``) of what was not."""
+    from ..client.errors import ClientError
+
+    template = format_template(fmt)
+    caught: tuple[type[Exception], ...] = (ClientError, *failures)
+    found: list[Any] = []
+    errors: list[str] = []
+    for ref in refs:
+        try:
+            found.append(lookup(ref))
+        except caught as exc:
+            errors.append(str(exc))
+    return write_inspected(cli, found, template, errors)
 
 
 def inspect(args: Namespace, cli: Cli, kind: str | None = None) -> int:

@@ -117,18 +117,9 @@ def ls(args: Namespace, cli: Cli) -> int:
 
 
 def inspect(args: Namespace, cli: Cli) -> int:
-    from ..client.errors import ClientError
-    from .inspect import format_template, write_inspected
+    from .inspect import inspect_each
 
-    template = format_template(args.format)
-    found: list[Any] = []
-    errors: list[str] = []
-    for name in args.args:
-        try:
-            found.append(cli.client.inspect_volume(name))
-        except ClientError as exc:
-            errors.append(str(exc))
-    return write_inspected(cli, found, template, errors)
+    return inspect_each(cli, args.args, cli.client.inspect_volume, args.format)
 
 
 def rm(args: Namespace, cli: Cli) -> int:

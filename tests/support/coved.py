@@ -62,10 +62,7 @@ class Coved:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONTEXT", "COVE_HOST")}
-        env["DOCKER_HOST"] = self.host
-        env["COVE_HOST"] = self.host
-        return env
+        return client_env(self.host)
 
     def start(self, timeout: float = 30.0) -> Coved:
         log = open(self.log_path, "ab")
@@ -148,6 +145,14 @@ class Coved:
         for mount in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", mount], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def client_env(host: str) -> dict[str, str]:
+    """This process's environment with the docker and cove CLIs pointed at ``host``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONTEXT", "COVE_HOST")}
+    env["DOCKER_HOST"] = host
+    env["COVE_HOST"] = host
+    return env
 
 
 def api_request(socket_path: str, method: str, path: str, body: Any = None,

@@ -12,10 +12,12 @@ from tests.support.coved import Coved
 from tests.support.images import busybox_archive
 
 
-def _running_coved(*archives: bytes) -> Iterator[Coved]:
-    """A started coved with these images loaded; stopped and cleaned up afterwards."""
-    daemon = Coved().start()
+def running_coved(*archives: bytes, netns: str | None = None) -> Iterator[Coved]:
+    """A started coved with these images loaded (run in the network namespace ``netns``,
+    a lab's host, if given); stopped and cleaned up afterwards, even if it failed to start."""
+    daemon = Coved(netns=netns)
     try:
+        daemon.start()
         for archive in archives:
             daemon.load(archive)
         yield daemon
@@ -32,7 +34,7 @@ def _docker_on(daemon: Coved) -> CLI:
 
 @pytest.fixture(scope="session")
 def coved() -> Iterator[Coved]:
-    yield from _running_coved(
+    yield from running_coved(
         busybox_archive(),
         busybox_archive(tag="stopper:latest", cmd=["sh", "-c", "trap 'exit 42' USR1; "
                                                    "while true; do sleep 0.1; done"],
@@ -52,7 +54,7 @@ def cove(coved: Coved) -> CLI:
 @pytest.fixture
 def private_coved() -> Iterator[Coved]:
     """A coved of the test's own, for what looks at or prunes the whole daemon."""
-    yield from _running_coved(busybox_archive())
+    yield from running_coved(busybox_archive())
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.clis import CLI, DOCKER
+from tests.support.coved import client_env
 from tests.support.images import busybox_archive
 from tests.support.netlab import NetLab
 
@@ -51,10 +52,7 @@ class LabDockerd:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONTEXT", "COVE_HOST")}
-        env["DOCKER_HOST"] = self.host
-        env["COVE_HOST"] = self.host
-        return env
+        return client_env(self.host)
 
     def docker(self, *args: str, input: str | bytes | None = None,
                timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.coved import Coved
+from tests.support.fixtures import running_coved
 from tests.support.images import busybox_archive
 from tests.support.lab_dockerd import lab_dockerd
 from tests.support.netlab import NetLab, netlab
@@ -18,11 +19,4 @@ __all__ = ["lab_coved", "lab_dockerd", "netlab"]
 def lab_coved(netlab: NetLab) -> Iterator[Coved]:
     """A coved of the test's own inside the lab's host namespace (its default bridge made
     there), with busybox loaded."""
-    daemon = Coved(netns=netlab.host_path)
-    try:
-        daemon.start()
-        daemon.load(busybox_archive())
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.cleanup()
+    yield from running_coved(busybox_archive(), netns=netlab.host_path)

@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.clis import CLI, COVE, DOCKER
 from tests.support.coved import Coved
+from tests.support.fixtures import running_coved
 from tests.support.images import busybox_archive
 from tests.support.netlab import NetLab
 
@@ -33,14 +34,7 @@ Step = tuple[str, ...]
 def module_lab_coved() -> Iterator[Coved]:
     """A coved in a lab of its own, shared by this module's tests, with busybox loaded."""
     with NetLab() as lab:
-        daemon = Coved(netns=lab.host_path)
-        try:
-            daemon.start()
-            daemon.load(busybox_archive())
-            yield daemon
-        finally:
-            daemon.stop()
-            daemon.cleanup()
+        yield from running_coved(busybox_archive(), netns=lab.host_path)
 
 
 @pytest.fixture(scope="module", params=["dockerd", "coved"])
