@@ -80,7 +80,9 @@ def _option_columns(text: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("command", ["ps", "run", "build", "volume ls", "logs", "stop",
-                                     "images", "history", "builder prune"])
+                                     "images", "history", "builder prune", "network create",
+                                     "network ls", "network inspect", "network connect",
+                                     "network prune", "network disconnect"])
 def test_help_lays_out_options_as_docker_does(command: str) -> None:
     import shutil
 
