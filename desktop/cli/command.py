@@ -227,10 +227,15 @@ def _flag_text(flag: Flag) -> str:
     text = f"  {short}, {long_name}" if short else f"      {long_name}"
     if _is_switch(flag):
         return text
-    kind = flag.kwargs.get("value_type") or _VALUE_TYPES.get(long_name.lstrip("-"))
+    return f"{text} {_value_type(flag)}"
+
+
+def _value_type(flag: Flag) -> str:
+    """The value's type as docker's help names it (``string``, ``list``, ``map``...)."""
+    kind = flag.kwargs.get("value_type") or _VALUE_TYPES.get(_long_name(flag).lstrip("-"))
     if kind is None:
         kind = "list" if flag.action == "append" else "int" if flag.type is int else "string"
-    return f"{text} {kind}"
+    return str(kind)
 
 
 def _usage_text(flag: Flag) -> str:
@@ -238,6 +243,8 @@ def _usage_text(flag: Flag) -> str:
     default = flag.default
     if _is_switch(flag):
         return f"{usage} (default true)" if str(default).lower() == "true" else usage
+    if _value_type(flag) == "map":  # docker's map flags show their empty default
+        return f"{usage} (default map[])"
     if default in (None, False, 0, "", []) or flag.action == "append":
         return usage
     shown = f'"{default}"' if isinstance(default, str) else str(default).lower() \
