@@ -154,6 +154,11 @@ def same(clis: tuple[CLI, CLI], base: str, *args: str) -> Result:
     ("run", "--rm", "--network-alias", "a", "busybox", "true"),
     ("run", "--rm", "--network", "host", "--network", "{n}", "busybox", "true"),
     ("run", "--rm", "--network", "{n}-missing", "busybox", "true"),
+    ("run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"),
+    ("run", "--rm", "--network", "bridge", "--ip", "172.17.0.99", "busybox", "true"),
+    ("run", "--rm", "--network", "bridge", "--network-alias", "a", "busybox", "true"),
+    ("run", "--rm", "--network", "name={n},colour=red", "busybox", "true"),
+    ("create", "--network", "{n}", "--network", "{n}", "busybox"),
 ])
 def test_what_needs_no_object_of_its_own_prints_the_same(clis, name, args):
     same(clis, name, *args)
