@@ -28,6 +28,8 @@ _TOKEN = re.compile(
     r"|(?P<decl>:=)|(?P<comma>,)|(?P<word>[^\s()|,]+))"
 )
 
+_CHAIN = re.compile(r"(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+
 
 class _Missing:
     """Go's ``<no value>``: what a missing map key prints as."""
@@ -163,6 +165,10 @@ def _tokenize(source: str) -> list[tuple[str, str]]:
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         pos = match.end()
+        chained = _CHAIN.match(source, pos) if kind == "rp" else None
+        if chained:  # (pipeline).Field: fields of the pipeline's value, as Go allows
+            tokens.append(("chain", chained.group()))
+            pos = chained.end()
     return tokens
 
 
@@ -180,7 +186,11 @@ def _parse_pipeline(tokens: list[tuple[str, str]], pos: int = 0,
             commands.append([])
         elif kind == "lp":
             sub, pos = _parse_pipeline(tokens, pos + 1, closing=True)
-            commands[-1].append(("pipe", sub))
+            if pos < len(tokens) and tokens[pos][0] == "chain":
+                commands[-1].append(("pipechain", (sub, tokens[pos][1][1:].split("."))))
+                pos += 1
+            else:
+                commands[-1].append(("pipe", sub))
             continue
         elif kind == "str":
             commands[-1].append(("lit", json.loads(value)))
@@ -316,6 +326,9 @@ def _eval_operand(op: tuple[str, Any], dot: Any, scope: dict[str, Any]) -> Any:
         return _chain(scope[name], rest, [])
     if kind == "pipe":
         return _eval_pipeline(value, dot, scope)
+    if kind == "pipechain":
+        sub, names = value
+        return _chain(_eval_pipeline(sub, dot, scope), names, [])
     raise TemplateError(f"can't give argument to non-function {value}")
 
 

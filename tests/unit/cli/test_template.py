@@ -7,7 +7,8 @@ import pytest
 from cove.desktop.cli.formatter import render, tabwrite
 from cove.desktop.cli.template import Template, TemplateError
 
-DATA = {"A": {"B": "x"}, "L": ["1", "2"], "M": {"k": "v", "a": True}, "N": None, "H": "<none>"}
+DATA = {"A": {"B": "x"}, "L": ["1", "2"], "M": {"k": "v", "a": True}, "N": None, "H": "<none>",
+        "P": {"n1": {"IPAddress": "10.0.0.2", "Sub": {"Deep": "d"}}}}
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,8 @@ DATA = {"A": {"B": "x"}, "L": ["1", "2"], "M": {"k": "v", "a": True}, "N": None,
         ('{{printf "%-4s|" .A.B}}', "x   |"),
         ("a {{- \" b\" -}} c", "a bc"),
         ("{{with .A}}{{.B}}{{end}}", "x"),
+        ('{{(index .P "n1").IPAddress}}', "10.0.0.2"),  # docker's doc: one network's IP
+        ('{{(index .P "n1").Sub.Deep}}', "d"),
     ],
 )
 def test_template_renders_go_forms(source: str, expected: str) -> None:
