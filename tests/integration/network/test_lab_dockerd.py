@@ -42,6 +42,8 @@ def test_a_lab_dockerd_keeps_its_networks_in_the_lab_and_leaves_nothing() -> Non
                             "addr", "show", "eth0")
         assert ran.returncode == 0, ran.stderr
         assert "10.231.0.2/24" in ran.stdout
+        kept = daemon.docker("run", "-d", "--network", name, "busybox", "sleep", "300")
+        assert kept.returncode == 0, kept.stderr  # still running when the daemon stops
         inside = lab.run(lab.host, ["ip", "-o", "link", "show"]).stdout
         assert "docker0" in inside
         bridge = "br-" + created.stdout.strip()[:12]
@@ -57,3 +59,17 @@ def test_a_lab_dockerd_keeps_its_networks_in_the_lab_and_leaves_nothing() -> Non
     with open("/proc/self/mountinfo") as f:
         assert root not in f.read()
     assert daemon.proc is None
+    assert _processes_mentioning(root) == []  # containerd and its shims went with dockerd
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{pid}: {cmdline}")
+    return found
