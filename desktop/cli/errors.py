@@ -5,6 +5,7 @@ and exits with its ``exit_code``. No raise site picks a number.
 
     CLIError                 its message (may be empty) goes to stderr
     ├── CommandFailed        the command could not do its work                      1
+    │   └── BadTemplate      an inspect ``--format`` that does not parse            64
     ├── ArgCountError        wrong number of arguments, shown with the usage        1
     ├── UsageError           a flag docker's parser rejects, shown with the usage   125
     ├── InvalidOption        an option value the command refuses: ``cove: ...``     125
@@ -37,6 +38,10 @@ class CLIError(Exception):
 
 class CommandFailed(CLIError):
     """A general failure, e.g. ``rm`` or ``inspect`` of an object that is not there."""
+
+
+class BadTemplate(CommandFailed):
+    """``inspect --format`` with a template that does not parse (docker exits 64)."""
 
 
 class ArgCountError(CLIError):
@@ -109,6 +114,7 @@ class StreamError(CLIError):
 EXIT_CODES: dict[type[CLIError], int] = {
     CLIError: 1,
     CommandFailed: 1,
+    BadTemplate: 64,
     ArgCountError: 1,
     UsageError: 125,
     InvalidOption: 125,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .command import Cli, Command
-from .errors import CommandFailed
+from .errors import BadTemplate, CommandFailed
 from .template import Template, TemplateError
 
 TYPE_CHECKING = False  # ``typing`` costs milliseconds to import; type checkers know the name
@@ -50,7 +50,7 @@ def format_template(fmt: str | None) -> Template | None:
     try:
         return Template("{{json .}}" if source == "json" else source)
     except TemplateError as exc:
-        raise CommandFailed(f"template parsing error: {exc}") from exc
+        raise BadTemplate(f"template parsing error: {exc}") from exc
 
 
 def write_inspected(cli: Cli, found: list[Any], template: Template | None,

@@ -272,6 +272,9 @@ def parse(source: str) -> list[_Node]:
     if stack:
         raise TemplateError(f"unexpected EOF: unclosed {{{{{stack[-1][0].kind}}}}}")
     tail = source[pos:]
+    if "{{" in tail:
+        line = source[:pos + tail.index("{{")].count("\n") + 1
+        raise TemplateError(f"template: :{line}: unclosed action")
     if tail:
         root_target = current
         root_target.append(_Node("text", text=tail))

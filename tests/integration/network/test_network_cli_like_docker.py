@@ -127,6 +127,7 @@ def same(clis: tuple[CLI, CLI], base: str, *args: str) -> Result:
     ("network", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}}", "bridge", "host"),
     ("network", "inspect", "host", "{n}-missing"),
     ("network", "inspect", "-f", "{{.Name}}", "{n}-missing"),
+    ("network", "inspect", "-f", "{{.Name", "bridge"),
     ("network", "rm", "{n}-missing1", "{n}-missing2"),
     ("network", "rm"),
     ("network", "create"),

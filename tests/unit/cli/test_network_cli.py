@@ -9,7 +9,13 @@ import pytest
 
 from cove.desktop.cli import container_run, main, network_options, networks
 from cove.desktop.cli.command import Cli, parse
-from cove.desktop.cli.errors import CLIError, CommandFailed, InvalidOption, UsageError
+from cove.desktop.cli.errors import (
+    BadTemplate,
+    CLIError,
+    CommandFailed,
+    InvalidOption,
+    UsageError,
+)
 from cove.desktop.client.errors import NotFound
 
 NET_ID = "a" * 12 + "b" * 52
@@ -186,6 +192,13 @@ def test_a_filter_without_a_value_is_a_flag_error():
         _run("network ls", ["-f", "nokey"], FakeClient())
     assert caught.value.message == ('invalid argument "nokey" for "-f, --filter" flag: '
                                     "bad format of filter (expected name=value)")
+
+
+def test_an_inspect_template_that_does_not_parse_exits_64_as_dockers():
+    with pytest.raises(BadTemplate) as caught:
+        _run("network inspect", ["-f", "{{.Name}}\n{{.Id", "bridge"], FakeClient())
+    assert caught.value.message == "template parsing error: template: :2: unclosed action"
+    assert caught.value.exit_code == 64
 
 
 def test_rm_removes_each_name_reports_each_failure_and_fails_if_any_did():
