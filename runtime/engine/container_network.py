@@ -59,6 +59,7 @@ BRIDGED_MODES = ("", "default", "bridge")
 ENDPOINT_KEY = "endpoint"  # an older coved's one endpoint, on the default bridge
 ENDPOINTS_KEY = "endpoints"  # by network key
 CONTAINER_LINK_PREFIX = "eth"
+NEXT_INTERFACE_KEY = "next_interface"  # eth<N> of the next connect while it runs
 _MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
 _DEFAULT_BRIDGE_OPTIONS = {
     "com.docker.network.bridge.default_bridge": "true",
@@ -537,6 +538,7 @@ class ContainerNetworks:
         primary = next(iter(made.values()), None)
         with container.lock:
             _keep_endpoints(container, made)
+            container.private[NEXT_INTERFACE_KEY] = len(made)
             container.data["NetworkSettings"] = network_settings.running_settings(
                 list(container.config.get("ExposedPorts") or {}), entries, primary, pid)
         if primary is not None and primary.publications:
@@ -698,14 +700,17 @@ class ContainerNetworks:
                                                   "DriverOpts")}
         had = recorded_endpoints(container)
         used = {e.interface for e in had.values()}
-        index = next(i for i in range(len(used) + 1)
-                     if f"{CONTAINER_LINK_PREFIX}{i}" not in used)
+        with container.lock:  # never a name used before in this run (libnetwork's counter)
+            index = int(container.private.get(NEXT_INTERFACE_KEY) or len(used))
+        while f"{CONTAINER_LINK_PREFIX}{index}" in used:
+            index += 1
         endpoint, shown = self._attach_one(
             container, pid, record, entry, f"{CONTAINER_LINK_PREFIX}{index}", [],
             primary=not had, mac=str(config.get("MacAddress") or ""))
         with container.lock:
             had[endpoint.network] = endpoint
             _keep_endpoints(container, had)
+            container.private[NEXT_INTERFACE_KEY] = index + 1
             networks[record.name] = shown
             network_settings.top_level(container.data["NetworkSettings"])
         self._write_hosts(container, sorted(had.values(), key=lambda e: e.interface))

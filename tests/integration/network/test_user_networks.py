@@ -253,6 +253,10 @@ def test_connect_and_disconnect_a_running_container(netlab: NetLab, cove: CLI) -
     gone = cove("network", "disconnect", "two", "roamer")
     assert gone.returncode == 1
     assert f"container {cid} is not connected to network two" in gone.stderr
+    # as libnetwork: a name once used in this run is not given again
+    _ok(cove, "network", "connect", "two", "roamer")
+    assert "eth2" in _ok(cove, "exec", "roamer", "ip", "link")
+    _ok(cove, "network", "disconnect", "two", "roamer")
     # a created container gets the network at its start
     _ok(cove, "create", "--name", "later", "--network", "one", "busybox", "sleep", "300")
     _ok(cove, "network", "connect", "two", "later")
