@@ -315,6 +315,20 @@ def test_rm_kill_and_daemon_restart_leave_nothing_and_keep_addresses(
     assert _address(cove, "keep", "side") == keep_side
     assert [n for n in _ours(netlab) if n.startswith("cove-")] == veths
     assert _fetch(cove, "peer", keep_life).stdout == "hello-keep\n"
+    # a restart joins both networks again (the one connected later too)
+    _ok(cove, "restart", "-t", "1", "keep")
+    links = _ok(cove, "exec", "keep", "ip", "-o", "addr")
+    assert "eth0    inet 10.80.0." in links and "eth1    inet 10.81.0." in links
+    # a crash in the middle of network rm (its bridge gone, its record kept): the next
+    # start makes the bridge again, and rm then removes both
+    _ok(cove, "network", "create", "--subnet", "10.82.0.0/24", "halfgone")
+    half = "br-" + _ok(cove, "network", "inspect", "-f", "{{.Id}}", "halfgone").strip()[:12]
+    lab_coved.kill9()
+    assert _in_host(netlab, ["ip", "link", "del", half]).returncode == 0
+    lab_coved.start()
+    wait_for(lambda: half in _links(netlab), timeout=30)
+    _ok(cove, "network", "rm", "halfgone")
+    assert half not in _links(netlab)
     _ok(cove, "rm", "-f", "keep", "peer", "doomed")
     _ok(cove, "network", "rm", "life", "side")
     assert _ours(netlab) == before_links
