@@ -318,7 +318,7 @@ def _flags(parser: FlagParser) -> None:
                         help="Add a custom host-to-IP mapping (host:ip)")
     parser.add_argument("--platform", default=None,
                         help="Set platform if server is multi-platform capable")
-    parser.add_argument("--network", default=None,
+    parser.add_argument("--network", default=None, value_type="string",
                         help='Set the networking mode for the RUN instructions during build '
                              '(default "default")')
 
