@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     from cove.runtime.api.backend import Backends
     from cove.runtime.api.routes import make_router
     from cove.runtime.api.server import APIServer
-    from cove.runtime.engine.container_network import load_config
     from cove.runtime.engine.engine import Engine
+    from cove.runtime.engine.network_config import load_config
     from cove.runtime.errors import EngineError
     from cove.runtime.registry import config as registry_config
 

@@ -23,15 +23,11 @@ forwarder to the desktop host).
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import re
 import secrets
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,91 +35,26 @@ from cove.runtime import errors
 from cove.runtime.containers.record import Container, now_rfc3339
 from cove.runtime.engine import create_config, network_settings
 from cove.runtime.engine.container_dns import ContainerDns
-from cove.runtime.network import create_request, ports
-from cove.runtime.network.create_request import CreateRequest
-from cove.runtime.network.pools import (
-    AddressPool,
-    parse_address_pools,
-    parse_bip,
-    parse_pool_flag,
+from cove.runtime.engine.container_endpoints import (
+    CONTAINER_LINK_PREFIX,
+    NEXT_INTERFACE_KEY,
+    ipam_asked,
+    ipv4_address,
+    keep_endpoints,
+    mac_address,
+    recorded_endpoints,
 )
-from cove.runtime.network.records import IpamPool, NetworkRecord, NetworkStore, new_id
+from cove.runtime.engine.network_config import DISABLED, NetworkConfig
+from cove.runtime.network import ports
+from cove.runtime.network.records import NetworkRecord, NetworkStore
 from cove.runtime.store.layout import Layout, atomic_write_json
 
 if TYPE_CHECKING:
     from cove.runtime.network.bridge import BridgeDriver, Endpoint, Segment
 
 log = logging.getLogger(__name__)
-NO_BRIDGE = "none"
 BRIDGED_MODES = ("", "default", "bridge")
-ENDPOINT_KEY = "endpoint"  # an older coved's one endpoint, on the default bridge
-ENDPOINTS_KEY = "endpoints"  # by network key
-CONTAINER_LINK_PREFIX = "eth"
-NEXT_INTERFACE_KEY = "next_interface"  # eth<N> of the next connect while it runs
-_MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
-_DEFAULT_BRIDGE_OPTIONS = {
-    "com.docker.network.bridge.default_bridge": "true",
-    "com.docker.network.bridge.enable_icc": "true",
-    "com.docker.network.bridge.enable_ip_masquerade": "true",
-    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-    "com.docker.network.driver.mtu": "1500",
-}
 PORTS_FILE = "ports.json"
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    """The daemon's network settings: dockerd's ``bridge``, ``bip`` and
-    ``default-address-pools`` (flags over daemon.json)."""
-
-    bridge: str = ""
-    bip: str | None = None
-    pools: tuple[AddressPool, ...] | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return self.bridge != NO_BRIDGE
-
-
-DISABLED = NetworkConfig(bridge=NO_BRIDGE)
-
-
-def load_config(
-    data_root: str | os.PathLike[str],
-    config_file: str | None,
-    bridge: str | None,
-    bip: str | None,
-    pool_flags: Sequence[str],
-) -> NetworkConfig:
-    """The settings from ``config_file`` (else ``<data-root>/daemon.json``) and the flags;
-    a bad value is an error at start, as dockerd's."""
-    path = Path(config_file) if config_file else Path(data_root) / "daemon.json"
-    settings: dict[str, Any] = {}
-    if path.exists():
-        try:
-            settings = json.loads(path.read_text() or "{}")
-        except ValueError as exc:
-            raise errors.InvalidParameter(
-                f"invalid daemon configuration file {path}: {exc}"
-            ) from exc
-    name = bridge if bridge is not None else settings.get("bridge", "")
-    if not isinstance(name, str) or len(name) > 15 or "/" in name:
-        raise errors.InvalidParameter(f"invalid bridge name: {name!r}")
-    address = bip if bip is not None else settings.get("bip")
-    if address is not None:
-        if not isinstance(address, str):
-            raise errors.InvalidParameter(f"invalid bip: {address!r}")
-        parse_bip(address)
-    pools: tuple[AddressPool, ...] | None = None
-    if pool_flags:
-        pools = tuple(parse_pool_flag(text) for text in pool_flags)
-    elif "default-address-pools" in settings:
-        pools = parse_address_pools(settings["default-address-pools"])
-    if name == NO_BRIDGE and address:
-        raise errors.InvalidParameter(
-            "You specified -b & --bip, mutually exclusive options. Please specify only one"
-        )
-    return NetworkConfig(name, address or None, pools)
 
 
 def bridged(host_config: dict[str, Any]) -> bool:
@@ -137,46 +68,6 @@ def joins_networks(host_config: dict[str, Any]) -> bool:
     return mode not in ("none", "host") and not mode.startswith("container:")
 
 
-def recorded_endpoints(container: Container) -> dict[str, Endpoint]:
-    """The endpoints kept in the container's record, by network key; an older coved's
-    single default-bridge ``endpoint`` is read too."""
-    from cove.runtime.network.bridge import Endpoint
-
-    found: dict[str, Endpoint] = {}
-    with container.lock:
-        old = container.private.get(ENDPOINT_KEY)
-        kept = dict(container.private.get(ENDPOINTS_KEY) or {})
-    if old:
-        endpoint = Endpoint.from_json(old)
-        found[endpoint.network] = endpoint
-    for data in kept.values():
-        endpoint = Endpoint.from_json(data)
-        found[endpoint.network] = endpoint
-    return found
-
-
-def _keep_endpoints(container: Container, endpoints: dict[str, Endpoint]) -> None:
-    """Into the record (the caller holds its lock and saves it)."""
-    container.private.pop(ENDPOINT_KEY, None)
-    if endpoints:
-        container.private[ENDPOINTS_KEY] = {k: e.to_json() for k, e in endpoints.items()}
-    else:
-        container.private.pop(ENDPOINTS_KEY, None)
-
-
-def _ipv4(text: str) -> IPv4Address:
-    try:
-        return IPv4Address(text)
-    except ValueError:
-        raise errors.InvalidParameter(f"invalid IPv4 address: {text}") from None
-
-
-def _mac(text: str) -> str:
-    if not _MAC.fullmatch(text):
-        raise errors.InvalidParameter(f"invalid MAC address: {text}")
-    return text.lower()
-
-
 class ContainerNetworks:
     """The networks of this daemon (the default bridge, none with ``--bridge none``, and
     the user networks) and its containers' endpoints on them; thread-safe (the driver
@@ -186,7 +77,6 @@ class ContainerNetworks:
         self.layout, self.config = layout, config
         self.store = NetworkStore(layout.networks_state)
         self.store.ensure_predefined(now_rfc3339())
-        self._network_lock = threading.Lock()  # one network create or remove at a time
         self.publish: Callable[[str, str, str, dict[str, str]], None] | None = None
         """Set by the engine: publishes an event (type, action, actor id, attributes)."""
         self.name_of: Callable[[str], str | None] = lambda owner: None
@@ -253,70 +143,11 @@ class ContainerNetworks:
 
         return NETWORK if record.predefined else record.id
 
-    def inspect_network(self, record: NetworkRecord) -> dict[str, Any]:
-        """The record as dockerd shows it; the default bridge with its live subnet and
-        options."""
-        if record.predefined and record.name == "bridge" and self.bridge is not None:
-            gateway = self.bridge.gateway
-            record = replace(record, pools=(IpamPool(gateway.network, gateway.ip),),
-                             options={**_DEFAULT_BRIDGE_OPTIONS,
-                                      "com.docker.network.bridge.name": self.bridge.name})
-        return record.inspect()
-
     def endpoints_on(self, record: NetworkRecord) -> dict[str, Endpoint]:
         """The live endpoints on a network, by container ID."""
         if not record.bridged or self.bridge is None:
             return {}
         return self.bridge.endpoints(self.key(record))
-
-    def create_network(self, request: CreateRequest) -> NetworkRecord:
-        """A user network: its record, then its bridge and rules (the record goes again
-        if they fail)."""
-        from cove.runtime.network.pools import DEFAULT_POOLS, choose_subnet
-
-        driver = self.driver()
-        with self._network_lock:
-            taken = list(driver.ipam.subnets().values())
-            if request.pool.subnet is not None:
-                if create_request.overlapping(request.pool.subnet, taken):
-                    raise errors.Forbidden(
-                        "Pool overlaps with other one on this address space")
-                subnet = request.pool.subnet
-            else:
-                subnet = choose_subnet(self.config.pools or DEFAULT_POOLS,
-                                       driver.routed_networks())
-            record = NetworkRecord(
-                id=new_id(), name=request.name, driver="bridge", created=now_rfc3339(),
-                internal=request.internal, attachable=request.attachable,
-                labels=dict(request.labels), options=dict(request.options),
-                ipam_options=request.ipam_options,
-                pools=create_request.pools(request.pool, subnet),
-                user_subnet=request.pool.subnet is not None)
-            if any(r.link == record.link for r in self.store.all() if r.bridged):
-                raise errors.Conflict(f"bridge name {record.link} is used by another network")
-            self.store.add(record)
-            try:
-                driver.add_network(self._segment(record))
-            except BaseException:
-                self.store.remove(record.id)
-                raise
-        return record
-
-    def remove_network(self, record: NetworkRecord) -> None:
-        """A user network without endpoints: its bridge and rules, then its record (a
-        crash in between leaves a record, whose bridge the next start makes again)."""
-        with self._network_lock:
-            if self.bridge is not None:
-                self.bridge.remove_network(record.id)
-            self.store.remove(record.id)
-
-    def _segment(self, record: NetworkRecord) -> Segment:
-        from cove.runtime.network.bridge import Segment
-
-        pool = record.pools[0]
-        return Segment(record.id, record.link,
-                       IPv4Interface(f"{pool.gateway}/{pool.subnet.prefixlen}"),
-                       record.internal, pool.ip_range, tuple(a for _, a in pool.aux))
 
     # daemon start
 
@@ -328,8 +159,10 @@ class ContainerNetworks:
         if self._bridge is None:
             self._ready.set()
             return
+        from cove.runtime.network.bridge import segment_of
+
         endpoints = [e for c in live for e in recorded_endpoints(c).values()]
-        segments = [self._segment(r) for r in self.store.all()
+        segments = [segment_of(r) for r in self.store.all()
                     if r.bridged and not r.predefined and r.pools]
         threading.Thread(target=self._setup, args=(endpoints, segments, list(live)),
                          name="bridge-setup", daemon=True).start()
@@ -460,7 +293,7 @@ class ContainerNetworks:
             (next(iter(asked.values())) if len(asked) == 1 else None) or {}
         settings["Networks"][name] = network_settings.network_entry(
             aliases=list(endpoint.get("Aliases") or []) or None,
-            ipam=_ipam_asked(endpoint))
+            ipam=ipam_asked(endpoint))
         return settings
 
     # container start and exit
@@ -537,7 +370,7 @@ class ContainerNetworks:
             raise
         primary = next(iter(made.values()), None)
         with container.lock:
-            _keep_endpoints(container, made)
+            keep_endpoints(container, made)
             container.private[NEXT_INTERFACE_KEY] = len(made)
             container.data["NetworkSettings"] = network_settings.running_settings(
                 list(container.config.get("ExposedPorts") or {}), entries, primary, pid)
@@ -561,7 +394,7 @@ class ContainerNetworks:
         try:
             endpoint = self.bridge.attach(
                 container.id, pid, requests, wanted, network=self.key(record),
-                interface=interface, mac=_mac(mac) if mac else "", default_route=primary,
+                interface=interface, mac=mac_address(mac) if mac else "", default_route=primary,
                 names=names, endpoint_id=endpoint_id)
         except errors.SystemError_ as exc:
             if not any(word in exc.message for word in ("allocated", "address already in use")):
@@ -593,7 +426,7 @@ class ContainerNetworks:
             raise errors.InvalidParameter(
                 "user specified IP address is supported only when connecting to networks "
                 "with user configured subnets")
-        return aliases, _ipv4(text) if text else None
+        return aliases, ipv4_address(text) if text else None
 
     def _write_hosts(self, container: Container, endpoints: list[Endpoint]) -> None:
         """/etc/hosts with a line of the container's own name for each of its endpoints,
@@ -622,7 +455,7 @@ class ContainerNetworks:
         for endpoint in had.values():
             self.bridge.detach(container.id, endpoint)
         with container.lock:
-            _keep_endpoints(container, {})
+            keep_endpoints(container, {})
             settings = container.data.setdefault("NetworkSettings", {})
             settings.update(
                 IPAddress="", IPPrefixLen=0, Gateway="", EndpointID="", Ports={},
@@ -709,7 +542,7 @@ class ContainerNetworks:
             primary=not had, mac=str(config.get("MacAddress") or ""))
         with container.lock:
             had[endpoint.network] = endpoint
-            _keep_endpoints(container, had)
+            keep_endpoints(container, had)
             container.private[NEXT_INTERFACE_KEY] = index + 1
             networks[record.name] = shown
             network_settings.top_level(container.data["NetworkSettings"])
@@ -756,7 +589,7 @@ class ContainerNetworks:
             self.bridge.detach(container.id, endpoint)
             del had[endpoint.network]
         with container.lock:
-            _keep_endpoints(container, had)
+            keep_endpoints(container, had)
             networks.pop(record.name, None)
             network_settings.top_level(container.data["NetworkSettings"])
         if endpoint is not None:
@@ -876,13 +709,6 @@ class ContainerNetworks:
         directory = self.layout.exec_root / "network"
         directory.mkdir(parents=True, exist_ok=True)
         atomic_write_json(directory / PORTS_FILE, {"Ports": listed})
-
-
-def _ipam_asked(endpoint: dict[str, Any]) -> dict[str, Any] | None:
-    ipam = endpoint.get("IPAMConfig") or {}
-    if not isinstance(ipam, dict) or not ipam.get("IPv4Address"):
-        return None
-    return {"IPv4Address": str(ipam["IPv4Address"])}
 
 
 def _write_in_place(path: Path, text: str) -> None:

@@ -11,7 +11,7 @@ from cove.runtime.containers import shim_client
 from cove.runtime.engine import recovery
 from cove.runtime.engine.build import BuildService
 from cove.runtime.engine.container_files import ContainerFilesService
-from cove.runtime.engine.container_network import DISABLED, ContainerNetworks, NetworkConfig
+from cove.runtime.engine.container_network import ContainerNetworks
 from cove.runtime.engine.container_update import ContainerUpdater
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.engine.events import EventBus
@@ -19,6 +19,7 @@ from cove.runtime.engine.exec import ExecService
 from cove.runtime.engine.health import HealthMonitor
 from cove.runtime.engine.images import ImageService
 from cove.runtime.engine.monitor import ContainerMonitor
+from cove.runtime.engine.network_config import DISABLED, NetworkConfig
 from cove.runtime.engine.networks import NetworkService
 from cove.runtime.engine.system import SystemService
 from cove.runtime.engine.volumes import VolumeService

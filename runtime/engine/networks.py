@@ -9,24 +9,94 @@ with the container too.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from typing import Any
 
 from cove.runtime import errors
+from cove.runtime.containers.record import now_rfc3339
 from cove.runtime.engine.container_network import ContainerNetworks
 from cove.runtime.engine.containers import ContainerService
 from cove.runtime.engine.events import EventBus
 from cove.runtime.network import create_request, filters
-from cove.runtime.network.records import NetworkRecord
+from cove.runtime.network.create_request import CreateRequest
+from cove.runtime.network.records import IpamPool, NetworkRecord, new_id
 
 Filters = dict[str, list[str]]
 JSONList = list[dict[str, Any]]
 """(aliases: inside a class with a ``list`` method, ``list[...]`` would name the method)"""
 
 
+_DEFAULT_BRIDGE_OPTIONS = {
+    "com.docker.network.bridge.default_bridge": "true",
+    "com.docker.network.bridge.enable_icc": "true",
+    "com.docker.network.bridge.enable_ip_masquerade": "true",
+    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+    "com.docker.network.driver.mtu": "1500",
+}
+
+
 class NetworkService:
     def __init__(self, containers: ContainerService, network: ContainerNetworks,
                  events: EventBus) -> None:
         self.containers, self.network, self.events = containers, network, events
+        self._lock = threading.Lock()  # one network create or remove at a time
+
+    def _inspected(self, record: NetworkRecord) -> dict[str, Any]:
+        """The record as dockerd shows it; the default bridge with its live subnet and
+        options."""
+        bridge = self.network.bridge
+        if record.predefined and record.name == "bridge" and bridge is not None:
+            gateway = bridge.gateway
+            record = replace(record, pools=(IpamPool(gateway.network, gateway.ip),),
+                             options={**_DEFAULT_BRIDGE_OPTIONS,
+                                      "com.docker.network.bridge.name": bridge.name})
+        return record.inspect()
+
+    def _create(self, request: CreateRequest) -> NetworkRecord:
+        """A user network: its record, then its bridge and rules (the record goes again
+        if they fail). Without ``--subnet``, the first subnet of the default address pools
+        that no route of the host and no other network covers."""
+        from cove.runtime.network.bridge import segment_of
+        from cove.runtime.network.pools import DEFAULT_POOLS, choose_subnet
+
+        driver = self.network.driver()
+        store = self.network.store
+        with self._lock:
+            if request.pool.subnet is not None:
+                taken = list(driver.ipam.subnets().values())
+                if create_request.overlapping(request.pool.subnet, taken):
+                    raise errors.Forbidden(
+                        "Pool overlaps with other one on this address space")
+                subnet = request.pool.subnet
+            else:
+                subnet = choose_subnet(self.network.config.pools or DEFAULT_POOLS,
+                                       driver.routed_networks())
+            record = NetworkRecord(
+                id=new_id(), name=request.name, driver="bridge", created=now_rfc3339(),
+                internal=request.internal, attachable=request.attachable,
+                labels=dict(request.labels), options=dict(request.options),
+                ipam_options=request.ipam_options,
+                pools=create_request.pools(request.pool, subnet),
+                user_subnet=request.pool.subnet is not None)
+            if any(r.link == record.link for r in store.all() if r.bridged):
+                raise errors.Conflict(f"bridge name {record.link} is used by another network")
+            store.add(record)
+            try:
+                driver.add_network(segment_of(record))
+            except BaseException:
+                store.remove(record.id)
+                raise
+        return record
+
+    def _remove(self, record: NetworkRecord) -> None:
+        """A user network without endpoints: its bridge and rules, then its record (a
+        crash in between leaves a record, whose bridge the next start makes again)."""
+        with self._lock:
+            bridge = self.network.bridge
+            if bridge is not None:
+                bridge.remove_network(record.id)
+            self.network.store.remove(record.id)
 
     def _containers_of(self, record: NetworkRecord) -> dict[str, Any]:
         """``Containers`` of an inspected network: its live endpoints."""
@@ -63,14 +133,14 @@ class NetworkService:
         empty), and so ``dangling=true`` keeps every user network, in use or not."""
         records = sorted(self.network.networks(), key=lambda r: r.created)
         kept = filters.select(records, filter_args, lambda record: False)
-        return [self.network.inspect_network(r) for r in kept]
+        return [self._inspected(r) for r in kept]
 
     def inspect(self, ref: str, verbose: bool = False, scope: str | None = None) -> \
             dict[str, Any]:
         record = self.network.find(ref)
         if scope and scope != "local":
             raise errors.NotFound(f"network {ref} not found")
-        return {**self.network.inspect_network(record), "Containers": self._containers_of(record)}
+        return {**self._inspected(record), "Containers": self._containers_of(record)}
 
     def create(self, body: Any) -> dict[str, Any]:
         request = create_request.parse(body)
@@ -80,7 +150,7 @@ class NetworkService:
             if request.check_duplicate:
                 raise errors.Conflict(f"network with name {request.name} already exists")
             warning = f"Network with name {request.name} (id : {existing.id}) already exists"
-        record = self.network.create_network(request)
+        record = self._create(request)
         self.events.publish("network", "create", record.id,
                             {"name": record.name, "type": record.driver})
         return {"Id": record.id, "Warning": warning}
@@ -93,7 +163,7 @@ class NetworkService:
             raise errors.Forbidden(
                 f"error while removing network: network {record.name} id {record.id} has "
                 "active endpoints")
-        self.network.remove_network(record)
+        self._remove(record)
         self.events.publish("network", "destroy", record.id,
                             {"name": record.name, "type": record.driver})
 

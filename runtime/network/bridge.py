@@ -45,6 +45,7 @@ from cove.runtime.network.ipam import Ipam
 from cove.runtime.network.pools import AddressPool, bridge_address
 from cove.runtime.network.port_allocator import PortAllocator
 from cove.runtime.network.ports import PortRequest, Publication
+from cove.runtime.network.records import NetworkRecord
 from cove.runtime.network.ruleset import TABLE, BridgeNetwork, PortForward, ruleset
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,14 @@ class Segment:
     internal: bool = False
     ip_range: IPv4Network | None = None
     reserved: tuple[IPv4Address, ...] = ()
+
+
+def segment_of(record: NetworkRecord) -> Segment:
+    """A user network's segment, from its record (its first IPAM pool)."""
+    pool = record.pools[0]
+    return Segment(record.id, record.link,
+                   IPv4Interface(f"{pool.gateway}/{pool.subnet.prefixlen}"),
+                   record.internal, pool.ip_range, tuple(a for _, a in pool.aux))
 
 
 @dataclass(frozen=True)

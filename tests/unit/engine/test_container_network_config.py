@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from cove.runtime import errors
-from cove.runtime.engine.container_network import ContainerNetworks, load_config
+from cove.runtime.engine.container_network import ContainerNetworks
 from cove.runtime.engine.create_config import host_resolv_conf
+from cove.runtime.engine.network_config import load_config
 from cove.runtime.store.layout import Layout
 
 
@@ -75,7 +76,7 @@ def test_systemd_resolveds_stub_gives_way_to_its_upstream_servers(tmp_path: Path
 
 def test_a_bridge_that_cannot_be_made_leaves_loopback_and_says_why(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cove.runtime.engine.container_network import NetworkConfig
+    from cove.runtime.engine.network_config import NetworkConfig
     from cove.runtime.network.bridge import DefaultBridge
 
     def refuse(self: DefaultBridge, live: object = None, networks: object = ()) -> None:

@@ -54,7 +54,7 @@ def test_lookup_answers_within_shared_user_networks(tmp_path: Path) -> None:
 def test_an_older_coveds_single_endpoint_is_read_as_the_default_bridges(
         tmp_path: Path) -> None:
     from cove.runtime.containers.record import Container
-    from cove.runtime.engine.container_network import ENDPOINTS_KEY, recorded_endpoints
+    from cove.runtime.engine.container_endpoints import ENDPOINTS_KEY, recorded_endpoints
 
     layout = Layout(tmp_path / "data", tmp_path / "exec")
     old = {"Owner": "c1", "Address": "172.17.0.2/16", "Gateway": "172.17.0.1",
