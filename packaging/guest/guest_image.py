@@ -1,7 +1,7 @@
 """Builds Cove's guest image, or finds it in the cache: run as root on Debian 12 (see ./build).
 
 Outputs, in ``platformdirs.user_cache_dir("cove")/guest/image-<hash of the inputs>/``:
-``vmlinuz`` (Debian's cloud kernel), ``initramfs.img`` (busybox-static and the virtio
+``vmlinuz`` (Debian's kernel), ``initramfs.img`` (busybox-static and the virtio and ext4
 modules), ``system.img`` (the read-only ext4 system disk: Debian's python3, dropbear,
 busybox, Cove's engine and agent from the project's own wheel) and ``manifest.json``.
 The last line of stdout is that directory; progress goes to stderr.
@@ -115,7 +115,7 @@ def file_digest(paths: Iterable[Path], base: Path) -> str:
 
 def candidate_versions(arch: str, packages: Sequence[str]) -> dict[str, str]:
     """The versions apt would install now (cheap: no download), so a Debian update makes a new key."""
-    names = [*packages, "busybox-static", f"linux-image-cloud-{arch}"]
+    names = [*packages, "busybox-static", boot_files.kernel_package(arch)]
     out = run(["apt-cache", "policy", *[f"{n}:{arch}" for n in names]]).stdout
     versions: dict[str, str] = {}
     current = ""
@@ -276,7 +276,7 @@ def build(arch: str, base: Path, key: str, inputs: dict[str, object], out: Path,
         "packages": installed_packages(root),
         "requested_packages": inputs["packages"],
         "boot_packages": {name: version for name, version in versions.items()
-                          if name in ("busybox-static", f"linux-image-cloud-{arch}")},
+                          if name in ("busybox-static", boot_files.kernel_package(arch))},
         "wheels": wheels,
         "sizes": {name: (out / name).stat().st_size
                   for name in ("system.img", "vmlinuz", "initramfs.img")},
@@ -294,7 +294,7 @@ def entry_arch(entry: Path) -> str:
     try:
         if entry.name.startswith("image-"):
             return str(json.loads((entry / "manifest.json").read_text())["arch"])
-        return (entry / "kernel_version").read_text().rsplit("-", 1)[1]  # 6.1.0-28-cloud-arm64
+        return (entry / "kernel_version").read_text().rsplit("-", 1)[1]  # 6.1.0-28-arm64
     except (OSError, ValueError, KeyError, IndexError):
         return ""
 

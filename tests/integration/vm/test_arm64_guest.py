@@ -38,7 +38,7 @@ def arm64_image() -> GuestImage:
 def test_arm64_image_has_the_arm64_kernel_packages_and_engine(arm64_image: GuestImage) -> None:
     manifest = arm64_image.manifest
     assert manifest["arch"] == "arm64"
-    assert str(manifest["kernel_version"]).endswith("-cloud-arm64")
+    assert str(manifest["kernel_version"]).endswith("-arm64")
     assert "console=ttyAMA0" in str(manifest["kernel_cmdline"]).split()
     packages = manifest["packages"]
     assert isinstance(packages, dict)
