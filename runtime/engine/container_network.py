@@ -234,6 +234,10 @@ class ContainerNetworks:
             )
         )
         mode = host_config.get("NetworkMode") or ""
+        if config.get("MacAddress") and bridged(host_config) and self.bridge is None:
+            raise errors.InvalidParameter(
+                "--mac-address needs the default bridge, and this daemon runs without one "
+                "(--bridge none)")
         if not publishing:
             return []
         if mode == "host":  # dockerd's warning: kept in HostConfig, the ports are the host's
@@ -281,7 +285,16 @@ class ContainerNetworks:
         if not joins_networks(host_config):
             return settings
         if bridged(host_config):
-            if self.bridge is None:
+            if self.bridge is None:  # --bridge none: loopback only, nothing else asked
+                for endpoint in asked.values():
+                    if ((endpoint or {}).get("IPAMConfig") or {}).get("IPv4Address"):
+                        raise errors.InvalidParameter(
+                            "user specified IP address is supported on user defined "
+                            "networks only")
+                    if (endpoint or {}).get("Aliases"):
+                        raise errors.InvalidParameter(
+                            "network-scoped alias is supported only for containers in "
+                            "user defined networks")
                 return settings
             name = "bridge"
         else:

@@ -344,3 +344,10 @@ def test_a_daemon_without_a_bridge_shows_host_and_none_and_refuses_networks(
     assert status == 400 and "need the bridge driver" in body["message"]
     status, body = coved.request("GET", "/networks/bridge")
     assert (status, body) == (404, {"message": "network bridge not found"})
+    status, body = coved.request("POST", "/containers/create",
+                                 {"Image": "busybox", "MacAddress": "02:42:ac:11:00:09"})
+    assert status == 400 and body["message"].startswith("--mac-address needs the default")
+    status, body = coved.request("POST", "/containers/create", {
+        "Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {
+            "Aliases": ["a"]}}}})
+    assert status == 400 and "network-scoped alias" in body["message"]
