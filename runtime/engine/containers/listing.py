@@ -141,7 +141,8 @@ def _matches(ctx: ContainerContext, container: Container, filters: dict[str, lis
         and any_of("isolation", lambda v: v == (host.get("Isolation") or "default"))
         and any_of("is-task", lambda v: v == "false")  # no swarm: no container is a task
         and any_of("volume", lambda v: _uses_volume(container, v))
-        and any_of("network", lambda v: v in networks)
+        and any_of("network", lambda v: v in networks or any(  # a name, or an ID prefix
+            ((n or {}).get("NetworkID") or "").startswith(v) for n in networks.values()))
         and any_of("expose", lambda v: _ports_match("expose", v, list(exposed)))
         and any_of("publish", lambda v: _ports_match("publish", v, list(published)))
     )

@@ -167,6 +167,10 @@ def test_members_reach_each_other_and_the_outside(
     assert network["Containers"][web["Id"]] == {
         "Name": "web", "EndpointID": entry["EndpointID"], "MacAddress": "02:42:0a:4e:00:99",
         "IPv4Address": "10.78.0.50/24", "IPv6Address": ""}
+    members = sorted([web["Id"], _inspect(cove, "client")["Id"]])
+    for ref in ("app", network["Id"][:10]):  # ps by network name or ID prefix
+        listed = _ok(cove, "ps", "-q", "--no-trunc", "-f", f"network={ref}").split()
+        assert sorted(listed) == members, ref
     # dockerd fills the top-level fields from the default bridge only
     assert web["NetworkSettings"]["IPAddress"] == ""
     hosts = _ok(cove, "exec", "web", "cat", "/etc/hosts")
