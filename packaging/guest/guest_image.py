@@ -169,6 +169,10 @@ def finish_root(root: Path) -> None:
     (root / "etc/hostname").write_text("cove\n")
     (root / "etc/hosts").write_text("127.0.0.1\tlocalhost cove\n::1\tlocalhost ip6-localhost\n")
     (root / "var/lib/cove").mkdir(parents=True, exist_ok=True)
+    # where a macOS host's shared folders are (/Users/me): init mounts a tmpfs on the one
+    # it shares under, to make the folder's own mount point in the read-only tree
+    for top in ("Users", "Volumes", "private"):
+        (root / top).mkdir(exist_ok=True)
     (root / "usr/sbin/modprobe").symlink_to("../bin/busybox")  # the kernel's module loader
     tools = root / "usr/lib/cove"
     tools.mkdir(parents=True, exist_ok=True)
