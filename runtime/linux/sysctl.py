@@ -63,3 +63,22 @@ def enable_route_localnet(interface: str, netns: NetnsRef | None = None) -> None
     """Let packets to 127.0.0.0/8 be routed out of ``interface``: DNAT from the host's
     127.0.0.1 to a container on that bridge needs it (no userland proxy)."""
     write_sysctl(interface_key(interface, "route_localnet"), "1", netns)
+
+
+def disable_ipv6(interfaces: list[str], netns: NetnsRef | None = None) -> None:
+    """No IPv6 on ``interfaces`` (no link-local address either), in one visit of the
+    namespace: dockerd's containers on networks without IPv6 have none. A kernel without
+    IPv6 has nothing to disable."""
+    paths = [_path(f"net.ipv6.conf.{name}.disable_ipv6") for name in interfaces]
+
+    def write() -> None:
+        for path in paths:
+            try:
+                with open(path, "w") as f:
+                    f.write("1")
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise KernelError(exc.errno or errno.EIO, "write '1' to", path) from exc
+
+    in_netns(netns, write)

@@ -40,7 +40,7 @@ from cove.runtime.linux.netlink import Netlink
 from cove.runtime.linux.netns import NetnsRef
 from cove.runtime.linux.nftables import Table, apply_table, delete_table
 from cove.runtime.linux.syscalls import KernelError
-from cove.runtime.linux.sysctl import enable_ip_forward, enable_route_localnet
+from cove.runtime.linux.sysctl import disable_ipv6, enable_ip_forward, enable_route_localnet
 from cove.runtime.network.ipam import Ipam
 from cove.runtime.network.pools import AddressPool, bridge_address
 from cove.runtime.network.port_allocator import PortAllocator
@@ -351,6 +351,9 @@ class BridgeDriver:
                 nl.set_master(endpoint.host_link, segment.link)
                 nl.set_hairpin(endpoint.host_link)
                 nl.set_up(endpoint.host_link)
+            # IPv4 only, as dockerd's containers on networks without IPv6 (no link-local
+            # address either), set before the link is up
+            disable_ipv6(["lo", endpoint.interface], container_netns)
             with Netlink(container_netns) as nl:
                 nl.add_address(endpoint.interface, endpoint.address)
                 nl.set_up(endpoint.interface)

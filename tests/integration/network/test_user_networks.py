@@ -10,31 +10,17 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.support.clis import CLI, COVE, DOCKER
 from tests.support.coved import Coved
-from tests.support.images import busybox_archive
 from tests.support.netlab import HOST_UPLINK_ADDRESS, NetLab, wait_for
 
 OUTSIDE = "198.18.0.2"
 HTTPD = ["sh", "-c", "mkdir -p /www && echo hello-$HOSTNAME > /www/index.html && "
          "exec httpd -f -p 80 -h /www"]
-
-
-@pytest.fixture
-def lab_coved(netlab: NetLab) -> Iterator[Coved]:
-    daemon = Coved(netns=netlab.host_path)
-    try:
-        daemon.start()
-        daemon.load(busybox_archive())
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.cleanup()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from docker.errors import APIError
 
 from tests.support.clis import DOCKER
-from tests.support.coved import Coved
+from tests.support.fixtures import running_coved
 from tests.support.images import busybox_archive
 from tests.support.lab_dockerd import running_lab_dockerd
 from tests.support.netlab import NetLab
@@ -33,18 +33,12 @@ def client(request: pytest.FixtureRequest) -> Iterator[docker.DockerClient]:
                 c.close()
         return
     with NetLab() as lab:
-        coved = Coved(netns=lab.host_path)
-        try:
-            coved.start()
-            coved.load(busybox_archive())
+        for coved in running_coved(busybox_archive(), netns=lab.host_path):
             c = docker.DockerClient(base_url="unix://" + coved.socket, version="1.41")
             try:
                 yield c
             finally:
                 c.close()
-        finally:
-            coved.stop()
-            coved.cleanup()
 
 
 def _error(call: Any) -> tuple[int, str]:
@@ -148,6 +142,7 @@ STEPS: list[tuple[str, ...]] = [
     ("network", "disconnect", "cmp-b", "cmp-c1"),
     ("network", "connect", "bridge", "cmp-c1"),
     ("exec", "cmp-c1", "ls", "/sys/class/net"),
+    ("exec", "cmp-c1", "cat", "/proc/net/if_inet6"),  # no IPv6 address, not even ::1
     ("inspect", "-f", "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}",
      "cmp-c1"),
     ("network", "rm", "cmp-a"),
@@ -219,13 +214,7 @@ def test_the_docker_cli_sees_the_same_on_both(tmp_path: Any) -> None:
     for dockerd in running_lab_dockerd():
         expected = _run_steps(dockerd.env)
     with NetLab() as lab:
-        coved = Coved(netns=lab.host_path)
-        try:
-            coved.start()
-            coved.load(busybox_archive())
+        for coved in running_coved(busybox_archive(), netns=lab.host_path):
             got = _run_steps(coved.env)
-        finally:
-            coved.stop()
-            coved.cleanup()
     for step, want, have in zip(STEPS, expected, got, strict=True):
         assert have == want, step
