@@ -241,7 +241,3 @@ class NetworkStore:
             raise errors.InvalidParameter(
                 f"network {ref} is ambiguous ({len(prefixed)} matches found based on ID prefix)")
         raise errors.NotFound(f"network {ref} not found")
-
-
-def with_pools(record: NetworkRecord, pools: tuple[IpamPool, ...]) -> NetworkRecord:
-    return replace(record, pools=pools)
