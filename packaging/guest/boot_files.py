@@ -57,10 +57,35 @@ def fetch(work: Path, arch: str, suite: str) -> Kernel:
                    check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     (vmlinuz,) = (work / "boot").glob("vmlinuz-*")
     version = vmlinuz.name.removeprefix("vmlinuz-")
+    vmlinuz = unpacked(vmlinuz)
     modules = next(p for p in (work / "lib/modules" / version, work / "usr/lib/modules" / version)
                    if p.is_dir())
     busybox = next(p for p in (work / "bin/busybox", work / "usr/bin/busybox") if p.exists())
     return Kernel(version, vmlinuz, modules, busybox)
+
+
+XZ_MAGIC = b"\xfd7zXZ\x00"
+
+
+def unpacked(vmlinuz: Path) -> Path:
+    """The kernel as QEMU boots it fastest. Debian's generic amd64 kernel is an XZ-packed
+    bzImage, and unpacking XZ under TCG took 3.5 s of every cold boot here (the cloud
+    kernel's LZ4 took a fraction): its ELF ``vmlinux`` is taken out at build time instead,
+    and QEMU starts it directly through its PVH entry point (wall time to userspace 1.6 s
+    against 5.2 s, and 2.2 s for the cloud kernel). Any other kernel is kept as it is
+    (arm64's is an uncompressed Image already)."""
+    data = vmlinuz.read_bytes()
+    start = data.find(XZ_MAGIC)
+    if not data.startswith(b"MZ") or start < 0:
+        return vmlinuz
+    import lzma
+
+    elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data[start:])
+    if not elf.startswith(b"\x7fELF"):
+        return vmlinuz
+    target = vmlinuz.with_name(vmlinuz.name.replace("vmlinuz", "vmlinux"))
+    target.write_bytes(elf)
+    return target
 
 
 def unwanted(module: Path) -> bool:

@@ -518,6 +518,8 @@ def test_registry_mirrors_set_on_the_machine_reach_its_engine_at_the_next_start(
     """The mirrors ride in the go, not on QEMU's line: the start after a change still
     restores the saved state, and `docker info` through the machine lists them."""
     mirror = "http://127.0.0.1:5999"
+    # a saved state for the machine as it is (a test before may have changed its line)
+    assert vm.machine("stop").returncode == 0 and vm.machine("start").returncode == 0
     try:
         assert vm.machine("set", "--registry-mirror", mirror).returncode == 0
         assert f"Pending:     RegistryMirrors {mirror} at the next start" in \
