@@ -363,13 +363,17 @@ class ContainerNetworks:
                 raise errors.InvalidParameter(self.unavailable)
             return
         plan = self._plan(container)
+        # the default route (and the published ports) through the first network that has
+        # a way out: the mode's, unless it is internal (as libnetwork picks its gateway)
+        routed = next((i for i, (_, record, _) in enumerate(plan) if not record.internal), 0)
         made: dict[str, Endpoint] = {}
         entries: dict[str, dict[str, Any]] = {}
         try:
             for index, (name, record, entry) in enumerate(plan):
                 endpoint, entries[name] = self._attach_one(
                     container, pid, record, entry, f"{CONTAINER_LINK_PREFIX}{index}",
-                    requests if index == 0 else [], primary=index == 0)
+                    requests if index == routed else [], primary=index == 0,
+                    default_route=index == routed)
                 made[endpoint.network] = endpoint
         except BaseException:
             for endpoint in made.values():
@@ -381,7 +385,8 @@ class ContainerNetworks:
             for endpoint in made.values():
                 self.bridge.detach(container.id, endpoint)
             raise
-        primary = next(iter(made.values()), None)
+        primary = next((e for e in made.values() if e.publications), None) or \
+            next(iter(made.values()), None)
         with container.lock:
             keep_endpoints(container, made)
             container.private[NEXT_INTERFACE_KEY] = len(made)
@@ -395,7 +400,8 @@ class ContainerNetworks:
 
     def _attach_one(self, container: Container, pid: int, record: NetworkRecord,
                     entry: dict[str, Any], interface: str, requests: Sequence[Any],
-                    primary: bool, mac: str = "") -> tuple[Endpoint, dict[str, Any]]:
+                    primary: bool, mac: str = "",
+                    default_route: bool | None = None) -> tuple[Endpoint, dict[str, Any]]:
         from cove.runtime.network.port_allocator import endpoint_error
 
         assert self.bridge is not None
@@ -407,7 +413,7 @@ class ContainerNetworks:
         try:
             endpoint = self.bridge.attach(
                 container.id, pid, requests, wanted, network=self.key(record),
-                interface=interface, mac=mac_address(mac) if mac else "", default_route=primary,
+                interface=interface, mac=mac_address(mac) if mac else "", default_route=primary if default_route is None else default_route,
                 names=names, endpoint_id=endpoint_id)
         except errors.SystemError_ as exc:
             if not any(word in exc.message for word in ("allocated", "address already in use")):
@@ -552,7 +558,9 @@ class ContainerNetworks:
             index += 1
         endpoint, shown = self._attach_one(
             container, pid, record, entry, f"{CONTAINER_LINK_PREFIX}{index}", [],
-            primary=not had, mac=str(config.get("MacAddress") or ""))
+            primary=False, mac=str(config.get("MacAddress") or ""),
+            # the default route only when none gives one yet (all internal, or none)
+            default_route=all(e.gateway is None for e in had.values()))
         with container.lock:
             had[endpoint.network] = endpoint
             keep_endpoints(container, had)

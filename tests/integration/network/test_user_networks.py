@@ -202,6 +202,15 @@ def test_internal_networks_have_no_way_out_and_networks_are_isolated(
     _ok(cove, "run", "-d", "--name", "onbridge", "-h", "onbridge", "busybox", *HTTPD)
     bridged = _inspect(cove, "onbridge")["NetworkSettings"]["IPAddress"]
     assert _fetch(cove, "pub", bridged, tries=3).returncode == 1
+    # an internal network's member connected to another network gets its way out there
+    _ok(cove, "network", "connect", "public", "app")
+    assert "default via" in _ok(cove, "exec", "app", "ip", "route")
+    assert _fetch(cove, "app", OUTSIDE).stdout == "outside\n"
+    # and one started on both goes out through the one that has a way out
+    _ok(cove, "create", "--name", "both", "--network", "vault", "busybox", "sleep", "300")
+    _ok(cove, "network", "connect", "public", "both")
+    _ok(cove, "start", "both")
+    assert _fetch(cove, "both", OUTSIDE).stdout == "outside\n"
 
 
 def test_a_published_port_on_a_user_network_answers(netlab: NetLab, cove: CLI) -> None:
