@@ -249,7 +249,8 @@ def mount_shares(go: protocol.Go | None) -> None:
     restarted with the engine finds its bind mounts there). One that fails is said on the
     console and left out: the engine still starts."""
     report = []
-    for share in go.shares if go else ():
+    # a folder before the folders inside it, which it would otherwise hide
+    for share in sorted(go.shares if go else (), key=lambda s: s.path.rstrip("/").count("/")):
         mounted, text = filesystems.mount_share(share.tag, share.path, share.readonly)
         stage(text)
         report.append({"path": share.path, "mounted": mounted, "note": text})
