@@ -1,7 +1,9 @@
-"""``port``: a container's published ports, as the docker CLI lists them (sorted by
-container port, then protocol; ``HOST_IP:PORT`` as Go's JoinHostPort writes it)."""
+"""``port``: a container's published ports, as the docker CLI lists them (its lines in
+natural order, ``HOST_IP:PORT`` as Go's JoinHostPort writes it)."""
 
 from __future__ import annotations
+
+from functools import cmp_to_key
 
 from .command import Cli, Command
 from .errors import CommandFailed
@@ -17,9 +19,28 @@ def join_host_port(host: str, port: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _order(key: str) -> tuple[int, str]:
-    port, _, proto = key.partition("/")
-    return (int(port) if port.isdigit() else 0, proto)
+def natural_compare(a: str, b: str) -> int:
+    """docker's order for ``port``'s lines (``sortorder.NaturalLess``): runs of digits
+    compare as numbers, everything else byte by byte."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i].isdigit() and b[j].isdigit():
+            i_end, j_end = i, j
+            while i_end < len(a) and a[i_end].isdigit():
+                i_end += 1
+            while j_end < len(b) and b[j_end].isdigit():
+                j_end += 1
+            x, y = int(a[i:i_end]), int(b[j:j_end])
+            if x != y:
+                return -1 if x < y else 1
+            if i_end - i != j_end - j:  # the same number: fewer leading zeros first
+                return -1 if i_end - i < j_end - j else 1
+            i, j = i_end, j_end
+            continue
+        if a[i] != b[j]:
+            return -1 if a[i] < b[j] else 1
+        i, j = i + 1, j + 1
+    return (len(a) - i) - (len(b) - j)
 
 
 def port(args: Namespace, cli: Cli) -> int:
@@ -36,15 +57,13 @@ def port(args: Namespace, cli: Cli) -> int:
         bindings = published.get(key)
         if not bindings:
             raise CommandFailed(f"Error: No public port '{key}' published for {ref}")
-        for binding in bindings:
-            cli.out(join_host_port(binding.get("HostIp") or "", binding.get("HostPort") or ""))
-        return 0
-    for key in sorted(published, key=_order):
-        for binding in published[key] or []:
-            cli.out(
-                f"{key} -> "
-                f"{join_host_port(binding.get('HostIp') or '', binding.get('HostPort') or '')}"
-            )
+        lines = [join_host_port(b.get("HostIp") or "", b.get("HostPort") or "")
+                 for b in bindings]
+    else:
+        lines = [f"{key} -> {join_host_port(b.get('HostIp') or '', b.get('HostPort') or '')}"
+                 for key, bindings in published.items() for b in bindings or []]
+    for line in sorted(lines, key=cmp_to_key(natural_compare)):
+        cli.out(line)
     return 0
 
 

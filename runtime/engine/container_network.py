@@ -180,7 +180,7 @@ class ContainerNetworks:
                 exc.message,
             )
             self.unavailable = f"the default bridge could not be set up: {exc.message}"
-            self._bridge.ports.close()
+            self._bridge.close()
             self._bridge = None
             return
         finally:

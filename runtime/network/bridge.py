@@ -31,7 +31,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, ip_address
 from typing import Any
 
 from cove.runtime import errors
@@ -47,6 +47,7 @@ from cove.runtime.network.port_allocator import PortAllocator
 from cove.runtime.network.ports import PortRequest, Publication
 from cove.runtime.network.records import NetworkRecord
 from cove.runtime.network.ruleset import TABLE, BridgeNetwork, PortForward, ruleset
+from cove.runtime.network.userland_proxy import UserlandProxy
 
 log = logging.getLogger(__name__)
 BRIDGE = "cove0"
@@ -138,7 +139,7 @@ class Endpoint:
             tuple(
                 Publication(
                     p["Proto"],
-                    IPv4Address(p["HostIp"]),
+                    ip_address(p["HostIp"]),
                     int(p["HostPort"]),
                     int(p["ContainerPort"]),
                 )
@@ -179,6 +180,7 @@ class BridgeDriver:
         self._segments: dict[str, Segment] = {}
         self._gateway: IPv4Interface | None = None
         self._applied: Table | None = None  # the table as last written
+        self.proxy = UserlandProxy()  # the IPv6 side of published ports
 
     @property
     def gateway(self) -> IPv4Interface:
@@ -337,6 +339,8 @@ class BridgeDriver:
                 self._endpoints[(network, owner)] = endpoint
                 undo.append(lambda: self._endpoints.pop((network, owner), None))
                 self._apply()
+                undo.append(lambda: self._proxy_down(endpoint))
+                self._proxy_up(endpoint)
                 return endpoint
             except BaseException:
                 for step in reversed(undo):
@@ -374,6 +378,8 @@ class BridgeDriver:
             self._delete_link(host_link_name(owner, network))
             endpoint = self._endpoints.pop((network, owner), None)
             known = endpoint or recorded
+            if endpoint is not None:
+                self._proxy_down(endpoint)
             if known is None or known.publications:
                 self.ports.release(owner)
             self.ipam.release(network, owner)
@@ -383,6 +389,8 @@ class BridgeDriver:
                 return
             try:
                 for p in known.publications:
+                    if p.ipv6:  # proxied: no translated flow
+                        continue
                     delete_translated_flows(
                         p.proto, p.host_port, known.address.ip, p.container_port, self.netns
                     )
@@ -403,6 +411,19 @@ class BridgeDriver:
         if endpoint.publications:
             self.ports.restore(endpoint.owner, endpoint.publications)
         self._endpoints[(endpoint.network, endpoint.owner)] = endpoint
+        self._proxy_up(endpoint)
+
+    def _proxy_up(self, endpoint: Endpoint) -> None:
+        """The proxy serves the endpoint's IPv6 ports, from the listeners that hold them."""
+        for p in endpoint.publications:
+            if p.ipv6:
+                listener = self.ports.listener(endpoint.owner, p).dup()
+                self.proxy.adopt(p.proto, listener, endpoint.address.ip, p.container_port)
+
+    def _proxy_down(self, endpoint: Endpoint) -> None:
+        for p in endpoint.publications:
+            if isinstance(p.host_address, IPv6Address):
+                self.proxy.remove(p.proto, p.host_address, p.host_port)
 
     def sweep_stale(
         self, live_owners: Iterable[str], live_endpoints: Iterable[Endpoint] = ()
@@ -442,6 +463,12 @@ class BridgeDriver:
     def all_endpoints(self) -> list[Endpoint]:
         with self._lock:
             return list(self._endpoints.values())
+
+    def close(self) -> None:
+        """Let go of the ports (their sockets, the proxy's listeners and connections), as
+        the daemon's end does; the bridges and rules stay, as dockerd leaves them."""
+        self.proxy.close()
+        self.ports.close()
 
     def teardown(self) -> None:
         """Remove Cove's table and the bridges (tests; the daemon keeps them, as dockerd)."""

@@ -24,12 +24,12 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 
 from cove.runtime import errors
 from cove.runtime.network.ports import (
-    ANY_ADDRESS,
+    ANY_ADDRESS6,
     ContainerPort,
+    HostAddress,
     HostPorts,
     PortRequest,
     Publication,
@@ -58,12 +58,19 @@ class PortHeldElsewhere(OSError):
     """Another program holds the port (the bind failed)."""
 
 
-def bind_port(proto: str, address: IPv4Address, port: int) -> socket.socket:
-    """A socket bound to the port, holding it; ``PortHeldElsewhere`` when it is taken."""
+def bind_port(proto: str, address: HostAddress, port: int) -> socket.socket:
+    """A socket bound to the port, holding it; ``PortHeldElsewhere`` when it is taken.
+    An IPv6 one is IPv6 only and, for TCP, listening: it is the userland proxy's
+    listener (the IPv4 side is DNAT's, and its socket never listens)."""
     kind, protocol = _SOCKET_TYPES[proto]
-    sock = socket.socket(socket.AF_INET, kind | socket.SOCK_CLOEXEC, protocol)
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    sock = socket.socket(family, kind | socket.SOCK_CLOEXEC, protocol)
     try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((str(address), port))
+        if family == socket.AF_INET6 and kind == socket.SOCK_STREAM:
+            sock.listen(128)
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
@@ -72,7 +79,8 @@ def bind_port(proto: str, address: IPv4Address, port: int) -> socket.socket:
     return sock
 
 
-Binder = Callable[[str, IPv4Address, int], socket.socket]
+Binder = Callable[[str, HostAddress, int], socket.socket]
+NO_IPV6 = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)  # a host (or kernel) without IPv6
 
 
 @dataclass
@@ -101,8 +109,9 @@ class PortAllocator:
         with self._lock:
             try:
                 for request in requests:
-                    taken.append(self._take(owner, request))
-                    self._held.append(taken[-1])
+                    for held in self._take(owner, request):
+                        taken.append(held)
+                        self._held.append(held)
             except BaseException:
                 for held in taken:
                     self._held.remove(held)
@@ -136,7 +145,16 @@ class PortAllocator:
                 held.sock.close()
             self._held.clear()
 
-    def _take(self, owner: str, request: PortRequest) -> _Held:
+    def listener(self, owner: str, publication: Publication) -> socket.socket:
+        """The socket holding ``owner``'s ``publication`` (for an IPv6 one, the proxy's
+        listener)."""
+        with self._lock:
+            for held in self._held:
+                if held.owner == owner and held.publication == publication:
+                    return held.sock
+        raise KeyError(publication)
+
+    def _take(self, owner: str, request: PortRequest) -> list[_Held]:
         if request.host.random:
             return self._take_random(owner, request)
         last_error: errors.EngineError | None = None
@@ -150,7 +168,7 @@ class PortAllocator:
             raise errors.SystemError_(ALL_ALLOCATED) from last_error
         raise last_error
 
-    def _take_random(self, owner: str, request: PortRequest) -> _Held:
+    def _take_random(self, owner: str, request: PortRequest) -> list[_Held]:
         proto = request.container.proto
         start = self._next.get(proto, self.first)
         count = self.last - self.first + 1
@@ -164,32 +182,59 @@ class PortAllocator:
             return held
         raise errors.SystemError_(ALL_ALLOCATED)
 
-    def _take_port(self, owner: str, request: PortRequest, port: int) -> _Held:
-        proto, address = request.container.proto, request.host.address
+    def _take_port(self, owner: str, request: PortRequest, port: int) -> list[_Held]:
+        """The port on the request's address, and on ``::`` too for a dual one (skipped
+        where the host has no IPv6, as dockerd skips it); both or neither."""
+        first = self._take_one(owner, request, request.host.address, port)
+        if not request.host.dual:
+            return [first]
+        try:
+            return [first, self._take_one(owner, request, ANY_ADDRESS6, port)]
+        except _NoIpv6:
+            return [first]
+        except BaseException:
+            first.sock.close()
+            raise
+
+    def _take_one(self, owner: str, request: PortRequest, address: HostAddress,
+                  port: int) -> _Held:
+        proto = request.container.proto
         for held in self._held:
             p = held.publication
-            if p.proto != proto or p.host_port != port:
+            if p.proto != proto or p.host_port != port or \
+                    p.host_address.version != address.version:
                 continue
             if p.host_address == address:
                 raise errors.SystemError_(
-                    f"Bind for {address}:{port} failed: port is already allocated"
+                    f"Bind for {_host_port(address, port)} failed: port is already allocated"
                 )
-            if ANY_ADDRESS in (p.host_address, address):
+            if p.host_address.is_unspecified or address.is_unspecified:
                 raise errors.SystemError_(_in_use(proto, address, port))
         try:
             sock = self._binder(proto, address, port)
         except PortHeldElsewhere:
             raise errors.SystemError_(_in_use(proto, address, port)) from None
         except OSError as exc:
-            raise errors.SystemError_(f"listen {proto} {address}:{port}: {exc.strerror}") from exc
+            if address.version == 6 and exc.errno in NO_IPV6 and request.host.dual:
+                raise _NoIpv6() from exc
+            raise errors.SystemError_(
+                f"listen {proto} {_host_port(address, port)}: {exc.strerror}") from exc
         publication = Publication(proto, address, port, request.container.port)
         return _Held(owner, publication, sock)
 
 
-def _in_use(proto: str, address: IPv4Address, port: int) -> str:
+class _NoIpv6(Exception):
+    """The host cannot bind IPv6: a dual binding is published on IPv4 only."""
+
+
+def _host_port(address: HostAddress, port: int) -> str:
+    return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
+
+
+def _in_use(proto: str, address: HostAddress, port: int) -> str:
     return (
-        f"Error starting userland proxy: listen {proto}4 {address}:{port}: bind: "
-        "address already in use"
+        f"Error starting userland proxy: listen {proto}{address.version} "
+        f"{_host_port(address, port)}: bind: address already in use"
     )
 
 

@@ -22,6 +22,8 @@ from cove.runtime import errors
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 ANY_ADDRESS = IPv4Address("0.0.0.0")
+ANY_ADDRESS6 = IPv6Address("::")
+HostAddress = IPv4Address | IPv6Address
 
 
 def _invalid(text: str) -> errors.InvalidParameter:
@@ -68,11 +70,13 @@ class ContainerPort:
 @dataclass(frozen=True)
 class HostPorts:
     """Where one binding listens: an address (``0.0.0.0``: all) and a port range;
-    ``first == 0`` asks for a random port."""
+    ``first == 0`` asks for a random port. ``dual``: no address was given, so the port
+    is published on ``::`` too, as dockerd 20.10 publishes it (where the host has IPv6)."""
 
-    address: IPv4Address = ANY_ADDRESS
+    address: HostAddress = ANY_ADDRESS
     first: int = 0
     last: int = 0
+    dual: bool = False
 
     @property
     def random(self) -> bool:
@@ -80,7 +84,7 @@ class HostPorts:
 
     @classmethod
     def parse(cls, host_ip: str, host_port: str) -> HostPorts:
-        return cls(_host_address(host_ip), *_host_range(host_port))
+        return cls(_host_address(host_ip), *_host_range(host_port), dual=host_ip == "")
 
 
 def _host_range(text: str) -> tuple[int, int]:
@@ -100,18 +104,13 @@ def _host_range(text: str) -> tuple[int, int]:
     return first, last
 
 
-def _host_address(text: str) -> IPv4Address:
+def _host_address(text: str) -> HostAddress:
     if text == "":
         return ANY_ADDRESS
     try:
-        address = ip_address(text)
+        return ip_address(text)
     except ValueError:
         raise errors.InvalidParameter(f"invalid host IP address: {text!r}") from None
-    if isinstance(address, IPv6Address):
-        raise errors.InvalidParameter(
-            f"publishing on an IPv6 address is not supported by this engine yet: {text}"
-        )
-    return address
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,7 @@ def port_requests(
         for key in exposed or {}:
             container = ContainerPort.parse(key)
             if container not in bound:
-                requests.append(PortRequest(container, HostPorts()))
+                requests.append(PortRequest(container, HostPorts(dual=True)))
     return sorted(requests, key=lambda r: (r.container, str(r.host.address), r.host.first))
 
 
@@ -187,18 +186,29 @@ def validate(config: Mapping[str, Any], host_config: Mapping[str, Any]) -> None:
     )
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Publication:
-    """A port published: the host's address and port, and where it leads."""
+    """A port published: the host's address and port, and where it leads. One on an IPv6
+    address is served by the userland proxy (nftables cannot DNAT IPv6 to IPv4)."""
 
     proto: str
-    host_address: IPv4Address
+    host_address: HostAddress
     host_port: int
     container_port: int
 
     @property
     def key(self) -> str:
         return f"{self.container_port}/{self.proto}"
+
+    @property
+    def ipv6(self) -> bool:
+        return self.host_address.version == 6
+
+    @property
+    def order(self) -> tuple[int, str, int, int, int]:
+        """Sorted as dockerd lists them: by port, IPv4 before IPv6."""
+        return (self.container_port, self.proto, self.host_address.version,
+                int(self.host_address), self.host_port)
 
     def binding(self) -> dict[str, str]:
         return {"HostIp": str(self.host_address), "HostPort": str(self.host_port)}
@@ -212,7 +222,7 @@ def network_settings_ports(
     ports: dict[str, list[dict[str, str]] | None] = {
         str(ContainerPort.parse(key)): None for key in exposed
     }
-    for publication in sorted(published):
+    for publication in sorted(published, key=lambda p: p.order):
         listed = ports.get(publication.key)
         if listed is None:
             listed = ports[publication.key] = []

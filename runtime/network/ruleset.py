@@ -106,9 +106,10 @@ def bridge_forward_rules(network: BridgeNetwork) -> tuple[Rule, ...]:
 
 def ruleset(networks: Sequence[BridgeNetwork], name: str = TABLE) -> Table:
     """The whole table for ``networks``: applied in one transaction it replaces the last."""
-    forwards = sorted(
-        (f for n in networks for f in n.forwards),
-        key=lambda f: (f.publication, f.container_address),
+    forwards = sorted(  # IPv6 ones are the userland proxy's: nft cannot DNAT them to IPv4
+        (f for n in networks for f in n.forwards if not f.publication.ipv6),
+        key=lambda f: (f.publication.proto, int(f.publication.host_address),
+                       f.publication.host_port, f.container_address),
     )
     jump = Rule(f"fib daddr type local jump {PUBLISHED}")
     return Table(

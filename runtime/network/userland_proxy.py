@@ -165,21 +165,41 @@ class UserlandProxy:
             target_port: int) -> None:
         """Listen on ``[address]:port`` and relay to ``target:target_port``; raises the
         bind's OSError (EADDRINUSE for a port another program holds)."""
-        listener = bind_v6(proto, address, port)
+        self.adopt(proto, bind_v6(proto, address, port), target, target_port)
+
+    def adopt(self, proto: str, listener: socket.socket, target: IPv4Address,
+              target_port: int) -> None:
+        """Relay what comes to ``listener`` (bound, IPv6, listening for TCP; the proxy
+        owns it from now on) to ``target:target_port``."""
+        listener.setblocking(False)
+        address, port = listener.getsockname()[:2]
         published = _Published(proto, listener, (str(target), target_port))
         with self._lock:
-            self._ports[(proto, str(address), port)] = published
+            self._ports[(proto, str(IPv6Address(address)), port)] = published
         self._call(lambda: self._open(published))
 
     def remove(self, proto: str, address: IPv6Address, port: int) -> None:
-        """Stop proxying the port: its listener, its clients' connections and flows close."""
+        """Stop proxying the port: its listener, its clients' connections and flows are
+        closed when this returns (the port is free again)."""
         with self._lock:
             published = self._ports.pop((proto, str(address), port), None)
-        if published is not None:
-            self._call(lambda: self._shut(published))
+        if published is None:
+            return
+        done = threading.Event()
+
+        def shut() -> None:
+            self._shut(published)
+            done.set()
+
+        self._call(shut)
+        if not done.wait(5):
+            log.warning("the userland proxy did not close [%s]:%d in 5 s", address, port)
 
     def close(self) -> None:
+        """Close every listener and connection; once (later calls do nothing)."""
         with self._lock:  # the shutdowns are queued with the stop, so the loop runs them
+            if self._stopping:
+                return
             published = list(self._ports.values())
             self._ports.clear()
             self._calls.extend(_shutter(self, each) for each in published)

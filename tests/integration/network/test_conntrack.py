@@ -35,7 +35,7 @@ def bridge(netlab: NetLab, tmp_path: Path) -> Iterator[DefaultBridge]:
     try:
         yield made
     finally:
-        made.ports.close()
+        made.close()
 
 
 def _udp(netns: str, bind: tuple[str, int]) -> socket.socket:

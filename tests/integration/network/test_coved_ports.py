@@ -90,20 +90,21 @@ def test_a_published_httpd_answers_on_loopback_and_the_hosts_address(
     assert info["HostConfig"]["PortBindings"] == {
         "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"},
                    {"HostIp": "", "HostPort": "8081"}]}
-    assert info["NetworkSettings"]["Ports"] == {
+    assert info["NetworkSettings"]["Ports"] == {  # no address given: on :: too, as dockerd
         "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8081"},
-                   {"HostIp": "127.0.0.1", "HostPort": "8080"}]}
+                   {"HostIp": "127.0.0.1", "HostPort": "8080"},
+                   {"HostIp": "::", "HostPort": "8081"}]}
     settings = info["NetworkSettings"]
     assert settings["IPAddress"].startswith("172.17.") and settings["Gateway"] == "172.17.0.1"
     assert settings["Networks"]["bridge"]["IPAddress"] == settings["IPAddress"]
     ps = _ok(cove, "ps", "--format", "{{.Ports}}")
-    assert ps.strip() == "0.0.0.0:8081->80/tcp, 127.0.0.1:8080->80/tcp"
+    assert ps.strip() == "0.0.0.0:8081->80/tcp, 127.0.0.1:8080->80/tcp, :::8081->80/tcp"
     assert _ok(cove, "port", "web").splitlines() == [
-        "80/tcp -> 0.0.0.0:8081", "80/tcp -> 127.0.0.1:8080"]
+        "80/tcp -> 0.0.0.0:8081", "80/tcp -> 127.0.0.1:8080", "80/tcp -> [::]:8081"]
     with open(os.path.join(lab_coved.exec_root, "network", "ports.json")) as f:
         listed = json.load(f)["Ports"]
     assert sorted((p["HostIp"], p["HostPort"], p["ContainerPort"]) for p in listed) == [
-        ("0.0.0.0", 8081, 80), ("127.0.0.1", 8080, 80)]
+        ("0.0.0.0", 8081, 80), ("127.0.0.1", 8080, 80), ("::", 8081, 80)]
     assert {p["Container"] for p in listed} == {info["Id"]}
     hosts = _ok(cove, "exec", "web", "cat", "/etc/hosts")
     assert hosts.splitlines()[-1] == f"{settings['IPAddress']}\tweb"
@@ -152,8 +153,9 @@ def test_publish_all_takes_the_exposed_ports(cove: CLI) -> None:
     _ok(cove, "run", "-d", "--name", "all", "--expose", "80", "--expose", "90/udp", "-P",
         "busybox", "sleep", "60")
     ports = _ok(cove, "port", "all").splitlines()
-    assert [line.split(" -> ")[0] for line in ports] == ["80/tcp", "90/udp"]
-    assert all(line.split(" -> ")[1].startswith("0.0.0.0:") for line in ports)
+    assert [line.split(" -> ")[0] for line in ports] == ["80/tcp", "80/tcp", "90/udp", "90/udp"]
+    assert [line.split(" -> ")[1].rsplit(":", 1)[0] for line in ports] == [
+        "0.0.0.0", "[::]", "0.0.0.0", "[::]"]  # on both, as dockerd publishes them
 
 
 def test_a_port_in_use_gets_dockerds_error_and_nothing_is_left(

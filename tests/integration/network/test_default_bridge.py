@@ -55,7 +55,7 @@ def lab(netlab: NetLab) -> Iterator[NetLab]:
         yield netlab
     finally:
         while _made:
-            _made.pop().ports.close()
+            _made.pop().close()
     assert netlab.run(netlab.host, ["nft", "list", "table", "ip", "filter"]).stdout == before
 
 
@@ -140,7 +140,7 @@ def test_a_restarted_daemon_takes_back_live_endpoints_and_sweeps_dead_ones(
     kept = first.attach("live", lab.path(live), port_requests({"80/tcp": [{"HostPort": "8085"}]}))
     first.attach("dead", lab.path(dead), [])
     record = kept.to_json()  # what the container's record keeps
-    first.ports.close()  # the daemon dies; its table, bridge and veths stay
+    first.close()  # the daemon dies; its table, bridge and veths stay
 
     # same data root, a new process that finds "live" in its containers' records
     again = _bridge(lab, tmp_path, live=[Endpoint.from_json(record)])

@@ -31,9 +31,9 @@ def test_bindings_become_requests_with_tcp_by_default_and_ranges_kept() -> None:
         }
     )
     assert requests == [
-        PortRequest(ContainerPort(53, "udp"), HostPorts()),
+        PortRequest(ContainerPort(53, "udp"), HostPorts(dual=True)),
         PortRequest(ContainerPort(80), HostPorts(IPv4Address("127.0.0.1"), 8080, 8080)),
-        PortRequest(ContainerPort(443), HostPorts(IPv4Address("0.0.0.0"), 8000, 8010)),
+        PortRequest(ContainerPort(443), HostPorts(IPv4Address("0.0.0.0"), 8000, 8010, dual=True)),
         PortRequest(ContainerPort(443), HostPorts(IPv4Address("127.0.0.1"), 9443, 9443)),
     ]
     assert requests[0].host.random
@@ -70,7 +70,6 @@ def test_publish_all_gives_a_random_port_to_each_exposed_port_not_bound() -> Non
         ({"/tcp": [{"HostPort": "8080"}]}, 'invalid port specification: ""'),
         ({"80/tcp": [{"HostPort": "8080/udp"}]}, 'invalid port specification: "8080/udp"'),
         ({"80/tcp": [{"HostIp": "1.2.3", "HostPort": "8080"}]}, "invalid host IP address: '1.2.3'"),
-        ({"80/tcp": [{"HostIp": "::1", "HostPort": "8080"}]}, "IPv6 address is not supported"),
     ],
 )
 def test_bad_bindings_are_refused_with_dockerds_words(

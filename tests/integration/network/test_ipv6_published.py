@@ -1,0 +1,73 @@
+"""The IPv6 side of published ports, on coved in the network lab and on the reference dockerd
+in a lab of its own: ``-p 8080:80`` answers on ``[::1]`` too (``localhost`` names it first
+on most hosts), ``-p [::1]:PORT:80`` only there, ``-p 0.0.0.0:PORT:80`` only on IPv4;
+``docker port`` lists the same on both, and removing the container frees every port."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.support.clis import CLI, COVE, DOCKER
+from tests.support.coved import Coved
+from tests.support.images import busybox_archive
+from tests.support.lab_dockerd import running_lab_dockerd
+from tests.support.netlab import NetLab, wait_for
+
+HTTPD = ["sh", "-c", "mkdir -p /www && echo hello-v6 > /www/index.html && "
+         "exec httpd -f -p 80 -h /www"]
+
+
+@dataclass
+class Engine:
+    lab: NetLab
+    docker: CLI
+    cove: CLI
+
+
+@pytest.fixture(params=["coved", "dockerd"])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    assert DOCKER is not None
+    if request.param == "dockerd":
+        for daemon in running_lab_dockerd():
+            yield Engine(daemon.lab, CLI([DOCKER], daemon.env), CLI([COVE], daemon.env))
+        return
+    with NetLab() as lab:
+        coved = Coved(netns=lab.host_path)
+        try:
+            coved.start()
+            coved.load(busybox_archive())
+            yield Engine(lab, CLI([DOCKER], coved.env), CLI([COVE], coved.env))
+        finally:
+            coved.stop()
+            coved.cleanup()
+
+
+def _listening(lab: NetLab, port: int) -> list[str]:
+    out = lab.run(lab.host, ["ss", "-Hlntu"]).stdout
+    return [line for line in out.splitlines() if f":{port} " in line]
+
+
+def test_ports_published_without_an_address_answer_on_ipv6_too(engine: Engine) -> None:
+    name = f"web6{secrets.token_hex(3)}"
+    done = engine.docker("run", "-d", "--name", name, "-p", "18999:80", "-p",
+                         "[::1]:18998:80", "-p", "0.0.0.0:18997:80", "busybox", *HTTPD)
+    assert done.returncode == 0, done.stderr
+    try:
+        listed = engine.docker("port", name)
+        assert listed.stdout.splitlines() == [
+            "80/tcp -> 0.0.0.0:18997", "80/tcp -> 0.0.0.0:18999", "80/tcp -> [::1]:18998",
+            "80/tcp -> [::]:18999"], listed.stdout
+        assert engine.cove("port", name).stdout == listed.stdout
+        lab = engine.lab
+        assert wait_for(lambda: lab.http_get(lab.host, "http://[::1]:18999/")) == "hello-v6\n"
+        assert lab.http_get(lab.host, "http://127.0.0.1:18999/") == "hello-v6\n"
+        assert lab.http_get(lab.host, "http://[::1]:18998/") == "hello-v6\n"
+        assert lab.http_get(lab.host, "http://127.0.0.1:18998/") == ""
+        assert lab.http_get(lab.host, "http://[::1]:18997/") == ""
+    finally:
+        engine.docker("rm", "-f", name)
+    assert wait_for(lambda: not any(_listening(engine.lab, p) for p in (18997, 18998, 18999)))
