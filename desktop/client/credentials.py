@@ -391,6 +391,19 @@ def auth_header_for(index_name: str) -> str:
     return encode_auth(auth)
 
 
+def auth_header_for_image(image: str) -> str:
+    """``X-Registry-Auth`` for pulling ``image`` (a reference as the user typed it): the
+    stored credentials of its registry, as ``cove pull`` sends them; anonymous for a
+    reference that does not parse (the daemon then says what is wrong with it)."""
+    from cove.common.reference import InvalidReference, parse_normalized
+
+    try:
+        index = parse_normalized(image).index_name
+    except InvalidReference:
+        return encode_auth({})
+    return auth_header_for(index)
+
+
 def registry_config_header() -> str:
     """``X-Registry-Config`` for a build: base64url of ``{server: AuthConfig}``, as docker.
 

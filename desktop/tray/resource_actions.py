@@ -54,8 +54,12 @@ class ResourceActions(QObject):
             self.app.call(lambda: self._pull(key), page.progress.setText)
 
     def _pull(self, reference: str) -> str:
-        """Runs on a worker: each progress line goes to the page as it comes."""
-        for message in self.app.client.pull(reference):
+        """Runs on a worker: each progress line goes to the page as it comes. The stored
+        credentials of the image's registry go with it (``cove login``/``docker login``)."""
+        from cove.desktop.client.credentials import auth_header_for_image
+
+        auth = auth_header_for_image(reference)
+        for message in self.app.client.pull(reference, registry_auth=auth):
             if not isinstance(message, dict):
                 continue
             if message.get("error") or message.get("errorDetail"):
