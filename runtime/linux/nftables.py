@@ -12,8 +12,14 @@ in a thread that has entered the target namespace: a command costs well under a
 millisecond where starting ``nft`` (through ``nsenter`` for another namespace) costs
 ~20 ms, which a container's start on a user network pays for its DNS redirect. A
 context's release takes the kernel ~15 ms (its netlink socket's close waits for the
-namespace's RCU grace period), so it is freed on a reaper thread. Without the library
-(``libnftables1``), the ``nft`` command runs instead.
+namespace's RCU grace period, after a NAT table changed), so it is freed on a reaper
+thread. The library promises no thread safety (its first context initialises globals),
+so one lock takes every context's making and commands in turn: a crash there would take
+coved down. The free stays outside the lock, to keep its 15 ms off everyone's path: it
+releases the context's own state, and the one global it touches, the interface cache,
+is filled only by interface lookups (``iif``/``oif``), which Cove's rules never make
+(they match ``iifname``/``oifname``). Without the library (``libnftables1``), the ``nft``
+command runs instead.
 """
 
 from __future__ import annotations
@@ -185,6 +191,7 @@ def _nft(
 _JSON_OUTPUT = 1 << 4  # NFT_CTX_OUTPUT_JSON
 _loaded: list[Any] = []  # [library or None], once tried
 _load_lock = threading.Lock()
+_library_lock = threading.Lock()  # one context made and used at a time
 _reaped: queue.SimpleQueue[int] = queue.SimpleQueue()
 
 
@@ -230,21 +237,22 @@ def _run_in_process(lib: Any, args: list[str], script: str | None, operation: st
     if args[:1] == ["-j"]:
         flags, args = _JSON_OUTPUT, args[1:]
     command = None if args == ["-f", "-"] else " ".join(args)
-    ctx = lib.nft_ctx_new(0)
-    if not ctx:
-        raise KernelError(errno.ENOMEM, operation + " (nft_ctx_new)", spec)
-    try:
-        lib.nft_ctx_output_set_flags(ctx, flags)
-        lib.nft_ctx_buffer_output(ctx)
-        lib.nft_ctx_buffer_error(ctx)
-        if script is None:
-            failed = lib.nft_run_cmd_from_buffer(ctx, (command or "").encode())
-        else:  # from a file: its errors then name the right line, as nft -f's do
-            failed = _run_script(lib, ctx, script)
-        out = (lib.nft_ctx_get_output_buffer(ctx) or b"").decode(errors="replace")
-        error = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace")
-    finally:
-        _reaped.put(ctx)
+    with _library_lock:
+        ctx = lib.nft_ctx_new(0)
+        if not ctx:
+            raise KernelError(errno.ENOMEM, operation + " (nft_ctx_new)", spec)
+        try:
+            lib.nft_ctx_output_set_flags(ctx, flags)
+            lib.nft_ctx_buffer_output(ctx)
+            lib.nft_ctx_buffer_error(ctx)
+            if script is None:
+                failed = lib.nft_run_cmd_from_buffer(ctx, (command or "").encode())
+            else:  # from a file: its errors then name the right line, as nft -f's do
+                failed = _run_script(lib, ctx, script)
+            out = (lib.nft_ctx_get_output_buffer(ctx) or b"").decode(errors="replace")
+            error = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace")
+        finally:
+            _reaped.put(ctx)
     if failed:
         raise NftError(operation, spec, error or out)
     return out
