@@ -22,11 +22,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from tests.support.clis import CLI, DOCKER
-from tests.support.coved import client_env
+from tests.support.clis import CLI, COVE, DOCKER
+from tests.support.coved import Coved, api_request, client_env
 from tests.support.images import busybox_archive
 from tests.support.netlab import NetLab
 
@@ -151,3 +152,38 @@ def docker_on(daemon: LabDockerd) -> CLI:
     """The docker CLI pointed at ``daemon``."""
     assert DOCKER is not None
     return CLI([DOCKER], daemon.env)
+
+
+class LabEngine:
+    """One engine inside a lab of its own, for tests run on coved and on dockerd alike:
+    ``name`` says which; ``docker`` and ``cove`` are the two CLIs pointed at it."""
+
+    def __init__(self, name: str, lab: NetLab, env: dict[str, str], socket: str) -> None:
+        self.name, self.lab, self.env, self.socket = name, lab, env, socket
+        assert DOCKER is not None
+        self.docker = CLI([DOCKER], env)
+        self.cove = CLI([COVE], env)
+
+    def request(self, method: str, path: str) -> Any:
+        """The API's answer, which must be a 200."""
+        status, body = api_request(self.socket, method, path)
+        assert status == 200, body
+        return body
+
+
+@pytest.fixture(params=["coved", "dockerd"])
+def lab_engine(request: pytest.FixtureRequest) -> Iterator[LabEngine]:
+    """coved, or the reference dockerd, in a lab of the test's own (busybox loaded)."""
+    if request.param == "dockerd":
+        for daemon in running_lab_dockerd():
+            yield LabEngine("dockerd", daemon.lab, daemon.env, daemon.socket)
+        return
+    with NetLab() as lab:
+        coved = Coved(netns=lab.host_path)
+        try:
+            coved.start()
+            coved.load(busybox_archive())
+            yield LabEngine("coved", lab, coved.env, coved.socket)
+        finally:
+            coved.stop()
+            coved.cleanup()

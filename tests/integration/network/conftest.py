@@ -9,10 +9,10 @@ import pytest
 from tests.support.coved import Coved
 from tests.support.fixtures import running_coved
 from tests.support.images import busybox_archive
-from tests.support.lab_dockerd import lab_dockerd
+from tests.support.lab_dockerd import lab_dockerd, lab_engine
 from tests.support.netlab import NetLab, netlab
 
-__all__ = ["lab_coved", "lab_dockerd", "netlab"]
+__all__ = ["lab_coved", "lab_dockerd", "lab_engine", "netlab"]
 
 
 @pytest.fixture

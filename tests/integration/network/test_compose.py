@@ -8,17 +8,9 @@ from __future__ import annotations
 import subprocess
 import time
 import urllib.parse
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from tests.support.coved import Coved, api_request
-from tests.support.images import busybox_archive
-from tests.support.lab_dockerd import running_lab_dockerd
-from tests.support.netlab import NetLab
+from tests.support.lab_dockerd import LabEngine
 
 COMPOSE_FILE = """\
 version: "3.8"
@@ -33,44 +25,15 @@ services:
     command: ["sh", "-c", "for i in $$(seq 100); do wget -qO- http://web/ && exit 0; sleep 0.1; done; exit 1"]
 """
 
-@dataclass
-class Engine:
-    lab: NetLab
-    env: dict[str, str]
-    socket: str
-
-    def request(self, method: str, path: str) -> Any:
-        status, body = api_request(self.socket, method, path)
-        assert status == 200, body
-        return body
-
-
-@pytest.fixture(params=["coved", "dockerd"])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """coved in a lab of the test's own, or the reference dockerd in one."""
-    if request.param == "dockerd":
-        for daemon in running_lab_dockerd():
-            yield Engine(daemon.lab, daemon.env, daemon.socket)
-        return
-    with NetLab() as lab:
-        coved = Coved(netns=lab.host_path)
-        try:
-            coved.start()
-            coved.load(busybox_archive())
-            yield Engine(lab, coved.env, coved.socket)
-        finally:
-            coved.stop()
-            coved.cleanup()
-
-
-def _compose(engine: Engine, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _compose(engine: LabEngine, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["docker-compose", "--no-ansi", "-p", project.name, "-f", str(project / "compose.yml"),
          *args], env=engine.env, capture_output=True, text=True, timeout=120)
 
 
 def test_compose_up_makes_the_default_network_and_services_meet_by_name(
-        engine: Engine, tmp_path: Path) -> None:
+        lab_engine: LabEngine, tmp_path: Path) -> None:
+    engine = lab_engine
     project = tmp_path / "covecompose"
     project.mkdir()
     (project / "compose.yml").write_text(COMPOSE_FILE)

@@ -6,44 +6,12 @@ on most hosts), ``-p [::1]:PORT:80`` only there, ``-p 0.0.0.0:PORT:80`` only on 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-import pytest
-
-from tests.support.clis import CLI, COVE, DOCKER
-from tests.support.coved import Coved
-from tests.support.images import busybox_archive
-from tests.support.lab_dockerd import running_lab_dockerd
+from tests.support.lab_dockerd import LabEngine
 from tests.support.netlab import NetLab, wait_for
 
 HTTPD = ["sh", "-c", "mkdir -p /www && echo hello-v6 > /www/index.html && "
          "exec httpd -f -p 80 -h /www"]
-
-
-@dataclass
-class Engine:
-    lab: NetLab
-    docker: CLI
-    cove: CLI
-
-
-@pytest.fixture(params=["coved", "dockerd"])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    assert DOCKER is not None
-    if request.param == "dockerd":
-        for daemon in running_lab_dockerd():
-            yield Engine(daemon.lab, CLI([DOCKER], daemon.env), CLI([COVE], daemon.env))
-        return
-    with NetLab() as lab:
-        coved = Coved(netns=lab.host_path)
-        try:
-            coved.start()
-            coved.load(busybox_archive())
-            yield Engine(lab, CLI([DOCKER], coved.env), CLI([COVE], coved.env))
-        finally:
-            coved.stop()
-            coved.cleanup()
 
 
 def _listening(lab: NetLab, port: int) -> list[str]:
@@ -51,7 +19,8 @@ def _listening(lab: NetLab, port: int) -> list[str]:
     return [line for line in out.splitlines() if f":{port} " in line]
 
 
-def test_ports_published_without_an_address_answer_on_ipv6_too(engine: Engine) -> None:
+def test_ports_published_without_an_address_answer_on_ipv6_too(lab_engine: LabEngine) -> None:
+    engine = lab_engine
     name = f"web6{secrets.token_hex(3)}"
     done = engine.docker("run", "-d", "--name", name, "-p", "18999:80", "-p",
                          "[::1]:18998:80", "-p", "0.0.0.0:18997:80", "busybox", *HTTPD)

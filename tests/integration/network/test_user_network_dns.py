@@ -9,45 +9,19 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-import pytest
-
-from tests.support.clis import CLI, COVE, DOCKER
-from tests.support.coved import Coved
+from tests.support.clis import CLI
 from tests.support.fake_dns import FakeUpstream
-from tests.support.images import busybox_archive
-from tests.support.lab_dockerd import running_lab_dockerd
-from tests.support.netlab import OUTSIDE_UPLINK_ADDRESS, NetLab
+from tests.support.lab_dockerd import LabEngine
+from tests.support.netlab import OUTSIDE_UPLINK_ADDRESS
 
 HTTPD = ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && "
          "exec httpd -f -p 80 -h /www"]
 
 
-@dataclass
-class Engine:
-    name: str
-    lab: NetLab
-    cli: CLI
-
-
-@pytest.fixture(params=["coved", "dockerd"])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    if request.param == "dockerd":
-        assert DOCKER is not None
-        for daemon in running_lab_dockerd():
-            yield Engine("dockerd", daemon.lab, CLI([DOCKER], daemon.env))
-        return
-    with NetLab() as lab:
-        coved = Coved(netns=lab.host_path)
-        try:
-            coved.start()
-            coved.load(busybox_archive())
-            yield Engine("coved", lab, CLI([COVE], coved.env))
-        finally:
-            coved.stop()
-            coved.cleanup()
+def _cli(engine: LabEngine) -> CLI:
+    """Cove's CLI on coved, docker's on dockerd."""
+    return engine.cove if engine.name == "coved" else engine.docker
 
 
 def _ok(cli: CLI, *args: str) -> str:
@@ -72,8 +46,9 @@ def _resolves(cli: CLI, container: str, name: str, address: str) -> bool:
     return False
 
 
-def test_members_find_each_other_by_name_alias_id_and_network(engine: Engine) -> None:
-    cli, tag = engine.cli, secrets.token_hex(3)
+def test_members_find_each_other_by_name_alias_id_and_network(lab_engine: LabEngine) -> None:
+    engine = lab_engine
+    cli, tag = _cli(engine), secrets.token_hex(3)
     net, web, client, lone = f"dns{tag}", f"web{tag}", f"client{tag}", f"lone{tag}"
     _ok(cli, "network", "create", net)
     try:
@@ -102,8 +77,9 @@ def test_members_find_each_other_by_name_alias_id_and_network(engine: Engine) ->
         cli("network", "rm", net)
 
 
-def test_other_names_go_to_the_dns_server_given(engine: Engine) -> None:
-    cli, tag = engine.cli, secrets.token_hex(3)
+def test_other_names_go_to_the_dns_server_given(lab_engine: LabEngine) -> None:
+    engine = lab_engine
+    cli, tag = _cli(engine), secrets.token_hex(3)
     net, box = f"fwd{tag}", f"asker{tag}"
     outside = str(OUTSIDE_UPLINK_ADDRESS.ip)
     with FakeUpstream({"far.example": "203.0.113.7"}, address=outside,
